@@ -1,0 +1,167 @@
+# labctl top-level Makefile.
+#
+#   make                 build build/default/bin/labctl
+#   make DEVELOPER=1     add -Werror and the stricter warnings
+#   make SANITIZE=address,undefined
+#   make check           install deps if missing, sanitizer build, all tests
+#   make run             install deps if missing, build, run the default lab
+#   make fuzz            build the libFuzzer targets (clang)
+#   make bench           benchmarks against their peers, printed as ratios
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Sources are found by wildcard: a new file in a module directory, a new
+# tests/unit/test_*.c, tests/t/*.t or tests/fuzz/fuzz_*.c needs no edit here.
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/labctl
+
+ifneq ($(SANITIZE),)
+BUILD_KIND ?= san
+else
+BUILD_KIND ?= default
+endif
+BUILDDIR ?= build/$(BUILD_KIND)
+
+PKGS := inih
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra
+ifeq ($(DEVELOPER),1)
+WARN += -Werror -Wmissing-prototypes -Wstrict-prototypes -Wwrite-strings \
+	-Wvla -fno-common -Wno-error=deprecated-declarations
+endif
+SAN_FLAGS :=
+ifneq ($(SANITIZE),)
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) \
+	-I. -MMD -MP $(PKG_CFLAGS) \
+	-DLABCTL_VERSION='"$(VERSION)$(if $(GIT_REV),-g$(GIT_REV))"' \
+	-DLABCTL_DATADIR='"$(DATADIR)"'
+ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
+LIBS := $(PKG_LIBS) -lm
+
+# Modules in dependency order: later ones may use earlier ones.
+MODULES := lib grubenv hvimage power serial-capture labctl
+define module_srcs
+$(filter-out labctl/main.c,$(wildcard $(1)/*.c))
+endef
+CORE_SRCS := $(foreach m,$(MODULES),$(call module_srcs,$(m)))
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILDDIR)/%.o)
+MAIN_OBJ := $(BUILDDIR)/labctl/main.o
+CORE_LIB := $(BUILDDIR)/libcore.a
+LABCTL := $(BUILDDIR)/bin/labctl
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILDDIR)/unit/%)
+UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILDDIR)/%.o)
+
+.PHONY: all check check-unit check-t run bench fuzz fuzz-run install clean \
+	deps hypervisor FORCE
+all: $(LABCTL)
+
+$(BUILDDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(CORE_LIB): $(CORE_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LABCTL): $(MAIN_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(CORE_LIB) $(LIBS)
+
+# A unit test names the symbols it wraps in a comment line
+#   /* WRAP: open,write,fsync */
+# and each becomes -Wl,--wrap=NAME (flashrom style).
+wraps_of = $(foreach w,$(subst $(comma), ,$(shell sed -n 's|^/\* WRAP: \(.*\) \*/$$|\1|p' $(1))),-Wl,--wrap=$(w))
+comma := ,
+$(BUILDDIR)/unit/%: tests/unit/%.c $(CORE_LIB) $(UNIT_HELPER_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< \
+		$(UNIT_HELPER_OBJS) $(ALL_LDFLAGS) $(call wraps_of,$<) \
+		$(CORE_LIB) $(CMOCKA_LIBS) $(LIBS)
+
+-include $(CORE_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
+
+# ---------------------------------------------------------------- deps
+deps:
+	@scripts/install-deps --if-missing
+
+# ---------------------------------------------------------------- tests
+CHECK_DIR := build/check
+CHECK_MAKE = $(MAKE) --no-print-directory DEVELOPER=1 \
+	SANITIZE=address,undefined BUILD_KIND=check
+
+check: deps
+	@$(CHECK_MAKE) check-unit check-t fuzz-run
+	@echo "make check: all tests passed"
+
+# Unit suites print TAP (CMOCKA_MESSAGE_OUTPUT) so prove reads them too.
+check-unit: $(UNIT_BINS)
+	CMOCKA_MESSAGE_OUTPUT=TAP prove --exec '' $(UNIT_BINS)
+
+check-t: $(LABCTL)
+	LABCTL=$(abspath $(LABCTL)) LABCTL_TOP=$(abspath .) \
+		prove -j2 $(PROVE_FLAGS) $(or $(T),tests/t/*.t)
+
+# ---------------------------------------------------------------- fuzz
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-DLABCTL_VERSION='"fuzz"' -DLABCTL_DATADIR='"$(DATADIR)"'
+FUZZ_RUNS ?= 20000
+
+fuzz: $(FUZZ_BINS)
+build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) FORCE
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRCS) $(PKG_LIBS) -lm
+
+# Run every target on its seed corpus, then a short bounded exploration.
+fuzz-run: fuzz
+	@set -e; for f in $(FUZZ_BINS); do \
+		name=$${f##*/fuzz_}; corpus=tests/fuzz/corpus/$$name; \
+		echo "fuzz: $$name ($$(ls $$corpus | wc -l) seeds, $(FUZZ_RUNS) runs)"; \
+		work=$$(mktemp -d); cp $$corpus/* $$work/; \
+		$$f -runs=$(FUZZ_RUNS) -max_len=8192 -max_total_time=60 \
+			$$work > build/fuzz/$$name.log 2>&1 || \
+			{ tail -40 build/fuzz/$$name.log; rm -rf $$work; exit 1; }; \
+		rm -rf $$work; \
+	done
+
+# ---------------------------------------------------------------- run
+run: deps all
+	@scripts/demo-run $(LABCTL)
+
+bench: deps all
+	@set -e; for b in bench/*.sh; do [ -x $$b ] || continue; \
+		echo "== $$b"; LABCTL=$(abspath $(LABCTL)) $$b; done
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/labs
+	install -m 0755 $(LABCTL) $(DESTDIR)$(BINDIR)/labctl
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 labs/*.conf $(DESTDIR)$(DATADIR)/labs/
+
+clean:
+	rm -rf build
+	-$(MAKE) -C hypervisor clean 2>/dev/null
+
+FORCE:

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+/*
+ * labctl build [LAB] [VARIANT...] [-j N] [--force]
+ *
+ * Which words are variants: with --lab, or when the first word is a
+ * variant of the default lab ($LABCTL_LAB, else qemu), all of them are;
+ * otherwise the first word is a lab and the rest are its variants.  No
+ * variant named: all of the lab's variants, in file order.
+ *
+ * Images go to $LABCTL_IMAGES, else ./images; the stand-in's sources are
+ * found as hv_find_hypervisor_dir() says ($LABCTL_HYPERVISOR_DIR first).
+ * Progress on stderr: live lines on a terminal, plain lines otherwise,
+ * none with -q.  --json prints the per-variant results on stdout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hvimage/build.h"
+#include "labctl/labconf.h"
+#include "labctl/labctl.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "lib/xmalloc.h"
+
+static void list_variants(const struct lab *lab, struct strbuf *out)
+{
+	int i;
+
+	for (i = 0; i < lab->nvariants; i++)
+		strbuf_addf(out, "%s%s", i ? ", " : "", lab->variants[i].name);
+	if (!lab->nvariants)
+		strbuf_addstr(out, "none");
+}
+
+static int unknown_variant(const struct lab *lab, const char *name,
+			   bool maybe_lab)
+{
+	struct strbuf known = STRBUF_INIT;
+
+	list_variants(lab, &known);
+	fprintf(stderr, "labctl build: unknown variant '%s'%s in lab %s (known: %s)\n",
+		name, maybe_lab ? " (and no lab of that name)" : "", lab->name,
+		known.buf);
+	strbuf_release(&known);
+	return LAB_EXIT_USAGE;
+}
+
+/* The default lab, opened without printing anything; NULL if it fails. */
+static struct lab *open_default_quietly(void)
+{
+	const char *name = getenv("LABCTL_LAB");
+	struct lab *lab = NULL;
+
+	if (!name || !*name)
+		name = LAB_DEFAULT_NAME;
+	if (lab_open(name, &lab) < 0)
+		return NULL;
+	return lab;
+}
+
+static bool is_lab_name(const char *name)
+{
+	char *path = lab_find(name);
+	bool found = path != NULL;
+
+	free(path);
+	lab_err_clear();
+	return found;
+}
+
+static int parse_jobs(const char *s, int *jobs)
+{
+	int64_t n;
+
+	if (lab_parse_int(s, &n) < 0 || n < 1 || n > 1024)
+		return cmd_usage_error("build", "-j takes a number of parallel builds from 1 to 1024, not '%s'",
+				       s);
+	*jobs = (int)n;
+	return 0;
+}
+
+static void json_result(struct strbuf *sb, const struct hv_variant *v,
+			const struct hv_build_result *r)
+{
+	strbuf_addstr(sb, "{\"name\":");
+	strbuf_add_json_str(sb, v->name);
+	strbuf_addstr(sb, ",\"recipe\":");
+	strbuf_add_json_str(sb, v->recipe);
+	strbuf_addstr(sb, ",\"state\":");
+	strbuf_add_json_str(sb, hv_build_state_name(r->state));
+	strbuf_addf(sb, ",\"elapsed_ms\":%lld,\"dir\":", (long long)r->elapsed_ms);
+	if (r->dir)
+		strbuf_add_json_str(sb, r->dir);
+	else
+		strbuf_addstr(sb, "null");
+	strbuf_addstr(sb, ",\"sha256\":{");
+	if (r->sha256_init[0]) {
+		strbuf_addf(sb, "\"" HV_INIT_FILE "\":\"%s\",\"" HV_MODULE_FILE
+			    "\":\"%s\"", r->sha256_init, r->sha256_module);
+	}
+	strbuf_addstr(sb, "},\"revision\":");
+	if (r->source_rev)
+		strbuf_add_json_str(sb, r->source_rev);
+	else
+		strbuf_addstr(sb, "null");
+	strbuf_addstr(sb, ",\"log\":");
+	if (r->log_path)
+		strbuf_add_json_str(sb, r->log_path);
+	else
+		strbuf_addstr(sb, "null");
+	strbuf_addstr(sb, ",\"error\":");
+	if (r->error)
+		strbuf_add_json_str(sb, r->error);
+	else
+		strbuf_addstr(sb, "null");
+	strbuf_addch(sb, '}');
+}
+
+static enum hv_progress pick_progress(void)
+{
+	const char *term = getenv("TERM");
+
+	if (lab_log_get_level() < LAB_LOG_INFO)
+		return HV_PROGRESS_NONE;
+	if (isatty(2) && term && *term && strcmp(term, "dumb"))
+		return HV_PROGRESS_TTY;
+	return HV_PROGRESS_PLAIN;
+}
+
+int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	struct hv_build_opts opts = { 0 };
+	struct hv_variant *vars = NULL;
+	struct hv_build_result *res = NULL;
+	const char **pos = xcalloc((size_t)argc + 1, sizeof(*pos));
+	const char **names;
+	struct lab *lab = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	int npos = 0, nnames, n = 0, i, k, rc = 0, ret;
+	int64_t t0 = lab_mono_ms();
+	bool dashdash = false;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (dashdash || a[0] != '-' || !a[1]) {
+			pos[npos++] = a;
+		} else if (!strcmp(a, "--")) {
+			dashdash = true;
+		} else if (!strcmp(a, "--force") || !strcmp(a, "-f")) {
+			opts.force = true;
+		} else if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
+			if (i + 1 >= argc) {
+				rc = cmd_usage_error("build", "%s needs a number", a);
+				goto out;
+			}
+			rc = parse_jobs(argv[++i], &opts.jobs);
+		} else if (!strncmp(a, "--jobs=", 7)) {
+			rc = parse_jobs(a + 7, &opts.jobs);
+		} else if (!strncmp(a, "-j", 2)) {
+			rc = parse_jobs(a + 2, &opts.jobs);
+		} else {
+			rc = cmd_usage_error("build", "unknown option '%s'", a);
+		}
+		if (rc)
+			goto out;
+	}
+
+	/* The lab, and which words name variants. */
+	names = pos;
+	nnames = npos;
+	if (ctx->lab_name || !npos) {
+		rc = cmd_open_lab(ctx, NULL, &lab);
+		if (rc)
+			goto out;
+	} else {
+		lab = open_default_quietly();
+		if (!lab || !lab_find_variant(lab, pos[0])) {
+			if (is_lab_name(pos[0])) {
+				lab_free(lab);
+				lab = NULL;
+				rc = cmd_open_lab(ctx, pos[0], &lab);
+				if (rc)
+					goto out;
+				names = pos + 1;
+				nnames = npos - 1;
+			} else if (lab) {
+				rc = unknown_variant(lab, pos[0], true);
+				goto out;
+			} else {
+				/* Neither: say why the default lab failed. */
+				rc = cmd_open_lab(ctx, NULL, &lab);
+				if (!rc)
+					rc = unknown_variant(lab, pos[0], true);
+				goto out;
+			}
+		}
+	}
+	if (!lab->nvariants) {
+		fprintf(stderr, "labctl build: lab %s (%s) has no [variant NAME] sections\n",
+			lab->name, lab->path);
+		rc = LAB_EXIT_USAGE;
+		goto out;
+	}
+
+	/* The variants, each once, in the order given. */
+	vars = xcalloc((size_t)(nnames ? nnames : lab->nvariants), sizeof(*vars));
+	for (i = 0; i < (nnames ? nnames : lab->nvariants); i++) {
+		const struct lab_variant *lv;
+		struct hv_variant *v;
+		int64_t opt = 0;
+
+		lv = nnames ? lab_find_variant(lab, names[i]) : &lab->variants[i];
+		if (!lv) {
+			rc = unknown_variant(lab, names[i], false);
+			goto out;
+		}
+		for (k = 0; k < n; k++)
+			if (!strcmp(vars[k].name, lv->name))
+				break;
+		if (k < n)
+			continue;
+		v = &vars[n++];
+		v->name = lv->name;
+		v->recipe = lab_variant_get(lv, "recipe");
+		v->arch = lab_variant_get(lv, "arch");
+		/* Checked against the schema when the lab was loaded. */
+		if (lab_variant_get(lv, "options"))
+			lab_parse_int(lab_variant_get(lv, "options"), &opt);
+		v->options = (uint32_t)opt;
+		v->src = lab_variant_get(lv, "src");
+		v->args = lab_variant_get(lv, "args");
+	}
+
+	opts.images_dir = hv_default_images_dir();
+	opts.progress = pick_progress();
+	res = xcalloc((size_t)n, sizeof(*res));
+	ret = hv_build(vars, n, &opts, res);
+
+	if (ctx->json) {
+		strbuf_addstr(&sb, "{\"lab\":");
+		strbuf_add_json_str(&sb, lab->name);
+		strbuf_addstr(&sb, ",\"images\":");
+		strbuf_add_json_str(&sb, opts.images_dir);
+		strbuf_addf(&sb, ",\"ok\":%s,\"elapsed_ms\":%lld,\"variants\":[",
+			    ret ? "false" : "true",
+			    (long long)(lab_mono_ms() - t0));
+		for (i = 0; i < n; i++) {
+			if (i)
+				strbuf_addch(&sb, ',');
+			json_result(&sb, &vars[i], &res[i]);
+		}
+		strbuf_addstr(&sb, "]}\n");
+		fputs(sb.buf, stdout);
+	} else if (!ret && opts.progress != HV_PROGRESS_NONE) {
+		int done = 0, cached = 0;
+
+		for (i = 0; i < n; i++) {
+			done += res[i].state == HV_DONE;
+			cached += res[i].state == HV_CACHED;
+		}
+		fprintf(stderr, "labctl: %d built, %d cached in %s/ (%.1fs)\n",
+			done, cached, opts.images_dir,
+			(double)(lab_mono_ms() - t0) / 1000);
+	}
+	if (ret)
+		rc = cmd_fail(ret);
+out:
+	for (i = 0; res && i < n; i++)
+		hv_build_result_release(&res[i]);
+	free(res);
+	free(vars);
+	free(pos);
+	lab_free(lab);
+	strbuf_release(&sb);
+	return rc;
+}

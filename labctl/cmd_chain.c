@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+/*
+ * labctl chain set [--max-stages N] FILE ENTRY...
+ * labctl chain show FILE
+ * labctl chain clear FILE
+ *
+ * The multi-stage next_entry chain of grubenv/chain.h, written with one
+ * atomic replacement of FILE (all or nothing).  set creates a missing
+ * FILE like grub-editenv does; show refuses one; clear leaves a missing
+ * FILE missing (there is no chain to clear).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grubenv/chain.h"
+#include "grubenv/envblk.h"
+#include "labctl/labctl.h"
+#include "lib/err.h"
+#include "lib/strbuf.h"
+#include "lib/xmalloc.h"
+
+#define VERB "chain"
+
+/*
+ * An error from an operation on the block in memory, which does not know
+ * the file: put the file name in front.  (Load and save messages name the
+ * file already and go to cmd_fail() directly.)
+ */
+static int fail_in(const char *path, int err)
+{
+	char *msg = xstrdup(lab_errmsg(err));
+
+	lab_err(err, "%s: %s", path, msg);
+	free(msg);
+	return cmd_fail(err);
+}
+
+static int parse_stages(const char *s, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > CHAIN_STAGES_LIMIT)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int do_set(int argc, char **argv)
+{
+	unsigned int max_stages = CHAIN_DEFAULT_MAX_STAGES;
+	const char *path, *arg;
+	struct envblk *blk;
+	int i, ret;
+
+	for (i = 0; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(argv[i], "--max-stages")) {
+			if (i + 1 >= argc)
+				return cmd_usage_error(VERB, "--max-stages needs a number");
+			arg = argv[++i];
+		} else if (!strncmp(argv[i], "--max-stages=", 13)) {
+			arg = argv[i] + 13;
+		} else {
+			return cmd_usage_error(VERB, "set: unknown option '%s'", argv[i]);
+		}
+		if (parse_stages(arg, &max_stages))
+			return cmd_usage_error(VERB,
+					       "--max-stages: '%s' is not a number from 1 to %d",
+					       arg, CHAIN_STAGES_LIMIT);
+	}
+	if (i >= argc)
+		return cmd_usage_error(VERB, "set: missing FILE and ENTRY");
+	path = argv[i++];
+	argc -= i;
+	argv += i;
+	if (argc < 1)
+		return cmd_usage_error(VERB, "set: give at least one ENTRY after %s",
+				       path);
+	if ((unsigned int)argc > max_stages)
+		return cmd_usage_error(VERB,
+				       "set: %d entries, but the chain has at most %u stages (next_entry..next_entry_%u); raise --max-stages if your GRUB drop-in shifts more slots",
+				       argc, max_stages, max_stages);
+	for (i = 0; i < argc; i++) {
+		ret = chain_validate_entry(argv[i]);
+		if (ret)
+			return cmd_usage_error(VERB, "set: entry %d: %s", i + 1,
+					       lab_errmsg(ret));
+	}
+
+	ret = envblk_load(path, &blk);
+	if (ret == -LAB_ENOENT) {
+		lab_err_clear();
+		ret = envblk_new(ENVBLK_DEFAULT_SIZE, &blk);
+	}
+	if (ret)
+		return cmd_fail(ret);
+	ret = chain_set(blk, (const char *const *)argv, (size_t)argc, max_stages);
+	if (ret) {
+		envblk_free(blk);
+		return fail_in(path, ret);
+	}
+	ret = envblk_save(path, blk);
+	envblk_free(blk);
+	return ret ? cmd_fail(ret) : 0;
+}
+
+static int do_show(const char *path, bool json)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct envblk *blk;
+	char **entries;
+	size_t n, i;
+	int ret;
+
+	ret = envblk_load(path, &blk);
+	if (ret)
+		return cmd_fail(ret);
+	chain_get(blk, &entries, &n);
+	if (json) {
+		strbuf_addstr(&sb, "{\"file\":");
+		strbuf_add_json_str(&sb, path);
+		strbuf_addstr(&sb, ",\"chain\":[");
+		for (i = 0; i < n; i++) {
+			if (i)
+				strbuf_addch(&sb, ',');
+			strbuf_add_json_str(&sb, entries[i]);
+		}
+		strbuf_addstr(&sb, "]}\n");
+	} else {
+		for (i = 0; i < n; i++)
+			strbuf_addf(&sb, "%s\n", entries[i]);
+	}
+	fwrite(sb.buf ? sb.buf : "", 1, sb.len, stdout);
+	strbuf_release(&sb);
+	chain_free(entries, n);
+	envblk_free(blk);
+	return 0;
+}
+
+static int do_clear(const char *path)
+{
+	struct envblk *blk;
+	int ret;
+
+	ret = envblk_load(path, &blk);
+	if (ret == -LAB_ENOENT) {
+		lab_err_clear();
+		return 0;
+	}
+	if (ret)
+		return cmd_fail(ret);
+	ret = chain_clear(blk);
+	if (ret) {
+		envblk_free(blk);
+		return fail_in(path, ret);
+	}
+	ret = envblk_save(path, blk);
+	envblk_free(blk);
+	return ret ? cmd_fail(ret) : 0;
+}
+
+int cmd_chain(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	const char *verb;
+
+	if (argc < 2)
+		return cmd_usage_error(VERB, "missing command (set, show or clear)");
+	verb = argv[1];
+	if (!strcmp(verb, "set"))
+		return do_set(argc - 2, argv + 2);
+	if (strcmp(verb, "show") && strcmp(verb, "clear"))
+		return cmd_usage_error(VERB,
+				       "unknown command '%s' (set, show or clear)",
+				       verb);
+	if (argc > 2 && !strcmp(argv[2], "--")) {
+		argc--;
+		argv++;
+	}
+	if (argc < 3)
+		return cmd_usage_error(VERB, "%s: missing FILE", verb);
+	if (argc > 3)
+		return cmd_usage_error(VERB, "%s: unexpected argument '%s'", verb,
+				       argv[3]);
+	if (!strcmp(verb, "show"))
+		return do_show(argv[2], ctx->json);
+	return do_clear(argv[2]);
+}

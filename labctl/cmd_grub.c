@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+/*
+ * labctl grub script [LAB] [chain|entries|cfg] [--raw] [--output-dir DIR]
+ *
+ * chain    the /etc/grub.d drop-in that shifts next_entry_2..N after
+ *          00_header consumed next_entry
+ * entries  the /etc/grub.d script with one menu entry per variant
+ * cfg      a whole grub.cfg (what the QEMU virtual board boots)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grubenv/script.h"
+#include "labctl/labconf.h"
+#include "labctl/labctl.h"
+#include "labctl/labgrub.h"
+#include "lib/err.h"
+#include "lib/fileio.h"
+#include "lib/xmalloc.h"
+
+enum part { PART_ALL, PART_CHAIN, PART_ENTRIES, PART_CFG };
+
+static void render(const struct lab *lab, enum part part, bool raw,
+		   struct strbuf *out)
+{
+	struct lab_grub g;
+	struct strbuf text = STRBUF_INIT;
+
+	lab_grub_init(&g, lab);
+	switch (part) {
+	case PART_CHAIN:
+		grub_script_chain_shift(&text, g.opts.max_stages);
+		break;
+	case PART_ENTRIES:
+		grub_script_entries(&text, g.entries, g.n, &g.opts);
+		break;
+	case PART_CFG:
+		grub_cfg_standalone(&text, g.entries, g.n, &g.opts, 115200);
+		raw = true;	/* grub.cfg is GRUB script already */
+		break;
+	case PART_ALL:
+		break;
+	}
+	if (raw)
+		strbuf_addstr(out, strbuf_str(&text));
+	else if (part == PART_CHAIN)
+		grub_dropin_wrap(out, "next_entry chain shift (see labctl(1), `grub script`)",
+				 strbuf_str(&text));
+	else
+		grub_dropin_wrap(out, "hypervisor menu entries from the lab's variants",
+				 strbuf_str(&text));
+	strbuf_release(&text);
+	lab_grub_release(&g);
+}
+
+static int write_script(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	int ret = lab_write_file_atomic(path, text, strlen(text), 0755);
+
+	if (!ret)
+		printf("wrote %s\n", path);
+	free(path);
+	return ret;
+}
+
+int cmd_grub(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	const char *lab_arg = NULL, *outdir = NULL;
+	enum part part = PART_ALL;
+	bool raw = false, have_part = false;
+	struct strbuf out = STRBUF_INIT;
+	struct lab *lab;
+	int i, rc;
+
+	if (argc < 2 || strcmp(argv[1], "script"))
+		return cmd_usage_error("grub", argc < 2 ? "missing subcommand" :
+				       "unknown subcommand '%s'", argv[argc < 2 ? 0 : 1]);
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--raw")) {
+			raw = true;
+		} else if (!strcmp(a, "--output-dir")) {
+			if (++i >= argc)
+				return cmd_usage_error("grub", "--output-dir needs a directory");
+			outdir = argv[i];
+		} else if (a[0] == '-') {
+			return cmd_usage_error("grub", "unknown option '%s'", a);
+		} else if (!have_part && (!strcmp(a, "chain") || !strcmp(a, "entries") ||
+					  !strcmp(a, "cfg"))) {
+			have_part = true;
+			part = !strcmp(a, "chain") ? PART_CHAIN :
+			       !strcmp(a, "entries") ? PART_ENTRIES : PART_CFG;
+		} else if (!lab_arg && !have_part) {
+			lab_arg = a;
+		} else {
+			return cmd_usage_error("grub", "unexpected argument '%s'", a);
+		}
+	}
+	if (outdir && (raw || part == PART_CFG))
+		return cmd_usage_error("grub",
+				       "--output-dir writes the /etc/grub.d scripts; it does not go with --raw or cfg");
+	rc = cmd_open_lab(ctx, lab_arg, &lab);
+	if (rc)
+		return rc;
+
+	if (outdir) {
+		struct strbuf s = STRBUF_INIT;
+		int ret = 0;
+
+		if (part != PART_ENTRIES) {
+			render(lab, PART_CHAIN, false, &s);
+			ret = write_script(outdir, lab_get(lab, "grub", "dropin"),
+					   strbuf_str(&s));
+		}
+		if (!ret && part != PART_CHAIN) {
+			strbuf_reset(&s);
+			render(lab, PART_ENTRIES, false, &s);
+			ret = write_script(outdir, lab_get(lab, "grub", "entries"),
+					   strbuf_str(&s));
+		}
+		strbuf_release(&s);
+		lab_free(lab);
+		return ret ? cmd_fail(ret) : 0;
+	}
+	if (part == PART_ALL) {
+		strbuf_addf(&out, "# ==> /etc/grub.d/%s <==\n",
+			    lab_get(lab, "grub", "dropin"));
+		render(lab, PART_CHAIN, raw, &out);
+		strbuf_addf(&out, "\n# ==> /etc/grub.d/%s <==\n",
+			    lab_get(lab, "grub", "entries"));
+		render(lab, PART_ENTRIES, raw, &out);
+	} else {
+		render(lab, part, raw, &out);
+	}
+	fputs(strbuf_str(&out), stdout);
+	strbuf_release(&out);
+	lab_free(lab);
+	return 0;
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/* labctl labs: every lab file on the search path, with its board and status. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labctl/labconf.h"
+#include "labctl/labctl.h"
+#include "lib/strbuf.h"
+#include "lib/xmalloc.h"
+
+struct found {
+	char *name;
+	char *path;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct found *)a)->name,
+		      ((const struct found *)b)->name);
+}
+
+static bool seen(const struct found *f, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(f[i].name, name))
+			return true;
+	return false;
+}
+
+/* Labs earlier on the search path hide later ones of the same name. */
+static int collect(struct found **out)
+{
+	const char *env = getenv("LABCTL_LABS");
+	char *dirs = xasprintf("%s%slabs:%s/labs", env ? env : "", env ? ":" : "",
+			       LABCTL_DATADIR);
+	char *dir, *save = NULL;
+	struct found *f = NULL;
+	int n = 0;
+
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		struct dirent **ents;
+		int k, m = scandir(dir, &ents, NULL, alphasort);
+
+		for (k = 0; k < m; k++) {
+			const char *d = ents[k]->d_name;
+			size_t len = strlen(d);
+
+			if (len > 5 && !strcmp(d + len - 5, ".conf") && d[0] != '.') {
+				char *name = xstrndup(d, len - 5);
+
+				if (seen(f, n, name)) {
+					free(name);
+				} else {
+					f = xrealloc(f, (n + 1) * sizeof(*f));
+					f[n].name = name;
+					f[n].path = xasprintf("%s/%s", dir, d);
+					n++;
+				}
+			}
+			free(ents[k]);
+		}
+		if (m >= 0)
+			free(ents);
+	}
+	free(dirs);
+	if (n)
+		qsort(f, (size_t)n, sizeof(*f), by_name);
+	*out = f;
+	return n;
+}
+
+int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	struct strbuf out = STRBUF_INIT;
+	struct found *f;
+	int n, i, bad = 0;
+
+	(void)argv;
+	if (argc > 1)
+		return cmd_usage_error("labs", "takes no arguments");
+	n = collect(&f);
+	if (ctx->json)
+		strbuf_addstr(&out, "[");
+	else if (n)
+		strbuf_addf(&out, "%-12s %-7s %-9s %s\n", "LAB", "BOARD", "VARIANTS",
+			    "DESCRIPTION");
+	for (i = 0; i < n; i++) {
+		struct lab *lab = NULL;
+		int ret = lab_load(f[i].path, &lab);
+		const char *desc = lab ? lab_get(lab, "board", "description") : NULL;
+
+		if (ret < 0)
+			bad++;
+		if (ctx->json) {
+			strbuf_addstr(&out, i ? ",{\"name\":" : "{\"name\":");
+			strbuf_add_json_str(&out, f[i].name);
+			strbuf_addstr(&out, ",\"path\":");
+			strbuf_add_json_str(&out, f[i].path);
+			if (lab) {
+				strbuf_addstr(&out, ",\"board\":");
+				strbuf_add_json_str(&out, lab_get(lab, "board", "type"));
+				strbuf_addf(&out, ",\"variants\":%d", lab->nvariants);
+				strbuf_addstr(&out, ",\"description\":");
+				strbuf_add_json_str(&out, desc ? desc : "");
+				strbuf_addstr(&out, ",\"valid\":true}");
+			} else {
+				strbuf_addstr(&out, ",\"valid\":false,\"error\":");
+				strbuf_add_json_str(&out, lab_errmsg(ret));
+				strbuf_addstr(&out, "}");
+			}
+		} else if (lab) {
+			strbuf_addf(&out, "%-12s %-7s %-9d %s\n", f[i].name,
+				    lab_get(lab, "board", "type"), lab->nvariants,
+				    desc ? desc : "");
+		} else {
+			strbuf_addf(&out, "%-12s %-7s %-9s invalid: %s\n", f[i].name,
+				    "?", "?", lab_errmsg(ret));
+		}
+		lab_free(lab);
+		free(f[i].name);
+		free(f[i].path);
+	}
+	free(f);
+	if (ctx->json)
+		strbuf_addstr(&out, "]\n");
+	else if (!n)
+		strbuf_addstr(&out,
+			      "no lab files found (looked in $LABCTL_LABS, ./labs and the installed labs)\n");
+	fputs(strbuf_str(&out), stdout);
+	strbuf_release(&out);
+	/* Listing works even with broken files; say so in the exit code. */
+	return bad ? LAB_EXIT_USAGE : 0;
+}

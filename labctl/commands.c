@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+/* The command table (git.c style) and the shared bits of the verb layer. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labctl/labconf.h"
+#include "labctl/labctl.h"
+#include "lib/err.h"
+#include "lib/log.h"
+
+#define USAGE(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+const struct cmd lab_commands[] = {
+	{ "help", cmd_help, 0, "show help for labctl or one command",
+	  USAGE("help [COMMAND]") },
+	{ "version", cmd_version, 0, "print labctl's version",
+	  USAGE("version") },
+	{ "labs", cmd_labs, 0, "list the lab files labctl can find",
+	  USAGE("labs [--json]") },
+	{ "show", cmd_show, CMD_NEED_LAB,
+	  "print a lab's resolved configuration, defaults filled in",
+	  USAGE("show [LAB] [--json]") },
+	{ "grubenv", cmd_grubenv, 0,
+	  "read and write a GRUB environment block like grub-editenv, atomically",
+	  USAGE("grubenv FILE create [--size BYTES]",
+		"grubenv FILE list",
+		"grubenv FILE set NAME=VALUE...",
+		"grubenv FILE unset NAME...") },
+	{ "chain", cmd_chain, 0,
+	  "set, show or clear a multi-stage next_entry chain in a GRUB environment block",
+	  USAGE("chain set [--max-stages N] FILE ENTRY...",
+		"chain show FILE",
+		"chain clear FILE") },
+	{ "grub", cmd_grub, CMD_NEED_LAB,
+	  "print the GRUB scripts for a lab: the chain drop-in, menu entries, grub.cfg",
+	  USAGE("grub script [LAB] [chain|entries|cfg] [--raw] [--output-dir DIR]") },
+	{ "build", cmd_build, CMD_NEED_LAB,
+	  "build hypervisor variants in parallel into images/, skipping unchanged ones",
+	  USAGE("build [LAB] [VARIANT...] [-j N] [--force]") },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+const struct cmd *lab_find_command(const char *name)
+{
+	const struct cmd *c;
+
+	for (c = lab_commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+void cmd_print_usage(const struct cmd *cmd, bool to_stderr)
+{
+	FILE *f = to_stderr ? stderr : stdout;
+	int i;
+
+	for (i = 0; cmd->usage[i]; i++)
+		fprintf(f, "%s labctl %s\n", i ? "   or:" : "usage:", cmd->usage[i]);
+}
+
+int cmd_usage_error(const char *verb, const char *fmt, ...)
+{
+	const struct cmd *cmd = lab_find_command(verb);
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "labctl %s: %s\n", verb, msg);
+	if (cmd)
+		cmd_print_usage(cmd, true);
+	return LAB_EXIT_USAGE;
+}
+
+int cmd_fail(int err)
+{
+	fprintf(stderr, "labctl: %s\n", lab_errmsg(err));
+	return lab_exit_code(err);
+}
+
+int cmd_open_lab(const struct cmd_ctx *ctx, const char *positional,
+		 struct lab **out)
+{
+	const char *name = positional;
+	int ret;
+
+	if (!name)
+		name = ctx->lab_name;
+	if (!name)
+		name = getenv("LABCTL_LAB");
+	if (!name || !*name)
+		name = LAB_DEFAULT_NAME;
+	ret = lab_open(name, out);
+	if (ret < 0)
+		return cmd_fail(ret);
+	lab_debug("lab %s from %s", (*out)->name, (*out)->path);
+	return 0;
+}
+
+static void print_overview(FILE *f)
+{
+	const struct cmd *c;
+
+	fprintf(f,
+		"usage: labctl [--lab LAB] [-v|-q] [--json] COMMAND [ARGS...]\n"
+		"       labctl --version | --help | help COMMAND\n\n"
+		"Drive hypervisor test labs: build, deploy, chain GRUB entries,\n"
+		"power-cycle, capture the console, and say pass or fail.\n\n"
+		"Commands:\n");
+	for (c = lab_commands; c->name; c++)
+		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+	fprintf(f,
+		"\nGlobal options:\n"
+		"  --lab LAB    the lab to use (default: $LABCTL_LAB, else qemu)\n"
+		"  -v, -q       more or less output (repeatable)\n"
+		"  --json       machine-readable output where a command lists or reports\n"
+		"  --version    print the version\n"
+		"  --help       this help; `labctl COMMAND --help` for one command\n"
+		"\nExit codes: 0 pass, 1 the machine under test failed, 2 usage or\n"
+		"configuration error, 3 lab infrastructure error.  See labctl(1).\n");
+}
+
+int cmd_help(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	const struct cmd *cmd;
+
+	(void)ctx;
+	if (argc < 2) {
+		print_overview(stdout);
+		return 0;
+	}
+	if (argc > 2)
+		return cmd_usage_error("help", "too many arguments");
+	cmd = lab_find_command(argv[1]);
+	if (!cmd)
+		return cmd_usage_error("help", "unknown command '%s' (see `labctl help`)",
+				       argv[1]);
+	cmd_print_usage(cmd, false);
+	printf("\n%s.\nSee labctl(1) for details.\n", cmd->summary);
+	return 0;
+}
+
+void lab_print_overview(FILE *f)
+{
+	print_overview(f);
+}
+
+int cmd_version(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	(void)argv;
+	if (argc > 1)
+		return cmd_usage_error("version", "takes no arguments");
+	if (ctx->json)
+		printf("{\"version\":\"%s\"}\n", LABCTL_VERSION);
+	else
+		printf("labctl %s\n", LABCTL_VERSION);
+	return 0;
+}

@@ -1,0 +1,1077 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Lab file loader.  libinih does the INI syntax; we feed it through our own
+ * line reader so that every message can name file:line, and so that
+ * section headers (including empty or repeated ones) are seen directly.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "labctl/labconf.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/xmalloc.h"
+
+#define LAB_MAX_LINE 1024
+#define LAB_MAX_ENTRY 128
+#define LAB_MAX_FILE (1024 * 1024)
+
+/*
+ * libinih hands our reader a line buffer of its compile-time INI_MAX_LINE
+ * (200 bytes in Debian's build).  Debian's libinih also exports its settings
+ * as variables: where they exist, ask for a heap buffer that fits
+ * LAB_MAX_LINE.  Where they do not (weak, so the address is NULL), the limit
+ * is the buffer inih gives us, and the message names that real limit.
+ */
+extern bool ini_use_stack __attribute__((weak));
+extern bool ini_allow_realloc __attribute__((weak));
+extern int ini_initial_alloc __attribute__((weak));
+extern int ini_max_line __attribute__((weak));
+
+/* The plain sections, in the order `show` prints them. */
+static const char *const plain_sections[] = {
+	"board", "power", "console", "deploy", "grub", NULL
+};
+#define NPLAIN (sizeof(plain_sections) / sizeof(plain_sections[0]) - 1)
+
+struct parse_state {
+	const char *path;
+	const char *text, *end, *pos;
+	int line;		/* number of the line last handed to inih */
+	struct lab *lab;
+	int err;		/* first error (negative LAB_E*), message recorded */
+	char section[160];	/* current section, for messages: "board", "variant x" */
+	struct lab_variant *variant;	/* current [variant NAME], if any */
+	bool in_known;		/* current section is a known one */
+	int header_line[NPLAIN];	/* line of each plain section's header, or 0 */
+};
+
+static int parse_error(struct parse_state *ps, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int parse_error(struct parse_state *ps, int line, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	int n;
+
+	if (ps->err)		/* the first error is the one that is reported */
+		return ps->err;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(msg)) {
+		/* Cut at a character boundary: messages end up in JSON. */
+		size_t len = sizeof(msg) - 4;
+
+		while (len && (msg[len] & 0xc0) == 0x80)
+			len--;
+		memcpy(msg + len, "...", 4);
+	}
+	ps->err = lab_err(LAB_ECONFIG, "%s:%d: %s", ps->path, line, msg);
+	return ps->err;
+}
+
+static bool is_name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
+
+static struct lab_variant *find_variant(struct lab *lab, const char *name)
+{
+	int i;
+
+	for (i = 0; i < lab->nvariants; i++)
+		if (!strcmp(lab->variants[i].name, name))
+			return &lab->variants[i];
+	return NULL;
+}
+
+/* A variant name becomes a directory name and part of a GRUB entry title. */
+static bool valid_variant_name(const char *name)
+{
+	const char *p;
+
+	if (!isalnum((unsigned char)name[0]))
+		return false;
+	for (p = name; *p; p++)
+		if (!is_name_char(*p))
+			return false;
+	return true;
+}
+
+/* A "[...]" line: check it here, where we still know its line number. */
+static void see_section(struct parse_state *ps, const char *line)
+{
+	const char *close = strchr(line, ']'), *rest;
+	char name[128], word[128], arg[128];
+	size_t len;
+	int n, i;
+
+	ps->section[0] = '\0';
+	ps->variant = NULL;
+	ps->in_known = false;
+	if (!close) {
+		parse_error(ps, ps->line, "section header without ']'");
+		return;
+	}
+	len = (size_t)(close - line - 1);
+	if (len >= sizeof(name)) {
+		parse_error(ps, ps->line, "section name too long");
+		return;
+	}
+	memcpy(name, line + 1, len);
+	name[len] = '\0';
+	snprintf(ps->section, sizeof(ps->section), "%s", name);
+	for (rest = close + 1; isspace((unsigned char)*rest); rest++)
+		;
+	if (*rest && *rest != ';' && *rest != '#') {
+		parse_error(ps, ps->line,
+			    "text after [%s]: put keys on their own lines",
+			    name);
+		return;
+	}
+
+	word[0] = arg[0] = '\0';
+	n = sscanf(name, " %127s %127s", word, arg);
+	if (n >= 1 && !strcmp(word, "variant")) {
+		char extra[8];
+
+		if (n < 2) {
+			parse_error(ps, ps->line,
+				    "[variant] needs a name, e.g. [variant build64]");
+			return;
+		}
+		if (sscanf(name, " %*s %*s %7s", extra) == 1) {
+			parse_error(ps, ps->line,
+				    "[%s]: a variant name is one word", name);
+			return;
+		}
+		if (!valid_variant_name(arg)) {
+			parse_error(ps, ps->line,
+				    "invalid variant name '%s' (start with a letter or digit, then use letters, digits, '_', '-', '.')",
+				    arg);
+			return;
+		}
+		if (find_variant(ps->lab, arg)) {
+			parse_error(ps, ps->line,
+				    "duplicate section [variant %s] (first on line %d)",
+				    arg, find_variant(ps->lab, arg)->line);
+			return;
+		}
+		ps->lab->variants = xrealloc(ps->lab->variants,
+					     (ps->lab->nvariants + 1) *
+					     sizeof(*ps->lab->variants));
+		ps->variant = &ps->lab->variants[ps->lab->nvariants++];
+		memset(ps->variant, 0, sizeof(*ps->variant));
+		ps->variant->name = xstrdup(arg);
+		ps->variant->line = ps->line;
+		snprintf(ps->section, sizeof(ps->section), "variant %s", arg);
+		ps->in_known = true;
+		return;
+	}
+	for (i = 0; plain_sections[i]; i++)
+		if (!strcmp(name, plain_sections[i]))
+			break;
+	if (!plain_sections[i]) {
+		parse_error(ps, ps->line,
+			    "unknown section [%s] (known: [board], [power], [console], [deploy], [grub], [variant NAME])",
+			    name);
+		return;
+	}
+	/* A repeated header is an error even when the first one was empty. */
+	if (ps->header_line[i]) {
+		parse_error(ps, ps->line,
+			    "duplicate section [%s] (first on line %d)",
+			    name, ps->header_line[i]);
+		return;
+	}
+	ps->header_line[i] = ps->line;
+	ps->in_known = true;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Text checks for one line (without its newline); false after an error. */
+static bool check_text(struct parse_state *ps, const char *line, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	size_t i = 0, n;
+
+	while (i < len) {
+		if (s[i] == '\0')
+			return !parse_error(ps, ps->line, "NUL byte in lab file");
+		if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+			return !parse_error(ps, ps->line,
+					    "control character 0x%02x in column %zu (lab files are plain text)",
+					    s[i], i + 1);
+		n = utf8_len(s + i, len - i);
+		if (!n)
+			return !parse_error(ps, ps->line,
+					    "invalid UTF-8 (byte 0x%02x in column %zu); save the file as UTF-8",
+					    s[i], i + 1);
+		i += n;
+	}
+	return true;
+}
+
+/*
+ * inih's line source: like fgets over our buffer, counting lines, so that
+ * every line inih sees is one line of the file.  A trailing '\r' (CRLF) is
+ * dropped here; the text checks and section headers are done here too.
+ */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse_state *ps = stream;
+	const char *nl, *p;
+	size_t len, limit;
+
+	if (ps->pos >= ps->end)
+		return NULL;
+	nl = memchr(ps->pos, '\n', (size_t)(ps->end - ps->pos));
+	len = nl ? (size_t)(nl - ps->pos) : (size_t)(ps->end - ps->pos);
+	ps->line++;
+	if (len && ps->pos[len - 1] == '\r')
+		len--;
+	/* Room for the line, '\n' and '\0'; num is at least 2 in inih. */
+	limit = num > 2 ? (size_t)num - 2 : 0;
+	if (limit > LAB_MAX_LINE)
+		limit = LAB_MAX_LINE;
+	if (len > limit) {
+		parse_error(ps, ps->line, "line longer than %zu bytes", limit);
+		len = 0;
+	} else if (!check_text(ps, ps->pos, len)) {
+		len = 0;
+	}
+	memcpy(str, ps->pos, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	ps->pos = nl ? nl + 1 : ps->end;
+
+	for (p = str; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '[')
+		see_section(ps, p);
+	else if (p != str && *p != '\n' && *p != ';' && *p != '#')
+		/* inih would glue an indented line onto the previous value. */
+		parse_error(ps, ps->line,
+			    "indented line: continuation lines are not supported, put the value on one line");
+	return str;
+}
+
+static const struct lab_key_def *find_def(const char *section, const char *key)
+{
+	const struct lab_key_def *d;
+
+	for (d = lab_schema; d->key; d++)
+		if (!strcmp(d->section, section) && !strcmp(d->key, key))
+			return d;
+	return NULL;
+}
+
+static bool in_choices(const char *choices, const char *value)
+{
+	size_t len = strlen(value);
+	const char *p = choices;
+
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (n == len && !strncmp(p, value, n))
+			return true;
+		p = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+static char *choices_list(const char *choices)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p;
+
+	for (p = choices; *p; p++) {
+		if (*p == '|')
+			strbuf_addstr(&sb, ", ");
+		else
+			strbuf_addch(&sb, *p);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+int lab_parse_bool(const char *s, bool *out)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") ||
+	    !strcmp(s, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") ||
+	    !strcmp(s, "0")) {
+		*out = false;
+		return 0;
+	}
+	return -LAB_EINVAL;
+}
+
+/* Decimal or 0x hex; a leading 0 is decimal ("022" is 22, not octal 18). */
+int lab_parse_int(const char *s, int64_t *out)
+{
+	const char *digits = s + (*s == '-' || *s == '+');
+	char *end;
+	long long v;
+
+	if (!*s || isspace((unsigned char)*s))
+		return -LAB_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, digits[0] == '0' && (digits[1] == 'x' ||
+						   digits[1] == 'X') ? 16 : 10);
+	if (errno || *end)
+		return -LAB_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int lab_parse_size_mib(const char *s, int64_t *mib)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v <= 0)
+		return -LAB_EINVAL;
+	if (!*end || !strcmp(end, "M") || !strcmp(end, "MiB"))
+		*mib = v;
+	else if ((!strcmp(end, "G") || !strcmp(end, "GiB")) && v < (1LL << 40))
+		*mib = v * 1024;
+	else
+		return -LAB_EINVAL;
+	return 0;
+}
+
+/* Check one value against its definition; returns an error text or NULL. */
+static const char *check_value(const struct lab_key_def *d, const char *v,
+			       char *msg, size_t size)
+{
+	int64_t n;
+	bool b;
+
+	if (strchr(v, '\n'))
+		return "value contains a newline";
+	switch (d->type) {
+	case KEY_STR:
+	case KEY_PATH:
+	case KEY_SECRET_FILE:
+		if (!*v)
+			return "empty value (remove the line to use the default)";
+		return NULL;
+	case KEY_INT:
+		if (lab_parse_int(v, &n) < 0) {
+			snprintf(msg, size, "'%s' is not a number", v);
+			return msg;
+		}
+		if ((d->min || d->max) && (n < d->min || n > d->max)) {
+			snprintf(msg, size, "%s is out of range (%lld..%lld)", v,
+				 (long long)d->min, (long long)d->max);
+			return msg;
+		}
+		return NULL;
+	case KEY_BOOL:
+		if (lab_parse_bool(v, &b) < 0) {
+			snprintf(msg, size,
+				 "'%s' is not a boolean (use yes/no, true/false, on/off or 1/0)",
+				 v);
+			return msg;
+		}
+		return NULL;
+	case KEY_ENUM:
+		if (!in_choices(d->choices, v)) {
+			char *list = choices_list(d->choices);
+
+			snprintf(msg, size, "'%s' is not one of: %s", v, list);
+			free(list);
+			return msg;
+		}
+		return NULL;
+	case KEY_DURATION:
+		if (lab_parse_duration_ms(v, &n) < 0) {
+			snprintf(msg, size,
+				 "'%s' is not a duration (e.g. 500ms, 30s, 2m)", v);
+			return msg;
+		}
+		return NULL;
+	case KEY_SIZE:
+		if (lab_parse_size_mib(v, &n) < 0) {
+			snprintf(msg, size, "'%s' is not a size (e.g. 256M, 1G)", v);
+			return msg;
+		}
+		return NULL;
+	case KEY_URL: {
+		const char *host = !strncmp(v, "http://", 7) ? v + 7 :
+				   !strncmp(v, "https://", 8) ? v + 8 : NULL;
+		const char *p;
+
+		if (!host) {
+			snprintf(msg, size, "'%s' is not an http:// or https:// URL", v);
+			return msg;
+		}
+		if (!*host || strchr("/?#", *host)) {
+			snprintf(msg, size, "'%s' has no host name", v);
+			return msg;
+		}
+		for (p = v; *p; p++) {
+			if (isspace((unsigned char)*p)) {
+				snprintf(msg, size,
+					 "'%s' contains a space (write it as %%20)", v);
+				return msg;
+			}
+		}
+		/* user:password@ would put a secret in a shared file. */
+		p = host + strcspn(host, "/?#");
+		while (p > host && p[-1] != '@')
+			p--;
+		if (p > host && memchr(host, ':', (size_t)(p - host))) {
+			snprintf(msg, size,
+				 "the URL holds a password; lab files never hold secrets: use password_file = PATH (mode 0600) or the environment");
+			return msg;
+		}
+		return NULL;
+	}
+	}
+	return NULL;
+}
+
+static bool looks_secret(const char *key)
+{
+	return strstr(key, "password") || strstr(key, "passwd") ||
+	       strstr(key, "secret") || strstr(key, "token");
+}
+
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	struct parse_state *ps = user;
+	const char *sect = ps->variant ? "variant" : ps->section;
+	const struct lab_key_def *d;
+	struct lab_value **values;
+	int *nvalues, i;
+	char msg[LAB_MAX_LINE + 200];	/* never truncates a value */
+	const char *why;
+
+	if (ps->err)
+		return 1;	/* keep inih going quietly; we report the first */
+	if (!ps->section[0]) {
+		parse_error(ps, ps->line,
+			    "'%s' is outside any section (start with e.g. [board])",
+			    name);
+		return 1;
+	}
+	/* see_section saw every header inih saw; never drop a key silently. */
+	if (!ps->in_known || (!ps->variant && strcmp(section, ps->section))) {
+		parse_error(ps, ps->line, "[%s]: key '%s' in an unknown section",
+			    section, name);
+		return 1;
+	}
+	d = find_def(sect, name);
+	if (!d) {
+		if (looks_secret(name) && !strstr(name, "_file"))
+			parse_error(ps, ps->line,
+				    "[%s] %s: secrets are not allowed in lab files; use password_file = PATH (mode 0600) or the environment",
+				    ps->section, name);
+		else
+			parse_error(ps, ps->line, "[%s]: unknown key '%s'",
+				    ps->section, name);
+		return 1;
+	}
+	/* "key =;x" gives ";x" but "key = ;x" a comment: refuse the former. */
+	why = value[0] == ';' ?
+		"a value cannot start with ';' (after a space, ';' starts a comment)" :
+		check_value(d, value, msg, sizeof(msg));
+	if (why) {
+		parse_error(ps, ps->line, "[%s] %s: %s", ps->section, name, why);
+		return 1;
+	}
+	if (ps->variant) {
+		values = &ps->variant->values;
+		nvalues = &ps->variant->nvalues;
+	} else {
+		values = &ps->lab->values;
+		nvalues = &ps->lab->nvalues;
+	}
+	for (i = 0; i < *nvalues; i++) {
+		if ((*values)[i].def == d) {
+			parse_error(ps, ps->line,
+				    "[%s]: duplicate key '%s' (first set on line %d)",
+				    ps->section, name, (*values)[i].line);
+			return 1;
+		}
+	}
+	*values = xrealloc(*values, (*nvalues + 1) * sizeof(**values));
+	(*values)[*nvalues] = (struct lab_value){
+		.section = d->section,
+		.def = d,
+		.value = xstrdup(value),
+		.line = ps->line,
+	};
+	(*nvalues)++;
+	return 1;
+}
+
+static const struct lab_value *find_value(const struct lab_value *values,
+					  int n, const char *section,
+					  const char *key)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(values[i].section, section) &&
+		    !strcmp(values[i].def->key, key))
+			return &values[i];
+	return NULL;
+}
+
+/* The value that decides which keys a section may hold. */
+static const char *selector_of(const struct lab *lab,
+			       const struct lab_variant *v, const char *section)
+{
+	if (!strcmp(section, "board"))
+		return lab_get(lab, "board", "type");
+	if (!strcmp(section, "power"))
+		return lab_get(lab, "power", "driver");
+	if (!strcmp(section, "console"))
+		return lab_get(lab, "console", "driver");
+	if (!strcmp(section, "variant") && v)
+		return lab_variant_get(v, "recipe");
+	return NULL;
+}
+
+static const char *selector_name(const char *section)
+{
+	if (!strcmp(section, "board"))
+		return "board type";
+	if (!strcmp(section, "power"))
+		return "power driver";
+	if (!strcmp(section, "console"))
+		return "console driver";
+	return "recipe";
+}
+
+static void check_only_for(struct parse_state *ps, const struct lab_value *vals,
+			   int n, const struct lab_variant *v)
+{
+	int i;
+
+	for (i = 0; i < n && !ps->err; i++) {
+		const struct lab_key_def *d = vals[i].def;
+		const char *sel;
+
+		if (!d->only_for)
+			continue;
+		sel = selector_of(ps->lab, v, d->section);
+		if (!sel) {
+			char *list = choices_list(d->only_for);
+
+			parse_error(ps, vals[i].line,
+				    "[%s] %s: no driver is set; this key is for driver = %s",
+				    d->section, d->key, list);
+			free(list);
+		} else if (!in_choices(d->only_for, sel)) {
+			char *list = choices_list(d->only_for);
+
+			parse_error(ps, vals[i].line,
+				    "[%s%s%s]: %s '%s' does not take key '%s' (only %s)",
+				    d->section, v ? " " : "", v ? v->name : "",
+				    selector_name(d->section), sel, d->key,
+				    list);
+			free(list);
+		}
+	}
+}
+
+/* Cross-key rules that a per-key check cannot see. */
+static void check_lab(struct parse_state *ps)
+{
+	struct lab *lab = ps->lab;
+	const char *type = lab_get(lab, "board", "type");
+	int i;
+
+	check_only_for(ps, lab->values, lab->nvalues, NULL);
+	for (i = 0; i < lab->nvariants && !ps->err; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+
+		check_only_for(ps, v->values, v->nvalues, v);
+		if (!ps->err) {
+			struct strbuf tmp = STRBUF_INIT;
+
+			/* GRUB must find it by name, and it must fit in grubenv. */
+			if (strlen(lab_variant_entry(lab, v, &tmp)) > LAB_MAX_ENTRY)
+				parse_error(ps, v->line,
+					    "[variant %s]: its GRUB entry title is longer than %d bytes",
+					    v->name, LAB_MAX_ENTRY);
+			strbuf_release(&tmp);
+		}
+		if (!ps->err && !strcmp(lab_variant_get(v, "recipe"), "xmhf64") &&
+		    !lab_variant_get(v, "src"))
+			parse_error(ps, v->line,
+				    "[variant %s]: recipe xmhf64 needs src = PATH of the XMHF64 tree",
+				    v->name);
+	}
+	if (!ps->err && strcmp(type, "qemu") && !lab_get(lab, "board", "host")) {
+		const struct lab_value *t = find_value(lab->values, lab->nvalues,
+						       "board", "type");
+
+		parse_error(ps, t ? t->line : 1,
+			    "[board]: type %s needs host = the board's ssh host name",
+			    type);
+	}
+	if (!ps->err && !strcmp(type, "qemu")) {
+		const struct lab_value *p = find_value(lab->values, lab->nvalues,
+						       "power", "driver");
+		const struct lab_value *c = find_value(lab->values, lab->nvalues,
+						       "console", "driver");
+
+		if (p && strcmp(p->value, "qemu") && strcmp(p->value, "fault"))
+			parse_error(ps, p->line,
+				    "[power] driver: a QEMU board is powered by the qemu driver, not '%s'",
+				    p->value);
+		else if (c && strcmp(c->value, "qemu"))
+			parse_error(ps, c->line,
+				    "[console] driver: a QEMU board's console is the qemu driver, not '%s'",
+				    c->value);
+	} else if (!ps->err) {
+		const struct lab_value *p = find_value(lab->values, lab->nvalues,
+						       "power", "driver");
+		const struct lab_value *c = find_value(lab->values, lab->nvalues,
+						       "console", "driver");
+
+		if (p && !strcmp(p->value, "qemu"))
+			parse_error(ps, p->line,
+				    "[power] driver: the qemu driver only powers a QEMU board (type = qemu), not a %s",
+				    type);
+		else if (c && !strcmp(c->value, "qemu"))
+			parse_error(ps, c->line,
+				    "[console] driver: the qemu console only works on a QEMU board (type = qemu), not a %s",
+				    type);
+	}
+}
+
+/* ini_parse_stream with a line buffer that fits LAB_MAX_LINE, if we can. */
+static int parse_stream(struct parse_state *ps)
+{
+	bool tunable = &ini_use_stack && &ini_allow_realloc &&
+		       &ini_initial_alloc && &ini_max_line;
+	bool use_stack = false, allow_realloc = false;
+	int initial_alloc = 0, max_line = 0, rc;
+
+	if (tunable) {
+		use_stack = ini_use_stack;
+		allow_realloc = ini_allow_realloc;
+		initial_alloc = ini_initial_alloc;
+		max_line = ini_max_line;
+		ini_use_stack = false;
+		ini_allow_realloc = false;
+		ini_initial_alloc = LAB_MAX_LINE + 3;
+		ini_max_line = LAB_MAX_LINE + 3;
+	}
+	rc = ini_parse_stream(reader, ps, handler, ps);
+	if (tunable) {
+		ini_use_stack = use_stack;
+		ini_allow_realloc = allow_realloc;
+		ini_initial_alloc = initial_alloc;
+		ini_max_line = max_line;
+	}
+	return rc;
+}
+
+int lab_parse(const char *path, const char *text, size_t len, struct lab **out)
+{
+	struct parse_state ps = {
+		.path = path, .text = text, .end = text + len, .pos = text,
+	};
+	const char *base = strrchr(path, '/');
+	size_t nlen;
+	int rc;
+
+	*out = NULL;
+	ps.lab = xzalloc(sizeof(*ps.lab));
+	ps.lab->path = xstrdup(path);
+	base = base ? base + 1 : path;
+	nlen = strlen(base);
+	if (nlen > 5 && !strcmp(base + nlen - 5, ".conf"))
+		nlen -= 5;
+	ps.lab->name = xstrndup(base, nlen);
+	/* A UTF-8 byte order mark (editors on Windows) is not part of line 1. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		ps.pos += 3;
+
+	rc = parse_stream(&ps);
+	if (!ps.err && rc > 0)
+		parse_error(&ps, rc,
+			    "syntax error: expected 'key = value', '[section]' or a comment");
+	else if (!ps.err && rc < 0)
+		parse_error(&ps, 0, "cannot parse (out of memory)");
+	if (!ps.err)
+		check_lab(&ps);
+	if (ps.err) {
+		lab_free(ps.lab);
+		return ps.err;
+	}
+	*out = ps.lab;
+	return 0;
+}
+
+int lab_load(const char *path, struct lab **out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int ret;
+
+	*out = NULL;
+	ret = strbuf_read_file(&sb, path, LAB_MAX_FILE);
+	if (ret < 0) {
+		char msg[1024];
+
+		strbuf_release(&sb);
+		if (ret == -LAB_ENOENT)
+			return ret;
+		/* lab_errmsg() is the buffer lab_err() writes: copy it first. */
+		snprintf(msg, sizeof(msg), "%s", lab_errmsg(ret));
+		return lab_err(LAB_ECONFIG, "%s", msg);
+	}
+	ret = lab_parse(path, strbuf_str(&sb), sb.len, out);
+	strbuf_release(&sb);
+	return ret;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+char *lab_find(const char *name)
+{
+	struct strbuf tried = STRBUF_INIT;
+	const char *env = getenv("LABCTL_LABS");
+	char *dirs, *dir, *save = NULL, *found = NULL;
+	size_t len = strlen(name);
+
+	if (!*name) {
+		lab_err(LAB_ENOENT, "empty lab name");
+		return NULL;
+	}
+	if (strchr(name, '/') || (len > 5 && !strcmp(name + len - 5, ".conf"))) {
+		if (file_exists(name))
+			return xstrdup(name);
+		lab_err(LAB_ENOENT, "lab file %s does not exist", name);
+		return NULL;
+	}
+	dirs = xasprintf("%s%slabs:%s/labs", env ? env : "", env ? ":" : "",
+			 LABCTL_DATADIR);
+	for (dir = strtok_r(dirs, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *path;
+
+		if (!*dir)
+			continue;
+		path = xasprintf("%s/%s.conf", dir, name);
+		if (file_exists(path))
+			found = path;
+		else
+			free(path);
+		strbuf_addf(&tried, "%s%s", tried.len ? ", " : "", dir);
+	}
+	if (!found)
+		lab_err(LAB_ENOENT,
+			"unknown lab '%s' (looked in %s; `labctl labs` lists the labs)",
+			name, strbuf_str(&tried));
+	free(dirs);
+	strbuf_release(&tried);
+	return found;
+}
+
+int lab_open(const char *name, struct lab **out)
+{
+	char *path = lab_find(name);
+	int ret;
+
+	*out = NULL;
+	if (!path)
+		return -LAB_ENOENT;
+	ret = lab_load(path, out);
+	free(path);
+	return ret;
+}
+
+static void free_values(struct lab_value *values, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(values[i].value);
+	free(values);
+}
+
+void lab_free(struct lab *lab)
+{
+	int i;
+
+	if (!lab)
+		return;
+	for (i = 0; i < lab->nvariants; i++) {
+		free(lab->variants[i].name);
+		free_values(lab->variants[i].values, lab->variants[i].nvalues);
+	}
+	free(lab->variants);
+	free_values(lab->values, lab->nvalues);
+	free(lab->name);
+	free(lab->path);
+	free(lab);
+}
+
+/* Defaults that depend on the board type. */
+static const char *dynamic_default(const struct lab *lab, const char *section,
+				   const char *key)
+{
+	bool qemu = !strcmp(lab_get(lab, "board", "type"), "qemu");
+
+	if (!strcmp(section, "power") && !strcmp(key, "driver"))
+		return qemu ? "qemu" : NULL;
+	if (!strcmp(section, "console") && !strcmp(key, "driver"))
+		return qemu ? "qemu" : NULL;
+	if (!strcmp(section, "deploy") && !strcmp(key, "method"))
+		return qemu ? "image" : "sftp";
+	if (!strcmp(section, "grub") && !strcmp(key, "root"))
+		return qemu ? "(hd0,msdos1)" : NULL;
+	return NULL;
+}
+
+const char *lab_get(const struct lab *lab, const char *section, const char *key)
+{
+	const struct lab_value *v = find_value(lab->values, lab->nvalues,
+					       section, key);
+	const struct lab_key_def *d;
+
+	if (v)
+		return v->value;
+	d = find_def(section, key);
+	if (d && d->def)
+		return d->def;
+	if (strcmp(section, "board") || strcmp(key, "type"))
+		return dynamic_default(lab, section, key);
+	return NULL;
+}
+
+const char *lab_variant_get(const struct lab_variant *v, const char *key)
+{
+	const struct lab_value *val = find_value(v->values, v->nvalues,
+						 "variant", key);
+	const struct lab_key_def *d;
+
+	if (val)
+		return val->value;
+	d = find_def("variant", key);
+	return d ? d->def : NULL;
+}
+
+int64_t lab_get_int(const struct lab *lab, const char *section, const char *key,
+		    int64_t fallback)
+{
+	const char *s = lab_get(lab, section, key);
+	int64_t v;
+
+	if (!s || lab_parse_int(s, &v) < 0)
+		return fallback;
+	return v;
+}
+
+bool lab_get_bool(const struct lab *lab, const char *section, const char *key)
+{
+	const char *s = lab_get(lab, section, key);
+	bool b = false;
+
+	if (s)
+		lab_parse_bool(s, &b);
+	return b;
+}
+
+const struct lab_variant *lab_find_variant(const struct lab *lab,
+					   const char *name)
+{
+	return find_variant((struct lab *)lab, name);
+}
+
+const char *lab_variant_entry(const struct lab *lab, const struct lab_variant *v,
+			      struct strbuf *tmp)
+{
+	const char *entry = lab_variant_get(v, "entry");
+
+	if (entry)
+		return entry;
+	strbuf_reset(tmp);
+	strbuf_addstr(tmp, lab_get(lab, "grub", "entry_prefix"));
+	strbuf_addstr(tmp, v->name);
+	return strbuf_str(tmp);
+}
+
+/* Call fn for every key that applies to this lab, in schema order. */
+static bool key_applies(const struct lab *lab, const struct lab_variant *v,
+			const struct lab_key_def *d)
+{
+	const char *sel;
+
+	if (!d->only_for)
+		return true;
+	sel = selector_of(lab, v, d->section);
+	return sel && in_choices(d->only_for, sel);
+}
+
+void lab_show_text(const struct lab *lab, struct strbuf *out)
+{
+	const struct lab_key_def *d;
+	int s, i;
+
+	strbuf_addf(out, "# lab %s (%s)\n", lab->name, lab->path);
+	strbuf_addstr(out, "# '(default)' marks values not set in the file\n");
+	for (s = 0; plain_sections[s]; s++) {
+		strbuf_addf(out, "\n[%s]\n", plain_sections[s]);
+		for (d = lab_schema; d->key; d++) {
+			const char *v;
+
+			if (strcmp(d->section, plain_sections[s]) ||
+			    !key_applies(lab, NULL, d))
+				continue;
+			v = lab_get(lab, d->section, d->key);
+			if (!v)
+				continue;
+			strbuf_addf(out, "%s = ", d->key);
+			strbuf_addstr(out, v);
+			if (!find_value(lab->values, lab->nvalues, d->section,
+					d->key))
+				strbuf_addstr(out, "  ; (default)");
+			strbuf_addch(out, '\n');
+		}
+	}
+	for (i = 0; i < lab->nvariants; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+		struct strbuf tmp = STRBUF_INIT;
+
+		strbuf_addf(out, "\n[variant %s]\n", v->name);
+		for (d = lab_schema; d->key; d++) {
+			const char *val;
+
+			if (strcmp(d->section, "variant") || !key_applies(lab, v, d))
+				continue;
+			val = !strcmp(d->key, "entry") ?
+				lab_variant_entry(lab, v, &tmp) :
+				lab_variant_get(v, d->key);
+			if (!val)
+				continue;
+			strbuf_addf(out, "%s = ", d->key);
+			strbuf_addstr(out, val);
+			if (!find_value(v->values, v->nvalues, "variant", d->key))
+				strbuf_addstr(out, "  ; (default)");
+			strbuf_addch(out, '\n');
+		}
+		strbuf_release(&tmp);
+	}
+}
+
+static void json_kv(struct strbuf *out, const struct lab_key_def *d,
+		    const char *v, bool *first)
+{
+	strbuf_addstr(out, *first ? "" : ",");
+	*first = false;
+	strbuf_add_json_str(out, d->key);
+	strbuf_addch(out, ':');
+	strbuf_add_json_str(out, v);
+}
+
+void lab_show_json(const struct lab *lab, struct strbuf *out)
+{
+	const struct lab_key_def *d;
+	int s, i;
+
+	strbuf_addstr(out, "{\"name\":");
+	strbuf_add_json_str(out, lab->name);
+	strbuf_addstr(out, ",\"path\":");
+	strbuf_add_json_str(out, lab->path);
+	for (s = 0; plain_sections[s]; s++) {
+		bool first = true;
+
+		strbuf_addf(out, ",\"%s\":{", plain_sections[s]);
+		for (d = lab_schema; d->key; d++) {
+			const char *v;
+
+			if (strcmp(d->section, plain_sections[s]) ||
+			    !key_applies(lab, NULL, d))
+				continue;
+			v = lab_get(lab, d->section, d->key);
+			if (v)
+				json_kv(out, d, v, &first);
+		}
+		strbuf_addch(out, '}');
+	}
+	strbuf_addstr(out, ",\"variants\":[");
+	for (i = 0; i < lab->nvariants; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+		struct strbuf tmp = STRBUF_INIT;
+		bool first = false;
+
+		strbuf_addstr(out, i ? ",{\"name\":" : "{\"name\":");
+		strbuf_add_json_str(out, v->name);
+		for (d = lab_schema; d->key; d++) {
+			const char *val;
+
+			if (strcmp(d->section, "variant") || !key_applies(lab, v, d))
+				continue;
+			val = !strcmp(d->key, "entry") ?
+				lab_variant_entry(lab, v, &tmp) :
+				lab_variant_get(v, d->key);
+			if (val)
+				json_kv(out, d, val, &first);
+		}
+		strbuf_addch(out, '}');
+		strbuf_release(&tmp);
+	}
+	strbuf_addstr(out, "]}\n");
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lab files: labs/<name>.conf, INI style (read with libinih).
+ *
+ *   [board]    what the machine is (type = qemu|pc|laptop, ssh host, ...)
+ *   [power]    driver = ... and that driver's keys
+ *   [console]  driver = ... and that driver's keys
+ *   [deploy]   where images go on the board
+ *   [grub]     entry names, serial argument, chain length
+ *   [variant NAME]  one hypervisor build (recipe = standin|xmhf64)
+ *
+ * Every key is checked against a schema (labconf.c): an unknown key, a
+ * key the selected driver does not take, a duplicate key or section and a
+ * bad value are errors reported as "labs/FILE.conf:LINE: ...".
+ * See man/labctl.conf.5.
+ */
+#ifndef LABCONF_H
+#define LABCONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/strbuf.h"
+
+enum lab_key_type {
+	KEY_STR,
+	KEY_INT,	/* decimal or 0x hex, range-checked */
+	KEY_BOOL,	/* yes/no, true/false, on/off, 1/0 */
+	KEY_ENUM,	/* one of the '|'-separated choices */
+	KEY_DURATION,	/* 500ms, 30s, 2m ... */
+	KEY_SIZE,	/* 256M, 1G, or MiB as a bare number */
+	KEY_PATH,	/* a file name: no newlines */
+	KEY_SECRET_FILE,/* a file holding a secret: must be mode 0600 when used */
+	KEY_URL,	/* http(s)://...; a password in it is refused */
+};
+
+struct lab_key_def {
+	const char *section;	/* "board", "power", ..., "variant" */
+	const char *key;
+	enum lab_key_type type;
+	const char *def;	/* default as text, or NULL: unset */
+	const char *choices;	/* KEY_ENUM: "a|b|c" */
+	int64_t min, max;	/* KEY_INT range */
+	/* Only valid when the section's selector (board.type, power.driver,
+	 * console.driver, variant.recipe) is one of these ("a|b"), or NULL. */
+	const char *only_for;
+	const char *help;
+};
+
+struct lab_value {
+	const char *section;	/* "variant" for variant sections */
+	const struct lab_key_def *def;
+	char *value;
+	int line;
+};
+
+struct lab_variant {
+	char *name;
+	int line;		/* of its [variant NAME] header */
+	struct lab_value *values;
+	int nvalues;
+};
+
+struct lab {
+	char *name;		/* "qemu" for labs/qemu.conf */
+	char *path;		/* as found, e.g. "labs/qemu.conf" */
+	struct lab_value *values;	/* non-variant sections */
+	int nvalues;
+	struct lab_variant *variants;
+	int nvariants;
+};
+
+/* The schema, terminated by an entry with key == NULL. */
+extern const struct lab_key_def lab_schema[];
+
+/*
+ * Find a lab by name ("qemu") or path ("labs/x.conf", "./my.conf").
+ * Search order for names: $LABCTL_LABS (':'-separated dirs), ./labs,
+ * the installed data dir.  Returns a malloc'd path or NULL with an error
+ * recorded (LAB_ENOENT).
+ */
+char *lab_find(const char *name);
+/* The default lab's name when none is given. */
+#define LAB_DEFAULT_NAME "qemu"
+
+/* Parse a lab file; *out is owned by the caller (lab_free). */
+int lab_load(const char *path, struct lab **out);
+/* Parse from memory (used by tests and the fuzzer); path is for messages. */
+int lab_parse(const char *path, const char *text, size_t len, struct lab **out);
+/* lab_find + lab_load. */
+int lab_open(const char *name, struct lab **out);
+void lab_free(struct lab *lab);
+
+/*
+ * Resolved values: the file's value, else the schema default (or the
+ * board-type dependent default), else NULL.  Variant keys: lab_variant_get.
+ */
+const char *lab_get(const struct lab *lab, const char *section, const char *key);
+const char *lab_variant_get(const struct lab_variant *v, const char *key);
+int64_t lab_get_int(const struct lab *lab, const char *section, const char *key,
+		    int64_t fallback);
+bool lab_get_bool(const struct lab *lab, const char *section, const char *key);
+const struct lab_variant *lab_find_variant(const struct lab *lab,
+					   const char *name);
+
+/* The GRUB menu entry title of a variant (entry key or prefix + name). */
+const char *lab_variant_entry(const struct lab *lab, const struct lab_variant *v,
+			      struct strbuf *tmp);
+
+/* Parse typed values (also used by the validator). */
+int lab_parse_bool(const char *s, bool *out);
+int lab_parse_int(const char *s, int64_t *out);
+int lab_parse_size_mib(const char *s, int64_t *mib);
+
+/* Render the resolved configuration (`labctl show`); lab files hold no
+ * secrets (a password in a URL is refused), so nothing needs hiding. */
+void lab_show_text(const struct lab *lab, struct strbuf *out);
+void lab_show_json(const struct lab *lab, struct strbuf *out);
+
+#endif

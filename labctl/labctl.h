@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command layer: a git-style table of verbs (commands.c), one
+ * cmd_<verb>.c per verb.  A command returns a process exit code
+ * (LAB_EXIT_*); only this layer turns errors into exit codes.
+ */
+#ifndef LABCTL_H
+#define LABCTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lib/err.h"
+
+struct cmd_ctx {
+	const char *lab_name;	/* --lab NAME, or NULL */
+	bool json;		/* --json: machine-readable output on stdout */
+	bool dry_run;		/* --dry-run where a verb supports it */
+};
+
+typedef int (*cmd_fn)(int argc, char **argv, struct cmd_ctx *ctx);
+
+/* Flags of a table entry. */
+#define CMD_NEED_LAB	(1u << 0)	/* resolves a lab (arg or --lab or default) */
+
+struct cmd {
+	const char *name;
+	cmd_fn fn;
+	unsigned flags;
+	const char *summary;		/* one line for `labctl help` */
+	/* Synopsis lines without the "labctl " prefix, NULL-terminated.
+	 * tests/t check they match man/labctl.1 word for word. */
+	const char *const *usage;
+};
+
+/* The table, terminated by an entry with name == NULL. */
+extern const struct cmd lab_commands[];
+const struct cmd *lab_find_command(const char *name);
+
+/* The top-level help (`labctl --help`). */
+void lab_print_overview(FILE *f);
+
+/* Print "usage: labctl ..." lines for cmd to stdout or stderr. */
+void cmd_print_usage(const struct cmd *cmd, bool to_stderr);
+
+/*
+ * Report a usage error for the verb named `verb`: prints
+ * "labctl: <message>" and the verb's synopsis to stderr, returns 2.
+ */
+int cmd_usage_error(const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Report a failure from a function that returned -LAB_E*: prints
+ * "labctl: <recorded message>" to stderr, returns lab_exit_code(err).
+ */
+int cmd_fail(int err);
+
+struct lab;
+/*
+ * Open the lab a verb works on: the positional name if given, else --lab,
+ * else $LABCTL_LAB, else the default lab (qemu).  On failure prints the
+ * error and returns the exit code (non-zero); 0 with *out set on success.
+ */
+int cmd_open_lab(const struct cmd_ctx *ctx, const char *positional,
+		 struct lab **out);
+
+/* Verbs. */
+int cmd_help(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_version(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_show(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_grubenv(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_chain(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_grub(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_build(int argc, char **argv, struct cmd_ctx *ctx);
+
+#endif

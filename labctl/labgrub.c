@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+#include <stdlib.h>
+#include <string.h>
+
+#include "labctl/labgrub.h"
+#include "lib/xmalloc.h"
+
+static const char *keep(struct lab_grub *g, char *s)
+{
+	g->strings = xrealloc(g->strings, (g->nstrings + 1) * sizeof(*g->strings));
+	g->strings[g->nstrings++] = s;
+	return s;
+}
+
+void lab_grub_init(struct lab_grub *g, const struct lab *lab)
+{
+	const char *dir = lab_get(lab, "deploy", "dir");
+	const char *gsinit = lab_get(lab, "grub", "sinit");
+	const char *gcmd = lab_get(lab, "grub", "cmdline");
+	int i;
+
+	memset(g, 0, sizeof(*g));
+	g->opts.max_stages = (int)lab_get_int(lab, "grub", "max_stages", 9);
+	g->opts.root = lab_get(lab, "grub", "root");
+	g->n = lab->nvariants;
+	g->entries = xcalloc((size_t)g->n + 1, sizeof(*g->entries));
+	for (i = 0; i < lab->nvariants; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+		const char *vcmd = lab_variant_get(v, "cmdline");
+		const char *vsinit = lab_variant_get(v, "sinit");
+		struct strbuf tmp = STRBUF_INIT;
+
+		g->entries[i].title = keep(g, xstrdup(lab_variant_entry(lab, v, &tmp)));
+		strbuf_release(&tmp);
+		g->entries[i].kernel = keep(g, xasprintf("%s/%s/init.bin", dir, v->name));
+		g->entries[i].module = keep(g, xasprintf("%s/%s/hypervisor.bin.gz",
+							 dir, v->name));
+		g->entries[i].args = keep(g, xasprintf("serial=%s boot_drive=%s%s%s%s%s",
+						       lab_get(lab, "grub", "serial"),
+						       lab_get(lab, "grub", "boot_drive"),
+						       gcmd ? " " : "", gcmd ? gcmd : "",
+						       vcmd ? " " : "", vcmd ? vcmd : ""));
+		g->entries[i].sinit = vsinit ? vsinit : gsinit;
+	}
+}
+
+void lab_grub_release(struct lab_grub *g)
+{
+	int i;
+
+	for (i = 0; i < g->nstrings; i++)
+		free(g->strings[i]);
+	free(g->strings);
+	free(g->entries);
+	memset(g, 0, sizeof(*g));
+}

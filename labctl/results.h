@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * results/<name>.json: what ran and what happened, beside the raw log.
+ * Fields: lab, lab_file, board, chain (stages with variant, entry, start
+ * and end offsets in seconds from power-on, start byte and line), variants
+ * (recipe, arch/options or args, source revision, image sha256s), events
+ * (power actions and QEMU events with their times), verdict, reason, line,
+ * started (wall clock), duration, command line, labctl version.
+ */
+#ifndef RESULTS_H
+#define RESULTS_H
+
+#include <stdint.h>
+
+#include "hvimage/build.h"
+#include "labctl/labconf.h"
+#include "lib/strbuf.h"
+
+struct watch;
+
+struct run_record {
+	char *lab, *lab_file, *board;
+	char **chain;		/* variant per stage */
+	char **entries;		/* GRUB entry per stage */
+	int nstages;
+	struct strbuf variants;	/* JSON objects, comma-separated */
+	struct strbuf events;	/* JSON objects, comma-separated */
+	struct strbuf stages;	/* filled by run_record_finish */
+	char *argv;		/* the command line, quoted */
+	int64_t t0_wall_ns;
+	int64_t duration_ns;
+	const char *verdict;
+	char *reason, *line;
+	int line_no;
+};
+
+void run_record_init(struct run_record *r, const struct lab *lab, int argc,
+		     char **argv);
+void run_record_add_stage(struct run_record *r, const char *variant,
+			  const char *entry);
+void run_record_add_variant(struct run_record *r, const struct hv_variant *v,
+			    const struct hv_build_result *b);
+void run_record_event(struct run_record *r, int64_t t_ns, const char *name,
+		      const char *detail);
+void run_record_finish(struct run_record *r, const struct watch *w,
+		       int64_t end_ns);
+/* The JSON document for the log at log_path. */
+void run_record_json(const struct run_record *r, const char *log_path,
+		     struct strbuf *out);
+/* Write log_path.json atomically. */
+int run_record_write(const struct run_record *r, const char *log_path);
+void run_record_release(struct run_record *r);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One run: build -> deploy -> chain -> console -> power -> watch ->
+ * verdict -> results/<ts>.json -> power off.  Cleanups run on every path
+ * (verdict, error, SIGINT/SIGTERM), so the console is closed, QEMU is
+ * stopped and the log is complete whatever happens.
+ */
+#ifndef RUN_H
+#define RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "labctl/labconf.h"
+#include "labctl/labctl.h"
+
+struct run_opts {
+	bool build;		/* build the variants first (run), or not (boot) */
+	bool deploy;
+	int jobs;
+	bool force_build;
+	bool keep_on;		/* leave the board powered after the verdict */
+	const char *results_dir;	/* "results" */
+	int64_t timeout_ms;	/* overrides watch.timeout when > 0 */
+	int argc;		/* the command line, for the record */
+	char **argv;
+};
+
+/*
+ * Run the chain (variant names, in boot order) on the lab's board.
+ * Returns an exit code (0 pass, 1 fail, 2 usage/config, 3 infra) and prints
+ * the summary (or JSON with ctx->json).
+ */
+int lab_run_chain(struct lab *lab, const char *const *chain, int n,
+		  const struct run_opts *o, const struct cmd_ctx *ctx);
+
+#endif

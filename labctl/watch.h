@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Watch a boot and decide: stages must start in chain order (each stage's
+ * banner), the last stage must meet the pass rule (every CPU printed more
+ * than iter_min iteration lines, or a pass pattern), and any fail pattern,
+ * guest reset (triple fault), early end of the console, or timeout (per
+ * stage, overall, silence) fails the run with the reason and the line.
+ *
+ * Event driven: feed it lines, events and clock ticks; it never sleeps.
+ * All times are ns since power-on.
+ */
+#ifndef WATCH_H
+#define WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum verdict {
+	VERDICT_PENDING = 0,
+	VERDICT_PASS,
+	VERDICT_FAIL,		/* the machine under test failed: exit 1 */
+	VERDICT_INFRA,		/* the lab failed (console vanished...): exit 3 */
+};
+
+struct watch_stage_def {
+	const char *name;	/* variant name, for messages */
+	const char *banner;	/* POSIX ERE that marks the stage's start */
+};
+
+struct watch_opts {
+	int64_t stage_timeout_ms;	/* 0: none */
+	int64_t total_timeout_ms;	/* 0: none */
+	int64_t silence_timeout_ms;	/* 0: none */
+	int cpus;		/* CPUs that must each pass iter_min lines; 0: off */
+	int iter_min;		/* more than this many iteration lines per CPU */
+	const char *iter_re;	/* ERE with one group: the CPU id (hex) */
+	const char *pass_re;	/* ERE: a line that passes the last stage, or NULL */
+	const char *const *fail_res;	/* EREs that fail the run, NULL-ended */
+};
+
+struct watch_stage_result {
+	int64_t start_ns;	/* -1: never started */
+	int64_t end_ns;
+	uint64_t start_byte;
+	int line_no;		/* line number (1-based) of the banner */
+};
+
+struct watch;
+
+/* Compile the rules; NULL with an error recorded for a bad pattern. */
+struct watch *watch_new(const struct watch_stage_def *stages, int n,
+			const struct watch_opts *o);
+void watch_free(struct watch *w);
+
+void watch_line(struct watch *w, const char *line, size_t len, int64_t t_ns,
+		uint64_t byte_offset);
+/* name: "RESET", "SHUTDOWN", "EXIT", "CONSOLE_EOF"; detail: reason text. */
+void watch_event(struct watch *w, const char *name, const char *detail,
+		 int64_t t_ns);
+void watch_tick(struct watch *w, int64_t now_ns);
+/* When watch_tick must next be called (ns since power-on), or -1. */
+int64_t watch_deadline(const struct watch *w);
+
+enum verdict watch_verdict(const struct watch *w);
+const char *watch_verdict_name(enum verdict v);
+/* Why (one sentence), the console line that decided it (or ""), and where. */
+const char *watch_reason(const struct watch *w);
+const char *watch_line_text(const struct watch *w);
+int watch_line_no(const struct watch *w);
+int watch_nstages(const struct watch *w);
+int watch_current_stage(const struct watch *w);	/* 0-based, -1 before */
+const struct watch_stage_result *watch_stage(const struct watch *w, int i);
+int64_t watch_decided_ns(const struct watch *w);
+
+#endif

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Power control behind one ops struct (libsigrok's sr_dev_driver idea).
+ *
+ * One file per driver (power/<name>.c), an explicit table (power/drivers.c)
+ * and core wrappers (power_on() ...) that check capabilities and fall back
+ * (cycle = off, wait off_time, on) so drivers stay small.  Every action is
+ * reported through cfg->event so a run can log it with its time.
+ */
+#ifndef POWER_H
+#define POWER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum power_state {
+	POWER_UNKNOWN = -1,
+	POWER_OFF = 0,
+	POWER_ON = 1,
+};
+
+enum power_cap {
+	POWER_CAP_ON = 1u << 0,
+	POWER_CAP_OFF = 1u << 1,
+	POWER_CAP_CYCLE = 1u << 2,
+	POWER_CAP_RESET = 1u << 3,
+	POWER_CAP_STATUS = 1u << 4,
+	POWER_CAP_PRESS = 1u << 5,
+	POWER_CAP_EVENTS = 1u << 6,	/* has event_fd/dispatch (QMP) */
+};
+
+struct power_param {
+	const char *key;
+	const char *value;
+};
+
+/* What a power device is opened with. */
+struct power_config {
+	const char *driver;
+	const struct power_param *params;	/* the lab's [power] keys */
+	int nparams;
+	/* qemu: the QEMU command line without -qmp/-S (the driver adds them). */
+	const char *const *qemu_argv;
+	/* Private directory for sockets and pid files (exists, mode 0700). */
+	const char *state_dir;
+	int64_t off_time_ms;			/* cycle fallback; 0: 5 s */
+	/*
+	 * Called for every action and every event the device reports
+	 * (name e.g. "on", "reset", "RESET", "SHUTDOWN"; detail free text,
+	 * e.g. the QMP reason "guest-reset").  May be NULL.
+	 */
+	void (*event)(void *arg, const char *name, const char *detail);
+	void *event_arg;
+};
+
+struct power_dev;
+
+struct power_driver {
+	const char *name;
+	const char *description;
+	unsigned caps;
+	/* Lab keys this driver takes, NULL-terminated. */
+	const char *const *keys;
+	int (*open)(struct power_dev *dev, const struct power_config *cfg);
+	void (*close)(struct power_dev *dev);
+	int (*on)(struct power_dev *dev);
+	int (*off)(struct power_dev *dev);
+	int (*cycle)(struct power_dev *dev);
+	int (*reset)(struct power_dev *dev);
+	int (*status)(struct power_dev *dev, enum power_state *state);
+	int (*press)(struct power_dev *dev, bool long_press);
+	/* POWER_CAP_EVENTS: a fd to poll and a call to read what arrived. */
+	int (*event_fd)(struct power_dev *dev);
+	int (*dispatch)(struct power_dev *dev);
+};
+
+struct power_dev {
+	const struct power_driver *drv;
+	struct power_config cfg;
+	void *priv;		/* the driver's state */
+};
+
+/* The table, NULL-terminated. */
+extern const struct power_driver *const power_drivers[];
+const struct power_driver *power_find_driver(const char *name);
+
+/* Open/close; *out owned by the caller.  Returns 0 or -LAB_E*. */
+int power_open(struct power_dev **out, const struct power_config *cfg);
+void power_close(struct power_dev *dev);
+
+int power_on(struct power_dev *dev);
+int power_off(struct power_dev *dev);
+int power_cycle(struct power_dev *dev);
+int power_reset(struct power_dev *dev);
+int power_status(struct power_dev *dev, enum power_state *state);
+/* -1 when the driver has no event fd. */
+int power_event_fd(struct power_dev *dev);
+int power_dispatch(struct power_dev *dev);
+
+/* Value of a [power] key given to open, or NULL. */
+const char *power_param(const struct power_dev *dev, const char *key);
+/* Report an action/event through cfg.event. */
+void power_emit(struct power_dev *dev, const char *name, const char *detail);
+
+#endif

@@ -1,0 +1,84 @@
+# Shared TAP helpers for tests/t/*.t (bash).  Source it first:
+#   . "$(dirname "$0")/lib.sh"
+#   plan 3
+#   ok "name" cmd args...          # passes when cmd exits 0
+#   run_labctl ARGS...             # sets $out, $err, $rc
+#   is "$rc" 2 "exit code"
+#   like "$err" 'regex' "message"
+#   done_testing                   # when no plan was given
+# Every test gets its own scratch dir $T (removed on exit) and can register
+# cleanups with `at_exit "kill $pid"` (run in reverse order, always).
+set -u
+LABCTL=${LABCTL:-$(cd "$(dirname "$0")/../.." && pwd)/build/default/bin/labctl}
+TOP=${LABCTL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/labctl-t.XXXXXX")
+_tap_n=0
+_tap_failed=0
+_tap_planned=
+_cleanups=()
+
+at_exit() { _cleanups+=("$*"); }
+_run_cleanups() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$T"
+}
+trap '_run_cleanups' EXIT
+trap 'exit 130' INT TERM
+
+plan() { _tap_planned=$1; echo "1..$1"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+diag() { printf '# %s\n' "$@" >&2; }
+
+_result() {
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $_tap_n - $2"
+	else
+		echo "not ok $_tap_n - $2"
+		_tap_failed=$((_tap_failed + 1))
+	fi
+}
+pass() { _result 0 "$1"; }
+fail() { _result 1 "$1"; [ $# -gt 1 ] && diag "${@:2}"; return 0; }
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $*"; }
+
+# ok NAME CMD...: CMD must succeed.
+ok() {
+	local name=$1; shift
+	if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi
+}
+# is GOT WANT NAME
+is() {
+	if [ "$1" = "$2" ]; then pass "$3"; else fail "$3" "got:  '$1'" "want: '$2'"; fi
+}
+# like GOT REGEX NAME (extended regex, grep -E)
+like() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"
+	else fail "$3" "got:  '$1'" "want match: /$2/"; fi
+}
+unlike() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then fail "$3" "got:  '$1'" "want no match: /$2/"
+	else pass "$3"; fi
+}
+# same_file A B NAME: byte-identical
+same_file() {
+	if cmp -s -- "$1" "$2"; then pass "$3"; else fail "$3" "$(cmp -- "$1" "$2" 2>&1)"; fi
+}
+
+# run_labctl ARGS...: runs $LABCTL with a timeout; sets out, err, rc.
+run_labctl() {
+	local o e
+	o=$(mktemp "$T/out.XXXXXX"); e=$(mktemp "$T/err.XXXXXX")
+	timeout -k 5 "${LABCTL_TIMEOUT:-60}" "$LABCTL" "$@" >"$o" 2>"$e"
+	rc=$?
+	out=$(cat "$o"); err=$(cat "$e")
+	rm -f "$o" "$e"
+}
+
+done_testing() {
+	[ -n "$_tap_planned" ] || echo "1..$_tap_n"
+	[ "$_tap_failed" = 0 ]
+}
