@@ -174,8 +174,9 @@ void grub_cfg_standalone(struct strbuf *out, const struct grub_entry *e, int n,
 		    "serial --unit=0 --speed=%d --word=8 --parity=no --stop=1\n"
 		    "terminal_input serial\n"
 		    "terminal_output serial\n"
-		    "set timeout=0\n"
-		    "set timeout_style=hidden\n",
+		    /* No timeout_style=hidden: on a serial terminal it makes
+		     * GRUB wait 3 s per boot even with timeout=0. */
+		    "set timeout=0\n",
 		    serial_speed);
 	grub_script_next_entry(out);
 	grub_script_chain_shift(out, o->max_stages);

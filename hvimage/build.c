@@ -272,7 +272,19 @@ static pid_t job_spawn(struct hv_job *j, const char *const *argv,
 	return pid;
 }
 
-/* Wait for pid while the main thread may kill its group; then reap it. */
+/* From now on the main thread kills pid's group on timeout or interrupt. */
+static void job_track(struct hv_job *j, pid_t pid)
+{
+	struct hv_ctx *ctx = j->ctx;
+
+	pthread_mutex_lock(&ctx->lock);
+	j->pid = pid;
+	j->killed = j->timed_out = false;
+	j->deadline = lab_mono_ms() + ctx->timeout_ms;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/* Wait for a tracked pid (its group may be killed meanwhile); reap it. */
 static int job_wait(struct hv_job *j, pid_t pid, const char *prog)
 {
 	struct hv_ctx *ctx = j->ctx;
@@ -280,11 +292,6 @@ static int job_wait(struct hv_job *j, pid_t pid, const char *prog)
 	siginfo_t si;
 	int status = 0;
 
-	pthread_mutex_lock(&ctx->lock);
-	j->pid = pid;
-	j->killed = j->timed_out = false;
-	j->deadline = lab_mono_ms() + ctx->timeout_ms;
-	pthread_mutex_unlock(&ctx->lock);
 	/* WNOWAIT: the zombie keeps the pid (and group id) ours until the
 	 * main thread can no longer kill by it. */
 	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 &&
@@ -335,6 +342,7 @@ int hv_job_run(struct hv_job *j, const char *const *argv, const char *cwd)
 		hv_job_log(j, "labctl: %s\n", lab_errmsg(pid));
 		return pid;
 	}
+	job_track(j, pid);
 	return job_wait(j, pid, argv[0]);
 }
 
@@ -435,6 +443,9 @@ int hv_job_capture(struct hv_job *j, const char *const *argv,
 		ret = pid;
 		goto out;
 	}
+	/* Tracked before reading: a hung helper is killed by the timeout,
+	 * which ends its output too. */
+	job_track(j, pid);
 	if (in) {
 		f = (struct feeder){ inp[1], in, in_len };
 		inp[1] = -1;

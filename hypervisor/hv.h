@@ -28,6 +28,7 @@ typedef uint64_t u64;
 #define HV_OPT_NO_SMP		0x080	/* LHV mode on the BSP alone */
 #define HV_OPT_FOREVER		0x100	/* iterate forever, like the real LHV */
 #define HV_OPT_HALT_EXIT	0x200	/* a Fatal halt exits QEMU (debug exit) */
+#define HV_OPT_LHV		0x400	/* be the LHV even with a boot sector module */
 
 #define HV_OPT_FAULTS	(HV_OPT_HANG | HV_OPT_TRIPLE_FAULT | HV_OPT_FATAL | \
 			 HV_OPT_FLOOD | HV_OPT_SLOW)

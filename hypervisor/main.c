@@ -125,7 +125,8 @@ void hv_main(u32 magic, u32 mbi_addr)
 	timer_calibrate();
 	if (magic == MB_BOOTLOADER_MAGIC)
 		mb_find_modules(mbi, &payload, &bootsect, 0);
-	hv_mode = bootsect != NULL;
+	/* An LHV build ignores its guest module, as XMHF's LHV does. */
+	hv_mode = bootsect != NULL && !(cfg.opt & HV_OPT_LHV);
 
 	/* HV_OPT_FAULT_*_ONLY: the other mode runs clean */
 	requested = cfg.opt;
@@ -149,7 +150,8 @@ void hv_main(u32 magic, u32 mbi_addr)
 
 	if (hv_mode)
 		chain(bootsect);
-	hv_printf("Stand-in: mode=lhv, no boot sector module\n");
+	hv_printf(bootsect ? "Stand-in: mode=lhv (LHV build), boot sector module ignored\n" :
+			     "Stand-in: mode=lhv, no boot sector module\n");
 	acpi_scan(&acpi);
 	lhv_run();
 }

@@ -4,8 +4,10 @@
  *
  * Which words are variants: with --lab, or when the first word is a
  * variant of the default lab ($LABCTL_LAB, else qemu), all of them are;
- * otherwise the first word is a lab and the rest are its variants.  No
- * variant named: all of the lab's variants, in file order.
+ * otherwise, when the first word names a lab, it is the lab and the rest
+ * are its variants (cmd_open_lab_for_names).  A word that is neither is
+ * an unknown variant (exit 2).  No variant named: all of the lab's
+ * variants, in file order.
  *
  * Images go to $LABCTL_IMAGES, else ./images; the stand-in's sources are
  * found as hv_find_hypervisor_dir() says ($LABCTL_HYPERVISOR_DIR first).
@@ -47,29 +49,6 @@ static int unknown_variant(const struct lab *lab, const char *name,
 		known.buf);
 	strbuf_release(&known);
 	return LAB_EXIT_USAGE;
-}
-
-/* The default lab, opened without printing anything; NULL if it fails. */
-static struct lab *open_default_quietly(void)
-{
-	const char *name = getenv("LABCTL_LAB");
-	struct lab *lab = NULL;
-
-	if (!name || !*name)
-		name = LAB_DEFAULT_NAME;
-	if (lab_open(name, &lab) < 0)
-		return NULL;
-	return lab;
-}
-
-static bool is_lab_name(const char *name)
-{
-	char *path = lab_find(name);
-	bool found = path != NULL;
-
-	free(path);
-	lab_err_clear();
-	return found;
 }
 
 static int parse_jobs(const char *s, int *jobs)
@@ -136,8 +115,8 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 	struct hv_build_opts opts = { 0 };
 	struct hv_variant *vars = NULL;
 	struct hv_build_result *res = NULL;
-	const char **pos = xcalloc((size_t)argc + 1, sizeof(*pos));
-	const char **names;
+	char **pos = xcalloc((size_t)argc + 1, sizeof(*pos));
+	char **names;
 	struct lab *lab = NULL;
 	struct strbuf sb = STRBUF_INIT;
 	int npos = 0, nnames, n = 0, i, k, rc = 0, ret;
@@ -148,7 +127,7 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 		const char *a = argv[i];
 
 		if (dashdash || a[0] != '-' || !a[1]) {
-			pos[npos++] = a;
+			pos[npos++] = argv[i];
 		} else if (!strcmp(a, "--")) {
 			dashdash = true;
 		} else if (!strcmp(a, "--force") || !strcmp(a, "-f")) {
@@ -170,36 +149,13 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 			goto out;
 	}
 
-	/* The lab, and which words name variants. */
+	/* The lab, and which words name variants (the rule every verb taking
+	 * [LAB] NAME... follows: see cmd_open_lab_for_names). */
 	names = pos;
 	nnames = npos;
-	if (ctx->lab_name || !npos) {
-		rc = cmd_open_lab(ctx, NULL, &lab);
-		if (rc)
-			goto out;
-	} else {
-		lab = open_default_quietly();
-		if (!lab || !lab_find_variant(lab, pos[0])) {
-			if (is_lab_name(pos[0])) {
-				lab_free(lab);
-				lab = NULL;
-				rc = cmd_open_lab(ctx, pos[0], &lab);
-				if (rc)
-					goto out;
-				names = pos + 1;
-				nnames = npos - 1;
-			} else if (lab) {
-				rc = unknown_variant(lab, pos[0], true);
-				goto out;
-			} else {
-				/* Neither: say why the default lab failed. */
-				rc = cmd_open_lab(ctx, NULL, &lab);
-				if (!rc)
-					rc = unknown_variant(lab, pos[0], true);
-				goto out;
-			}
-		}
-	}
+	rc = cmd_open_lab_for_names(ctx, &nnames, &names, &lab);
+	if (rc)
+		goto out;
 	if (!lab->nvariants) {
 		fprintf(stderr, "labctl build: lab %s (%s) has no [variant NAME] sections\n",
 			lab->name, lab->path);
@@ -216,7 +172,9 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 
 		lv = nnames ? lab_find_variant(lab, names[i]) : &lab->variants[i];
 		if (!lv) {
-			rc = unknown_variant(lab, names[i], false);
+			/* A first word that was not taken as a lab is none. */
+			rc = unknown_variant(lab, names[i], !ctx->lab_name &&
+					     names == pos && i == 0);
 			goto out;
 		}
 		for (k = 0; k < n; k++)

@@ -39,6 +39,15 @@ const struct cmd lab_commands[] = {
 	{ "build", cmd_build, CMD_NEED_LAB,
 	  "build hypervisor variants in parallel into images/, skipping unchanged ones",
 	  USAGE("build [LAB] [VARIANT...] [-j N] [--force]") },
+	{ "deploy", cmd_deploy, CMD_NEED_LAB,
+	  "build (cached) and copy variants to the lab's board",
+	  USAGE("deploy [LAB] [VARIANT...] [-j N]") },
+	{ "boot", cmd_boot, CMD_NEED_LAB,
+	  "set the GRUB chain, power on, capture and judge, without building",
+	  USAGE("boot [LAB] VARIANT... [--timeout DURATION] [--results DIR] [--keep-on]") },
+	{ "run", cmd_run, CMD_NEED_LAB,
+	  "build, deploy, chain, power, capture, and say pass or fail",
+	  USAGE("run [LAB] [VARIANT...] [-j N] [--force] [--timeout DURATION] [--results DIR] [--keep-on]") },
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
@@ -99,6 +108,35 @@ int cmd_open_lab(const struct cmd_ctx *ctx, const char *positional,
 		return cmd_fail(ret);
 	lab_debug("lab %s from %s", (*out)->name, (*out)->path);
 	return 0;
+}
+
+int cmd_open_lab_for_names(const struct cmd_ctx *ctx, int *nargs,
+			   char ***args, struct lab **out)
+{
+	const char *env = getenv("LABCTL_LAB");
+	const char *def = env && *env ? env : LAB_DEFAULT_NAME;
+	char *path;
+
+	/* With --lab every word is a variant; otherwise a first word that
+	 * names a lab file (and is not a variant of the default lab) is it. */
+	if (!ctx->lab_name && *nargs > 0) {
+		struct lab *dflt = NULL;
+		bool is_variant = false;
+
+		path = lab_find((*args)[0]);
+		if (path && lab_open(def, &dflt) == 0)
+			is_variant = lab_find_variant(dflt, (*args)[0]) != NULL;
+		lab_free(dflt);
+		lab_err_clear();
+		if (path && !is_variant) {
+			free(path);
+			(*args)++;
+			(*nargs)--;
+			return cmd_open_lab(ctx, (*args)[-1], out);
+		}
+		free(path);
+	}
+	return cmd_open_lab(ctx, NULL, out);
 }
 
 static void print_overview(FILE *f)

@@ -37,7 +37,7 @@ extern int ini_max_line __attribute__((weak));
 
 /* The plain sections, in the order `show` prints them. */
 static const char *const plain_sections[] = {
-	"board", "power", "console", "deploy", "grub", NULL
+	"board", "power", "console", "deploy", "grub", "watch", NULL
 };
 #define NPLAIN (sizeof(plain_sections) / sizeof(plain_sections[0]) - 1)
 
@@ -182,7 +182,7 @@ static void see_section(struct parse_state *ps, const char *line)
 			break;
 	if (!plain_sections[i]) {
 		parse_error(ps, ps->line,
-			    "unknown section [%s] (known: [board], [power], [console], [deploy], [grub], [variant NAME])",
+			    "unknown section [%s] (known: [board], [power], [console], [deploy], [grub], [watch], [variant NAME])",
 			    name);
 		return;
 	}

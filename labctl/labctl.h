@@ -65,6 +65,14 @@ struct lab;
 int cmd_open_lab(const struct cmd_ctx *ctx, const char *positional,
 		 struct lab **out);
 
+/*
+ * For verbs taking [LAB] NAME...: picks the lab (the first word when it
+ * names a lab and --lab is not given) and leaves *args and *nargs at the
+ * names.  Same return convention as cmd_open_lab.
+ */
+int cmd_open_lab_for_names(const struct cmd_ctx *ctx, int *nargs,
+			   char ***args, struct lab **out);
+
 /* Verbs. */
 int cmd_help(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_version(int argc, char **argv, struct cmd_ctx *ctx);
@@ -74,5 +82,8 @@ int cmd_grubenv(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_chain(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_grub(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_build(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_deploy(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_boot(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_run(int argc, char **argv, struct cmd_ctx *ctx);
 
 #endif

@@ -151,6 +151,25 @@ const struct lab_key_def lab_schema[] = {
 	{ "grub", "entries", KEY_STR, "42_labctl", NULL, 0, 0, NULL,
 	  "file name of the menu-entry script in /etc/grub.d" },
 
+	{ "grub", "chain", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "variants `labctl run` boots when none are named, in order (default: all)" },
+
+	/* [watch] */
+	{ "watch", "timeout", KEY_DURATION, "300s", NULL, 0, 0, NULL,
+	  "the whole run, power-on to verdict" },
+	{ "watch", "stage_timeout", KEY_DURATION, "60s", NULL, 0, 0, NULL,
+	  "one stage, from its banner (or power-on) to the next" },
+	{ "watch", "silence_timeout", KEY_DURATION, "30s", NULL, 0, 0, NULL,
+	  "no console output for this long fails the run (a hang)" },
+	{ "watch", "cpus", KEY_INT, NULL, NULL, 1, 255, NULL,
+	  "CPUs that must each pass the iteration count (default: board.smp, else 1)" },
+	{ "watch", "iter_min", KEY_INT, "20", NULL, 0, 1000000, NULL,
+	  "the last stage passes when every CPU printed more iteration lines than this" },
+	{ "watch", "pass", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "extended regex: a line that also passes the last stage" },
+	{ "watch", "fail", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "extended regex: a line that fails the run (besides Fatal: Halting! and VM-ENTRY error)" },
+
 	/* [variant NAME] */
 	{ "variant", "recipe", KEY_ENUM, "standin", "standin|xmhf64", 0, 0, NULL,
 	  "how to build it: the in-tree stand-in or XMHF64's tools/ci/build.sh" },
@@ -168,6 +187,8 @@ const struct lab_key_def lab_schema[] = {
 	  "extra words for this variant's multiboot line" },
 	{ "variant", "sinit", KEY_PATH, NULL, NULL, 0, 0, NULL,
 	  "SINIT module for this variant (overrides grub.sinit)" },
+	{ "variant", "banner", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "extended regex of the line that starts this variant's stage (default by recipe)" },
 
 	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
 };

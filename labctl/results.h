@@ -29,6 +29,7 @@ struct run_record {
 	char *argv;		/* the command line, quoted */
 	int64_t t0_wall_ns;
 	int64_t duration_ns;
+	int64_t decided_ns;	/* verdict time, ns since power-on */
 	const char *verdict;
 	char *reason, *line;
 	int line_no;

@@ -34,4 +34,8 @@ struct run_opts {
 int lab_run_chain(struct lab *lab, const char *const *chain, int n,
 		  const struct run_opts *o, const struct cmd_ctx *ctx);
 
+/* Build (cached) and deploy the named variants to the lab's board. */
+int lab_deploy(struct lab *lab, const char *const *names, int n,
+	       const struct run_opts *o, const struct cmd_ctx *ctx);
+
 #endif

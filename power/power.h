@@ -39,15 +39,34 @@ struct power_config {
 	const char *driver;
 	const struct power_param *params;	/* the lab's [power] keys */
 	int nparams;
-	/* qemu: the QEMU command line without -qmp/-S (the driver adds them). */
+	/*
+	 * qemu: the QEMU command line, NULL-terminated, argv[0] the program
+	 * (e.g. "qemu-system-x86_64"), with the board's serial chardev
+	 * (socket,server=on,wait=off) but without -S, -pidfile or a QMP
+	 * monitor: the driver adds those (its chardev id is "labctl-qmp").
+	 * The order for a run: power_open (QEMU starts paused), console_open,
+	 * capture_open + capture_mark_t0, power_on (cont).  power_cycle and
+	 * power_reset keep the QEMU process (system_reset), so the console
+	 * stays connected; power_off ends it, and a later power_on starts a
+	 * new one and resumes it at once: to capture that one from its first
+	 * byte, power_close + power_open, console_open, then power_on.
+	 * See power/qemu.c for its keys and the QMP events QEMU sends.
+	 */
 	const char *const *qemu_argv;
 	/* Private directory for sockets and pid files (exists, mode 0700). */
 	const char *state_dir;
 	int64_t off_time_ms;			/* cycle fallback; 0: 5 s */
 	/*
-	 * Called for every action and every event the device reports
-	 * (name e.g. "on", "reset", "RESET", "SHUTDOWN"; detail free text,
-	 * e.g. the QMP reason "guest-reset").  May be NULL.
+	 * Called for every action and every event the device reports.
+	 * Actions (from the core wrappers) are lower case, "on", "off",
+	 * "cycle", "reset", "press", "status", with detail "ok" or the error
+	 * message (status: "on", "off", "unknown").  Device events are
+	 * upper case: the QMP event name ("RESET", "SHUTDOWN", "STOP",
+	 * "RESUME", "POWERDOWN"...) with data.reason as detail ("" when
+	 * none), and "EXIT" when the QEMU process ended ("status 33",
+	 * "signal 9", "status unknown" for a QEMU we did not start).
+	 * May be NULL.  It may read the console, and even call power_*
+	 * functions, but not power_close.
 	 */
 	void (*event)(void *arg, const char *name, const char *detail);
 	void *event_arg;
@@ -83,18 +102,36 @@ struct power_dev {
 /* The table, NULL-terminated. */
 extern const struct power_driver *const power_drivers[];
 const struct power_driver *power_find_driver(const char *name);
+/* Every entry has a unique name, a description, open, close and the ops
+ * its caps claim (and no op its caps do not).  0 or -LAB_EINVAL. */
+int power_drivers_selftest(void);
 
-/* Open/close; *out owned by the caller.  Returns 0 or -LAB_E*. */
+/*
+ * Open/close; *out owned by the caller.  Returns 0 or -LAB_E*: unknown
+ * driver or a key it does not take is -LAB_ECONFIG.  cfg is copied (its
+ * strings too): the caller's may go away after open.
+ */
 int power_open(struct power_dev **out, const struct power_config *cfg);
+/* May still report events (qemu: SHUTDOWN, EXIT as it quits QEMU). */
 void power_close(struct power_dev *dev);
 
 int power_on(struct power_dev *dev);
 int power_off(struct power_dev *dev);
 int power_cycle(struct power_dev *dev);
 int power_reset(struct power_dev *dev);
+/* Without POWER_CAP_STATUS: 0 and POWER_UNKNOWN. */
 int power_status(struct power_dev *dev, enum power_state *state);
-/* -1 when the driver has no event fd. */
+/* A power button: short press, or long (forced off). */
+int power_press(struct power_dev *dev, bool long_press);
+/*
+ * The fd to poll (POLLIN) for device events, -1 when there is none right
+ * now.  It can change across power_on/off/cycle/dispatch (qemu: the QMP
+ * socket of the current QEMU process, -1 once it exited), so fetch it
+ * again for every poll().
+ */
 int power_event_fd(struct power_dev *dev);
+/* Read what arrived on the event fd and report it through cfg.event;
+ * never blocks.  0 when the driver has no events. */
 int power_dispatch(struct power_dev *dev);
 
 /* Value of a [power] key given to open, or NULL. */

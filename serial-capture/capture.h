@@ -5,13 +5,27 @@
  *
  * The raw file is written with write(2) as bytes arrive (no user-space
  * buffering), so a labctl killed at any moment leaves the log complete up
- * to the last byte it read.  The name is created with O_EXCL; two runs
- * starting in the same second get <ts> and <ts>-2.
+ * to the last byte it read.  The sidecar is written the same way, one
+ * write(2) per capture_feed() holding the records of the lines that began
+ * in that chunk, so it never lags the raw log either.  The name is
+ * created with O_EXCL; two runs starting in the same second get <ts> and
+ * <ts>-2 (then -3, ...).
  *
- * Sidecar format (text, one record per line, tab separated):
- *   L <byte offset of line start> <ns since power-on> <wall ns since epoch>
- *   G <byte offset> <ns since power-on> <wall ns> <reason>   (transport gap)
- *   T0 <wall ns of power-on>                                 (first record)
+ * Sidecar format (text, one record per line, tab separated, numbers in
+ * decimal):
+ *   T0 <wall ns>                                the time reference for the
+ *                                               records after it: written
+ *                                               at open (the open time) and
+ *                                               by every capture_mark_t0()
+ *   L <byte offset of line start> <ns since T0> <wall ns since epoch>
+ *   G <byte offset> <ns since T0> <wall ns> <reason>   (transport gap)
+ * A line's time is when its first byte arrived (grabserial's choice: the
+ * moment the message began).  An L record is written as soon as that
+ * first byte is, so a line still being received already has its record.
+ * A line longer than 64 KiB is cut there: the rest is a new line with its
+ * own record (and its own callback).  With the console opened before
+ * power-on and capture_mark_t0() at power-on, the second record is
+ * "T0 <power-on>" and every line after it is timed from power-on.
  */
 #ifndef CAPTURE_H
 #define CAPTURE_H
@@ -21,26 +35,46 @@
 
 struct capture;
 
-/* A complete line (without its '\n'), with its times; for the watcher. */
+/*
+ * A complete line for the watcher: without its "\n" and without a "\r"
+ * right before it; offset_ns is its time since the last T0 (see above).
+ * The text is only valid during the call.
+ */
 typedef void (*capture_line_fn)(void *arg, const char *line, size_t len,
 				int64_t offset_ns);
 
-/* Create results_dir/<ts>[-N] and its sidecar; results_dir is created. */
+/*
+ * Create results_dir/<ts>[-N] and its sidecar; results_dir is created
+ * (with its parents) when missing.  on_line may be NULL.  0 or -LAB_E*.
+ */
 int capture_open(struct capture **out, const char *results_dir,
 		 capture_line_fn on_line, void *arg);
-/* Mark power-on: line offsets are measured from here. */
+/* Mark power-on: line offsets are measured from here (a T0 record). */
 void capture_mark_t0(struct capture *cap);
-/* Append bytes as received. */
+/*
+ * Append bytes as received.  A failed write (disk full...) is an error
+ * that sticks: the log keeps every byte written before it, nothing after
+ * it is written (a log with a hole would look whole), and every later
+ * feed and the close return the same error.  0 or -LAB_E* (-LAB_EIO).
+ */
 int capture_feed(struct capture *cap, const void *buf, size_t len);
 /* Record a transport gap (never written into the raw log). */
 void capture_gap(struct capture *cap, const char *reason);
-/* Flush a trailing partial line to the watcher and the sidecar, fsync. */
+/*
+ * Flush a trailing partial line to the watcher, fsync and close both
+ * files.  Returns the first error of the capture, or of the close.
+ * Calling it twice is harmless.
+ */
 int capture_close(struct capture *cap);
+/* Close (when not closed yet) and free; NULL is fine. */
 void capture_free(struct capture *cap);
 
 /* "results/20220826125935" and its name "20220826125935". */
 const char *capture_path(const struct capture *cap);
 const char *capture_name(const struct capture *cap);
+/* "results/20220826125935.lines" */
+const char *capture_lines_path(const struct capture *cap);
+/* Bytes in the raw log so far. */
 uint64_t capture_bytes(const struct capture *cap);
 
 #endif

@@ -3,6 +3,13 @@
  * Console transports behind one ops struct, one file per transport
  * (serial-capture/<name>.c), an explicit table (serial-capture/drivers.c).
  * A console is a byte stream the capture engine reads with poll().
+ *
+ * Read it without pauses: QEMU's 16550 writes one byte per socket write,
+ * and when the reader stops for about a second it gives up and DROPS
+ * bytes (measured with QEMU 7.2: a 1 s pause in a flood lost 128 bytes,
+ * pauses up to 0.5 s lost none; the guest is slowed to the reader's pace
+ * meanwhile).  So poll the console together with everything else and do
+ * not block elsewhere for long while the board runs.
  */
 #ifndef CONSOLE_H
 #define CONSOLE_H
@@ -20,7 +27,12 @@ struct console_config {
 	const char *driver;
 	const struct console_param *params;	/* the lab's [console] keys */
 	int nparams;
-	/* qemu: the chardev socket QEMU serves (server=on). */
+	/*
+	 * qemu: the chardev socket QEMU serves (server=on).  open retries
+	 * until it exists and accepts, for up to connect_timeout_ms.  When
+	 * QEMU exits, read returns 0 (end of stream): a new QEMU (power on
+	 * after off) needs a new console_open.
+	 */
 	const char *socket_path;
 	int64_t connect_timeout_ms;		/* 0: 10 s */
 };
@@ -48,9 +60,18 @@ struct console {
 
 extern const struct console_driver *const console_drivers[];
 const struct console_driver *console_find_driver(const char *name);
+/* Every entry has a unique name, a description, open, close, read and
+ * fd.  0 or -LAB_EINVAL. */
+int console_drivers_selftest(void);
 
+/*
+ * Returns 0 or -LAB_E*: unknown driver or a key it does not take is
+ * -LAB_ECONFIG, no connection within the timeout -LAB_ETIMEDOUT.  cfg is
+ * copied (strings too).
+ */
 int console_open(struct console **out, const struct console_config *cfg);
 void console_close(struct console *con);
+/* As the driver's read/write; write without a driver op is -LAB_EINVAL. */
 ssize_t console_read(struct console *con, void *buf, size_t len);
 ssize_t console_write(struct console *con, const void *buf, size_t len);
 int console_fd(struct console *con);

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * labctl run | boot | deploy: the main loop of the tool.
+ *
+ *   run    build (cached) -> deploy (changed files) -> chain -> console ->
+ *          power -> watch -> verdict -> results/<ts>.json -> power off
+ *   boot   the same without build and deploy
+ *   deploy build (cached) and copy, nothing else
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labctl/labconf.h"
+#include "labctl/labctl.h"
+#include "labctl/run.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/xmalloc.h"
+
+struct run_args {
+	struct run_opts opts;
+	char **names;
+	int nnames;
+};
+
+/* Options of run/boot/deploy; positionals are collected in order. */
+static int parse(const char *verb, int argc, char **argv, struct run_args *a,
+		 bool allow_build_opts, bool allow_boot_opts)
+{
+	bool only_names = false;
+	int i;
+
+	a->names = xcalloc((size_t)argc + 1, sizeof(*a->names));
+	a->opts.results_dir = "results";
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (only_names || arg[0] != '-') {
+			a->names[a->nnames++] = argv[i];
+		} else if (!strcmp(arg, "--")) {
+			only_names = true;
+		} else if (allow_build_opts && !strcmp(arg, "-j")) {
+			int64_t n;
+
+			if (!val || lab_parse_int(val, &n) < 0 || n < 1 || n > 1024)
+				return cmd_usage_error(verb, "-j takes a number from 1 to 1024");
+			a->opts.jobs = (int)n;
+			i++;
+		} else if (allow_build_opts && !strcmp(arg, "--force") &&
+			   strcmp(verb, "deploy")) {
+			a->opts.force_build = true;
+		} else if (allow_boot_opts && !strcmp(arg, "--timeout")) {
+			if (!val || lab_parse_duration_ms(val, &a->opts.timeout_ms) < 0 ||
+			    a->opts.timeout_ms <= 0)
+				return cmd_usage_error(verb,
+						       "--timeout takes a duration such as 90s or 5m");
+			i++;
+		} else if (allow_boot_opts && !strcmp(arg, "--results")) {
+			if (!val || !*val)
+				return cmd_usage_error(verb, "--results needs a directory");
+			a->opts.results_dir = val;
+			i++;
+		} else if (allow_boot_opts && !strcmp(arg, "--keep-on")) {
+			a->opts.keep_on = true;
+		} else {
+			return cmd_usage_error(verb, "unknown option '%s'", arg);
+		}
+	}
+	a->opts.argc = argc;
+	a->opts.argv = argv;
+	return 0;
+}
+
+/* No names: the lab's grub.chain, else every variant in file order. */
+static const char **default_chain(const struct lab *lab, int *n, char **keep)
+{
+	const char *chain = lab_get(lab, "grub", "chain");
+	const char **names;
+	int i;
+
+	*keep = NULL;
+	if (chain) {
+		char *save = NULL, *w;
+
+		*keep = xstrdup(chain);
+		names = xcalloc(strlen(chain) + 1, sizeof(*names));
+		*n = 0;
+		for (w = strtok_r(*keep, " ,\t", &save); w; w = strtok_r(NULL, " ,\t", &save))
+			names[(*n)++] = w;
+		return names;
+	}
+	names = xcalloc((size_t)lab->nvariants + 1, sizeof(*names));
+	for (i = 0; i < lab->nvariants; i++)
+		names[i] = lab->variants[i].name;
+	*n = lab->nvariants;
+	return names;
+}
+
+static int run_or_boot(const char *verb, int argc, char **argv,
+		       struct cmd_ctx *ctx, bool build)
+{
+	struct run_args a = { 0 };
+	const char **chain;
+	struct lab *lab = NULL;
+	char **names;
+	char *keep = NULL;
+	int rc, n;
+
+	rc = parse(verb, argc, argv, &a, build, true);
+	if (rc)
+		goto out;
+	names = a.names;
+	n = a.nnames;
+	rc = cmd_open_lab_for_names(ctx, &n, &names, &lab);
+	if (rc)
+		goto out;
+	if (n == 0 && !build) {
+		rc = cmd_usage_error(verb, "name the chain to boot, e.g. build64 build32 build32lhv");
+		goto out;
+	}
+	chain = n ? (const char **)names : default_chain(lab, &n, &keep);
+	if (n == 0) {
+		rc = cmd_fail(lab_err(LAB_ECONFIG, "lab %s has no variants to run (%s)",
+				      lab->name, lab->path));
+	} else {
+		a.opts.build = build;
+		a.opts.deploy = build;
+		rc = lab_run_chain(lab, chain, n, &a.opts, ctx);
+	}
+	if (chain != (const char **)names)
+		free(chain);
+	free(keep);
+out:
+	lab_free(lab);
+	free(a.names);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	return run_or_boot("run", argc, argv, ctx, true);
+}
+
+int cmd_boot(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	return run_or_boot("boot", argc, argv, ctx, false);
+}
+
+int cmd_deploy(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	struct run_args a = { 0 };
+	struct lab *lab = NULL;
+	const char **list;
+	char *keep = NULL;
+	char **names;
+	int rc, n;
+
+	rc = parse("deploy", argc, argv, &a, true, false);
+	if (rc)
+		goto out;
+	names = a.names;
+	n = a.nnames;
+	rc = cmd_open_lab_for_names(ctx, &n, &names, &lab);
+	if (rc)
+		goto out;
+	list = n ? (const char **)names : default_chain(lab, &n, &keep);
+	rc = lab_deploy(lab, list, n, &a.opts, ctx);
+	if (list != (const char **)names)
+		free(list);
+	free(keep);
+out:
+	lab_free(lab);
+	free(a.names);
+	return rc;
+}

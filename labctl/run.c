@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hvimage/build.h"
+#include "labctl/qemuboard.h"
+#include "labctl/results.h"
+#include "labctl/run.h"
+#include "labctl/watch.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "lib/xmalloc.h"
+#include "power/power.h"
+#include "serial-capture/capture.h"
+#include "serial-capture/console.h"
+
+#define DEFAULT_STAGE_TIMEOUT_MS (60 * 1000)
+#define DEFAULT_TOTAL_TIMEOUT_MS (300 * 1000)
+#define DEFAULT_SILENCE_TIMEOUT_MS (30 * 1000)
+#define DRAIN_MS 200
+
+/* SIGINT/SIGTERM end the run through the normal cleanup path. */
+static volatile sig_atomic_t stop_signal;
+static int stop_pipe[2] = { -1, -1 };
+
+static void on_stop_signal(int sig)
+{
+	int saved = errno;
+	char c = 1;
+
+	stop_signal = sig;
+	if (stop_pipe[1] >= 0 && write(stop_pipe[1], &c, 1) < 0)
+		(void)0;
+	errno = saved;
+}
+
+struct run_state {
+	struct lab *lab;
+	const struct run_opts *opts;
+	struct watch *watch;
+	struct capture *cap;
+	struct console *con;
+	struct power_dev *power;
+	struct run_record rec;
+	int64_t t0_ns;		/* monotonic time of power-on; 0 before */
+	bool qemu_exited;
+	char exit_detail[128];
+};
+
+static int64_t since_t0(const struct run_state *rs)
+{
+	return rs->t0_ns ? lab_mono_ns() - rs->t0_ns : 0;
+}
+
+static void on_line(void *arg, const char *line, size_t len, int64_t offset_ns)
+{
+	struct run_state *rs = arg;
+
+	watch_line(rs->watch, line, len, offset_ns, capture_bytes(rs->cap));
+}
+
+/* Read everything the console has right now into the capture. */
+static int drain_console(struct run_state *rs, bool *eof)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = console_read(rs->con, buf, sizeof(buf));
+
+		if (n == -LAB_EBUSY)
+			return 0;
+		if (n == 0) {
+			*eof = true;
+			return 0;
+		}
+		if (n < 0)
+			return (int)n;
+		if (capture_feed(rs->cap, buf, (size_t)n) < 0)
+			return -LAB_EIO;
+	}
+}
+
+static void on_power_event(void *arg, const char *name, const char *detail)
+{
+	struct run_state *rs = arg;
+	bool eof = false;
+
+	run_record_event(&rs->rec, since_t0(rs), name, detail);
+	lab_debug("power event %s %s", name, detail ? detail : "");
+	if (!rs->t0_ns || !rs->watch)
+		return;
+	if (!strcmp(name, "EXIT")) {
+		/* QEMU is gone: its last bytes may still be in the socket. */
+		rs->qemu_exited = true;
+		snprintf(rs->exit_detail, sizeof(rs->exit_detail), "%s",
+			 detail ? detail : "");
+		return;
+	}
+	if (!strcmp(name, "RESET") || !strcmp(name, "SHUTDOWN") ||
+	    !strcmp(name, "GUEST_PANICKED")) {
+		if (rs->con)
+			drain_console(rs, &eof);
+		watch_event(rs->watch, name, detail, since_t0(rs));
+	}
+}
+
+static const char *regex_escape(const char *s, struct strbuf *out)
+{
+	strbuf_reset(out);
+	for (; *s; s++) {
+		if (strchr(".[]()*+?{}|^$\\", *s))
+			strbuf_addch(out, '\\');
+		strbuf_addch(out, *s);
+	}
+	return strbuf_str(out);
+}
+
+/* The line that marks the start of a variant's stage. */
+static char *variant_banner(const struct lab_variant *v)
+{
+	const char *banner = lab_variant_get(v, "banner");
+	const char *recipe = lab_variant_get(v, "recipe");
+	const char *args = lab_variant_get(v, "args");
+	struct strbuf esc = STRBUF_INIT;
+	char *re;
+
+	if (banner)
+		return xstrdup(banner);
+	if (!strcmp(recipe, "standin")) {
+		re = xasprintf("Stand-in Hypervisor \\(labctl\\) variant=%s( |$)",
+			       regex_escape(v->name, &esc));
+	} else if (args && strstr(args, "--lhv-opt")) {
+		re = xstrdup("Lightweight Hypervisor \\(LHV\\)");
+	} else {
+		re = xstrdup("eXtensible Modular Hypervisor Framework");
+	}
+	strbuf_release(&esc);
+	return re;
+}
+
+static int64_t lab_duration(const struct lab *lab, const char *key, int64_t def)
+{
+	const char *s = lab_get(lab, "watch", key);
+	int64_t ms;
+
+	if (!s || lab_parse_duration_ms(s, &ms) < 0)
+		return def;
+	return ms;
+}
+
+static struct watch *make_watch(const struct lab *lab,
+				const struct lab_variant *const *chain, int n,
+				const struct run_opts *o)
+{
+	static const char *const builtin_fails[] = {
+		"Fatal: Halting!", "VM-ENTRY error", "HALTING!", NULL
+	};
+	const char *extra_fail = lab_get(lab, "watch", "fail");
+	const char *fails[8];
+	struct watch_stage_def *defs = xcalloc((size_t)n, sizeof(*defs));
+	struct watch_opts wo = {
+		.stage_timeout_ms = lab_duration(lab, "stage_timeout",
+						 DEFAULT_STAGE_TIMEOUT_MS),
+		.total_timeout_ms = lab_duration(lab, "timeout",
+						 DEFAULT_TOTAL_TIMEOUT_MS),
+		.silence_timeout_ms = lab_duration(lab, "silence_timeout",
+						   DEFAULT_SILENCE_TIMEOUT_MS),
+		.cpus = (int)lab_get_int(lab, "watch", "cpus",
+					 lab_get_int(lab, "board", "smp", 1)),
+		.iter_min = (int)lab_get_int(lab, "watch", "iter_min", 20),
+		.iter_re = "CPU\\(0x([0-9a-fA-F]+)\\): (LHV (in XMHF )?)?test iter [0-9]+",
+		.pass_re = lab_get(lab, "watch", "pass"),
+		.fail_res = fails,
+	};
+	struct watch *w;
+	int i, k = 0;
+
+	for (i = 0; builtin_fails[i]; i++)
+		fails[k++] = builtin_fails[i];
+	if (extra_fail)
+		fails[k++] = extra_fail;
+	fails[k] = NULL;
+	if (o->timeout_ms > 0)
+		wo.total_timeout_ms = o->timeout_ms;
+	for (i = 0; i < n; i++) {
+		defs[i].name = chain[i]->name;
+		defs[i].banner = variant_banner(chain[i]);
+	}
+	w = watch_new(defs, n, &wo);
+	for (i = 0; i < n; i++)
+		free((char *)defs[i].banner);
+	free(defs);
+	return w;
+}
+
+static void fill_variant(struct hv_variant *hv, const struct lab_variant *v)
+{
+	int64_t opt = 0;
+
+	memset(hv, 0, sizeof(*hv));
+	hv->name = v->name;
+	hv->recipe = lab_variant_get(v, "recipe");
+	hv->arch = lab_variant_get(v, "arch");
+	lab_parse_int(lab_variant_get(v, "options"), &opt);
+	hv->options = (uint32_t)opt;
+	hv->src = lab_variant_get(v, "src");
+	hv->args = lab_variant_get(v, "args");
+}
+
+static const char *images_dir(void)
+{
+	const char *d = getenv("LABCTL_IMAGES");
+
+	return d && *d ? d : "images";
+}
+
+static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
+			    const struct hv_variant *hv, struct hv_build_result *built,
+			    int n, const struct run_opts *o,
+			    const struct cmd_ctx *ctx)
+{
+	struct hv_build_opts bo = {
+		.images_dir = images_dir(),
+		.hypervisor_dir = getenv("LABCTL_HYPERVISOR_DIR"),
+		.jobs = o->jobs,
+		.force = o->force_build,
+		.progress = ctx->json || lab_log_get_level() < LAB_LOG_INFO ?
+			    HV_PROGRESS_NONE :
+			    isatty(2) ? HV_PROGRESS_TTY : HV_PROGRESS_PLAIN,
+	};
+	int copied = 0, ret;
+
+	/* Also the cache check: an unchanged variant costs a hash of its inputs. */
+	ret = hv_build(hv, n, &bo, built);
+	if (ret)
+		return ret;
+	ret = qemu_board_deploy(board, lab, hv, built, n, images_dir(), &copied);
+	if (!ret)
+		lab_info("deployed %d changed file%s to the virtual board", copied,
+			 copied == 1 ? "" : "s");
+	return ret;
+}
+
+/* Resolve names to variants; an unknown one is a config error naming them all. */
+static int resolve_chain(const struct lab *lab, const char *const *names, int n,
+			 const struct lab_variant **chain)
+{
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		chain[i] = lab_find_variant(lab, names[i]);
+		if (!chain[i]) {
+			struct strbuf known = STRBUF_INIT;
+			int ret;
+
+			for (k = 0; k < lab->nvariants; k++)
+				strbuf_addf(&known, "%s%s", k ? ", " : "",
+					    lab->variants[k].name);
+			ret = lab_err(LAB_ECONFIG,
+				      "lab %s has no variant '%s', so its GRUB menu has no such entry (variants: %s)",
+				      lab->name, names[i],
+				      known.len ? strbuf_str(&known) : "none");
+			strbuf_release(&known);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Unique variants of a chain, in chain order; returns how many. */
+static int unique_variants(const struct lab_variant *const *chain, int n,
+			   struct hv_variant *hv)
+{
+	int i, k, nb = 0;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < nb; k++)
+			if (!strcmp(hv[k].name, chain[i]->name))
+				break;
+		if (k == nb)
+			fill_variant(&hv[nb++], chain[i]);
+	}
+	return nb;
+}
+
+static int require_qemu_board(const struct lab *lab)
+{
+	if (!strcmp(lab_get(lab, "board", "type"), "qemu"))
+		return 0;
+	return lab_err(LAB_ECONFIG,
+		       "lab %s is a %s board: runs on real boards need the ssh deploy, which this version does not have yet; `labctl chain set` and `labctl grub script` work for it",
+		       lab->name, lab_get(lab, "board", "type"));
+}
+
+int lab_deploy(struct lab *lab, const char *const *names, int n,
+	       const struct run_opts *o, const struct cmd_ctx *ctx)
+{
+	const struct lab_variant **chain = xcalloc((size_t)n + 1, sizeof(*chain));
+	struct hv_variant *hv = xcalloc((size_t)n + 1, sizeof(*hv));
+	struct hv_build_result *built = xcalloc((size_t)n + 1, sizeof(*built));
+	struct qemu_board board = { .lock_fd = -1 };
+	int i, nb = 0, ret;
+
+	ret = resolve_chain(lab, names, n, chain);
+	if (!ret)
+		ret = require_qemu_board(lab);
+	if (!ret) {
+		nb = unique_variants(chain, n, hv);
+		ret = qemu_board_open(&board, lab);
+	}
+	if (!ret)
+		ret = build_and_deploy(&board, lab, hv, built, nb, o, ctx);
+	if (!ret && ctx->json)
+		printf("{\"lab\":\"%s\",\"disk\":\"%s\",\"deployed\":%d}\n",
+		       lab->name, board.disk, nb);
+	qemu_board_close(&board);
+	for (i = 0; i < nb; i++)
+		hv_build_result_release(&built[i]);
+	free(built);
+	free(hv);
+	free(chain);
+	return ret ? cmd_fail(ret) : 0;
+}
+
+/* The event loop: console bytes, QMP events, timers, signals. */
+static int watch_boot(struct run_state *rs)
+{
+	int cfd = console_fd(rs->con), pfd = power_event_fd(rs->power);
+	int64_t drain_until = 0;
+	bool eof = false;
+
+	while (watch_verdict(rs->watch) == VERDICT_PENDING) {
+		struct pollfd fds[3];
+		int nfds = 0, timeout = -1, rc;
+		int64_t deadline = watch_deadline(rs->watch), now = since_t0(rs);
+
+		if (stop_signal) {
+			watch_event(rs->watch, "INTERRUPTED",
+				    stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+				    now);
+			return -LAB_EINTR;
+		}
+		if (rs->qemu_exited && !drain_until)
+			drain_until = now + DRAIN_MS * 1000000LL;
+		if (drain_until && (eof || now >= drain_until)) {
+			watch_event(rs->watch, "EXIT", rs->exit_detail, now);
+			break;
+		}
+		if (eof && !rs->qemu_exited) {
+			watch_event(rs->watch, "CONSOLE_EOF", "the console socket closed", now);
+			break;
+		}
+		if (deadline >= 0) {
+			int64_t ms = (deadline - now) / 1000000 + 1;
+
+			timeout = ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+		}
+		if (drain_until) {
+			int64_t ms = (drain_until - now) / 1000000 + 1;
+
+			if (timeout < 0 || ms < timeout)
+				timeout = ms < 0 ? 0 : (int)ms;
+		}
+		if (!eof)
+			fds[nfds++] = (struct pollfd){ cfd, POLLIN, 0 };
+		if (pfd >= 0)
+			fds[nfds++] = (struct pollfd){ pfd, POLLIN, 0 };
+		fds[nfds++] = (struct pollfd){ stop_pipe[0], POLLIN, 0 };
+		rc = poll(fds, (nfds_t)nfds, timeout);
+		if (rc < 0 && errno != EINTR)
+			return lab_err_errno(errno, "poll");
+		/* Console first, so bytes printed before an event are seen first. */
+		rc = drain_console(rs, &eof);
+		if (rc < 0) {
+			watch_event(rs->watch, "CONSOLE_EOF", lab_errmsg(rc), since_t0(rs));
+			break;
+		}
+		if (pfd >= 0 && power_dispatch(rs->power) < 0)
+			pfd = -1;
+		watch_tick(rs->watch, since_t0(rs));
+	}
+	return 0;
+}
+
+static void print_summary(const struct run_state *rs, FILE *f)
+{
+	const struct watch *w = rs->watch;
+	enum verdict v = watch_verdict(w);
+	int i;
+
+	fprintf(f, "\n%s %s on %s:", capture_name(rs->cap), rs->lab->name,
+		rs->rec.board);
+	for (i = 0; i < watch_nstages(w); i++)
+		fprintf(f, "%s %s", i ? " ->" : "", rs->rec.chain[i]);
+	fprintf(f, "\n");
+	for (i = 0; i < watch_nstages(w); i++) {
+		const struct watch_stage_result *s = watch_stage(w, i);
+
+		if (s->start_ns < 0)
+			fprintf(f, "  stage %d %-14s not reached\n", i + 1,
+				rs->rec.chain[i]);
+		else
+			fprintf(f, "  stage %d %-14s at %8.3f s, took %7.3f s (line %d)\n",
+				i + 1, rs->rec.chain[i], s->start_ns / 1e9,
+				((s->end_ns >= 0 ? s->end_ns : watch_decided_ns(w)) -
+				 s->start_ns) / 1e9, s->line_no);
+	}
+	fprintf(f, "%s: %s\n", v == VERDICT_PASS ? "PASS" :
+		v == VERDICT_FAIL ? "FAIL" : "ERROR", watch_reason(w));
+	if (*watch_line_text(w))
+		fprintf(f, "  line %d: %s\n", watch_line_no(w), watch_line_text(w));
+	fprintf(f, "log: %s (%llu bytes), details: %s.json\n", capture_path(rs->cap),
+		(unsigned long long)capture_bytes(rs->cap), capture_path(rs->cap));
+}
+
+static int verdict_exit(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_PASS:
+		return LAB_EXIT_PASS;
+	case VERDICT_FAIL:
+		return LAB_EXIT_FAIL;
+	default:
+		return LAB_EXIT_INFRA;
+	}
+}
+
+int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
+		  const struct run_opts *o, const struct cmd_ctx *ctx)
+{
+	const struct lab_variant **chain = xcalloc((size_t)n + 1, sizeof(*chain));
+	struct hv_variant *hv = xcalloc((size_t)n + 1, sizeof(*hv));
+	struct hv_build_result *built = xcalloc((size_t)n + 1, sizeof(*built));
+	const char **entries = xcalloc((size_t)n + 1, sizeof(*entries));
+	struct strbuf *titles = xcalloc((size_t)n + 1, sizeof(*titles));
+	struct qemu_board board = { .lock_fd = -1 };
+	struct run_state rs = { .lab = lab, .opts = o };
+	struct sigaction sa = { .sa_handler = on_stop_signal }, old_int, old_term;
+	struct power_config pcfg = { 0 };
+	struct console_config ccfg = { 0 };
+	int i, nbuild = 0, ret = 0, exit_code = LAB_EXIT_INFRA;
+	enum verdict verdict = VERDICT_INFRA;
+
+	/* Validate the chain before touching anything. */
+	ret = resolve_chain(lab, chain_names, n, chain);
+	if (ret)
+		goto out;
+	for (i = 0; i < n; i++)
+		entries[i] = lab_variant_entry(lab, chain[i], &titles[i]);
+	if (n > lab_get_int(lab, "grub", "max_stages", 9)) {
+		ret = lab_err(LAB_ECONFIG,
+			      "a chain of %d stages is longer than grub.max_stages = %lld in %s",
+			      n, (long long)lab_get_int(lab, "grub", "max_stages", 9),
+			      lab->path);
+		goto out;
+	}
+	ret = require_qemu_board(lab);
+	if (ret)
+		goto out;
+	nbuild = unique_variants(chain, n, hv);
+
+	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		ret = lab_err_errno(errno, "pipe");
+		goto out;
+	}
+	run_record_init(&rs.rec, lab, o->argc, o->argv);
+	for (i = 0; i < n; i++)
+		run_record_add_stage(&rs.rec, chain[i]->name, entries[i]);
+
+	stop_signal = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	ret = qemu_board_open(&board, lab);
+	if (ret)
+		goto out_board;	/* close frees what a failed open set up */
+	if (o->build || o->deploy) {
+		ret = build_and_deploy(&board, lab, hv, built, nbuild, o, ctx);
+		if (ret)
+			goto out_board;
+		for (i = 0; i < nbuild; i++)
+			run_record_add_variant(&rs.rec, &hv[i], &built[i]);
+	}
+	ret = qemu_board_set_chain(&board, lab, entries, n);
+	if (ret)
+		goto out_board;
+	ret = qemu_board_command(&board, lab);
+	if (ret)
+		goto out_board;
+
+	rs.watch = make_watch(lab, chain, n, o);
+	if (!rs.watch) {
+		ret = -LAB_ECONFIG;
+		goto out_board;
+	}
+	pcfg.driver = "qemu";
+	pcfg.qemu_argv = (const char *const *)board.argv;
+	pcfg.state_dir = board.state_dir;
+	pcfg.event = on_power_event;
+	pcfg.event_arg = &rs;
+	ret = power_open(&rs.power, &pcfg);
+	if (ret)
+		goto out_watch;
+	/* The console is open before power-on, so nothing is lost. */
+	ccfg.driver = "qemu";
+	ccfg.socket_path = board.console_sock;
+	ret = console_open(&rs.con, &ccfg);
+	if (ret)
+		goto out_power;
+	ret = capture_open(&rs.cap, o->results_dir, on_line, &rs);
+	if (ret)
+		goto out_console;
+	lab_info("run %s: %s", capture_name(rs.cap), capture_path(rs.cap));
+
+	capture_mark_t0(rs.cap);
+	rs.t0_ns = lab_mono_ns();
+	rs.rec.t0_wall_ns = lab_wall_ns();
+	ret = power_on(rs.power);
+	if (ret) {
+		watch_event(rs.watch, "POWER", lab_errmsg(ret), since_t0(&rs));
+		verdict = VERDICT_INFRA;
+	} else {
+		ret = watch_boot(&rs);
+	}
+	verdict = watch_verdict(rs.watch);
+	if (verdict == VERDICT_PENDING) {
+		verdict = VERDICT_INFRA;
+		watch_event(rs.watch, "ERROR", lab_errmsg(ret), since_t0(&rs));
+	}
+	exit_code = verdict_exit(verdict);
+
+	capture_close(rs.cap);
+	if (!o->keep_on)
+		power_off(rs.power);
+	run_record_finish(&rs.rec, rs.watch, since_t0(&rs));
+	if (run_record_write(&rs.rec, capture_path(rs.cap)) < 0)
+		lab_warn("%s", lab_errmsg(-LAB_EIO));
+	if (ctx->json) {
+		struct strbuf js = STRBUF_INIT;
+
+		run_record_json(&rs.rec, capture_path(rs.cap), &js);
+		fputs(strbuf_str(&js), stdout);
+		strbuf_release(&js);
+	} else {
+		print_summary(&rs, stdout);
+	}
+	ret = 0;
+	capture_free(rs.cap);
+out_console:
+	console_close(rs.con);
+out_power:
+	if (rs.power && !o->keep_on)
+		power_off(rs.power);
+	power_close(rs.power);
+out_watch:
+	watch_free(rs.watch);
+out_board:
+	qemu_board_close(&board);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (stop_pipe[0] >= 0) {
+		close(stop_pipe[0]);
+		close(stop_pipe[1]);
+		stop_pipe[0] = stop_pipe[1] = -1;
+	}
+	run_record_release(&rs.rec);
+out:
+	if (ret)
+		exit_code = cmd_fail(ret);
+	for (i = 0; i < nbuild; i++)
+		hv_build_result_release(&built[i]);
+	for (i = 0; i < n; i++)
+		strbuf_release(&titles[i]);
+	free(titles);
+	free(entries);
+	free(built);
+	free(hv);
+	free(chain);
+	return exit_code;
+}

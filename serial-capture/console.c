@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+/* Core wrappers around the console transports. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console.h"
+#include "lib/err.h"
+#include "lib/strbuf.h"
+#include "lib/xmalloc.h"
+
+struct console_alloc {
+	struct console con;
+	struct console_param *params;
+	char *driver;
+	char *socket_path;
+};
+
+const struct console_driver *console_find_driver(const char *name)
+{
+	int i;
+
+	for (i = 0; name && console_drivers[i]; i++)
+		if (!strcmp(console_drivers[i]->name, name))
+			return console_drivers[i];
+	return NULL;
+}
+
+static bool takes_key(const struct console_driver *drv, const char *key)
+{
+	int i;
+
+	for (i = 0; drv->keys && drv->keys[i]; i++)
+		if (!strcmp(drv->keys[i], key))
+			return true;
+	return false;
+}
+
+static int check_config(const struct console_driver *drv,
+			const struct console_config *cfg)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int i, k, ret;
+
+	for (i = 0; i < cfg->nparams; i++) {
+		if (cfg->params[i].key && takes_key(drv, cfg->params[i].key))
+			continue;
+		for (k = 0; drv->keys && drv->keys[k]; k++)
+			strbuf_addf(&sb, "%s%s", k ? ", " : "", drv->keys[k]);
+		ret = lab_err(LAB_ECONFIG,
+			      "console driver %s takes no key '%s' (it takes: %s)",
+			      drv->name,
+			      cfg->params[i].key ? cfg->params[i].key : "(null)",
+			      sb.len ? strbuf_str(&sb) : "no keys");
+		strbuf_release(&sb);
+		return ret;
+	}
+	return 0;
+}
+
+static void free_alloc(struct console_alloc *a)
+{
+	int i;
+
+	for (i = 0; a->params && i < a->con.cfg.nparams; i++) {
+		free((char *)a->params[i].key);
+		free((char *)a->params[i].value);
+	}
+	free(a->params);
+	free(a->driver);
+	free(a->socket_path);
+	free(a);
+}
+
+int console_open(struct console **out, const struct console_config *cfg)
+{
+	const struct console_driver *drv = console_find_driver(cfg->driver);
+	struct console_alloc *a;
+	int i, ret;
+
+	*out = NULL;
+	if (!drv) {
+		struct strbuf sb = STRBUF_INIT;
+
+		for (i = 0; console_drivers[i]; i++)
+			strbuf_addf(&sb, "%s%s", i ? ", " : "",
+				    console_drivers[i]->name);
+		ret = lab_err(LAB_ECONFIG, "unknown console driver '%s' (known: %s)",
+			      cfg->driver ? cfg->driver : "", strbuf_str(&sb));
+		strbuf_release(&sb);
+		return ret;
+	}
+	ret = check_config(drv, cfg);
+	if (ret)
+		return ret;
+
+	a = xzalloc(sizeof(*a));
+	a->con.drv = drv;
+	a->con.cfg = *cfg;
+	a->driver = xstrdup(drv->name);
+	a->con.cfg.driver = a->driver;
+	if (cfg->nparams > 0) {
+		a->params = xcalloc((size_t)cfg->nparams, sizeof(*a->params));
+		for (i = 0; i < cfg->nparams; i++) {
+			a->params[i].key = xstrdup(cfg->params[i].key);
+			a->params[i].value = xstrdup(cfg->params[i].value ?
+						     cfg->params[i].value : "");
+		}
+	} else {
+		a->con.cfg.nparams = 0;
+	}
+	a->con.cfg.params = a->params;
+	a->socket_path = cfg->socket_path ? xstrdup(cfg->socket_path) : NULL;
+	a->con.cfg.socket_path = a->socket_path;
+	if (a->con.cfg.connect_timeout_ms <= 0)
+		a->con.cfg.connect_timeout_ms = 10000;
+
+	ret = drv->open(&a->con, &a->con.cfg);
+	if (ret) {
+		free_alloc(a);
+		return ret;
+	}
+	*out = &a->con;
+	return 0;
+}
+
+void console_close(struct console *con)
+{
+	if (!con)
+		return;
+	if (con->drv->close)
+		con->drv->close(con);
+	free_alloc((struct console_alloc *)((char *)con -
+		   offsetof(struct console_alloc, con)));
+}
+
+ssize_t console_read(struct console *con, void *buf, size_t len)
+{
+	return con->drv->read(con, buf, len);
+}
+
+ssize_t console_write(struct console *con, const void *buf, size_t len)
+{
+	if (!con->drv->write)
+		return lab_err(LAB_EINVAL, "console driver %s cannot send",
+			       con->drv->name);
+	return con->drv->write(con, buf, len);
+}
+
+int console_fd(struct console *con)
+{
+	return con->drv->fd(con);
+}
+
+const char *console_param(const struct console *con, const char *key)
+{
+	const char *v = NULL;
+	int i;
+
+	for (i = 0; i < con->cfg.nparams; i++)
+		if (!strcmp(con->cfg.params[i].key, key))
+			v = con->cfg.params[i].value;
+	return v;
+}

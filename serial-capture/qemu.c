@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+/*
+ * serial-capture/qemu: the board's serial port as QEMU's chardev socket
+ * (-chardev socket,id=s0,path=P,server=on,wait=off -serial chardev:s0).
+ *
+ * open connects to cfg->socket_path, retrying while it does not exist or
+ * refuses (QEMU still starting; a stale socket file from a killed QEMU),
+ * for up to connect_timeout_ms.  QEMU accepts one client per chardev; the
+ * end of the stream (read returns 0) means QEMU exited or dropped us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/xmalloc.h"
+
+struct qemu_con {
+	int fd;
+};
+
+static int qemu_con_open(struct console *con, const struct console_config *cfg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int64_t deadline = lab_mono_ms() + cfg->connect_timeout_ms;
+	struct qemu_con *c;
+	int fd, e;
+
+	if (!cfg->socket_path || !*cfg->socket_path)
+		return lab_err(LAB_ECONFIG,
+			       "console driver qemu needs the chardev socket path");
+	if (strlen(cfg->socket_path) >= sizeof(sa.sun_path))
+		return lab_err(LAB_ECONFIG,
+			       "console socket path %s is too long (at most %zu bytes)",
+			       cfg->socket_path, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, cfg->socket_path, strlen(cfg->socket_path) + 1);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return lab_err_errno(errno, "cannot create a socket");
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		e = errno;
+		close(fd);
+		if (e == EINTR)
+			continue;
+		if (e != ENOENT && e != ECONNREFUSED)
+			return lab_err_errno(e, "cannot connect to the console socket %s",
+					     cfg->socket_path);
+		if (lab_mono_ms() >= deadline)
+			return lab_err(LAB_ETIMEDOUT,
+				       "console socket %s: %s after %lld ms (is QEMU running with -chardev socket,path=%s,server=on?)",
+				       cfg->socket_path, strerror(e),
+				       (long long)cfg->connect_timeout_ms,
+				       cfg->socket_path);
+		lab_sleep_ms(5);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		e = errno;
+		close(fd);
+		return lab_err_errno(e, "cannot make %s non-blocking",
+				     cfg->socket_path);
+	}
+	c = xzalloc(sizeof(*c));
+	c->fd = fd;
+	con->priv = c;
+	return 0;
+}
+
+static void qemu_con_close(struct console *con)
+{
+	struct qemu_con *c = con->priv;
+
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	con->priv = NULL;
+}
+
+static ssize_t qemu_con_read(struct console *con, void *buf, size_t len)
+{
+	struct qemu_con *c = con->priv;
+	ssize_t n;
+
+	do
+		n = recv(c->fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return -LAB_EBUSY;
+	if (errno == ECONNRESET)
+		return 0;
+	return lab_err_errno(errno, "cannot read the console socket %s",
+			     con->cfg.socket_path);
+}
+
+static ssize_t qemu_con_write(struct console *con, const void *buf, size_t len)
+{
+	struct qemu_con *c = con->priv;
+	ssize_t n;
+
+	do
+		n = send(c->fd, buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return -LAB_EBUSY;
+	return lab_err_errno(errno, "cannot write to the console socket %s",
+			     con->cfg.socket_path);
+}
+
+static int qemu_con_fd(struct console *con)
+{
+	struct qemu_con *c = con->priv;
+
+	return c->fd;
+}
+
+const struct console_driver console_driver_qemu = {
+	.name = "qemu",
+	.description = "QEMU serial port through its chardev unix socket",
+	.keys = NULL,
+	.open = qemu_con_open,
+	.close = qemu_con_close,
+	.read = qemu_con_read,
+	.write = qemu_con_write,
+	.fd = qemu_con_fd,
+};
