@@ -114,8 +114,9 @@ check: deps
 check-unit: $(UNIT_BINS)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove --exec '' $(UNIT_BINS)
 
-check-t: $(LABCTL)
+check-t: $(LABCTL) $(CORE_LIB)
 	LABCTL=$(abspath $(LABCTL)) LABCTL_TOP=$(abspath .) \
+		LABCTL_LIBCORE=$(abspath $(CORE_LIB)) \
 		prove -j2 $(PROVE_FLAGS) $(or $(T),tests/t/*.t)
 
 # ---------------------------------------------------------------- fuzz

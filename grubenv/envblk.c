@@ -18,6 +18,7 @@
 #include "lib/err.h"
 #include "lib/fileio.h"
 #include "lib/strbuf.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 /* Records start right after the signature line. */
@@ -434,39 +435,6 @@ void envblk_free(struct envblk *blk)
 	free(blk);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /*
  * Is the start of data text?  Looks at up to 512 bytes: no control
  * characters but tab, CR, LF and form feed, and valid UTF-8 (sequences may run past the
@@ -483,7 +451,7 @@ static bool looks_like_text(const unsigned char *d, size_t len)
 		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' &&
 		     c != '\f') || c == 0x7f)
 			return false;
-		l = utf8_seq(d + i, len - i);
+		l = lab_utf8_seq_len(d + i, len - i);
 		if (!l)
 			return false;
 		i += l;
@@ -514,7 +482,7 @@ static int not_a_block(const unsigned char *d, size_t len, const char *what)
 
 		/* Up to 40 characters, whole UTF-8 sequences only. */
 		while (n < len && chars < 40) {
-			size_t l = utf8_seq(d + n, len - n);
+			size_t l = lab_utf8_seq_len(d + n, len - n);
 
 			if (!l)
 				break;

@@ -17,6 +17,7 @@
 #include "labctl/labconf.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 #define LAB_MAX_LINE 1024
@@ -197,39 +198,6 @@ static void see_section(struct parse_state *ps, const char *line)
 	ps->in_known = true;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Text checks for one line (without its newline); false after an error. */
 static bool check_text(struct parse_state *ps, const char *line, size_t len)
 {
@@ -243,7 +211,7 @@ static bool check_text(struct parse_state *ps, const char *line, size_t len)
 			return !parse_error(ps, ps->line,
 					    "control character 0x%02x in column %zu (lab files are plain text)",
 					    s[i], i + 1);
-		n = utf8_len(s + i, len - i);
+		n = lab_utf8_seq_len(s + i, len - i);
 		if (!n)
 			return !parse_error(ps, ps->line,
 					    "invalid UTF-8 (byte 0x%02x in column %zu); save the file as UTF-8",

@@ -53,6 +53,7 @@ struct run_state {
 	struct power_dev *power;
 	struct run_record rec;
 	int64_t t0_ns;		/* monotonic time of power-on; 0 before */
+	bool capture_closed;
 	bool qemu_exited;
 	char exit_detail[128];
 };
@@ -108,7 +109,7 @@ static void on_power_event(void *arg, const char *name, const char *detail)
 	}
 	if (!strcmp(name, "RESET") || !strcmp(name, "SHUTDOWN") ||
 	    !strcmp(name, "GUEST_PANICKED")) {
-		if (rs->con)
+		if (rs->con && !rs->capture_closed)
 			drain_console(rs, &eof);
 		watch_event(rs->watch, name, detail, since_t0(rs));
 	}
@@ -201,6 +202,25 @@ static struct watch *make_watch(const struct lab *lab,
 		free((char *)defs[i].banner);
 	free(defs);
 	return w;
+}
+
+#define MAX_POWER_PARAMS 32
+
+/* The lab's [power] keys that belong to the driver itself. */
+static int power_params_from_lab(const struct lab *lab, struct power_param *p,
+				 int max)
+{
+	int i, n = 0;
+
+	for (i = 0; i < lab->nvalues && n < max; i++) {
+		const struct lab_value *v = &lab->values[i];
+
+		if (strcmp(v->section, "power") || !strcmp(v->def->key, "driver") ||
+		    !strcmp(v->def->key, "plan") || !strcmp(v->def->key, "off_time"))
+			continue;
+		p[n++] = (struct power_param){ v->def->key, v->value };
+	}
+	return n;
 }
 
 static void fill_variant(struct hv_variant *hv, const struct lab_variant *v)
@@ -447,6 +467,8 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	struct run_state rs = { .lab = lab, .opts = o };
 	struct sigaction sa = { .sa_handler = on_stop_signal }, old_int, old_term;
 	struct power_config pcfg = { 0 };
+	struct power_param params[MAX_POWER_PARAMS];
+	int nparams;
 	struct console_config ccfg = { 0 };
 	int i, nbuild = 0, ret = 0, exit_code = LAB_EXIT_INFRA;
 	enum verdict verdict = VERDICT_INFRA;
@@ -504,6 +526,12 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		goto out_board;
 	}
 	pcfg.driver = "qemu";
+	nparams = power_params_from_lab(lab, params, MAX_POWER_PARAMS - 1);
+	/* --keep-on: the board outlives labctl, so QEMU must not die with it. */
+	if (o->keep_on)
+		params[nparams++] = (struct power_param){ "keep", "yes" };
+	pcfg.params = params;
+	pcfg.nparams = nparams;
 	pcfg.qemu_argv = (const char *const *)board.argv;
 	pcfg.state_dir = board.state_dir;
 	pcfg.event = on_power_event;
@@ -521,6 +549,9 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	if (ret)
 		goto out_console;
 	lab_info("run %s: %s", capture_name(rs.cap), capture_path(rs.cap));
+	if (lab_get_int(lab, "board", "gdb_port", 0))
+		lab_info("gdb stub: attach with  gdb -ex 'target remote 127.0.0.1:%lld'",
+			 (long long)lab_get_int(lab, "board", "gdb_port", 0));
 
 	capture_mark_t0(rs.cap);
 	rs.t0_ns = lab_mono_ns();
@@ -539,9 +570,11 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	}
 	exit_code = verdict_exit(verdict);
 
-	capture_close(rs.cap);
+	/* Off first: bytes and events up to QEMU's exit still reach the log. */
 	if (!o->keep_on)
 		power_off(rs.power);
+	capture_close(rs.cap);
+	rs.capture_closed = true;
 	run_record_finish(&rs.rec, rs.watch, since_t0(&rs));
 	if (run_record_write(&rs.rec, capture_path(rs.cap)) < 0)
 		lab_warn("%s", lab_errmsg(-LAB_EIO));

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "strbuf.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 void strbuf_init(struct strbuf *sb)
@@ -158,34 +159,6 @@ int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not one. */
-static size_t utf8_seq_len(const unsigned char *p)
-{
-	size_t n, i;
-	unsigned int cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* No overlong forms, surrogates or code points past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 void strbuf_add_json_str(struct strbuf *sb, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -216,7 +189,7 @@ void strbuf_add_json_str(struct strbuf *sb, const char *s)
 				break;
 			}
 			/* JSON is UTF-8: a stray byte becomes U+FFFD. */
-			n = utf8_seq_len(p);
+			n = lab_utf8_seq_len(p, 4);
 			if (!n) {
 				strbuf_addstr(sb, "\\ufffd");
 				break;

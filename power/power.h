@@ -124,10 +124,10 @@ int power_status(struct power_dev *dev, enum power_state *state);
 /* A power button: short press, or long (forced off). */
 int power_press(struct power_dev *dev, bool long_press);
 /*
- * The fd to poll (POLLIN) for device events, -1 when there is none right
- * now.  It can change across power_on/off/cycle/dispatch (qemu: the QMP
- * socket of the current QEMU process, -1 once it exited), so fetch it
- * again for every poll().
+ * The fd to poll (POLLIN) for device events, then call power_dispatch;
+ * -1 when the driver has no events.  It stays the same from open to close
+ * (qemu: an epoll fd over the QMP socket of whichever QEMU process runs,
+ * never readable while none does, e.g. after EXIT).
  */
 int power_event_fd(struct power_dev *dev);
 /* Read what arrived on the event fd and report it through cfg.event;

@@ -72,6 +72,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -101,6 +102,7 @@ struct qemu {
 	pid_t pid;		/* the QEMU process, 0 when none */
 	bool child;		/* ours: waitpid gives its status */
 	int qmp;		/* QMP socket, -1 when not connected */
+	int efd;		/* epoll over qmp: the stable event fd */
 	struct strbuf in;	/* QMP bytes not yet a whole line */
 	long long next_id;
 	bool attach;
@@ -272,8 +274,11 @@ static void kill_qemu(struct qemu *q, pid_t pid, int64_t grace_ms)
 
 static void qmp_disconnect(struct qemu *q)
 {
-	if (q->qmp >= 0)
+	if (q->qmp >= 0) {
+		if (q->efd >= 0)
+			epoll_ctl(q->efd, EPOLL_CTL_DEL, q->qmp, NULL);
 		close(q->qmp);
+	}
 	q->qmp = -1;
 	strbuf_reset(&q->in);
 }
@@ -649,6 +654,15 @@ static int qmp_connect(struct qemu *q, int64_t deadline)
 	}
 	q->qmp = fd;
 	strbuf_reset(&q->in);
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+		if (epoll_ctl(q->efd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			ret = lab_err_errno(errno, "epoll_ctl on QMP socket");
+			qmp_disconnect(q);
+			return ret;
+		}
+	}
 	/* The greeting: the first line, before any command. */
 	for (;;) {
 		char *nl = q->in.len ? memchr(q->in.buf, '\n', q->in.len) : NULL;
@@ -872,11 +886,16 @@ static int qemu_press(struct power_dev *dev, bool long_press)
 	return qmp_cmd(q, "system_powerdown", NULL, NULL);
 }
 
+/*
+ * An epoll fd holding the QMP socket of whichever QEMU runs: the same fd
+ * for the device's whole life, readable when QMP has something, never
+ * readable while no QEMU runs.
+ */
 static int qemu_event_fd(struct power_dev *dev)
 {
 	struct qemu *q = dev->priv;
 
-	return q->qmp;
+	return q->efd;
 }
 
 static int qemu_dispatch(struct power_dev *dev)
@@ -926,6 +945,8 @@ static int bool_key(struct power_dev *dev, const char *key, bool *out)
 static void qemu_free(struct qemu *q)
 {
 	qmp_disconnect(q);
+	if (q->efd >= 0)
+		close(q->efd);
 	strbuf_release(&q->in);
 	free(q->dir);
 	free(q->qmp_path);
@@ -954,10 +975,15 @@ static int qemu_open(struct power_dev *dev, const struct power_config *cfg)
 	q->dev = dev;
 	q->dir = dir;
 	q->qmp = -1;
+	q->efd = epoll_create1(EPOLL_CLOEXEC);
 	q->qmp_path = xasprintf("%s/qmp.sock", dir);
 	q->pid_path = xasprintf("%s/qemu.pid", dir);
 	q->log_path = xasprintf("%s/qemu.log", dir);
 	dev->priv = q;
+	if (q->efd < 0) {
+		ret = lab_err_errno(errno, "epoll_create1");
+		goto fail;
+	}
 	if (strlen(q->qmp_path) >= sizeof(sa.sun_path)) {
 		ret = lab_err(LAB_ECONFIG,
 			      "state directory %s is too long for a unix socket path (at most %zu bytes)",

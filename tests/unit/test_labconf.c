@@ -573,7 +573,7 @@ static void test_unknown_section(void **state)
 {
 	(void)state;
 	bad("[boards]\ntype = qemu\n", 1,
-	    "unknown section [boards] (known: [board], [power], [console], [deploy], [grub], [variant NAME])");
+	    "unknown section [boards] (known: [board], [power], [console], [deploy], [grub], [watch], [variant NAME])");
 	bad_has("[board]\n[Power]\n", 2, "unknown section [Power]");
 	bad_has("[]\n", 1, "unknown section []");
 	bad_has("[ board ]\n", 1, "unknown section [ board ]");

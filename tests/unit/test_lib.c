@@ -38,6 +38,7 @@
 #include "lib/shquote.h"
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -807,6 +808,12 @@ static void test_strbuf_json(void **state)
 	json_is("del\x7f", "\"del\\u007f\"");
 	json_is("/ok/", "\"/ok/\"");
 	json_is("h\xc3\xa9llo \xe2\x9c\x93", "\"h\xc3\xa9llo \xe2\x9c\x93\"");
+	/* Not UTF-8: each bad byte becomes U+FFFD, so the JSON stays valid. */
+	json_is("a\xff" "b", "\"a\\ufffdb\"");
+	json_is("\xc3(", "\"\\ufffd(\"");
+	json_is("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");	/* surrogate */
+	json_is("\xc0\xaf", "\"\\ufffd\\ufffd\"");		/* overlong */
+	json_is("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");	/* U+1F600 */
 
 	/* Appends, does not replace. */
 	strbuf_addstr(&sb, "{\"k\":");
@@ -2317,9 +2324,39 @@ static int group_teardown(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, reset_inject, reset_inject)
 
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+	} cases[] = {
+		{ "a", 1 }, { "\xc3\xa9", 2 }, { "\xe2\x9c\x93", 3 },
+		{ "\xf0\x9f\x98\x80", 4 }, { "\xf4\x8f\xbf\xbf", 4 },
+		{ "\x80", 0 }, { "\xc0\x80", 0 }, { "\xc1\xbf", 0 },
+		{ "\xe0\x80\x80", 0 }, { "\xed\xa0\x80", 0 },
+		{ "\xf0\x80\x80\x80", 0 }, { "\xf4\x90\x80\x80", 0 },
+		{ "\xf5\x80\x80\x80", 0 }, { "\xc3", 0 }, { "\xe2\x9c", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(lab_utf8_seq_len((const unsigned char *)cases[i].s,
+						  strlen(cases[i].s)),
+				 cases[i].len);
+	/* n bounds the read: a sequence cut by n is not well-formed. */
+	assert_int_equal(lab_utf8_seq_len((const unsigned char *)"\xc3\xa9", 1), 0);
+	assert_int_equal(lab_utf8_seq_len((const unsigned char *)"a", 0), 0);
+	assert_true(lab_utf8_valid("", 0));
+	assert_true(lab_utf8_valid("caf\xc3\xa9 \xf0\x9f\x98\x80", 10));
+	assert_false(lab_utf8_valid("caf\xc3", 4));
+	assert_true(lab_utf8_valid("a\0b", 3));	/* NUL is ASCII */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(test_utf8),
 		T(test_err_strerror_all),
 		T(test_err_record),
 		T(test_err_verr),

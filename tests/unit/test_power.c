@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +74,17 @@ static void record(void *arg, const char *name, const char *detail)
 {
 	(void)arg;
 	strbuf_addf(&events, "%s=%s;", name, detail);
+}
+
+/* A valid fd with nothing to read right now. */
+static bool readable(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	assert_true(fd >= 0);
+	assert_true(poll(&pfd, 1, 0) >= 0);
+	assert_false(pfd.revents & POLLNVAL);
+	return pfd.revents != 0;
 }
 
 static char *read_text(const char *path)
@@ -565,7 +579,7 @@ static void test_qemu_attach_nothing(void **state)
 	assert_int_equal(power_open(&dev, &cfg), 0);
 	assert_int_equal(power_status(dev, &st), 0);
 	assert_int_equal(st, POWER_OFF);
-	assert_int_equal(power_event_fd(dev), -1);
+	assert_false(readable(power_event_fd(dev)));
 	assert_int_equal(power_dispatch(dev), 0);
 	assert_int_equal(power_reset(dev), -LAB_EINFRA);
 	assert_contains(lab_errmsg(-LAB_EINFRA), "it is off");
@@ -609,7 +623,266 @@ static void test_qemu_stale_pid_not_ours(void **state)
 	free(dir);
 }
 
-int main(void)
+
+/* ------------------------------------------------------------ fake QEMU */
+
+/*
+ * The test binary re-executed as a fake QEMU: "--fake-qemu MODE" first,
+ * then the arguments the driver adds (-S -pidfile P -chardev
+ * socket,id=labctl-qmp,path=S,... -mon ...).  It serves QMP on S, one
+ * client, the way QEMU 7.2 does, with replies split across writes and a
+ * line that is not JSON thrown in.  MODE: "normal"; "exit7" (exits 7 50 ms
+ * after cont); "deaf" (ignores quit).
+ */
+static void fake_send(int fd, const char *s)
+{
+	size_t len = strlen(s), half = len / 2;
+
+	/* in two writes, so the reader sees half lines */
+	if (write(fd, s, half) < 0 || (usleep(1000), 0) ||
+	    write(fd, s + half, len - half) < 0)
+		_exit(3);
+}
+
+static int fake_qemu(int argc, char **argv)
+{
+	const char *mode = argv[2], *pidfile = NULL, *sock = NULL;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[4096], status[32] = "prelaunch", out[512], path[100];
+	size_t len = 0;
+	FILE *fp;
+	int i, lfd, fd;
+
+	for (i = 3; i < argc - 1; i++) {
+		if (!strcmp(argv[i], "-pidfile"))
+			pidfile = argv[i + 1];
+		if (!strcmp(argv[i], "-chardev") &&
+		    !strncmp(argv[i + 1], "socket,id=labctl-qmp,path=", 26)) {
+			snprintf(path, sizeof(path), "%.*s",
+				 (int)strcspn(argv[i + 1] + 26, ","),
+				 argv[i + 1] + 26);
+			sock = path;
+		}
+	}
+	if (!pidfile || !sock)
+		return 2;
+	fp = fopen(pidfile, "w");
+	fprintf(fp, "%d\n", (int)getpid());
+	fclose(fp);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+		return 2;
+	fd = accept(lfd, NULL, NULL);
+	fake_send(fd, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2,"
+		  " \"major\": 7}, \"package\": \"fake\"}, \"capabilities\": []}}\r\n");
+	for (;;) {
+		char *nl;
+		ssize_t n;
+
+		while ((nl = memchr(line, '\n', len))) {
+			struct qmp_span obj = { line, (size_t)(nl - line) }, v;
+			char cmd[64] = "", id[32] = "0";
+
+			if (qmp_obj_get(obj, "execute", &v))
+				qmp_str(v, cmd, sizeof(cmd));
+			if (qmp_obj_get(obj, "id", &v) && v.len < sizeof(id)) {
+				memcpy(id, v.p, v.len);
+				id[v.len] = '\0';
+			}
+			memmove(line, nl + 1, len - (size_t)(nl + 1 - line));
+			len -= (size_t)(nl + 1 - line);
+			if (!strcmp(cmd, "quit") && !strcmp(mode, "deaf"))
+				continue;
+			if (!strcmp(cmd, "cont")) {
+				strcpy(status, "running");
+				fake_send(fd, "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"RESUME\"}\r\n");
+			} else if (!strcmp(cmd, "system_reset")) {
+				fake_send(fd, "{\"event\": \"RESET\", \"data\": {\"guest\": false, \"reason\": \"host-qmp-system-reset\"}}\r\nnot json at all\r\n");
+			} else if (!strcmp(cmd, "quit")) {
+				fake_send(fd, "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, \"reason\": \"host-qmp-quit\"}}\r\n");
+			}
+			if (!strcmp(cmd, "query-status"))
+				snprintf(out, sizeof(out), "{\"return\": {\"status\": \"%s\", \"running\": %s}, \"id\": %s}\r\n",
+					 status, strcmp(status, "running") ? "false" : "true", id);
+			else if (!strcmp(cmd, "query-chardev"))
+				snprintf(out, sizeof(out), "{\"return\": [{\"filename\": \"unix:%s,server=on\", \"label\": \"labctl-qmp\"}], \"id\": %s}\r\n",
+					 sock, id);
+			else if (!strcmp(cmd, "nope"))
+				snprintf(out, sizeof(out), "{\"id\": %s, \"error\": {\"class\": \"CommandNotFound\", \"desc\": \"no\"}}\r\n", id);
+			else
+				snprintf(out, sizeof(out), "{\"return\": {}, \"id\": %s}\r\n", id);
+			fake_send(fd, out);
+			if (!strcmp(cmd, "system_reset"))
+				fake_send(fd, "{\"event\": \"RESET\", \"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n");
+			if (!strcmp(cmd, "quit"))
+				_exit(0);
+			if (!strcmp(cmd, "cont") && !strcmp(mode, "exit7")) {
+				usleep(50000);
+				_exit(7);
+			}
+		}
+		n = read(fd, line + len, sizeof(line) - len);
+		if (n <= 0)
+			return 0;	/* the client left */
+		len += (size_t)n;
+	}
+}
+
+static char self_exe[PATH_MAX];
+
+static void fake_config(struct power_config *cfg, const char **argv,
+			const char *mode, const char *dir,
+			struct power_param *params, int nparams)
+{
+	argv[0] = self_exe;
+	argv[1] = "--fake-qemu";
+	argv[2] = mode;
+	argv[3] = NULL;
+	*cfg = (struct power_config){
+		.driver = "qemu", .qemu_argv = argv, .state_dir = dir,
+		.params = params, .nparams = nparams, .event = record,
+	};
+}
+
+static struct power_dev *reenter_dev;
+
+/* An event callback that calls back into the driver. */
+static void record_and_reenter(void *arg, const char *name, const char *detail)
+{
+	enum power_state st;
+
+	record(arg, name, detail);
+	if (reenter_dev && !strcmp(name, "RESET") && !strcmp(detail, "guest-reset")) {
+		struct power_dev *d = reenter_dev;
+
+		reenter_dev = NULL;	/* once */
+		assert_int_equal(power_status(d, &st), 0);
+		assert_int_equal(st, POWER_ON);
+	}
+}
+
+static void wait_events(struct power_dev *dev, const char *want, int ms)
+{
+	int64_t deadline = lab_mono_ms() + ms;
+
+	while (!strstr(strbuf_str(&events), want) && lab_mono_ms() < deadline) {
+		struct pollfd pfd = { power_event_fd(dev), POLLIN, 0 };
+
+		if (pfd.fd < 0)
+			break;
+		poll(&pfd, 1, 20);
+		assert_int_equal(power_dispatch(dev), 0);
+	}
+	assert_contains(strbuf_str(&events), want);
+}
+
+static void test_fake_qemu_session(void **state)
+{
+	struct power_param p[] = { { "console_wait", "200ms" } };
+	char *dir = xasprintf("%s/fake1", scratch), *pidfile;
+	struct power_config cfg;
+	struct power_dev *dev;
+	enum power_state st;
+	const char *argv[4];
+	int efd;
+
+	(void)state;
+	fake_config(&cfg, argv, "normal", dir, p, 1);
+	cfg.event = record_and_reenter;
+	strbuf_reset(&events);
+	assert_int_equal(power_open(&dev, &cfg), 0);
+	pidfile = xasprintf("%s/qemu.pid", dir);
+	assert_int_equal(access(pidfile, F_OK), 0);
+	efd = power_event_fd(dev);
+	assert_true(efd >= 0);
+	assert_int_equal(power_status(dev, &st), 0);
+	assert_int_equal(st, POWER_OFF);		/* prelaunch */
+	assert_int_equal(power_on(dev), 0);
+	assert_int_equal(power_status(dev, &st), 0);
+	assert_int_equal(st, POWER_ON);
+	assert_string_equal(events.buf, "status=off;RESUME=;on=ok;status=on;");
+
+	strbuf_reset(&events);
+	reenter_dev = dev;
+	assert_int_equal(power_reset(dev), 0);
+	/* the event after the reply comes with dispatch; the callback's
+	 * power_status inside it works and reports nothing twice */
+	wait_events(dev, "RESET=guest-reset;", 2000);
+	assert_string_equal(events.buf,
+			    "RESET=host-qmp-system-reset;reset=ok;"
+			    "RESET=guest-reset;status=on;");
+
+	strbuf_reset(&events);
+	assert_int_equal(power_cycle(dev), 0);	/* running: system_reset */
+	assert_contains(events.buf, "RESET=host-qmp-system-reset;cycle=ok;");
+
+	strbuf_reset(&events);
+	assert_int_equal(power_off(dev), 0);
+	assert_contains(events.buf, "SHUTDOWN=host-qmp-quit;");
+	assert_contains(events.buf, "EXIT=status 0;off=ok;");
+	assert_false(readable(power_event_fd(dev)));
+	assert_int_equal(power_event_fd(dev), efd);	/* the same fd */
+	assert_int_equal(access(pidfile, F_OK), -1);	/* cleaned up */
+	assert_int_equal(power_status(dev, &st), 0);
+	assert_int_equal(st, POWER_OFF);
+
+	/* on again: a new (fake) QEMU */
+	strbuf_reset(&events);
+	assert_int_equal(power_on(dev), 0);
+	assert_string_equal(events.buf, "RESUME=;on=ok;");
+	power_close(dev);	/* owned: quits it */
+	assert_contains(events.buf, "EXIT=status 0;");
+	free(pidfile);
+	free(dir);
+}
+
+static void test_fake_qemu_exits(void **state)
+{
+	struct power_param p[] = { { "console_wait", "0" } };
+	char *dir = xasprintf("%s/fake2", scratch);
+	struct power_config cfg;
+	struct power_dev *dev;
+	enum power_state st;
+	const char *argv[4];
+
+	(void)state;
+	fake_config(&cfg, argv, "exit7", dir, p, 1);
+	strbuf_reset(&events);
+	assert_int_equal(power_open(&dev, &cfg), 0);
+	assert_int_equal(power_on(dev), 0);
+	wait_events(dev, "EXIT=status 7;", 3000);
+	assert_false(readable(power_event_fd(dev)));
+	assert_int_equal(power_status(dev, &st), 0);
+	assert_int_equal(st, POWER_OFF);
+	power_close(dev);
+	free(dir);
+}
+
+static void test_fake_qemu_deaf(void **state)
+{
+	struct power_param p[] = { { "quit_timeout", "300ms" } };
+	char *dir = xasprintf("%s/fake3", scratch);
+	struct power_config cfg;
+	struct power_dev *dev;
+	const char *argv[4];
+	int64_t t0;
+
+	(void)state;
+	fake_config(&cfg, argv, "deaf", dir, p, 1);
+	strbuf_reset(&events);
+	assert_int_equal(power_open(&dev, &cfg), 0);
+	t0 = lab_mono_ms();
+	assert_int_equal(power_off(dev), 0);
+	assert_true(lab_mono_ms() - t0 < 2000);
+	assert_true(lab_mono_ms() - t0 >= 300);
+	/* SIGTERM ends it (the fake has no handler) */
+	assert_contains(events.buf, "EXIT=signal 15;off=ok;");
+	power_close(dev);
+	free(dir);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_selftest),
@@ -626,9 +899,19 @@ int main(void)
 		cmocka_unit_test(test_qemu_open_errors),
 		cmocka_unit_test(test_qemu_attach_nothing),
 		cmocka_unit_test(test_qemu_stale_pid_not_ours),
+		cmocka_unit_test(test_fake_qemu_session),
+		cmocka_unit_test(test_fake_qemu_exits),
+		cmocka_unit_test(test_fake_qemu_deaf),
 	};
+	ssize_t n;
 	int ret;
 
+	if (argc > 2 && !strcmp(argv[1], "--fake-qemu"))
+		return fake_qemu(argc, argv);
+	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	if (n <= 0)
+		return 1;
+	self_exe[n] = '\0';
 	ret = cmocka_run_group_tests(tests, setup_scratch, teardown_scratch);
 	strbuf_release(&events);
 	return ret;
