@@ -207,7 +207,7 @@ static struct watch *make_watch(const struct lab *lab,
 #define MAX_POWER_PARAMS 32
 
 /* The lab's [power] keys that belong to the driver itself. */
-static int power_params_from_lab(const struct lab *lab, struct power_param *p,
+static int power_params_from_lab(const struct lab *lab, struct lab_param *p,
 				 int max)
 {
 	int i, n = 0;
@@ -218,7 +218,7 @@ static int power_params_from_lab(const struct lab *lab, struct power_param *p,
 		if (strcmp(v->section, "power") || !strcmp(v->def->key, "driver") ||
 		    !strcmp(v->def->key, "plan") || !strcmp(v->def->key, "off_time"))
 			continue;
-		p[n++] = (struct power_param){ v->def->key, v->value };
+		p[n++] = (struct lab_param){ v->def->key, v->value };
 	}
 	return n;
 }
@@ -467,7 +467,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	struct run_state rs = { .lab = lab, .opts = o };
 	struct sigaction sa = { .sa_handler = on_stop_signal }, old_int, old_term;
 	struct power_config pcfg = { 0 };
-	struct power_param params[MAX_POWER_PARAMS];
+	struct lab_param params[MAX_POWER_PARAMS];
 	int nparams;
 	struct console_config ccfg = { 0 };
 	int i, nbuild = 0, ret = 0, exit_code = LAB_EXIT_INFRA;
@@ -529,7 +529,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	nparams = power_params_from_lab(lab, params, MAX_POWER_PARAMS - 1);
 	/* --keep-on: the board outlives labctl, so QEMU must not die with it. */
 	if (o->keep_on)
-		params[nparams++] = (struct power_param){ "keep", "yes" };
+		params[nparams++] = (struct lab_param){ "keep", "yes" };
 	pcfg.params = params;
 	pcfg.nparams = nparams;
 	pcfg.qemu_argv = (const char *const *)board.argv;

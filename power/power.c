@@ -21,7 +21,7 @@
 /* The device plus the copies of everything its config points to. */
 struct power_dev_alloc {
 	struct power_dev dev;
-	struct power_param *params;
+	struct lab_param *params;
 	char **argv;
 	char *driver;
 	char *state_dir;
@@ -45,49 +45,20 @@ static void driver_names(struct strbuf *sb)
 		strbuf_addf(sb, "%s%s", i ? ", " : "", power_drivers[i]->name);
 }
 
-static bool takes_key(const struct power_driver *drv, const char *key)
-{
-	int i;
-
-	for (i = 0; drv->keys && drv->keys[i]; i++)
-		if (!strcmp(drv->keys[i], key))
-			return true;
-	return false;
-}
-
 static int check_keys(const struct power_driver *drv,
 		      const struct power_config *cfg)
 {
-	struct strbuf sb = STRBUF_INIT;
-	int i, ret;
+	char what[64];
 
-	for (i = 0; i < cfg->nparams; i++) {
-		if (cfg->params[i].key && takes_key(drv, cfg->params[i].key))
-			continue;
-		for (int k = 0; drv->keys && drv->keys[k]; k++)
-			strbuf_addf(&sb, "%s%s", k ? ", " : "", drv->keys[k]);
-		ret = lab_err(LAB_ECONFIG,
-			      "power driver %s takes no key '%s' (it takes: %s)",
-			      drv->name,
-			      cfg->params[i].key ? cfg->params[i].key : "(null)",
-			      sb.len ? strbuf_str(&sb) : "no keys");
-		strbuf_release(&sb);
-		return ret;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "power driver %s", drv->name);
+	return lab_params_check(cfg->params, cfg->nparams, drv->keys, what);
 }
 
 static void free_alloc(struct power_dev_alloc *a)
 {
 	int i;
 
-	if (a->params) {
-		for (i = 0; i < a->dev.cfg.nparams; i++) {
-			free((char *)a->params[i].key);
-			free((char *)a->params[i].value);
-		}
-		free(a->params);
-	}
+	lab_params_free(a->params, a->dev.cfg.nparams);
 	if (a->argv) {
 		for (i = 0; a->argv[i]; i++)
 			free(a->argv[i]);
@@ -123,16 +94,9 @@ int power_open(struct power_dev **out, const struct power_config *cfg)
 	a->dev.cfg = *cfg;
 	a->driver = xstrdup(drv->name);
 	a->dev.cfg.driver = a->driver;
-	if (cfg->nparams > 0) {
-		a->params = xcalloc((size_t)cfg->nparams, sizeof(*a->params));
-		for (i = 0; i < cfg->nparams; i++) {
-			a->params[i].key = xstrdup(cfg->params[i].key);
-			a->params[i].value = xstrdup(cfg->params[i].value ?
-						     cfg->params[i].value : "");
-		}
-	} else {
+	a->params = lab_params_dup(cfg->params, cfg->nparams);
+	if (!a->params)
 		a->dev.cfg.nparams = 0;
-	}
 	a->dev.cfg.params = a->params;
 	if (cfg->qemu_argv) {
 		for (n = 0; cfg->qemu_argv[n]; n++)
@@ -168,14 +132,7 @@ void power_close(struct power_dev *dev)
 
 const char *power_param(const struct power_dev *dev, const char *key)
 {
-	const char *v = NULL;
-	int i;
-
-	/* The last one wins, as in a lab file read top to bottom. */
-	for (i = 0; i < dev->cfg.nparams; i++)
-		if (!strcmp(dev->cfg.params[i].key, key))
-			v = dev->cfg.params[i].value;
-	return v;
+	return lab_param_get(dev->cfg.params, dev->cfg.nparams, key);
 }
 
 void power_emit(struct power_dev *dev, const char *name, const char *detail)

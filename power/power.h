@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/param.h"
+
 enum power_state {
 	POWER_UNKNOWN = -1,
 	POWER_OFF = 0,
@@ -29,15 +31,10 @@ enum power_cap {
 	POWER_CAP_EVENTS = 1u << 6,	/* has event_fd/dispatch (QMP) */
 };
 
-struct power_param {
-	const char *key;
-	const char *value;
-};
-
 /* What a power device is opened with. */
 struct power_config {
 	const char *driver;
-	const struct power_param *params;	/* the lab's [power] keys */
+	const struct lab_param *params;	/* the lab's [power] keys */
 	int nparams;
 	/*
 	 * qemu: the QEMU command line, NULL-terminated, argv[0] the program

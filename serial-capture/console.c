@@ -2,6 +2,7 @@
 /* Core wrappers around the console transports. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,7 @@
 
 struct console_alloc {
 	struct console con;
-	struct console_param *params;
+	struct lab_param *params;
 	char *driver;
 	char *socket_path;
 };
@@ -27,47 +28,18 @@ const struct console_driver *console_find_driver(const char *name)
 	return NULL;
 }
 
-static bool takes_key(const struct console_driver *drv, const char *key)
-{
-	int i;
-
-	for (i = 0; drv->keys && drv->keys[i]; i++)
-		if (!strcmp(drv->keys[i], key))
-			return true;
-	return false;
-}
-
 static int check_config(const struct console_driver *drv,
 			const struct console_config *cfg)
 {
-	struct strbuf sb = STRBUF_INIT;
-	int i, k, ret;
+	char what[64];
 
-	for (i = 0; i < cfg->nparams; i++) {
-		if (cfg->params[i].key && takes_key(drv, cfg->params[i].key))
-			continue;
-		for (k = 0; drv->keys && drv->keys[k]; k++)
-			strbuf_addf(&sb, "%s%s", k ? ", " : "", drv->keys[k]);
-		ret = lab_err(LAB_ECONFIG,
-			      "console driver %s takes no key '%s' (it takes: %s)",
-			      drv->name,
-			      cfg->params[i].key ? cfg->params[i].key : "(null)",
-			      sb.len ? strbuf_str(&sb) : "no keys");
-		strbuf_release(&sb);
-		return ret;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "console driver %s", drv->name);
+	return lab_params_check(cfg->params, cfg->nparams, drv->keys, what);
 }
 
 static void free_alloc(struct console_alloc *a)
 {
-	int i;
-
-	for (i = 0; a->params && i < a->con.cfg.nparams; i++) {
-		free((char *)a->params[i].key);
-		free((char *)a->params[i].value);
-	}
-	free(a->params);
+	lab_params_free(a->params, a->con.cfg.nparams);
 	free(a->driver);
 	free(a->socket_path);
 	free(a);
@@ -100,16 +72,9 @@ int console_open(struct console **out, const struct console_config *cfg)
 	a->con.cfg = *cfg;
 	a->driver = xstrdup(drv->name);
 	a->con.cfg.driver = a->driver;
-	if (cfg->nparams > 0) {
-		a->params = xcalloc((size_t)cfg->nparams, sizeof(*a->params));
-		for (i = 0; i < cfg->nparams; i++) {
-			a->params[i].key = xstrdup(cfg->params[i].key);
-			a->params[i].value = xstrdup(cfg->params[i].value ?
-						     cfg->params[i].value : "");
-		}
-	} else {
+	a->params = lab_params_dup(cfg->params, cfg->nparams);
+	if (!a->params)
 		a->con.cfg.nparams = 0;
-	}
 	a->con.cfg.params = a->params;
 	a->socket_path = cfg->socket_path ? xstrdup(cfg->socket_path) : NULL;
 	a->con.cfg.socket_path = a->socket_path;
@@ -155,11 +120,5 @@ int console_fd(struct console *con)
 
 const char *console_param(const struct console *con, const char *key)
 {
-	const char *v = NULL;
-	int i;
-
-	for (i = 0; i < con->cfg.nparams; i++)
-		if (!strcmp(con->cfg.params[i].key, key))
-			v = con->cfg.params[i].value;
-	return v;
+	return lab_param_get(con->cfg.params, con->cfg.nparams, key);
 }

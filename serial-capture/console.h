@@ -16,16 +16,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
-struct console_param {
-	const char *key;
-	const char *value;
-};
+#include "lib/param.h"
+#include <sys/types.h>
 
 struct console_config {
 	const char *driver;
-	const struct console_param *params;	/* the lab's [console] keys */
+	const struct lab_param *params;	/* the lab's [console] keys */
 	int nparams;
 	/*
 	 * qemu: the chardev socket QEMU serves (server=on).  open retries

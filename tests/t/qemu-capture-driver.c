@@ -139,7 +139,7 @@ static void print_pid(const char *state)
 int main(int argc, char **argv)
 {
 	const char *state = NULL, *results = NULL, *sock = NULL;
-	struct power_param params[8];
+	struct lab_param params[8];
 	int nparams = 0;
 	char *action_list = NULL;
 	bool stop_reset = false;

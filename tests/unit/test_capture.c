@@ -210,7 +210,7 @@ static char *results_dir(const char *name)
 
 static void test_console_table(void **state)
 {
-	struct console_param p = { "baud", "9600" };
+	struct lab_param p = { "baud", "9600" };
 	struct console_config cfg = { .driver = "carrier-pigeon" };
 	struct console *con;
 	int ret;

@@ -38,6 +38,7 @@
 #include "lib/shquote.h"
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
+#include "lib/param.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
@@ -2324,6 +2325,36 @@ static int group_teardown(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, reset_inject, reset_inject)
 
+static void test_params(void **state)
+{
+	static const char *const takes[] = { "url", "port", NULL };
+	const struct lab_param in[] = {
+		{ "url", "http://pdu/" }, { "port", NULL }, { "url", "http://b/" },
+	};
+	const struct lab_param bad[] = { { "url", "x" }, { "pasword", "x" } };
+	struct lab_param *copy;
+
+	(void)state;
+	copy = lab_params_dup(in, 3);
+	assert_ptr_not_equal(copy[0].key, in[0].key);
+	assert_string_equal(copy[1].value, "");		/* NULL value: "" */
+	assert_string_equal(lab_param_get(copy, 3, "url"), "http://b/"); /* last wins */
+	assert_null(lab_param_get(copy, 3, "host"));
+	assert_int_equal(lab_params_check(copy, 3, takes, "power driver http"), 0);
+	lab_params_free(copy, 3);
+	assert_null(lab_params_dup(in, 0));
+	lab_params_free(NULL, 0);
+
+	assert_int_equal(lab_params_check(bad, 2, takes, "power driver http"),
+			 -LAB_ECONFIG);
+	assert_string_equal(lab_errmsg(LAB_ECONFIG),
+			    "power driver http takes no key 'pasword' (it takes: url, port)");
+	assert_int_equal(lab_params_check(bad, 1, NULL, "console driver qemu"),
+			 -LAB_ECONFIG);
+	assert_string_equal(lab_errmsg(LAB_ECONFIG),
+			    "console driver qemu takes no key 'url' (it takes: no keys)");
+}
+
 static void test_utf8(void **state)
 {
 	static const struct {
@@ -2357,6 +2388,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_utf8),
+		T(test_params),
 		T(test_err_strerror_all),
 		T(test_err_record),
 		T(test_err_verr),

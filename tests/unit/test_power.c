@@ -117,7 +117,7 @@ static void test_selftest(void **state)
 
 static void test_open_errors(void **state)
 {
-	struct power_param bad = { "colour", "red" };
+	struct lab_param bad = { "colour", "red" };
 	struct power_config cfg = { .driver = "warp-drive" };
 	struct power_dev *dev = (struct power_dev *)&cfg;
 	int ret;
@@ -143,7 +143,7 @@ static void test_open_errors(void **state)
 struct dummy_fixture {
 	char *state_file;
 	char *log;
-	struct power_param params[3];
+	struct lab_param params[3];
 	struct power_config cfg;
 };
 
@@ -156,10 +156,10 @@ static struct dummy_fixture *dummy_setup(const char *name, const char *fail)
 	f->log = xasprintf("%s/%s.log", scratch, name);
 	unlink(f->state_file);
 	unlink(f->log);
-	f->params[n++] = (struct power_param){ "state_file", f->state_file };
-	f->params[n++] = (struct power_param){ "log", f->log };
+	f->params[n++] = (struct lab_param){ "state_file", f->state_file };
+	f->params[n++] = (struct lab_param){ "log", f->log };
 	if (fail)
-		f->params[n++] = (struct power_param){ "fail", fail };
+		f->params[n++] = (struct lab_param){ "fail", fail };
 	f->cfg = (struct power_config){
 		.driver = "dummy", .params = f->params, .nparams = n,
 		.off_time_ms = 30, .event = record,
@@ -514,7 +514,7 @@ static void test_qemu_open_errors(void **state)
 {
 	const char *missing[] = { "labctl-no-such-qemu-binary", "-S", NULL };
 	const char *falls[] = { "false", NULL };
-	struct power_param bad = { "attach", "perhaps" };
+	struct lab_param bad = { "attach", "perhaps" };
 	struct power_config cfg = { .driver = "qemu", .event = record };
 	struct power_dev *dev;
 	char *dir = xasprintf("%s/qemu-state", scratch);
@@ -565,7 +565,7 @@ static void test_qemu_open_errors(void **state)
 static void test_qemu_attach_nothing(void **state)
 {
 	const char *argv[] = { "false", NULL };
-	struct power_param attach = { "attach", "yes" };
+	struct lab_param attach = { "attach", "yes" };
 	struct power_config cfg = {
 		.driver = "qemu", .qemu_argv = argv, .params = &attach,
 		.nparams = 1, .event = record,
@@ -733,7 +733,7 @@ static char self_exe[PATH_MAX];
 
 static void fake_config(struct power_config *cfg, const char **argv,
 			const char *mode, const char *dir,
-			struct power_param *params, int nparams)
+			struct lab_param *params, int nparams)
 {
 	argv[0] = self_exe;
 	argv[1] = "--fake-qemu";
@@ -779,7 +779,7 @@ static void wait_events(struct power_dev *dev, const char *want, int ms)
 
 static void test_fake_qemu_session(void **state)
 {
-	struct power_param p[] = { { "console_wait", "200ms" } };
+	struct lab_param p[] = { { "console_wait", "200ms" } };
 	char *dir = xasprintf("%s/fake1", scratch), *pidfile;
 	struct power_config cfg;
 	struct power_dev *dev;
@@ -839,7 +839,7 @@ static void test_fake_qemu_session(void **state)
 
 static void test_fake_qemu_exits(void **state)
 {
-	struct power_param p[] = { { "console_wait", "0" } };
+	struct lab_param p[] = { { "console_wait", "0" } };
 	char *dir = xasprintf("%s/fake2", scratch);
 	struct power_config cfg;
 	struct power_dev *dev;
@@ -861,7 +861,7 @@ static void test_fake_qemu_exits(void **state)
 
 static void test_fake_qemu_deaf(void **state)
 {
-	struct power_param p[] = { { "quit_timeout", "300ms" } };
+	struct lab_param p[] = { { "quit_timeout", "300ms" } };
 	char *dir = xasprintf("%s/fake3", scratch);
 	struct power_config cfg;
 	struct power_dev *dev;
