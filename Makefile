@@ -160,6 +160,11 @@ install: all
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 labs/*.conf $(DESTDIR)$(DATADIR)/labs/
+	# The stand-in's sources: an installed labctl builds the default lab.
+	install -d $(DESTDIR)$(DATADIR)/hypervisor
+	install -m 0644 $(filter-out %.o %.d,$(wildcard hypervisor/*.c hypervisor/*.h \
+		hypervisor/*.S hypervisor/*.ld hypervisor/Makefile hypervisor/README.md)) \
+		$(DESTDIR)$(DATADIR)/hypervisor/
 
 clean:
 	rm -rf build

@@ -28,13 +28,10 @@
 #include "hvimage/build_priv.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/paths.h"
 #include "lib/shquote.h"
 #include "lib/spawn.h"
 #include "lib/xmalloc.h"
-
-#ifndef LABCTL_DATADIR
-#define LABCTL_DATADIR "/usr/local/share/labctl"
-#endif
 
 #define DEFAULT_TIMEOUT_MS (30 * 60 * 1000)
 #define KILL_GRACE_MS 2000
@@ -149,8 +146,14 @@ char *hv_find_hypervisor_dir(void)
 			}
 		}
 	}
-	if (!cand && is_standin_tree(LABCTL_DATADIR "/hypervisor"))
-		cand = xstrdup(LABCTL_DATADIR "/hypervisor");
+	if (!cand) {
+		char *d = xasprintf("%s/hypervisor", lab_data_dir());
+
+		if (is_standin_tree(d))
+			cand = d;
+		else
+			free(d);
+	}
 	if (!cand) {
 		lab_err(LAB_ECONFIG,
 			"cannot find the stand-in hypervisor's sources (./hypervisor, or set LABCTL_HYPERVISOR_DIR)");

@@ -7,6 +7,7 @@
 
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
+#include "lib/paths.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 
@@ -36,7 +37,7 @@ static int collect(struct found **out)
 {
 	const char *env = getenv("LABCTL_LABS");
 	char *dirs = xasprintf("%s%slabs:%s/labs", env ? env : "", env ? ":" : "",
-			       LABCTL_DATADIR);
+			       lab_data_dir());
 	char *dir, *save = NULL;
 	struct found *f = NULL;
 	int n = 0;

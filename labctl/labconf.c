@@ -17,6 +17,7 @@
 #include "labctl/labconf.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/paths.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
@@ -774,7 +775,7 @@ char *lab_find(const char *name)
 		return NULL;
 	}
 	dirs = xasprintf("%s%slabs:%s/labs", env ? env : "", env ? ":" : "",
-			 LABCTL_DATADIR);
+			 lab_data_dir());
 	for (dir = strtok_r(dirs, ":", &save); dir && !found;
 	     dir = strtok_r(NULL, ":", &save)) {
 		char *path;

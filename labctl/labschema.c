@@ -35,7 +35,7 @@ const struct lab_key_def lab_schema[] = {
 	{ "board", "machine", KEY_STR, "pc", NULL, 0, 0, "qemu",
 	  "machine type (QEMU -machine)" },
 	{ "board", "kvm", KEY_ENUM, "no", "no|auto|yes", 0, 0, "qemu",
-	  "use KVM: no (TCG), auto (when /dev/kvm works), yes (required)" },
+	  "use KVM: no (TCG), auto (when KVM really runs a guest here; probed once per host boot), yes (required)" },
 	{ "board", "gdb_port", KEY_INT, "0", NULL, 0, 65535, "qemu",
 	  "QEMU gdb stub port (0: off)" },
 	{ "board", "drives", KEY_STR, NULL, NULL, 0, 0, "qemu",

@@ -183,6 +183,64 @@ ok "the stale QEMU was stopped" sh -c "! kill -0 $stale 2>/dev/null"
 wait "$stale" 2>/dev/null
 is "$(qemus faults)" 0 "no QEMU left on the board"
 
+# --- the lab keys XMHF developers pass to bios-qemu.sh reach QEMU
+gdb_port=$((20000 + RANDOM % 20000)); fwd_port=$((gdb_port + 1))
+dd if=/dev/zero of="$T/extra.img" bs=1M count=4 status=none
+extra_sum=$(sha256sum <"$T/extra.img")
+cat >"$T/labs/extras.conf" <<CONF
+[board]
+type = qemu
+memory = 192M
+smp = 2
+cpu = qemu64
+gdb_port = $gdb_port
+ssh_forward = $fwd_port
+drives = $T/extra.img
+[variant lhv]
+arch = i386
+options = 0x410
+cmdline = slow_ms=30
+CONF
+"$LABCTL" run extras lhv >"$T/extras.out" 2>"$T/extras.err" &
+pid=$!
+qpid=
+for _ in $(seq 1 200); do
+	qpid=$(pgrep -f -- "[q]emu-system-x86_64 .*$T/state/extras" | head -1)
+	[ -n "$qpid" ] && break
+	sleep 0.05
+done
+qargs=$(tr '\0' ' ' <"/proc/$qpid/cmdline" 2>/dev/null)
+like "$qargs" "-m 192M -smp 2 " "QEMU gets memory and smp from the lab"
+like "$qargs" "-gdb tcp:127.0.0.1:$gdb_port" "QEMU gets the gdb stub port"
+like "$qargs" "hostfwd=tcp:127.0.0.1:$fwd_port-:22" "QEMU forwards the ssh port"
+like "$qargs" "file=$T/extra.img,index=1,media=disk,snapshot=on" "extra drive attached copy-on-write"
+for _ in $(seq 1 40); do	# QEMU opens the stub while it starts
+	ss -ltn 2>/dev/null | grep -q "127.0.0.1:$gdb_port " && break
+	sleep 0.05
+done
+like "$(ss -ltn 2>/dev/null)" "127.0.0.1:$gdb_port " "the gdb stub is listening"
+wait "$pid"
+is "$?" 0 "run with the extra keys passes" || diag "$(cat "$T/extras.out" "$T/extras.err")"
+like "$(cat "$T/extras.err")" "attach with  gdb -ex 'target remote 127.0.0.1:$gdb_port'" \
+	"the gdb attach command is printed"
+is "$(sha256sum <"$T/extra.img")" "$extra_sum" "the extra drive image is unchanged"
+
+# kvm = yes: runs under KVM where KVM really runs guests, else refuses with
+# the reason (a /dev/kvm that opens but hangs guests counts as no KVM).
+printf '[board]\ntype = qemu\nkvm = yes\n[variant lhv]\noptions = 0x400\n' >"$T/labs/kvm.conf"
+run_labctl run kvm lhv
+if [ "$rc" = 0 ]; then
+	pass "kvm = yes: KVM runs guests here and the run passes"
+	like "$out" 'PASS' "kvm = yes: PASS"
+else
+	is "$rc" 3 "kvm = yes where KVM does not run guests: exit 3"
+	like "$err" 'asks for KVM \(kvm = yes\) but KVM does not run guests here: .*; use kvm = auto or no' \
+		"kvm = yes without a working KVM: says why and what to do"
+fi
+printf '[board]\ntype = qemu\nkvm = auto\n[variant lhv]\noptions = 0x400\n' >"$T/labs/kvmauto.conf"
+run_labctl run kvmauto lhv
+is "$rc" 0 "kvm = auto always runs (KVM or TCG)" || diag "$err"
+
 # --- two virtual boards at once do not mix logs or disks
 sed 's/^\[board\]$/[board]\ndescription = second board/' "$T/labs/chains.conf" >"$T/labs/chains2.conf"
 mkdir -p "$T/p1" "$T/p2"
