@@ -23,20 +23,6 @@
 
 #define VERB "chain"
 
-/*
- * An error from an operation on the block in memory, which does not know
- * the file: put the file name in front.  (Load and save messages name the
- * file already and go to cmd_fail() directly.)
- */
-static int fail_in(const char *path, int err)
-{
-	char *msg = xstrdup(lab_errmsg(err));
-
-	lab_err(err, "%s: %s", path, msg);
-	free(msg);
-	return cmd_fail(err);
-}
-
 static int parse_stages(const char *s, unsigned int *out)
 {
 	unsigned long v;
@@ -107,7 +93,7 @@ static int do_set(int argc, char **argv)
 	ret = chain_set(blk, (const char *const *)argv, (size_t)argc, max_stages);
 	if (ret) {
 		envblk_free(blk);
-		return fail_in(path, ret);
+		return cmd_fail_on(path, ret);
 	}
 	ret = envblk_save(path, blk);
 	envblk_free(blk);
@@ -162,7 +148,7 @@ static int do_clear(const char *path)
 	ret = chain_clear(blk);
 	if (ret) {
 		envblk_free(blk);
-		return fail_in(path, ret);
+		return cmd_fail_on(path, ret);
 	}
 	ret = envblk_save(path, blk);
 	envblk_free(blk);

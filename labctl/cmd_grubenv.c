@@ -27,20 +27,6 @@
 
 #define VERB "grubenv"
 
-/*
- * An error from an operation on the block in memory, which does not know
- * the file: put the file name in front.  (Load and save messages name the
- * file already and go to cmd_fail() directly.)
- */
-static int fail_in(const char *path, int err)
-{
-	char *msg = xstrdup(lab_errmsg(err));
-
-	lab_err(err, "%s: %s", path, msg);
-	free(msg);
-	return cmd_fail(err);
-}
-
 /* Parse "1024", "4k", "1M" (KiB, MiB) into *out. */
 static int parse_size(const char *s, size_t *out)
 {
@@ -194,7 +180,7 @@ static int do_set(const char *path, int argc, char **argv)
 	}
 	if (ret) {
 		envblk_free(blk);
-		return fail_in(path, ret);
+		return cmd_fail_on(path, ret);
 	}
 	ret = envblk_save(path, blk);
 	envblk_free(blk);

@@ -9,6 +9,7 @@
 #include "labctl/labctl.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 
 #define USAGE(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -89,6 +90,15 @@ int cmd_fail(int err)
 {
 	fprintf(stderr, "labctl: %s\n", lab_errmsg(err));
 	return lab_exit_code(err);
+}
+
+int cmd_fail_on(const char *what, int err)
+{
+	char *msg = xstrdup(lab_errmsg(err));
+
+	lab_err(err, "%s: %s", what, msg);
+	free(msg);
+	return cmd_fail(err);
 }
 
 int cmd_open_lab(const struct cmd_ctx *ctx, const char *positional,

@@ -56,6 +56,12 @@ int cmd_usage_error(const char *verb, const char *fmt, ...)
  */
 int cmd_fail(int err);
 
+/*
+ * The same for an error from work on something that does not know its name
+ * (a block in memory): "labctl: <what>: <recorded message>".
+ */
+int cmd_fail_on(const char *what, int err);
+
 struct lab;
 /*
  * Open the lab a verb works on: the positional name if given, else --lab,
