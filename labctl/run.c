@@ -67,7 +67,7 @@ static void on_line(void *arg, const char *line, size_t len, int64_t offset_ns)
 {
 	struct run_state *rs = arg;
 
-	watch_line(rs->watch, line, len, offset_ns, capture_bytes(rs->cap));
+	watch_line(rs->watch, line, len, offset_ns, capture_line_start(rs->cap));
 }
 
 /* Read everything the console has right now into the capture. */

@@ -38,6 +38,7 @@ struct capture {
 	bool line_open;		/* a line has begun (its L record written) */
 	size_t line_len;	/* bytes of it so far */
 	int64_t line_ns;	/* its time since T0 */
+	uint64_t line_start;	/* its byte offset in the raw log */
 	struct strbuf carry;	/* its text, when it spans chunks (on_line) */
 	struct strbuf side;	/* sidecar records not yet written */
 	int err;		/* first error, sticky */
@@ -159,6 +160,7 @@ static void scan(struct capture *cap, const char *p, size_t n, int64_t mono,
 			cap->line_open = true;
 			cap->line_len = 0;
 			cap->line_ns = mono - cap->t0_mono;
+			cap->line_start = base + (uint64_t)(p - start);
 			/* Lines of one chunk share their times: format once. */
 			if (tlen < 0)
 				tlen = snprintf(times, sizeof(times), "\t%lld\t%lld\n",
@@ -408,6 +410,11 @@ const char *capture_name(const struct capture *cap)
 const char *capture_lines_path(const struct capture *cap)
 {
 	return cap->lines_path;
+}
+
+uint64_t capture_line_start(const struct capture *cap)
+{
+	return cap->line_start;
 }
 
 uint64_t capture_bytes(const struct capture *cap)

@@ -76,5 +76,7 @@ const char *capture_name(const struct capture *cap);
 const char *capture_lines_path(const struct capture *cap);
 /* Bytes in the raw log so far. */
 uint64_t capture_bytes(const struct capture *cap);
+/* Inside on_line: the byte offset in the raw log where that line starts. */
+uint64_t capture_line_start(const struct capture *cap);
 
 #endif
