@@ -49,6 +49,12 @@ const struct cmd lab_commands[] = {
 	{ "run", cmd_run, CMD_NEED_LAB,
 	  "build, deploy, chain, power, capture, and say pass or fail",
 	  USAGE("run [LAB] [VARIANT...] [-j N] [--force] [--timeout DURATION] [--results DIR] [--keep-on]") },
+	{ "log", cmd_log, 0,
+	  "print a result's console log, with line times, without ANSI escapes, or one stage",
+	  USAGE("log RESULT [--timestamps[=offset|wall|delta]] [--strip-ansi] [--stage N]") },
+	{ "power", cmd_power, CMD_NEED_LAB,
+	  "switch the lab's board on or off, cycle, reset, press its button or ask its state",
+	  USAGE("power [LAB] on|off|cycle|reset|status|press [--long] [--dry-run]") },
 	{ NULL, NULL, 0, NULL, NULL }
 };
 

@@ -91,5 +91,7 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_deploy(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_boot(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_run(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_power(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_log(int argc, char **argv, struct cmd_ctx *ctx);
 
 #endif

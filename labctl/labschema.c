@@ -60,6 +60,8 @@ const struct lab_key_def lab_schema[] = {
 	  "command line to reset" },
 	{ "power", "status", KEY_STR, NULL, NULL, 0, 0, "cmd",
 	  "command line whose exit code 0 means on" },
+	{ "power", "timeout", KEY_DURATION, "30s", NULL, 0, 0, "cmd|ipmi",
+	  "how long one power command (cmd, ipmitool) may run before it is killed" },
 	{ "power", "url", KEY_URL, NULL, NULL, 0, 0, "http",
 	  "base URL of the power switch" },
 	{ "power", "flavor", KEY_ENUM, "pdudaemon", "pdudaemon|rte|tasmota|shelly|generic",

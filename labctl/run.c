@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hvimage/build.h"
+#include "labctl/labpower.h"
 #include "labctl/qemuboard.h"
 #include "labctl/results.h"
 #include "labctl/run.h"
@@ -205,23 +206,6 @@ static struct watch *make_watch(const struct lab *lab,
 }
 
 #define MAX_POWER_PARAMS 32
-
-/* The lab's [power] keys that belong to the driver itself. */
-static int power_params_from_lab(const struct lab *lab, struct lab_param *p,
-				 int max)
-{
-	int i, n = 0;
-
-	for (i = 0; i < lab->nvalues && n < max; i++) {
-		const struct lab_value *v = &lab->values[i];
-
-		if (strcmp(v->section, "power") || !strcmp(v->def->key, "driver") ||
-		    !strcmp(v->def->key, "plan") || !strcmp(v->def->key, "off_time"))
-			continue;
-		p[n++] = (struct lab_param){ v->def->key, v->value };
-	}
-	return n;
-}
 
 static void fill_variant(struct hv_variant *hv, const struct lab_variant *v)
 {
@@ -526,7 +510,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		goto out_board;
 	}
 	pcfg.driver = "qemu";
-	nparams = power_params_from_lab(lab, params, MAX_POWER_PARAMS - 1);
+	nparams = lab_power_params(lab, params, MAX_POWER_PARAMS - 1);
 	/* --keep-on: the board outlives labctl, so QEMU must not die with it. */
 	if (o->keep_on)
 		params[nparams++] = (struct lab_param){ "keep", "yes" };

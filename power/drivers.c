@@ -11,10 +11,16 @@
 
 extern const struct power_driver power_driver_qemu;
 extern const struct power_driver power_driver_dummy;
+extern const struct power_driver power_driver_cmd;
+extern const struct power_driver power_driver_fault;
+extern const struct power_driver power_driver_ipmi;
 
 const struct power_driver *const power_drivers[] = {
 	&power_driver_qemu,
 	&power_driver_dummy,
+	&power_driver_cmd,
+	&power_driver_fault,
+	&power_driver_ipmi,
 	NULL,
 };
 

@@ -156,6 +156,50 @@ static int dummy_status(struct power_dev *dev, enum power_state *state)
 	return get_state(dev, state);
 }
 
+/* --dry-run: the state file write (or the in-memory state) and the log line. */
+static int dummy_describe(struct power_dev *dev, const char *action,
+			  struct strbuf *out)
+{
+	const char *path = power_param(dev, "state_file");
+	const char *log = power_param(dev, "log");
+	const char *state;
+
+	if (!strcmp(action, "status")) {
+		if (path)
+			strbuf_addf(out, "read %s\n", path);
+		else
+			strbuf_addstr(out, "read the state in memory\n");
+		return 0;
+	}
+	if (!strcmp(action, "cycle") || !strcmp(action, "reset")) {
+		/* The core's fallback: off, wait off_time, on. */
+		dummy_describe(dev, "off", out);
+		if (fails(dev, "off"))
+			return 0;
+		strbuf_addf(out, "wait %lld ms\n",
+			    (long long)dev->cfg.off_time_ms);
+		return dummy_describe(dev, "on", out);
+	}
+	if (!strcmp(action, "on"))
+		state = "on";
+	else if (!strcmp(action, "off"))
+		state = "off";
+	else
+		return lab_err(LAB_ECONFIG, "power driver dummy cannot %s", action);
+	if (fails(dev, action)) {
+		strbuf_addf(out, "fail %s (fail=%s)\n", action,
+			    power_param(dev, "fail"));
+		return 0;
+	}
+	if (log)
+		strbuf_addf(out, "append \"%s\\n\" to %s\n", action, log);
+	if (path)
+		strbuf_addf(out, "write \"%s\\n\" to %s\n", state, path);
+	else
+		strbuf_addf(out, "set the state in memory to %s\n", state);
+	return 0;
+}
+
 const struct power_driver power_driver_dummy = {
 	.name = "dummy",
 	.description = "a board that is a state file (tests, dry runs)",
@@ -166,4 +210,5 @@ const struct power_driver power_driver_dummy = {
 	.on = dummy_on,
 	.off = dummy_off,
 	.status = dummy_status,
+	.describe = dummy_describe,
 };

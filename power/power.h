@@ -15,6 +15,8 @@
 
 #include "lib/param.h"
 
+struct strbuf;
+
 enum power_state {
 	POWER_UNKNOWN = -1,
 	POWER_OFF = 0,
@@ -88,6 +90,20 @@ struct power_driver {
 	/* POWER_CAP_EVENTS: a fd to poll and a call to read what arrived. */
 	int (*event_fd)(struct power_dev *dev);
 	int (*dispatch)(struct power_dev *dev);
+	/*
+	 * Optional (`labctl power --dry-run`): append to out exactly what
+	 * the action would do, without doing it or changing anything (no
+	 * command run, no file written, no QMP command sent), one step a
+	 * line ending in '\n': cmd the argv (sh_quote_argv), dummy the state
+	 * file write, qemu the QMP command JSON.  action is one of "on",
+	 * "off", "cycle", "reset", "status", "press", "press long"; an
+	 * action the driver has no op for is described as the core's
+	 * fallback would run it (cycle: off, "wait N ms", on; reset: cycle).
+	 * 0, or -LAB_E* (an action the driver or its configuration cannot
+	 * do).  Called on an open device; NULL: no --dry-run.
+	 */
+	int (*describe)(struct power_dev *dev, const char *action,
+			struct strbuf *out);
 };
 
 struct power_dev {

@@ -83,6 +83,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/shquote.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "power.h"
@@ -907,6 +908,88 @@ static int qemu_dispatch(struct power_dev *dev)
 	return pump(q, -1, 0, NULL);
 }
 
+/*
+ * --dry-run: the QMP commands as they would be sent (without their "id"),
+ * after the QEMU command line when QEMU would be started first.  Sends
+ * nothing, starts nothing.
+ */
+static void describe_qmp(struct strbuf *out, const char *cmd)
+{
+	strbuf_addf(out, "{\"execute\":\"%s\"}\n", cmd);
+}
+
+/* The command line exactly as start_qemu builds it. */
+static void describe_start(struct qemu *q, struct strbuf *out)
+{
+	const char *const *qa = q->dev->cfg.qemu_argv;
+	struct strbuf chardev = STRBUF_INIT;
+	const char **argv;
+	int n, i;
+
+	for (n = 0; qa && qa[n]; n++)
+		;
+	strbuf_addstr(&chardev, "socket,id=" QMP_LABEL ",path=");
+	add_opt_value(&chardev, q->qmp_path);
+	strbuf_addstr(&chardev, ",server=on,wait=off");
+	argv = xcalloc((size_t)n + 9, sizeof(*argv));
+	for (i = 0; i < n; i++)
+		argv[i] = qa[i];
+	argv[i++] = "-S";
+	argv[i++] = "-pidfile";
+	argv[i++] = q->pid_path;
+	argv[i++] = "-chardev";
+	argv[i++] = strbuf_str(&chardev);
+	argv[i++] = "-mon";
+	argv[i++] = "chardev=" QMP_LABEL ",mode=control";
+	argv[i] = NULL;
+	strbuf_addstr(out, "start ");
+	sh_quote_argv(out, argv);
+	strbuf_addch(out, '\n');
+	free(argv);
+	strbuf_release(&chardev);
+}
+
+static int qemu_describe(struct power_dev *dev, const char *action,
+			 struct strbuf *out)
+{
+	struct qemu *q = dev->priv;
+	bool running = q->qmp >= 0;
+
+	if (!strcmp(action, "on") || (!strcmp(action, "cycle") && !running) ||
+	    (!strcmp(action, "press") && !running)) {
+		if (!running && (!dev->cfg.qemu_argv || !dev->cfg.qemu_argv[0]))
+			return lab_err(LAB_ECONFIG,
+				       "power driver qemu needs a QEMU command line (the board's qemu_argv)");
+		if (!running)
+			describe_start(q, out);
+		describe_qmp(out, "cont");
+	} else if (!strcmp(action, "off") || !strcmp(action, "press long")) {
+		if (running)
+			describe_qmp(out, "quit");
+		else
+			strbuf_addstr(out, "nothing: QEMU is not running\n");
+	} else if (!strcmp(action, "cycle")) {
+		describe_qmp(out, "system_reset");
+	} else if (!strcmp(action, "reset")) {
+		if (!running)
+			return lab_err(LAB_EINFRA,
+				       "cannot reset the QEMU board in %s: it is off (power it on first)",
+				       q->dir);
+		describe_qmp(out, "system_reset");
+	} else if (!strcmp(action, "press")) {
+		describe_qmp(out, "system_powerdown");
+	} else if (!strcmp(action, "status")) {
+		if (running)
+			describe_qmp(out, "query-status");
+		else
+			strbuf_addstr(out, "nothing: QEMU is not running (off)\n");
+	} else {
+		return lab_err(LAB_EINVAL, "power driver qemu: no action '%s'",
+			       action);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static int duration_key(struct power_dev *dev, const char *key, int64_t def,
@@ -1068,4 +1151,5 @@ const struct power_driver power_driver_qemu = {
 	.press = qemu_press,
 	.event_fd = qemu_event_fd,
 	.dispatch = qemu_dispatch,
+	.describe = qemu_describe,
 };

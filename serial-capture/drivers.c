@@ -10,9 +10,17 @@
 #include "lib/err.h"
 
 extern const struct console_driver console_driver_qemu;
+extern const struct console_driver console_driver_tcp;
+extern const struct console_driver console_driver_telnet;
+extern const struct console_driver console_driver_tty;
+extern const struct console_driver console_driver_cmd;
 
 const struct console_driver *const console_drivers[] = {
 	&console_driver_qemu,
+	&console_driver_tty,
+	&console_driver_tcp,
+	&console_driver_telnet,
+	&console_driver_cmd,
 	NULL,
 };
 

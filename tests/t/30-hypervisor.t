@@ -35,7 +35,8 @@ ok "build amd64 with HV_OPT=0x204 built in (tfatal)" build tfatal amd64 0x204
 for v in t32 t64; do
 	ms=$(cat "$T/$v.bms")
 	diag "build $v: $ms ms"
-	ok "build $v took under 3 s ($ms ms)" test "$ms" -lt 3000
+	# A sanity bound only (timing belongs in bench/): ~0.5 s when idle.
+	ok "build $v finished in reasonable time ($ms ms)" test "$ms" -lt 30000
 done
 ok "build amd64 as another variant (t64b)" build t64b amd64
 ok "build variant t64 again into a second OUT" \

@@ -222,7 +222,7 @@ static void test_console_table(void **state)
 	ret = console_open(&con, &cfg);
 	assert_int_equal(ret, -LAB_ECONFIG);
 	assert_null(con);
-	assert_contains(lab_errmsg(ret), "unknown console driver 'carrier-pigeon' (known: qemu)");
+	assert_contains(lab_errmsg(ret), "unknown console driver 'carrier-pigeon' (known: qemu, tty, tcp, telnet, cmd)");
 	cfg.driver = "qemu";
 	cfg.params = &p;
 	cfg.nparams = 1;

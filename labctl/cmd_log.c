@@ -1,0 +1,552 @@
+// SPDX-License-Identifier: MIT
+/*
+ * labctl log RESULT [--timestamps[=offset|wall|delta]] [--strip-ansi]
+ *                   [--stage N]
+ *
+ * Renders results/<name> with the per-line times of its .lines sidecar
+ * (see serial-capture/capture.h) and, for --stage, the start bytes of its
+ * .json.  The raw log is only ever opened read-only.  Without options the
+ * bytes are printed unchanged.
+ *
+ * The rendering helpers below are not static so tests/unit/test_console.c
+ * can test them; their prototypes are here (and repeated there).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "labctl/labctl.h"
+#include "labctl/logrender.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/strbuf.h"
+#include "lib/xmalloc.h"
+
+/* ------------------------------------------------------------ helpers */
+
+int log_parse_ts_mode(const char *s, enum log_ts_mode *mode)
+{
+	if (!s || !strcmp(s, "offset"))
+		*mode = LOG_TS_OFFSET;
+	else if (!strcmp(s, "wall"))
+		*mode = LOG_TS_WALL;
+	else if (!strcmp(s, "delta"))
+		*mode = LOG_TS_DELTA;
+	else
+		return -LAB_EINVAL;
+	return 0;
+}
+
+enum {
+	A_TEXT,		/* plain text */
+	A_ESC,		/* after ESC */
+	A_ESC_INTER,	/* ESC, intermediates (0x20-0x2f), waiting for final */
+	A_CSI,		/* ESC [ params/intermediates, waiting for final */
+	A_STR,		/* OSC/DCS/SOS/PM/APC string, until BEL or ST */
+	A_STR_ESC,	/* ESC inside a string (ST is ESC \) */
+};
+
+/*
+ * Remove ANSI escape sequences (CSI "ESC [ ... final", OSC "ESC ] ... BEL
+ * or ESC \", DCS/SOS/PM/APC strings, two- and three-byte ESC sequences)
+ * and every '\r'.  A sequence may span calls.
+ */
+void log_strip_ansi(struct log_ansi *st, const char *in, size_t n,
+		    struct strbuf *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		switch (st->state) {
+		case A_TEXT:
+			if (c == 0x1b)
+				st->state = A_ESC;
+			else if (c != '\r')
+				strbuf_addch(out, (char)c);
+			break;
+		case A_ESC:
+			if (c == '[')
+				st->state = A_CSI;
+			else if (c == ']' || c == 'P' || c == 'X' ||
+				 c == '^' || c == '_')
+				st->state = A_STR;
+			else if (c >= 0x20 && c <= 0x2f)
+				st->state = A_ESC_INTER;
+			else if (c == 0x1b)
+				st->state = A_ESC;
+			else
+				st->state = A_TEXT;	/* ESC c, ESC 7, ... */
+			break;
+		case A_ESC_INTER:
+			if (c < 0x20 || c > 0x2f)
+				st->state = A_TEXT;
+			break;
+		case A_CSI:
+			if (c >= 0x40 && c <= 0x7e)
+				st->state = A_TEXT;
+			else if (c == 0x1b)
+				st->state = A_ESC;
+			else if (c < 0x20 && c != '\r')
+				/* a control inside CSI is executed: keep it */
+				strbuf_addch(out, (char)c);
+			break;
+		case A_STR:
+			if (c == 0x07)
+				st->state = A_TEXT;
+			else if (c == 0x1b)
+				st->state = A_STR_ESC;
+			else if (c == '\n') {
+				/* an unterminated string does not eat the log */
+				strbuf_addch(out, '\n');
+				st->state = A_TEXT;
+			}
+			break;
+		case A_STR_ESC:
+			st->state = c == 0x1b ? A_STR_ESC : c == '\\' ? A_TEXT : A_STR;
+			break;
+		}
+	}
+}
+
+/* "[  12.345678] " as dmesg prints it (negative before power-on). */
+void log_format_offset(struct strbuf *out, int64_t ns)
+{
+	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+	char num[40];
+
+	snprintf(num, sizeof(num), "%s%" PRIu64 ".%06" PRIu64, ns < 0 ? "-" : "",
+		 a / 1000000000, a % 1000000000 / 1000);
+	strbuf_addf(out, "[%12s] ", num);
+}
+
+/* The value after "key": in the JSON object text [obj, end), or NULL. */
+static const char *obj_key(const char *obj, const char *end, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p;
+
+	for (p = obj; p + kl + 3 <= end; p++) {
+		if (*p == '"' && !strncmp(p + 1, key, kl) && p[kl + 1] == '"' &&
+		    p[kl + 2] == ':')
+			return p + kl + 3;
+		if (*p == '"' && p != obj) {
+			/* skip a string value so its text never matches */
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= end)
+				return NULL;
+			continue;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * From the .json text, the byte range [start, end) of stage (1-based):
+ * its start_byte to the next reached stage's start_byte, or size.
+ * -LAB_EFORMAT when the document has no stages list, -LAB_ENOENT when
+ * the stage does not exist or was not reached.
+ */
+int log_stage_range(const char *json, int stage, uint64_t size,
+		    uint64_t *start, uint64_t *end)
+{
+	const char *p = strstr(json, "\"stages\":[");
+	int n = 0, found = 0;
+
+	if (!p)
+		return lab_err(LAB_EFORMAT, "no \"stages\" list");
+	p += strlen("\"stages\":[");
+	*end = size;
+	while (*p && *p != ']') {
+		const char *o, *v;
+		int depth = 0;
+
+		while (*p == ',' || *p == ' ' || *p == '\n')
+			p++;
+		if (*p != '{')
+			return lab_err(LAB_EFORMAT, "a stage is not an object");
+		o = p;
+		for (; *p; p++) {
+			if (*p == '"') {
+				for (p++; *p && *p != '"'; p++)
+					if (*p == '\\' && p[1])
+						p++;
+				if (!*p)
+					break;
+			} else if (*p == '{') {
+				depth++;
+			} else if (*p == '}' && !--depth) {
+				p++;
+				break;
+			}
+		}
+		if (depth)
+			return lab_err(LAB_EFORMAT, "a stage object is not closed");
+		n++;
+		v = obj_key(o, p, "start_byte");
+		if (n == stage) {
+			if (!v)
+				return lab_err(LAB_ENOENT,
+					       "stage %d was not reached in this run",
+					       stage);
+			*start = strtoull(v, NULL, 10);
+			found = 1;
+		} else if (found && v) {
+			*end = strtoull(v, NULL, 10);
+			break;
+		}
+	}
+	if (!found)
+		return lab_err(LAB_ENOENT, "there is no stage %d (the run had %d)",
+			       stage, n);
+	if (*start > size)
+		*start = size;
+	if (*end > size || *end < *start)
+		*end = size;
+	return 0;
+}
+
+/* ------------------------------------------------------------ sidecar */
+
+struct line_rec {
+	uint64_t off;
+	int64_t ns;	/* since power-on (the last T0) */
+	int64_t wall;
+};
+
+struct sidecar {
+	struct line_rec *v;
+	size_t n, alloc;
+};
+
+static int parse_sidecar(const char *path, const char *text,
+			 struct sidecar *sc)
+{
+	const char *p = text;
+	int64_t t0 = 0, last_t0 = 0;
+	bool have_t0 = false;
+	size_t lineno = 0;
+
+	/* The last T0 (power-on) is the reference for every offset. */
+	for (p = text; *p; ) {
+		const char *nl = strchr(p, '\n');
+
+		if (!strncmp(p, "T0\t", 3)) {
+			last_t0 = strtoll(p + 3, NULL, 10);
+			have_t0 = true;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	if (!have_t0)
+		return lab_err(LAB_EFORMAT, "%s has no T0 record: not a labctl sidecar",
+			       path);
+	for (p = text; *p; ) {
+		const char *nl = strchr(p, '\n');
+		char *e;
+
+		lineno++;
+		if (!nl)
+			break;	/* a record still being written */
+		if (!strncmp(p, "T0\t", 3)) {
+			t0 = strtoll(p + 3, &e, 10);
+		} else if (!strncmp(p, "L\t", 2)) {
+			struct line_rec r;
+
+			r.off = strtoull(p + 2, &e, 10);
+			if (*e != '\t')
+				goto bad;
+			r.ns = strtoll(e + 1, &e, 10);
+			if (*e != '\t')
+				goto bad;
+			r.wall = strtoll(e + 1, &e, 10);
+			if (e != nl)
+				goto bad;
+			r.ns += t0 - last_t0;
+			if (sc->n && r.off < sc->v[sc->n - 1].off)
+				goto bad;
+			if (sc->n == sc->alloc) {
+				sc->alloc = sc->alloc ? sc->alloc * 2 : 1024;
+				sc->v = xrealloc(sc->v, sc->alloc * sizeof(*sc->v));
+			}
+			sc->v[sc->n++] = r;
+		} else if (strncmp(p, "G\t", 2)) {
+			goto bad;
+		}
+		p = nl + 1;
+	}
+	return 0;
+bad:
+	return lab_err(LAB_EFORMAT, "%s:%zu: not a sidecar record", path, lineno);
+}
+
+/* ------------------------------------------------------------ output */
+
+struct log_opts {
+	enum log_ts_mode ts;
+	bool strip, json;
+	int stage;
+};
+
+static void emit_line(struct strbuf *out, const struct log_opts *o,
+		      struct log_ansi *st, const struct line_rec *r,
+		      int64_t prev_ns, const char *text, size_t len)
+{
+	char iso[64];
+
+	if (o->json) {
+		struct strbuf l = STRBUF_INIT;
+		size_t i;
+
+		if (len && text[len - 1] == '\n')
+			len--;
+		if (len && text[len - 1] == '\r')
+			len--;
+		if (o->strip)
+			log_strip_ansi(st, text, len, &l);
+		else
+			strbuf_add(&l, text, len);
+		for (i = 0; i < l.len; i++)	/* keep the JSON string whole */
+			if (!l.buf[i])
+				l.buf[i] = ' ';
+		lab_timestamp_iso(iso, sizeof(iso), r->wall);
+		strbuf_addf(out, "{\"offset\":%s%" PRId64 ".%06" PRId64 ",\"wall\":\"%s\",\"line\":",
+			    r->ns < 0 ? "-" : "",
+			    (r->ns < 0 ? -r->ns : r->ns) / 1000000000,
+			    (r->ns < 0 ? -r->ns : r->ns) % 1000000000 / 1000, iso);
+		strbuf_add_json_str(out, l.buf ? l.buf : "");
+		strbuf_addstr(out, "}\n");
+		strbuf_release(&l);
+		return;
+	}
+	switch (o->ts) {
+	case LOG_TS_OFFSET:
+		log_format_offset(out, r->ns);
+		break;
+	case LOG_TS_DELTA:
+		log_format_offset(out, r->ns - prev_ns);
+		break;
+	case LOG_TS_WALL:
+		lab_timestamp_iso(iso, sizeof(iso), r->wall);
+		strbuf_addf(out, "[%s] ", iso);
+		break;
+	case LOG_TS_NONE:
+		break;
+	}
+	if (o->strip)
+		log_strip_ansi(st, text, len, out);
+	else
+		strbuf_add(out, text, len);
+	if (!len || text[len - 1] != '\n')
+		strbuf_addch(out, '\n');
+}
+
+static int flush_out(struct strbuf *out, bool force)
+{
+	if (!force && out->len < 65536)
+		return 0;
+	if (out->len && fwrite(out->buf, 1, out->len, stdout) != out->len) {
+		strbuf_reset(out);
+		return lab_err_errno(errno, "error writing standard output");
+	}
+	strbuf_reset(out);
+	return 0;
+}
+
+static int render(const char *log, const char *data, uint64_t size,
+		  const struct log_opts *o, uint64_t start, uint64_t end)
+{
+	struct strbuf out = STRBUF_INIT, side = STRBUF_INIT;
+	struct log_ansi st = { 0 };
+	struct sidecar sc = { 0 };
+	char *lines_path;
+	int64_t prev_ns = 0;
+	bool first = true;
+	size_t i;
+	int ret = 0;
+
+	if (o->ts == LOG_TS_NONE && !o->json) {
+		if (o->strip)
+			log_strip_ansi(&st, data + start, end - start, &out);
+		else if (end > start && fwrite(data + start, 1, end - start, stdout) !=
+			 end - start)
+			ret = lab_err_errno(errno, "error writing standard output");
+		if (!ret)
+			ret = flush_out(&out, true);
+		strbuf_release(&out);
+		return ret;
+	}
+
+	lines_path = xasprintf("%s.lines", log);
+	ret = strbuf_read_file(&side, lines_path, 0);
+	if (ret) {
+		if (ret == -LAB_ENOENT)
+			ret = lab_err(LAB_ENOENT,
+				      "%s has no sidecar %s: line times are unknown (log it without --timestamps/--json)",
+				      log, lines_path);
+		goto out;
+	}
+	ret = parse_sidecar(lines_path, strbuf_str(&side), &sc);
+	if (ret)
+		goto out;
+	for (i = 0; i < sc.n && !ret; i++) {
+		uint64_t a = sc.v[i].off;
+		uint64_t b = i + 1 < sc.n ? sc.v[i + 1].off : size;
+
+		if (a > size)
+			break;
+		if (b > size)
+			b = size;
+		/* the part of this line inside [start, end) */
+		if (b <= start || a >= end || a == b)
+			continue;
+		if (a < start)
+			a = start;
+		if (b > end)
+			b = end;
+		emit_line(&out, o, &st, &sc.v[i], first ? sc.v[i].ns : prev_ns,
+			  data + a, b - a);
+		prev_ns = sc.v[i].ns;
+		first = false;
+		ret = flush_out(&out, false);
+	}
+	if (!ret)
+		ret = flush_out(&out, true);
+out:
+	free(sc.v);
+	free(lines_path);
+	strbuf_release(&side);
+	strbuf_release(&out);
+	return ret;
+}
+
+/* RESULT as a path, else results/RESULT. */
+static char *find_result(const char *arg)
+{
+	struct stat sb;
+	char *p;
+
+	if (stat(arg, &sb) == 0 && S_ISREG(sb.st_mode))
+		return xstrdup(arg);
+	if (!strchr(arg, '/')) {
+		p = xasprintf("results/%s", arg);
+		if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
+			return p;
+		free(p);
+		lab_err(LAB_ENOENT,
+			"no result '%s' (neither a file nor results/%s; see ls results/)",
+			arg, arg);
+		return NULL;
+	}
+	lab_err(LAB_ENOENT, "no result %s: %s", arg,
+		stat(arg, &sb) ? strerror(errno) : "not a regular file");
+	return NULL;
+}
+
+int cmd_log(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	struct log_opts o = { .ts = LOG_TS_NONE, .json = ctx->json };
+	const char *result = NULL;
+	char *path = NULL, *end;
+	void *map = NULL;
+	uint64_t size = 0, start = 0, stop;
+	struct stat sb;
+	int i, fd = -1, ret;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--timestamps") || !strncmp(a, "--timestamps=", 13)) {
+			if (log_parse_ts_mode(a[12] ? a + 13 : NULL, &o.ts))
+				return cmd_usage_error("log",
+						       "unknown --timestamps format '%s' (offset, wall or delta)",
+						       a + 13);
+		} else if (!strcmp(a, "--strip-ansi")) {
+			o.strip = true;
+		} else if (!strcmp(a, "--stage") || !strncmp(a, "--stage=", 8)) {
+			const char *v = a[7] ? a + 8 : argv[++i];
+			long n;
+
+			if (!v)
+				return cmd_usage_error("log", "--stage needs a number");
+			errno = 0;
+			n = strtol(v, &end, 10);
+			if (errno || end == v || *end || n < 1 || n > 1000)
+				return cmd_usage_error("log",
+						       "--stage wants a stage number from 1, not '%s'",
+						       v);
+			o.stage = (int)n;
+		} else if (a[0] == '-' && a[1]) {
+			return cmd_usage_error("log", "unknown option '%s'", a);
+		} else if (result) {
+			return cmd_usage_error("log", "too many arguments");
+		} else {
+			result = a;
+		}
+	}
+	if (!result)
+		return cmd_usage_error("log", "which result? (a path or a name in results/)");
+
+	path = find_result(result);
+	if (!path)
+		return cmd_fail(-LAB_ENOENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		ret = lab_err_errno(errno, "cannot open %s", path);
+		goto out;
+	}
+	size = (uint64_t)sb.st_size;
+	if (size) {
+		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			map = NULL;
+			ret = lab_err_errno(errno, "cannot read %s", path);
+			goto out;
+		}
+	}
+	stop = size;
+	if (o.stage) {
+		struct strbuf js = STRBUF_INIT;
+		char *jpath = xasprintf("%s.json", path);
+
+		ret = strbuf_read_file(&js, jpath, 64 << 20);
+		if (ret == -LAB_ENOENT)
+			ret = lab_err(LAB_ENOENT,
+				      "%s has no %s: its stages are unknown",
+				      path, jpath);
+		if (!ret) {
+			ret = log_stage_range(strbuf_str(&js), o.stage, size,
+					      &start, &stop);
+			if (ret) {
+				char *m = xstrdup(lab_errmsg(ret));
+
+				ret = lab_err(-ret, "%s: %s", jpath, m);
+				free(m);
+			}
+		}
+		free(jpath);
+		strbuf_release(&js);
+		if (ret)
+			goto out;
+	}
+	ret = render(path, map ? map : "", size, &o, start, stop);
+out:
+	if (map)
+		munmap(map, size);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return ret ? cmd_fail(ret) : 0;
+}
