@@ -329,12 +329,39 @@ static void add_opt_value(struct strbuf *sb, const char *v)
 	}
 }
 
+/*
+ * The board's command line plus what the driver adds: paused start, pid
+ * file, QMP socket.  One builder, so --dry-run shows exactly what runs.
+ * The strings point into qa, q and chardev; free only the array.
+ */
+static const char **qemu_full_argv(const struct qemu *q, const char *const *qa,
+				   int n, struct strbuf *chardev)
+{
+	const char **argv = xcalloc((size_t)n + 9, sizeof(*argv));
+	int i;
+
+	strbuf_addstr(chardev, "socket,id=" QMP_LABEL ",path=");
+	add_opt_value(chardev, q->qmp_path);
+	strbuf_addstr(chardev, ",server=on,wait=off");
+	for (i = 0; i < n; i++)
+		argv[i] = qa[i];
+	argv[i++] = "-S";
+	argv[i++] = "-pidfile";
+	argv[i++] = q->pid_path;
+	argv[i++] = "-chardev";
+	argv[i++] = strbuf_str(chardev);
+	argv[i++] = "-mon";
+	argv[i++] = "chardev=" QMP_LABEL ",mode=control";
+	argv[i] = NULL;
+	return argv;
+}
+
 static int spawn_qemu(struct qemu *q)
 {
 	const char *const *qa = q->dev->cfg.qemu_argv;
 	struct strbuf chardev = STRBUF_INIT;
 	const char **argv;
-	int report[2], logfd, n, i, e = 0;
+	int report[2], logfd, n, e = 0;
 	pid_t pid, parent;
 	ssize_t r;
 
@@ -343,20 +370,7 @@ static int spawn_qemu(struct qemu *q)
 			       "power driver qemu needs a QEMU command line (the board's qemu_argv)");
 	for (n = 0; qa[n]; n++)
 		;
-	strbuf_addstr(&chardev, "socket,id=" QMP_LABEL ",path=");
-	add_opt_value(&chardev, q->qmp_path);
-	strbuf_addstr(&chardev, ",server=on,wait=off");
-	argv = xcalloc((size_t)n + 9, sizeof(*argv));
-	for (i = 0; i < n; i++)
-		argv[i] = qa[i];
-	argv[i++] = "-S";
-	argv[i++] = "-pidfile";
-	argv[i++] = q->pid_path;
-	argv[i++] = "-chardev";
-	argv[i++] = strbuf_str(&chardev);
-	argv[i++] = "-mon";
-	argv[i++] = "chardev=" QMP_LABEL ",mode=control";
-	argv[i] = NULL;
+	argv = qemu_full_argv(q, qa, n, &chardev);
 
 	unlink(q->qmp_path);
 	unlink(q->pid_path);
@@ -924,24 +938,11 @@ static void describe_start(struct qemu *q, struct strbuf *out)
 	const char *const *qa = q->dev->cfg.qemu_argv;
 	struct strbuf chardev = STRBUF_INIT;
 	const char **argv;
-	int n, i;
+	int n;
 
 	for (n = 0; qa && qa[n]; n++)
 		;
-	strbuf_addstr(&chardev, "socket,id=" QMP_LABEL ",path=");
-	add_opt_value(&chardev, q->qmp_path);
-	strbuf_addstr(&chardev, ",server=on,wait=off");
-	argv = xcalloc((size_t)n + 9, sizeof(*argv));
-	for (i = 0; i < n; i++)
-		argv[i] = qa[i];
-	argv[i++] = "-S";
-	argv[i++] = "-pidfile";
-	argv[i++] = q->pid_path;
-	argv[i++] = "-chardev";
-	argv[i++] = strbuf_str(&chardev);
-	argv[i++] = "-mon";
-	argv[i++] = "chardev=" QMP_LABEL ",mode=control";
-	argv[i] = NULL;
+	argv = qemu_full_argv(q, qa, n, &chardev);
 	strbuf_addstr(out, "start ");
 	sh_quote_argv(out, argv);
 	strbuf_addch(out, '\n');

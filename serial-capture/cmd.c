@@ -159,16 +159,8 @@ static void cmd_close(struct console *con)
 static ssize_t cmd_read(struct console *con, void *buf, size_t len)
 {
 	struct cmd_con *c = con->priv;
-	ssize_t n;
 
-	do
-		n = read(c->fd, buf, len);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return -LAB_EBUSY;
-	return lab_err_errno(errno, "cannot read the output of %s", c->name);
+	return console_fd_read(c->fd, buf, len, "the output of", c->name);
 }
 
 static int cmd_fd(struct console *con)

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* Core wrappers around the console transports. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "console.h"
 #include "lib/err.h"
@@ -121,4 +124,43 @@ int console_fd(struct console *con)
 const char *console_param(const struct console *con, const char *key)
 {
 	return lab_param_get(con->cfg.params, con->cfg.nparams, key);
+}
+
+static int fd_error(int e, const char *verb, const char *what,
+		    const char *name)
+{
+	return lab_err_errno(e, "cannot %s %s%s%s", verb, what, name ? " " : "",
+			     name ? name : "");
+}
+
+ssize_t console_fd_read(int fd, void *buf, size_t len, const char *what,
+			const char *name)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return -LAB_EBUSY;
+	if (errno == ECONNRESET || errno == EIO)
+		return 0;
+	return fd_error(errno, "read", what, name);
+}
+
+ssize_t console_fd_write(int fd, const void *buf, size_t len, bool socket,
+			 const char *what, const char *name)
+{
+	ssize_t n;
+
+	do
+		n = socket ? send(fd, buf, len, MSG_NOSIGNAL) : write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return -LAB_EBUSY;
+	return fd_error(errno, "write to", what, name);
 }

@@ -14,6 +14,7 @@
 #ifndef CONSOLE_H
 #define CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,19 @@ struct console {
 	struct console_config cfg;
 	void *priv;
 };
+
+/*
+ * For transports over a non-blocking fd: read or write with EINTR retried,
+ * EAGAIN as -LAB_EBUSY and a hang-up (ECONNRESET on a socket, EIO on a
+ * tty whose other end went away) as end of stream (0).  A failure names
+ * `what` and `name` (may be NULL): "cannot read the serial port /dev/x".
+ * Writes use send(MSG_NOSIGNAL) on sockets so a gone peer is an error,
+ * not a SIGPIPE.
+ */
+ssize_t console_fd_read(int fd, void *buf, size_t len, const char *what,
+			const char *name);
+ssize_t console_fd_write(int fd, const void *buf, size_t len, bool socket,
+			 const char *what, const char *name);
 
 extern const struct console_driver *const console_drivers[];
 const struct console_driver *console_find_driver(const char *name);

@@ -89,35 +89,17 @@ static void qemu_con_close(struct console *con)
 static ssize_t qemu_con_read(struct console *con, void *buf, size_t len)
 {
 	struct qemu_con *c = con->priv;
-	ssize_t n;
 
-	do
-		n = recv(c->fd, buf, len, 0);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return -LAB_EBUSY;
-	if (errno == ECONNRESET)
-		return 0;
-	return lab_err_errno(errno, "cannot read the console socket %s",
-			     con->cfg.socket_path);
+	return console_fd_read(c->fd, buf, len, "the console socket",
+			       con->cfg.socket_path);
 }
 
 static ssize_t qemu_con_write(struct console *con, const void *buf, size_t len)
 {
 	struct qemu_con *c = con->priv;
-	ssize_t n;
 
-	do
-		n = send(c->fd, buf, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return -LAB_EBUSY;
-	return lab_err_errno(errno, "cannot write to the console socket %s",
-			     con->cfg.socket_path);
+	return console_fd_write(c->fd, buf, len, true, "the console socket",
+				con->cfg.socket_path);
 }
 
 static int qemu_con_fd(struct console *con)

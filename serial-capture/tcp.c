@@ -145,33 +145,16 @@ static void tcp_close(struct console *con)
 static ssize_t tcp_read(struct console *con, void *buf, size_t len)
 {
 	struct tcp_con *c = con->priv;
-	ssize_t n;
 
-	do
-		n = recv(c->fd, buf, len, 0);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return -LAB_EBUSY;
-	if (errno == ECONNRESET)
-		return 0;
-	return lab_err_errno(errno, "cannot read the console connection");
+	return console_fd_read(c->fd, buf, len, "the console connection", NULL);
 }
 
 static ssize_t tcp_write(struct console *con, const void *buf, size_t len)
 {
 	struct tcp_con *c = con->priv;
-	ssize_t n;
 
-	do
-		n = send(c->fd, buf, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return -LAB_EBUSY;
-	return lab_err_errno(errno, "cannot write to the console connection");
+	return console_fd_write(c->fd, buf, len, true, "the console connection",
+				NULL);
 }
 
 static int tcp_fd(struct console *con)

@@ -227,18 +227,9 @@ static ssize_t telnet_read(struct console *con, void *buf, size_t len)
 	int ret;
 
 	for (;;) {
-		do
-			n = recv(c->fd, buf, len, 0);
-		while (n < 0 && errno == EINTR);
-		if (n == 0)
-			return 0;
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return -LAB_EBUSY;
-			if (errno == ECONNRESET)
-				return 0;
-			return lab_err_errno(errno, "cannot read the telnet console");
-		}
+		n = console_fd_read(c->fd, buf, len, "the telnet console", NULL);
+		if (n <= 0)
+			return n;
 		got = telnet_parse(&c->parser, buf, (size_t)n, buf, &c->pending);
 		ret = flush_pending(c);
 		if (ret)

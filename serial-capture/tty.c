@@ -199,33 +199,17 @@ static void tty_close(struct console *con)
 static ssize_t tty_read(struct console *con, void *buf, size_t len)
 {
 	struct tty_con *c = con->priv;
-	ssize_t n;
 
-	do
-		n = read(c->fd, buf, len);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return -LAB_EBUSY;
-	if (errno == EIO)	/* hung up: USB serial unplugged, pty closed */
-		return 0;
-	return lab_err_errno(errno, "cannot read the serial port %s", c->path);
+	/* EIO = hung up (USB serial unplugged, pty closed): end of stream. */
+	return console_fd_read(c->fd, buf, len, "the serial port", c->path);
 }
 
 static ssize_t tty_write(struct console *con, const void *buf, size_t len)
 {
 	struct tty_con *c = con->priv;
-	ssize_t n;
 
-	do
-		n = write(c->fd, buf, len);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return -LAB_EBUSY;
-	return lab_err_errno(errno, "cannot write to the serial port %s", c->path);
+	return console_fd_write(c->fd, buf, len, false, "the serial port",
+				c->path);
 }
 
 static int tty_fd(struct console *con)
