@@ -29,7 +29,7 @@ BUILD_KIND ?= default
 endif
 BUILDDIR ?= build/$(BUILD_KIND)
 
-PKGS := inih
+PKGS := inih libssh libcurl libftdi1 libgpiod libcrypto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -53,7 +53,7 @@ ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
 LIBS := $(PKG_LIBS) -lm
 
 # Modules in dependency order: later ones may use earlier ones.
-MODULES := lib grubenv hvimage power serial-capture labctl
+MODULES := lib ssh grubenv hvimage power serial-capture labctl
 define module_srcs
 $(filter-out labctl/main.c,$(wildcard $(1)/*.c))
 endef
@@ -116,7 +116,7 @@ check-unit: $(UNIT_BINS)
 
 check-t: $(LABCTL) $(CORE_LIB)
 	LABCTL=$(abspath $(LABCTL)) LABCTL_TOP=$(abspath .) \
-		LABCTL_LIBCORE=$(abspath $(CORE_LIB)) \
+		LABCTL_LIBCORE=$(abspath $(CORE_LIB)) LABCTL_LIBS='$(LIBS)' \
 		prove -j2 $(PROVE_FLAGS) $(or $(T),tests/t/*.t)
 
 # ---------------------------------------------------------------- fuzz

@@ -2,6 +2,7 @@
 /* SHA-256 as in FIPS 180-4, section 6.2. */
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -170,16 +171,53 @@ int lab_sha256_update_file(struct lab_sha256 *c, const char *path,
 	return 0;
 }
 
+/*
+ * Whole files (64 MiB images) go through libcrypto, which uses the CPU's
+ * SHA extensions (about 5x faster here than the portable code above); the
+ * streaming API stays ours, for the small mixed inputs of the cache key.
+ */
 int lab_sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1],
 		    uint64_t *size)
 {
-	struct lab_sha256 c;
-	int ret;
+	static const char digits[] = "0123456789abcdef";
+	uint8_t buf[1 << 17], md[SHA256_LEN];
+	unsigned int mdlen = 0, i;
+	uint64_t total = 0;
+	EVP_MD_CTX *ctx;
+	int fd, ret = 0;
 
-	lab_sha256_init(&c);
-	ret = lab_sha256_update_file(&c, path, size);
-	if (ret < 0)
-		return ret;
-	lab_sha256_final_hex(&c, hex);
-	return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lab_err_errno(errno, "cannot read %s", path);
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		ret = lab_err(LAB_ENOMEM, "libcrypto: cannot start SHA-256");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = lab_err_errno(errno, "cannot read %s", path);
+			goto out;
+		}
+		if (!n)
+			break;
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	for (i = 0; i < SHA256_LEN; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[SHA256_HEX_LEN] = '\0';
+	if (size)
+		*size = total;
+out:
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	return ret;
 }

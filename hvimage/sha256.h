@@ -5,8 +5,8 @@
  * Why our own instead of spawning sha256sum: the build cache hashes a
  * stream made of names, parameters and file contents (not whole files),
  * and a cached `labctl build` must answer in a few milliseconds, so the
- * hashing happens in-process without a program start per file.  No crypto
- * library is linked for this one function.
+ * hashing happens in-process without a program start per file.  Whole
+ * files (lab_sha256_file) use libcrypto, for its SHA extensions.
  */
 #ifndef HVIMAGE_SHA256_H
 #define HVIMAGE_SHA256_H

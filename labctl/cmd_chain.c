@@ -3,6 +3,7 @@
  * labctl chain set [--max-stages N] FILE ENTRY...
  * labctl chain show FILE
  * labctl chain clear FILE
+ * labctl chain LAB set [--deploy] VARIANT... | show | clear  (cmd_board.c)
  *
  * The multi-stage next_entry chain of grubenv/chain.h, written with one
  * atomic replacement of FILE (all or nothing).  set creates a missing
@@ -162,6 +163,11 @@ int cmd_chain(int argc, char **argv, struct cmd_ctx *ctx)
 	if (argc < 2)
 		return cmd_usage_error(VERB, "missing command (set, show or clear)");
 	verb = argv[1];
+	/* labctl chain LAB set|show|clear: the chain on a board over ssh. */
+	if (strcmp(verb, "set") && strcmp(verb, "show") && strcmp(verb, "clear") &&
+	    argc >= 3 && (!strcmp(argv[2], "set") || !strcmp(argv[2], "show") ||
+			  !strcmp(argv[2], "clear")))
+		return cmd_chain_lab(argc, argv, ctx);
 	if (!strcmp(verb, "set"))
 		return do_set(argc - 2, argv + 2);
 	if (strcmp(verb, "show") && strcmp(verb, "clear"))

@@ -19,41 +19,6 @@
 #include "lib/fileio.h"
 #include "lib/xmalloc.h"
 
-enum part { PART_ALL, PART_CHAIN, PART_ENTRIES, PART_CFG };
-
-static void render(const struct lab *lab, enum part part, bool raw,
-		   struct strbuf *out)
-{
-	struct lab_grub g;
-	struct strbuf text = STRBUF_INIT;
-
-	lab_grub_init(&g, lab);
-	switch (part) {
-	case PART_CHAIN:
-		grub_script_chain_shift(&text, g.opts.max_stages);
-		break;
-	case PART_ENTRIES:
-		grub_script_entries(&text, g.entries, g.n, &g.opts);
-		break;
-	case PART_CFG:
-		grub_cfg_standalone(&text, g.entries, g.n, &g.opts, 115200);
-		raw = true;	/* grub.cfg is GRUB script already */
-		break;
-	case PART_ALL:
-		break;
-	}
-	if (raw)
-		strbuf_addstr(out, strbuf_str(&text));
-	else if (part == PART_CHAIN)
-		grub_dropin_wrap(out, "next_entry chain shift (see labctl(1), `grub script`)",
-				 strbuf_str(&text));
-	else
-		grub_dropin_wrap(out, "hypervisor menu entries from the lab's variants",
-				 strbuf_str(&text));
-	strbuf_release(&text);
-	lab_grub_release(&g);
-}
-
 static int write_script(const char *dir, const char *name, const char *text)
 {
 	char *path = xasprintf("%s/%s", dir, name);
@@ -68,12 +33,14 @@ static int write_script(const char *dir, const char *name, const char *text)
 int cmd_grub(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	const char *lab_arg = NULL, *outdir = NULL;
-	enum part part = PART_ALL;
+	enum lab_grub_part part = PART_ALL;
 	bool raw = false, have_part = false;
 	struct strbuf out = STRBUF_INIT;
 	struct lab *lab;
 	int i, rc;
 
+	if (argc >= 2 && !strcmp(argv[1], "install"))
+		return cmd_grub_install(argc, argv, ctx);
 	if (argc < 2 || strcmp(argv[1], "script"))
 		return cmd_usage_error("grub", argc < 2 ? "missing subcommand" :
 				       "unknown subcommand '%s'", argv[argc < 2 ? 0 : 1]);
@@ -111,13 +78,13 @@ int cmd_grub(int argc, char **argv, struct cmd_ctx *ctx)
 		int ret = 0;
 
 		if (part != PART_ENTRIES) {
-			render(lab, PART_CHAIN, false, &s);
+			lab_grub_render(lab, PART_CHAIN, false, &s);
 			ret = write_script(outdir, lab_get(lab, "grub", "dropin"),
 					   strbuf_str(&s));
 		}
 		if (!ret && part != PART_CHAIN) {
 			strbuf_reset(&s);
-			render(lab, PART_ENTRIES, false, &s);
+			lab_grub_render(lab, PART_ENTRIES, false, &s);
 			ret = write_script(outdir, lab_get(lab, "grub", "entries"),
 					   strbuf_str(&s));
 		}
@@ -128,12 +95,12 @@ int cmd_grub(int argc, char **argv, struct cmd_ctx *ctx)
 	if (part == PART_ALL) {
 		strbuf_addf(&out, "# ==> /etc/grub.d/%s <==\n",
 			    lab_get(lab, "grub", "dropin"));
-		render(lab, PART_CHAIN, raw, &out);
+		lab_grub_render(lab, PART_CHAIN, raw, &out);
 		strbuf_addf(&out, "\n# ==> /etc/grub.d/%s <==\n",
 			    lab_get(lab, "grub", "entries"));
-		render(lab, PART_ENTRIES, raw, &out);
+		lab_grub_render(lab, PART_ENTRIES, raw, &out);
 	} else {
-		render(lab, part, raw, &out);
+		lab_grub_render(lab, part, raw, &out);
 	}
 	fputs(strbuf_str(&out), stdout);
 	strbuf_release(&out);

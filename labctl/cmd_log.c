@@ -225,9 +225,18 @@ struct line_rec {
 	int64_t wall;
 };
 
+/* A G record: the console was lost from ns to end_ns (see capture.h). */
+struct gap_rec {
+	uint64_t off;
+	int64_t ns, end_ns, wall;
+	char *reason;
+};
+
 struct sidecar {
 	struct line_rec *v;
 	size_t n, alloc;
+	struct gap_rec *g;
+	size_t ng;
 };
 
 static int parse_sidecar(const char *path, const char *text,
@@ -282,7 +291,29 @@ static int parse_sidecar(const char *path, const char *text,
 				sc->v = xrealloc(sc->v, sc->alloc * sizeof(*sc->v));
 			}
 			sc->v[sc->n++] = r;
-		} else if (strncmp(p, "G\t", 2)) {
+		} else if (!strncmp(p, "G\t", 2)) {
+			struct gap_rec g;
+			int64_t end_wall;
+
+			g.off = strtoull(p + 2, &e, 10);
+			if (*e != '\t')
+				goto bad;
+			g.ns = strtoll(e + 1, &e, 10) + t0 - last_t0;
+			if (*e != '\t')
+				goto bad;
+			g.wall = strtoll(e + 1, &e, 10);
+			if (*e != '\t')
+				goto bad;
+			g.end_ns = strtoll(e + 1, &e, 10) + t0 - last_t0;
+			if (*e != '\t')
+				goto bad;
+			end_wall = strtoll(e + 1, &e, 10);
+			if (*e != '\t' || end_wall < g.wall)
+				goto bad;
+			g.reason = xstrndup(e + 1, (size_t)(nl - e - 1));
+			sc->g = xrealloc(sc->g, (sc->ng + 1) * sizeof(*sc->g));
+			sc->g[sc->ng++] = g;
+		} else {
 			goto bad;
 		}
 		p = nl + 1;
@@ -353,6 +384,23 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 		strbuf_addch(out, '\n');
 }
 
+/* "--- console lost for 2.3 s (why) ---" where the console was lost. */
+static void emit_gap(struct strbuf *out, const struct log_opts *o,
+		     const struct gap_rec *g)
+{
+	double s = (g->end_ns - g->ns) / 1e9;
+	char iso[64];
+
+	if (o->json) {
+		lab_timestamp_iso(iso, sizeof(iso), g->wall);
+		strbuf_addf(out, "{\"gap\":%.6f,\"wall\":\"%s\",\"reason\":", s, iso);
+		strbuf_add_json_str(out, g->reason);
+		strbuf_addstr(out, "}\n");
+		return;
+	}
+	strbuf_addf(out, "--- console lost for %.1f s (%s) ---\n", s, g->reason);
+}
+
 static int flush_out(struct strbuf *out, bool force)
 {
 	if (!force && out->len < 65536)
@@ -374,7 +422,7 @@ static int render(const char *log, const char *data, uint64_t size,
 	char *lines_path;
 	int64_t prev_ns = 0;
 	bool first = true;
-	size_t i;
+	size_t i, gi = 0;
 	int ret = 0;
 
 	if (o->ts == LOG_TS_NONE && !o->json) {
@@ -416,15 +464,25 @@ static int render(const char *log, const char *data, uint64_t size,
 			a = start;
 		if (b > end)
 			b = end;
+		/* gaps before this line (the bytes from their offset on came after) */
+		for (; gi < sc.ng && sc.g[gi].off <= sc.v[i].off; gi++)
+			if (sc.g[gi].off >= start)
+				emit_gap(&out, o, &sc.g[gi]);
 		emit_line(&out, o, &st, &sc.v[i], first ? sc.v[i].ns : prev_ns,
 			  data + a, b - a);
 		prev_ns = sc.v[i].ns;
 		first = false;
 		ret = flush_out(&out, false);
 	}
+	for (; !ret && gi < sc.ng; gi++)	/* lost at the end */
+		if (sc.g[gi].off >= start && sc.g[gi].off <= end)
+			emit_gap(&out, o, &sc.g[gi]);
 	if (!ret)
 		ret = flush_out(&out, true);
 out:
+	for (i = 0; i < sc.ng; i++)
+		free(sc.g[i].reason);
+	free(sc.g);
 	free(sc.v);
 	free(lines_path);
 	strbuf_release(&side);

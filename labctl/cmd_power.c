@@ -8,19 +8,30 @@
  * later `power off|status` (another labctl process) to find.
  * --dry-run opens the driver (which changes nothing) and prints what the
  * action would do (struct power_driver.describe) without doing it.
+ *
+ * cycle and reset go through the lab's escalation plan when [power] has
+ * plan = ... (see labpower.h and power/plan.h): each step is tried until
+ * one is confirmed down and back up, and --dry-run prints every step.
+ * There is no separate "reboot" verb: a reboot is a cycle, and the plan
+ * is how a laptop gets one.  Without a console or ssh to watch here, only
+ * a device's own power status confirms a step.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
+#include "labctl/board.h"
 #include "labctl/labpower.h"
 #include "labctl/qemuboard.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "power/plan.h"
 #include "power/power.h"
 
 #define MAX_POWER_PARAMS 32
@@ -44,8 +55,36 @@ static const char *state_name(enum power_state st)
 	return st == POWER_ON ? "on" : st == POWER_OFF ? "off" : "unknown";
 }
 
+static void plan_json(struct strbuf *sb, const struct power_plan *plan,
+		      const char *spec)
+{
+	const struct power_plan_attempt *a;
+	char when[64];
+	int i, n;
+
+	strbuf_addstr(sb, ",\"plan\":{\"spec\":");
+	strbuf_add_json_str(sb, spec);
+	strbuf_addf(sb, ",\"steps\":%d,\"worked\":%d,\"attempts\":[",
+		    plan ? power_plan_nsteps(plan) : 0,
+		    plan ? power_plan_worked(plan) : 0);
+	a = plan ? power_plan_attempts(plan, &n) : NULL;
+	for (i = 0; a && i < n; i++) {
+		lab_timestamp_iso(when, sizeof(when), a[i].start_wall_ns);
+		strbuf_addf(sb, "%s{\"step\":%d,\"what\":", i ? "," : "",
+			    a[i].step);
+		strbuf_add_json_str(sb, a[i].what);
+		strbuf_addf(sb, ",\"start\":\"%s\",\"ms\":%lld,\"result\":\"%s\",\"detail\":",
+			    when, (long long)a[i].duration_ms,
+			    a[i].ret ? "error" : "ok");
+		strbuf_add_json_str(sb, a[i].result);
+		strbuf_addch(sb, '}');
+	}
+	strbuf_addstr(sb, "]}");
+}
+
 static void print_json(const char *lab, const char *driver, const char *action,
-		       int ret, enum power_state st, const char *describe)
+		       int ret, enum power_state st, const char *describe,
+		       const struct power_plan *plan, const char *spec)
 {
 	struct strbuf sb = STRBUF_INIT;
 
@@ -61,6 +100,8 @@ static void print_json(const char *lab, const char *driver, const char *action,
 		strbuf_addstr(&sb, ",\"dry_run\":true,\"would\":");
 		strbuf_add_json_str(&sb, describe);
 	}
+	if (spec)
+		plan_json(&sb, plan, spec);
 	strbuf_addstr(&sb, ",\"error\":");
 	if (ret)
 		strbuf_add_json_str(&sb, lab_errmsg(ret));
@@ -114,6 +155,69 @@ static int locate_config_error(const struct lab *lab, const char *driver,
 	return ret;
 }
 
+/* Where the devices keep state across labctl processes (the gpio holder). */
+static char *power_state_dir(const struct lab *lab)
+{
+	const char *base = getenv("LABCTL_STATE_DIR");
+
+	if (base && *base)
+		return xasprintf("%s/%s-power", base, lab->name);
+	return xasprintf("/tmp/labctl-%u/%s-power", (unsigned)getuid(),
+			 lab->name);
+}
+
+static void plan_event(void *arg, const char *name, const char *detail)
+{
+	(void)arg;
+	if (!strcmp(name, "plan"))
+		lab_info("power plan: %s", detail);
+	else
+		lab_debug("power %s: %s", name, detail);
+}
+
+/* The plan stops at the step that works: it is the last attempt. */
+static const char *last_attempt(const struct power_plan *plan)
+{
+	const struct power_plan_attempt *a;
+	int n;
+
+	a = power_plan_attempts(plan, &n);
+	return n ? a[n - 1].what : "";
+}
+
+/*
+ * cycle or reset through the lab's plan.  *plan stays for the caller's
+ * --json; desc gets --dry-run's description.
+ */
+static int run_plan(const struct lab *lab, const char *action, bool dry_run,
+		    struct power_plan **plan, struct strbuf *desc)
+{
+	struct power_plan_options o = {
+		.verb = action, .event = plan_event,
+	};
+	struct lab_power_devices devs;
+	char *state_dir = power_state_dir(lab);
+	int ret, line;
+
+	lab_power_plan_options(lab, &o);
+	lab_power_devices(lab, state_dir, &devs);
+	ret = power_plan_new(plan, lab_get(lab, "power", "plan"), devs.devs,
+			     devs.n, &o);
+	lab_power_devices_release(&devs);
+	free(state_dir);
+	if (ret == -LAB_ECONFIG && (line = lab_power_key_line(lab, "plan"))) {
+		char *msg = xstrdup(lab_errmsg(ret));
+
+		ret = lab_err(LAB_ECONFIG, "%s:%d: %s", lab->path, line, msg);
+		free(msg);
+	}
+	if (ret)
+		return ret;
+	if (dry_run)
+		return power_plan_describe(*plan, desc);
+	return power_plan_run(*plan);
+}
+
 static int do_action(struct power_dev *dev, const char *action,
 		     bool long_press, enum power_state *st)
 {
@@ -147,11 +251,16 @@ int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
 	const char *words[3], *lab_name = NULL, *action, *driver = NULL;
 	struct lab_param params[MAX_POWER_PARAMS];
 	struct qemu_board board = { .lock_fd = -1 };
+	struct board_session bs = { 0 };
 	struct power_config cfg = { 0 };
 	struct strbuf desc = STRBUF_INIT;
 	struct power_dev *dev = NULL;
+	struct power_plan *plan = NULL;
+	const char *spec = NULL;
+	char *state_dir = NULL;
 	enum power_state st = POWER_UNKNOWN;
 	bool long_press = false, dry_run = ctx->dry_run, have_board = false;
+	bool steal = false;
 	int i, nwords = 0, nparams, ret, rc;
 	struct lab *lab = NULL;
 	int64_t off_ms = 0;
@@ -162,6 +271,8 @@ int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
 			long_press = true;
 		else if (!strcmp(argv[i], "--dry-run"))
 			dry_run = true;
+		else if (!strcmp(argv[i], "--steal"))
+			steal = true;
 		else if (argv[i][0] == '-' && argv[i][1])
 			return cmd_usage_error("power", "unknown option '%s'", argv[i]);
 		else if (nwords < 2)
@@ -203,6 +314,20 @@ int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
 			      lab->path);
 		goto out;
 	}
+	spec = lab_get(lab, "power", "plan");
+	if (spec && strcmp(driver, "qemu") &&
+	    (!strcmp(action, "cycle") || !strcmp(action, "reset"))) {
+		if (!dry_run) {
+			struct lease_take_opts lo = { .steal = steal };
+
+			ret = board_session_lease(&bs, lab, &lo);
+			if (ret)
+				goto out;
+		}
+		ret = run_plan(lab, action, dry_run, &plan, &desc);
+		goto out;
+	}
+	spec = NULL;
 	nparams = lab_power_params(lab, params, MAX_POWER_PARAMS - 3);
 	cfg.driver = driver;
 	if (lab_get(lab, "power", "off_time") &&
@@ -221,9 +346,20 @@ int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
 			goto out;
 		cfg.qemu_argv = (const char *const *)board.argv;
 		cfg.state_dir = board.state_dir;
+	} else {
+		state_dir = power_state_dir(lab);
+		cfg.state_dir = state_dir;
 	}
 	cfg.params = params;
 	cfg.nparams = nparams;
+	/* Changing the board's power is using it: take its lease. */
+	if (!dry_run && strcmp(action, "status")) {
+		struct lease_take_opts lo = { .steal = steal };
+
+		ret = board_session_lease(&bs, lab, &lo);
+		if (ret)
+			goto out;
+	}
 	ret = power_open(&dev, &cfg);
 	if (ret) {
 		ret = locate_config_error(lab, driver, ret);
@@ -247,13 +383,15 @@ out:
 	power_close(dev);
 	if (have_board)
 		qemu_board_close(&board);
+	board_session_close(&bs);
 	if (ret) {
 		lab_err(-ret, "%s", msg);
 		free(msg);
 	}
 	if (ctx->json)
-		print_json(lab->name, driver, action, ret, st,
-			   dry_run && !ret ? strbuf_str(&desc) : NULL);
+		print_json(lab->name, spec ? "plan" : driver, action, ret, st,
+			   dry_run && !ret ? strbuf_str(&desc) : NULL, plan,
+			   spec);
 	if (ret) {
 		rc = cmd_fail(ret);
 	} else {
@@ -262,10 +400,15 @@ out:
 			fputs(strbuf_str(&desc), stdout);
 		else if (!ctx->json && !strcmp(action, "status"))
 			printf("%s\n", state_name(st));
+		else if (!ctx->json && plan)
+			printf("%s: power %s: ok, step %d %s worked\n", lab->name,
+			       action, power_plan_worked(plan), last_attempt(plan));
 		else if (!ctx->json)
 			printf("%s: power %s: ok, the board is %s\n", lab->name,
 			       action, state_name(st));
 	}
+	power_plan_free(plan);
+	free(state_dir);
 	strbuf_release(&desc);
 	lab_free(lab);
 	return rc;

@@ -64,6 +64,8 @@ static int parse(const char *verb, int argc, char **argv, struct run_args *a,
 			i++;
 		} else if (allow_boot_opts && !strcmp(arg, "--keep-on")) {
 			a->opts.keep_on = true;
+		} else if (allow_boot_opts && !strcmp(arg, "--steal")) {
+			a->opts.steal = true;
 		} else {
 			return cmd_usage_error(verb, "unknown option '%s'", arg);
 		}

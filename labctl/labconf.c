@@ -16,6 +16,7 @@
 
 #include "labctl/labconf.h"
 #include "lib/clock.h"
+#include "lib/param.h"
 #include "lib/err.h"
 #include "lib/paths.h"
 #include "lib/utf8.h"
@@ -39,7 +40,7 @@ extern int ini_max_line __attribute__((weak));
 
 /* The plain sections, in the order `show` prints them. */
 static const char *const plain_sections[] = {
-	"board", "power", "console", "deploy", "grub", "watch", NULL
+	"board", "power", "console", "deploy", "grub", "watch", "lock", NULL
 };
 #define NPLAIN (sizeof(plain_sections) / sizeof(plain_sections[0]) - 1)
 
@@ -51,6 +52,7 @@ struct parse_state {
 	int err;		/* first error (negative LAB_E*), message recorded */
 	char section[160];	/* current section, for messages: "board", "variant x" */
 	struct lab_variant *variant;	/* current [variant NAME], if any */
+	bool named_power;	/* ... which is a [power NAME] */
 	bool in_known;		/* current section is a known one */
 	int header_line[NPLAIN];	/* line of each plain section's header, or 0 */
 };
@@ -109,6 +111,46 @@ static bool valid_variant_name(const char *name)
 	return true;
 }
 
+/* [power NAME]: a named power device, kept like a variant. */
+static void see_power_section(struct parse_state *ps, const char *header,
+			      const char *arg)
+{
+	struct lab_variant *pd;
+	char extra[8];
+	int i;
+
+	if (sscanf(header, " %*s %*s %7s", extra) == 1) {
+		parse_error(ps, ps->line, "[%s]: a power device name is one word",
+			    header);
+		return;
+	}
+	if (!valid_variant_name(arg)) {
+		parse_error(ps, ps->line,
+			    "invalid power device name '%s' (start with a letter or digit, then use letters, digits, '_', '-', '.')",
+			    arg);
+		return;
+	}
+	for (i = 0; i < ps->lab->npower_devs; i++) {
+		if (!strcmp(ps->lab->power_devs[i].name, arg)) {
+			parse_error(ps, ps->line,
+				    "duplicate section [power %s] (first on line %d)",
+				    arg, ps->lab->power_devs[i].line);
+			return;
+		}
+	}
+	ps->lab->power_devs = xrealloc(ps->lab->power_devs,
+				       (ps->lab->npower_devs + 1) *
+				       sizeof(*ps->lab->power_devs));
+	pd = &ps->lab->power_devs[ps->lab->npower_devs++];
+	memset(pd, 0, sizeof(*pd));
+	pd->name = xstrdup(arg);
+	pd->line = ps->line;
+	ps->variant = pd;
+	ps->named_power = true;
+	snprintf(ps->section, sizeof(ps->section), "power %s", arg);
+	ps->in_known = true;
+}
+
 /* A "[...]" line: check it here, where we still know its line number. */
 static void see_section(struct parse_state *ps, const char *line)
 {
@@ -119,6 +161,7 @@ static void see_section(struct parse_state *ps, const char *line)
 
 	ps->section[0] = '\0';
 	ps->variant = NULL;
+	ps->named_power = false;
 	ps->in_known = false;
 	if (!close) {
 		parse_error(ps, ps->line, "section header without ']'");
@@ -143,6 +186,10 @@ static void see_section(struct parse_state *ps, const char *line)
 
 	word[0] = arg[0] = '\0';
 	n = sscanf(name, " %127s %127s", word, arg);
+	if (n == 2 && !strcmp(word, "power")) {
+		see_power_section(ps, name, arg);
+		return;
+	}
 	if (n >= 1 && !strcmp(word, "variant")) {
 		char extra[8];
 
@@ -459,7 +506,8 @@ static int handler(void *user, const char *section, const char *name,
 		   const char *value)
 {
 	struct parse_state *ps = user;
-	const char *sect = ps->variant ? "variant" : ps->section;
+	const char *sect = ps->named_power ? "power" :
+			   ps->variant ? "variant" : ps->section;
 	const struct lab_key_def *d;
 	struct lab_value **values;
 	int *nvalues, i;
@@ -489,6 +537,12 @@ static int handler(void *user, const char *section, const char *name,
 		else
 			parse_error(ps, ps->line, "[%s]: unknown key '%s'",
 				    ps->section, name);
+		return 1;
+	}
+	if (ps->named_power && !strcmp(name, "plan")) {
+		parse_error(ps, ps->line,
+			    "[%s]: a plan goes in [power], where it names this device",
+			    ps->section);
 		return 1;
 	}
 	/* "key =;x" gives ";x" but "key = ;x" a comment: refuse the former. */
@@ -544,6 +598,12 @@ static const char *selector_of(const struct lab *lab,
 {
 	if (!strcmp(section, "board"))
 		return lab_get(lab, "board", "type");
+	if (!strcmp(section, "power") && v) {	/* [power NAME] */
+		const struct lab_value *d = find_value(v->values, v->nvalues,
+						       "power", "driver");
+
+		return d ? d->value : NULL;
+	}
 	if (!strcmp(section, "power"))
 		return lab_get(lab, "power", "driver");
 	if (!strcmp(section, "console"))
@@ -604,6 +664,16 @@ static void check_lab(struct parse_state *ps)
 	int i;
 
 	check_only_for(ps, lab->values, lab->nvalues, NULL);
+	for (i = 0; i < lab->npower_devs && !ps->err; i++) {
+		const struct lab_variant *pd = &lab->power_devs[i];
+
+		if (!selector_of(lab, pd, "power"))
+			parse_error(ps, pd->line,
+				    "[power %s]: needs driver = ... (%s)", pd->name,
+				    "the power driver of this device");
+		else
+			check_only_for(ps, pd->values, pd->nvalues, pd);
+	}
 	for (i = 0; i < lab->nvariants && !ps->err; i++) {
 		const struct lab_variant *v = &lab->variants[i];
 
@@ -831,6 +901,11 @@ void lab_free(struct lab *lab)
 		free_values(lab->variants[i].values, lab->variants[i].nvalues);
 	}
 	free(lab->variants);
+	for (i = 0; i < lab->npower_devs; i++) {
+		free(lab->power_devs[i].name);
+		free_values(lab->power_devs[i].values, lab->power_devs[i].nvalues);
+	}
+	free(lab->power_devs);
 	free_values(lab->values, lab->nvalues);
 	free(lab->name);
 	free(lab->path);
@@ -893,6 +968,17 @@ int64_t lab_get_int(const struct lab *lab, const char *section, const char *key,
 	return v;
 }
 
+int64_t lab_get_duration_ms(const struct lab *lab, const char *section,
+			    const char *key, int64_t fallback)
+{
+	const char *s = lab_get(lab, section, key);
+	int64_t ms;
+
+	if (!s || lab_parse_duration_ms(s, &ms) < 0)
+		return fallback;
+	return ms;
+}
+
 bool lab_get_bool(const struct lab *lab, const char *section, const char *key)
 {
 	const char *s = lab_get(lab, section, key);
@@ -932,6 +1018,38 @@ static bool key_applies(const struct lab *lab, const struct lab_variant *v,
 		return true;
 	sel = selector_of(lab, v, d->section);
 	return sel && in_choices(d->only_for, sel);
+}
+
+/* [power NAME] sections: their keys as the file gives them. */
+static void show_power_devs(const struct lab *lab, struct strbuf *out,
+			    bool json)
+{
+	int i, j;
+
+	for (i = 0; i < lab->npower_devs; i++) {
+		const struct lab_variant *pd = &lab->power_devs[i];
+
+		if (json) {
+			strbuf_addstr(out, i ? ",{\"name\":" : "{\"name\":");
+			strbuf_add_json_str(out, pd->name);
+		} else {
+			strbuf_addf(out, "\n[power %s]\n", pd->name);
+		}
+		for (j = 0; j < pd->nvalues; j++) {
+			if (json) {
+				strbuf_addch(out, ',');
+				strbuf_add_json_str(out, pd->values[j].def->key);
+				strbuf_addch(out, ':');
+				strbuf_add_json_str(out, pd->values[j].value);
+			} else {
+				strbuf_addf(out, "%s = %s\n",
+					    pd->values[j].def->key,
+					    pd->values[j].value);
+			}
+		}
+		if (json)
+			strbuf_addch(out, '}');
+	}
 }
 
 void lab_show_text(const struct lab *lab, struct strbuf *out)
@@ -983,6 +1101,7 @@ void lab_show_text(const struct lab *lab, struct strbuf *out)
 		}
 		strbuf_release(&tmp);
 	}
+	show_power_devs(lab, out, false);
 }
 
 static void json_kv(struct strbuf *out, const struct lab_key_def *d,
@@ -1020,7 +1139,9 @@ void lab_show_json(const struct lab *lab, struct strbuf *out)
 		}
 		strbuf_addch(out, '}');
 	}
-	strbuf_addstr(out, ",\"variants\":[");
+	strbuf_addstr(out, ",\"power_devices\":[");
+	show_power_devs(lab, out, true);
+	strbuf_addstr(out, "],\"variants\":[");
 	for (i = 0; i < lab->nvariants; i++) {
 		const struct lab_variant *v = &lab->variants[i];
 		struct strbuf tmp = STRBUF_INIT;
@@ -1043,4 +1164,19 @@ void lab_show_json(const struct lab *lab, struct strbuf *out)
 		strbuf_release(&tmp);
 	}
 	strbuf_addstr(out, "]}\n");
+}
+
+int lab_section_params(const struct lab *lab, const char *section,
+		       struct lab_param *p, int max)
+{
+	int i, n = 0;
+
+	for (i = 0; i < lab->nvalues && n < max; i++) {
+		const struct lab_value *v = &lab->values[i];
+
+		if (strcmp(v->section, section) || !strcmp(v->def->key, "driver"))
+			continue;
+		p[n++] = (struct lab_param){ v->def->key, v->value };
+	}
+	return n;
 }

@@ -8,6 +8,7 @@
  *   [deploy]   where images go on the board
  *   [grub]     entry names, serial argument, chain length
  *   [variant NAME]  one hypervisor build (recipe = standin|xmhf64)
+ *   [power NAME]    another power device a [power] plan names
  *
  * Every key is checked against a schema (labconf.c): an unknown key, a
  * key the selected driver does not take, a duplicate key or section and a
@@ -68,6 +69,10 @@ struct lab {
 	int nvalues;
 	struct lab_variant *variants;
 	int nvariants;
+	/* [power NAME]: more power devices for [power] plan (same shape as a
+	 * variant; their values' section is "power"). */
+	struct lab_variant *power_devs;
+	int npower_devs;
 };
 
 /* The schema, terminated by an entry with key == NULL. */
@@ -100,6 +105,13 @@ const char *lab_variant_get(const struct lab_variant *v, const char *key);
 int64_t lab_get_int(const struct lab *lab, const char *section, const char *key,
 		    int64_t fallback);
 bool lab_get_bool(const struct lab *lab, const char *section, const char *key);
+struct lab_param;
+/* A plain section's keys (all but driver) as driver params; returns n. */
+int lab_section_params(const struct lab *lab, const char *section,
+		       struct lab_param *p, int max);
+/* A KEY_DURATION value in milliseconds, or fallback when unset. */
+int64_t lab_get_duration_ms(const struct lab *lab, const char *section,
+			    const char *key, int64_t fallback);
 const struct lab_variant *lab_find_variant(const struct lab *lab,
 					   const char *name);
 

@@ -93,5 +93,15 @@ int cmd_boot(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_run(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_power(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_log(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_lock(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_unlock(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_trust(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_reboot(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_console(int argc, char **argv, struct cmd_ctx *ctx);
+
+/* labctl chain LAB set|show|clear and labctl grub install (cmd_board.c). */
+int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_grub_install(int argc, char **argv, struct cmd_ctx *ctx);
 
 #endif

@@ -54,3 +54,37 @@ void lab_grub_release(struct lab_grub *g)
 	free(g->entries);
 	memset(g, 0, sizeof(*g));
 }
+
+
+void lab_grub_render(const struct lab *lab, enum lab_grub_part part, bool raw,
+		   struct strbuf *out)
+{
+	struct lab_grub g;
+	struct strbuf text = STRBUF_INIT;
+
+	lab_grub_init(&g, lab);
+	switch (part) {
+	case PART_CHAIN:
+		grub_script_chain_shift(&text, g.opts.max_stages);
+		break;
+	case PART_ENTRIES:
+		grub_script_entries(&text, g.entries, g.n, &g.opts);
+		break;
+	case PART_CFG:
+		grub_cfg_standalone(&text, g.entries, g.n, &g.opts, 115200);
+		raw = true;	/* grub.cfg is GRUB script already */
+		break;
+	case PART_ALL:
+		break;
+	}
+	if (raw)
+		strbuf_addstr(out, strbuf_str(&text));
+	else if (part == PART_CHAIN)
+		grub_dropin_wrap(out, "next_entry chain shift (see labctl(1), `grub script`)",
+				 strbuf_str(&text));
+	else
+		grub_dropin_wrap(out, "hypervisor menu entries from the lab's variants",
+				 strbuf_str(&text));
+	strbuf_release(&text);
+	lab_grub_release(&g);
+}

@@ -12,15 +12,20 @@
 
 #include "hvimage/build.h"
 #include "labctl/labpower.h"
+#include "labctl/board.h"
+#include "labctl/lease.h"
 #include "labctl/qemuboard.h"
+#include "ssh/ssh.h"
 #include "labctl/results.h"
 #include "labctl/run.h"
 #include "labctl/watch.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/netcheck.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "power/plan.h"
 #include "power/power.h"
 #include "serial-capture/capture.h"
 #include "serial-capture/console.h"
@@ -90,6 +95,17 @@ static int drain_console(struct run_state *rs, bool *eof)
 		if (capture_feed(rs->cap, buf, (size_t)n) < 0)
 			return -LAB_EIO;
 	}
+}
+
+/* The console went away or came back: a gap record in the capture. */
+static void run_on_link(void *arg, bool up, const char *reason)
+{
+	struct run_state *rs = arg;
+
+	if (rs->cap && !rs->capture_closed)
+		capture_on_link(rs->cap, up, reason);
+	run_record_event(&rs->rec, since_t0(rs), up ? "CONSOLE_BACK" : "CONSOLE_LOST",
+			 reason ? reason : "");
 }
 
 static void on_power_event(void *arg, const char *name, const char *detail)
@@ -177,7 +193,9 @@ static struct watch *make_watch(const struct lab *lab,
 						 DEFAULT_TOTAL_TIMEOUT_MS),
 		.silence_timeout_ms = lab_duration(lab, "silence_timeout",
 						   DEFAULT_SILENCE_TIMEOUT_MS),
+		/* A real board's CPU count is the lab's to say (watch.cpus). */
 		.cpus = (int)lab_get_int(lab, "watch", "cpus",
+					 board_is_remote(lab) ? 1 :
 					 lab_get_int(lab, "board", "smp", 1)),
 		.iter_min = (int)lab_get_int(lab, "watch", "iter_min", 20),
 		.iter_re = "CPU\\(0x([0-9a-fA-F]+)\\): (LHV (in XMHF )?)?test iter [0-9]+",
@@ -228,10 +246,8 @@ static const char *images_dir(void)
 	return d && *d ? d : "images";
 }
 
-static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
-			    const struct hv_variant *hv, struct hv_build_result *built,
-			    int n, const struct run_opts *o,
-			    const struct cmd_ctx *ctx)
+static struct hv_build_opts build_opts(const struct run_opts *o,
+				       const struct cmd_ctx *ctx)
 {
 	struct hv_build_opts bo = {
 		.images_dir = images_dir(),
@@ -242,6 +258,16 @@ static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
 			    HV_PROGRESS_NONE :
 			    isatty(2) ? HV_PROGRESS_TTY : HV_PROGRESS_PLAIN,
 	};
+
+	return bo;
+}
+
+static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
+			    const struct hv_variant *hv, struct hv_build_result *built,
+			    int n, const struct run_opts *o,
+			    const struct cmd_ctx *ctx)
+{
+	struct hv_build_opts bo = build_opts(o, ctx);
 	int copied = 0, ret;
 
 	/* Also the cache check: an unchanged variant costs a hash of its inputs. */
@@ -297,13 +323,31 @@ static int unique_variants(const struct lab_variant *const *chain, int n,
 	return nb;
 }
 
-static int require_qemu_board(const struct lab *lab)
+/* Build (cached) and copy to a real board over the session's ssh. */
+static int build_and_deploy_remote(struct lab_ssh *ssh, const struct lab *lab,
+				   const struct hv_variant *hv,
+				   struct hv_build_result *built, int n,
+				   const struct run_opts *o,
+				   const struct cmd_ctx *ctx,
+				   struct board_deploy_stats *st)
 {
-	if (!strcmp(lab_get(lab, "board", "type"), "qemu"))
-		return 0;
-	return lab_err(LAB_ECONFIG,
-		       "lab %s is a %s board: runs on real boards need the ssh deploy, which this version does not have yet; `labctl chain set` and `labctl grub script` work for it",
-		       lab->name, lab_get(lab, "board", "type"));
+	struct hv_build_opts bo = build_opts(o, ctx);
+	const char **names = xcalloc((size_t)n + 1, sizeof(*names));
+	int i, ret;
+
+	ret = hv_build(hv, n, &bo, built);
+	for (i = 0; i < n; i++)
+		names[i] = hv[i].name;
+	if (!ret)
+		ret = board_deploy(lab, ssh, images_dir(), names, n,
+				   !ctx->json && isatty(2), st);
+	if (!ret)
+		lab_info("deployed %d changed file%s (%llu bytes) to %s; %d unchanged",
+			 st->files_sent, st->files_sent == 1 ? "" : "s",
+			 (unsigned long long)st->bytes_sent, lab_ssh_where(ssh),
+			 st->files_skipped);
+	free(names);
+	return ret;
 }
 
 int lab_deploy(struct lab *lab, const char *const *names, int n,
@@ -313,21 +357,47 @@ int lab_deploy(struct lab *lab, const char *const *names, int n,
 	struct hv_variant *hv = xcalloc((size_t)n + 1, sizeof(*hv));
 	struct hv_build_result *built = xcalloc((size_t)n + 1, sizeof(*built));
 	struct qemu_board board = { .lock_fd = -1 };
+	struct board_session bs = { 0 };
+	struct board_deploy_stats st = { 0 };
+	struct lease_take_opts lo = { .steal = o->steal };
+	bool remote = board_is_remote(lab);
 	int i, nb = 0, ret;
 
 	ret = resolve_chain(lab, names, n, chain);
-	if (!ret)
-		ret = require_qemu_board(lab);
 	if (!ret) {
 		nb = unique_variants(chain, n, hv);
-		ret = qemu_board_open(&board, lab);
+		ret = remote ? board_session_open(&bs, lab, &lo) :
+		      qemu_board_open(&board, lab);
+	if (ret && remote)
+		board_session_close(&bs);
 	}
-	if (!ret)
+	if (!ret && remote)
+		ret = build_and_deploy_remote(bs.ssh, lab, hv, built, nb, o,
+					      ctx, &st);
+	else if (!ret)
 		ret = build_and_deploy(&board, lab, hv, built, nb, o, ctx);
-	if (!ret && ctx->json)
+	if (!ret && ctx->json && remote) {
+		struct strbuf js = STRBUF_INIT;
+
+		strbuf_addstr(&js, "{\"lab\":");
+		strbuf_add_json_str(&js, lab->name);
+		strbuf_addstr(&js, ",\"board\":");
+		strbuf_add_json_str(&js, lab_ssh_where(bs.ssh));
+		strbuf_addf(&js, ",\"deployed\":%d,\"files_sent\":%d,\"files_skipped\":%d,\"bytes_sent\":%llu,\"round_trips\":%llu,\"elapsed_ms\":%lld}\n",
+			    nb, st.files_sent, st.files_skipped,
+			    (unsigned long long)st.bytes_sent,
+			    (unsigned long long)st.round_trips,
+			    (long long)st.elapsed_ms);
+		fputs(strbuf_str(&js), stdout);
+		strbuf_release(&js);
+	} else if (!ret && ctx->json) {
 		printf("{\"lab\":\"%s\",\"disk\":\"%s\",\"deployed\":%d}\n",
 		       lab->name, board.disk, nb);
-	qemu_board_close(&board);
+	}
+	if (remote)
+		board_session_close(&bs);
+	else
+		qemu_board_close(&board);
 	for (i = 0; i < nb; i++)
 		hv_build_result_release(&built[i]);
 	free(built);
@@ -339,7 +409,8 @@ int lab_deploy(struct lab *lab, const char *const *names, int n,
 /* The event loop: console bytes, QMP events, timers, signals. */
 static int watch_boot(struct run_state *rs)
 {
-	int cfd = console_fd(rs->con), pfd = power_event_fd(rs->power);
+	int cfd = console_fd(rs->con);
+	int pfd = rs->power ? power_event_fd(rs->power) : -1;
 	int64_t drain_until = 0;
 	bool eof = false;
 
@@ -439,6 +510,103 @@ static int verdict_exit(enum verdict v)
 	}
 }
 
+/*
+ * A real board boots the chain: a soft reboot over ssh; when its OS does
+ * not answer (it hangs, or runs a hypervisor from the last run), the lab's
+ * power driver cycles it.
+ */
+static int power_cycle_board(struct run_state *rs)
+{
+	const struct lab *lab = rs->lab;
+	struct power_config pcfg = { 0 };
+	struct lab_param params[MAX_POWER_PARAMS];
+	int ret;
+
+	if (lab_get(lab, "power", "plan")) {
+		struct power_plan_options po = { 0 };
+		struct lab_power_devices devs;
+		struct power_plan *plan = NULL;
+
+		lab_power_plan_options(lab, &po);
+		po.event = on_power_event;
+		po.event_arg = rs;
+		lab_power_devices(lab, NULL, &devs);
+		ret = power_plan_new(&plan, lab_get(lab, "power", "plan"),
+				     devs.devs, devs.n, &po);
+		lab_power_devices_release(&devs);
+		if (!ret)
+			ret = power_plan_run(plan);
+		power_plan_free(plan);
+		return ret;
+	}
+	pcfg.driver = lab_power_driver(lab);
+	if (!pcfg.driver)
+		return lab_err(LAB_EINFRA,
+			       "%s: the board does not answer ssh and the lab has no [power] driver to cycle it",
+			       lab->name);
+	pcfg.nparams = lab_power_params(lab, params, MAX_POWER_PARAMS);
+	pcfg.params = params;
+	pcfg.event = on_power_event;
+	pcfg.event_arg = rs;
+	if (!rs->power)
+		ret = power_open(&rs->power, &pcfg);
+	else
+		ret = 0;
+	if (!ret)
+		ret = power_cycle(rs->power);
+	return ret;
+}
+
+/*
+ * A board that does not answer ssh when a run starts is most likely still
+ * running the last run's hypervisor: power-cycle it (its chain is used up,
+ * so it boots its OS) and wait until it answers.
+ */
+static int recover_board(struct run_state *rs, struct board_session *bs,
+			 int connect_ret)
+{
+	const struct lab *lab = rs->lab;
+	const char *host = lab_get(lab, "board", "host");
+	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
+	int ret;
+
+	/* Something answers: it just came up, or a key or auth problem that
+	 * a power cycle would not fix.  One more try tells which. */
+	if (lab_tcp_port_open(host, port, 1000)) {
+		lab_err_clear();
+		return board_connect(lab, &bs->ssh);
+	}
+	lab_warn("%s: the board does not answer ssh (%s); power-cycling it to get its OS back",
+		 lab->name, lab_errmsg(connect_ret));
+	run_record_event(&rs->rec, 0, "SSH", lab_errmsg(connect_ret));
+	ret = power_cycle_board(rs);
+	if (!ret)
+		ret = board_wait_up(lab, &bs->ssh,
+				    lab_get_duration_ms(lab, "board", "up_timeout",
+							180000));
+	return ret;
+}
+
+/*
+ * A real board boots the chain: a soft reboot over ssh; when its OS does
+ * not answer, the lab's power plan or driver cycles it.
+ */
+static int start_remote_boot(struct run_state *rs, struct board_session *bs)
+{
+	const struct lab *lab = rs->lab;
+	int ret;
+
+	if (bs->ssh) {
+		ret = board_reboot(lab, &bs->ssh, false);
+		run_record_event(&rs->rec, since_t0(rs), "SOFT_REBOOT",
+				 ret ? lab_errmsg(ret) : "ok");
+		if (!ret)
+			return 0;
+		lab_warn("%s: soft reboot failed: %s", lab->name, lab_errmsg(ret));
+	}
+	return power_cycle_board(rs);
+}
+
 int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		  const struct run_opts *o, const struct cmd_ctx *ctx)
 {
@@ -454,6 +622,10 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	struct lab_param params[MAX_POWER_PARAMS];
 	int nparams;
 	struct console_config ccfg = { 0 };
+	struct lab_param cparams[MAX_POWER_PARAMS];
+	struct board_session bs = { 0 };
+	struct lease_take_opts lo = { .steal = o->steal };
+	bool remote = board_is_remote(lab);
 	int i, nbuild = 0, ret = 0, exit_code = LAB_EXIT_INFRA;
 	enum verdict verdict = VERDICT_INFRA;
 
@@ -470,9 +642,6 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 			      lab->path);
 		goto out;
 	}
-	ret = require_qemu_board(lab);
-	if (ret)
-		goto out;
 	nbuild = unique_variants(chain, n, hv);
 
 	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -487,52 +656,103 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	ret = qemu_board_open(&board, lab);
+	/* The reservation first: nothing is touched on a board someone holds. */
+	ret = board_session_open(&bs, lab, &lo);
+	if (ret && remote && bs.leased)
+		ret = recover_board(&rs, &bs, ret);
 	if (ret)
-		goto out_board;	/* close frees what a failed open set up */
-	if (o->build || o->deploy) {
-		ret = build_and_deploy(&board, lab, hv, built, nbuild, o, ctx);
+		goto out_board;
+	if (bs.lease.info.stolen_from[0])
+		run_record_event(&rs.rec, 0, "LEASE_STOLEN_FROM",
+				 bs.lease.info.stolen_from);
+	if (remote) {
+		struct board_deploy_stats st;
+
+		if (o->build || o->deploy) {
+			ret = build_and_deploy_remote(bs.ssh, lab, hv, built,
+						      nbuild, o, ctx, &st);
+			if (ret)
+				goto out_board;
+			for (i = 0; i < nbuild; i++)
+				run_record_add_variant(&rs.rec, &hv[i], &built[i]);
+		}
+		ret = board_chain_check(lab, bs.ssh, entries, n);
+		if (!ret)
+			ret = board_chain_write(lab, bs.ssh, entries, n);
 		if (ret)
 			goto out_board;
-		for (i = 0; i < nbuild; i++)
-			run_record_add_variant(&rs.rec, &hv[i], &built[i]);
+	} else {
+		ret = qemu_board_open(&board, lab);
+		if (ret)
+			goto out_board;	/* close frees what a failed open set up */
+		if (o->build || o->deploy) {
+			ret = build_and_deploy(&board, lab, hv, built, nbuild, o, ctx);
+			if (ret)
+				goto out_board;
+			for (i = 0; i < nbuild; i++)
+				run_record_add_variant(&rs.rec, &hv[i], &built[i]);
+		}
+		ret = qemu_board_set_chain(&board, lab, entries, n);
+		if (ret)
+			goto out_board;
+		ret = qemu_board_command(&board, lab);
+		if (ret)
+			goto out_board;
 	}
-	ret = qemu_board_set_chain(&board, lab, entries, n);
-	if (ret)
-		goto out_board;
-	ret = qemu_board_command(&board, lab);
-	if (ret)
-		goto out_board;
 
 	rs.watch = make_watch(lab, chain, n, o);
 	if (!rs.watch) {
 		ret = -LAB_ECONFIG;
 		goto out_board;
 	}
-	pcfg.driver = "qemu";
-	nparams = lab_power_params(lab, params, MAX_POWER_PARAMS - 1);
-	/* --keep-on: the board outlives labctl, so QEMU must not die with it. */
-	if (o->keep_on)
-		params[nparams++] = (struct lab_param){ "keep", "yes" };
-	pcfg.params = params;
-	pcfg.nparams = nparams;
-	pcfg.qemu_argv = (const char *const *)board.argv;
-	pcfg.state_dir = board.state_dir;
-	pcfg.event = on_power_event;
-	pcfg.event_arg = &rs;
-	ret = power_open(&rs.power, &pcfg);
-	if (ret)
-		goto out_watch;
-	/* The console is open before power-on, so nothing is lost. */
-	ccfg.driver = "qemu";
-	ccfg.socket_path = board.console_sock;
-	ret = console_open(&rs.con, &ccfg);
-	if (ret)
-		goto out_power;
+	if (remote) {
+		/* The board's own console; power only if the soft reboot fails. */
+		ccfg.driver = lab_get(lab, "console", "driver");
+		if (!ccfg.driver) {
+			ret = lab_err(LAB_ECONFIG,
+				      "%s: a run on a real board needs its console: set [console] driver",
+				      lab->path);
+			goto out_watch;
+		}
+		ccfg.nparams = lab_section_params(lab, "console", cparams,
+						  MAX_POWER_PARAMS);
+		ccfg.params = cparams;
+		/* A dropped SOL session or ser2net restart is a gap, not the end. */
+		ccfg.reconnect = true;
+		ccfg.on_link = run_on_link;
+		ccfg.link_arg = &rs;
+		ret = console_open(&rs.con, &ccfg);
+		if (ret)
+			goto out_watch;
+	} else {
+		pcfg.driver = "qemu";
+		nparams = lab_power_params(lab, params, MAX_POWER_PARAMS - 1);
+		/* --keep-on: the board outlives labctl, so QEMU must not die with it. */
+		if (o->keep_on)
+			params[nparams++] = (struct lab_param){ "keep", "yes" };
+		pcfg.params = params;
+		pcfg.nparams = nparams;
+		pcfg.qemu_argv = (const char *const *)board.argv;
+		pcfg.state_dir = board.state_dir;
+		pcfg.event = on_power_event;
+		pcfg.event_arg = &rs;
+		ret = power_open(&rs.power, &pcfg);
+		if (ret)
+			goto out_watch;
+		/* The console is open before power-on, so nothing is lost. */
+		ccfg.driver = "qemu";
+		ccfg.socket_path = board.console_sock;
+		ret = console_open(&rs.con, &ccfg);
+		if (ret)
+			goto out_power;
+	}
 	ret = capture_open(&rs.cap, o->results_dir, on_line, &rs);
 	if (ret)
 		goto out_console;
 	lab_info("run %s: %s", capture_name(rs.cap), capture_path(rs.cap));
+	/* `labctl console --follow LAB` finds and tails this capture. */
+	if (capture_publish(rs.cap, lab->name) < 0)
+		lab_err_clear();
 	if (lab_get_int(lab, "board", "gdb_port", 0))
 		lab_info("gdb stub: attach with  gdb -ex 'target remote 127.0.0.1:%lld'",
 			 (long long)lab_get_int(lab, "board", "gdb_port", 0));
@@ -540,7 +760,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	capture_mark_t0(rs.cap);
 	rs.t0_ns = lab_mono_ns();
 	rs.rec.t0_wall_ns = lab_wall_ns();
-	ret = power_on(rs.power);
+	ret = remote ? start_remote_boot(&rs, &bs) : power_on(rs.power);
 	if (ret) {
 		watch_event(rs.watch, "POWER", lab_errmsg(ret), since_t0(&rs));
 		verdict = VERDICT_INFRA;
@@ -555,8 +775,14 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	exit_code = verdict_exit(verdict);
 
 	/* Off first: bytes and events up to QEMU's exit still reach the log. */
-	if (!o->keep_on)
+	if (!o->keep_on && !remote)
 		power_off(rs.power);
+	if (lease_keeper_stolen()) {
+		lab_warn("%s: the reservation was taken by %s during this run",
+			 lab->name, lease_keeper_stolen());
+		run_record_event(&rs.rec, since_t0(&rs), "LEASE_STOLEN_BY",
+				 lease_keeper_stolen());
+	}
 	capture_close(rs.cap);
 	rs.capture_closed = true;
 	run_record_finish(&rs.rec, rs.watch, since_t0(&rs));
@@ -576,13 +802,15 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 out_console:
 	console_close(rs.con);
 out_power:
-	if (rs.power && !o->keep_on)
+	if (rs.power && !o->keep_on && !remote)
 		power_off(rs.power);
-	power_close(rs.power);
+	if (rs.power)
+		power_close(rs.power);
 out_watch:
 	watch_free(rs.watch);
 out_board:
 	qemu_board_close(&board);
+	board_session_close(&bs);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	if (stop_pipe[0] >= 0) {

@@ -20,6 +20,7 @@ struct run_opts {
 	int jobs;
 	bool force_build;
 	bool keep_on;		/* leave the board powered after the verdict */
+	bool steal;		/* take the board's lease from its holder */
 	const char *results_dir;	/* "results" */
 	int64_t timeout_ms;	/* overrides watch.timeout when > 0 */
 	int argc;		/* the command line, for the record */

@@ -135,3 +135,15 @@ int lab_exit_code(int err)
 		return LAB_EXIT_INFRA;
 	}
 }
+
+void lab_err_save(struct lab_err_saved *s)
+{
+	memcpy(s->msg, last_msg, sizeof(s->msg));
+	s->code = last_code;
+}
+
+void lab_err_restore(const struct lab_err_saved *s)
+{
+	memcpy(last_msg, s->msg, sizeof(last_msg));
+	last_code = s->code;
+}

@@ -64,6 +64,14 @@ int lab_err_errno(int saved_errno, const char *fmt, ...)
 const char *lab_errmsg(int err);
 void lab_err_clear(void);
 
+/* Keep the current message across cleanup work that may record its own. */
+struct lab_err_saved {
+	char msg[1024];
+	int code;
+};
+void lab_err_save(struct lab_err_saved *s);
+void lab_err_restore(const struct lab_err_saved *s);
+
 /* Map a (negative or positive) LAB_E* code to a process exit code. */
 int lab_exit_code(int err);
 

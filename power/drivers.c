@@ -14,6 +14,11 @@ extern const struct power_driver power_driver_dummy;
 extern const struct power_driver power_driver_cmd;
 extern const struct power_driver power_driver_fault;
 extern const struct power_driver power_driver_ipmi;
+extern const struct power_driver power_driver_ssh;
+extern const struct power_driver power_driver_http;
+extern const struct power_driver power_driver_amt;
+extern const struct power_driver power_driver_ftdi_relay;
+extern const struct power_driver power_driver_gpio;
 
 const struct power_driver *const power_drivers[] = {
 	&power_driver_qemu,
@@ -21,6 +26,11 @@ const struct power_driver *const power_drivers[] = {
 	&power_driver_cmd,
 	&power_driver_fault,
 	&power_driver_ipmi,
+	&power_driver_ssh,
+	&power_driver_http,
+	&power_driver_amt,
+	&power_driver_ftdi_relay,
+	&power_driver_gpio,
 	NULL,
 };
 

@@ -31,6 +31,7 @@
 
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/secret.h"
 #include "lib/shquote.h"
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
@@ -173,37 +174,6 @@ static int ipmi_describe(struct power_dev *dev, const char *action,
 	return 0;
 }
 
-/* The first line of a file only its owner may read. */
-static int read_password_file(const char *path, struct strbuf *pw)
-{
-	struct stat st;
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return lab_err_errno(errno, "power driver ipmi: cannot open password_file %s",
-				     path);
-	if (fstat(fd, &st) < 0) {
-		ret = lab_err_errno(errno, "power driver ipmi: cannot stat %s", path);
-		close(fd);
-		return ret;
-	}
-	close(fd);
-	if (!S_ISREG(st.st_mode))
-		return lab_err(LAB_ECONFIG,
-			       "power driver ipmi: password_file %s is not a regular file",
-			       path);
-	if (st.st_mode & 077)
-		return lab_err(LAB_ECONFIG,
-			       "power driver ipmi: password_file %s is mode %04o: others can read the password; refusing it (chmod 600 %s)",
-			       path, (unsigned)(st.st_mode & 07777), path);
-	ret = strbuf_read_file(pw, path, 4096);
-	if (ret)
-		return ret;
-	strbuf_setlen(pw, strcspn(strbuf_str(pw), "\r\n"));
-	return 0;
-}
-
 static void ipmi_close(struct power_dev *dev)
 {
 	struct ipmi *p = dev->priv;
@@ -240,7 +210,7 @@ static int ipmi_open(struct power_dev *dev, const struct power_config *cfg)
 		goto out;
 	}
 	if (pwfile) {
-		ret = read_password_file(pwfile, &pw);
+		ret = lab_read_secret_file("power driver ipmi", pwfile, &pw);
 		if (ret)
 			goto out;
 	} else if (getenv("IPMI_PASSWORD")) {

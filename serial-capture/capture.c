@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,9 +26,11 @@
 #define MAX_SUFFIX 9999
 
 struct capture {
+	char *dir;		/* results */
 	char *path;		/* results/<name> */
 	char *name;
 	char *lines_path;	/* results/<name>.lines */
+	char *live_link;	/* results/.live/<key>, when published */
 	int fd;			/* raw log, -1 when closed */
 	int side_fd;		/* sidecar */
 	capture_line_fn on_line;
@@ -43,6 +46,9 @@ struct capture {
 	struct strbuf side;	/* sidecar records not yet written */
 	int err;		/* first error, sticky */
 	bool closed;
+	bool in_gap;		/* capture_gap_begin without an end yet */
+	int64_t gap_mono, gap_wall;
+	char *gap_reason;
 };
 
 /* ------------------------------------------------------------ sidecar */
@@ -264,7 +270,10 @@ int capture_open(struct capture **out, const char *results_dir,
 		return lab_err(LAB_EBUSY, "%s: %s-2 to %s-%d exist already",
 			       results_dir, ts, ts, MAX_SUFFIX);
 
+	/* Readers tell a live capture by this lock (capture_is_live). */
+	flock(fd, LOCK_EX | LOCK_NB);
 	cap = xzalloc(sizeof(*cap));
+	cap->dir = xstrdup(results_dir);
 	cap->fd = fd;
 	cap->path = path;
 	cap->name = name;
@@ -330,19 +339,144 @@ int capture_feed(struct capture *cap, const void *buf, size_t len)
 	return cap->err;
 }
 
-void capture_gap(struct capture *cap, const char *reason)
+void capture_gap_begin(struct capture *cap, const char *reason)
+{
+	if (cap->closed || cap->in_gap)
+		return;
+	cap->in_gap = true;
+	cap->gap_mono = lab_mono_ns();
+	cap->gap_wall = lab_wall_ns();
+	free(cap->gap_reason);
+	cap->gap_reason = xstrdup(reason ? reason : "");
+}
+
+static void gap_record(struct capture *cap, const char *suffix)
 {
 	int64_t mono = lab_mono_ns(), wall = lab_wall_ns();
 	const char *r;
 
+	cap->in_gap = false;
 	if (cap->err || cap->closed)
 		return;
-	add_record(cap, 'G', cap->offset, mono - cap->t0_mono, wall);
+	add_record(cap, 'G', cap->offset, cap->gap_mono - cap->t0_mono,
+		   cap->gap_wall);
 	strbuf_addch(&cap->side, '\t');
-	for (r = reason ? reason : ""; *r; r++)	/* one record, one line */
+	add_i64(&cap->side, mono - cap->t0_mono);
+	strbuf_addch(&cap->side, '\t');
+	add_i64(&cap->side, wall);
+	strbuf_addch(&cap->side, '\t');
+	for (r = cap->gap_reason; r && *r; r++)	/* one record, one line */
 		strbuf_addch(&cap->side, (unsigned char)*r < 0x20 ? ' ' : *r);
+	strbuf_addstr(&cap->side, suffix);
 	strbuf_addch(&cap->side, '\n');
 	flush_side(cap);
+}
+
+void capture_gap_end(struct capture *cap)
+{
+	if (cap->in_gap)
+		gap_record(cap, "");
+}
+
+void capture_on_link(void *arg, bool up, const char *reason)
+{
+	if (up)
+		capture_gap_end(arg);
+	else
+		capture_gap_begin(arg, reason);
+}
+
+int capture_publish(struct capture *cap, const char *key)
+{
+	char *dir = xasprintf("%s/.live", cap->dir);
+	char *tmp = NULL, *target = xasprintf("../%s", cap->name);
+	int ret = 0;
+
+	if (!*key || strchr(key, '/') || key[0] == '.') {
+		ret = lab_err(LAB_EINVAL, "cannot publish a capture as '%s'", key);
+		goto out;
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		ret = lab_err_errno(errno, "cannot create %s", dir);
+		goto out;
+	}
+	tmp = xasprintf("%s/.%s.%ld", dir, key, (long)getpid());
+	unlink(tmp);
+	if (symlink(target, tmp) < 0) {
+		ret = lab_err_errno(errno, "cannot create %s", tmp);
+		goto out;
+	}
+	free(cap->live_link);
+	cap->live_link = xasprintf("%s/%s", dir, key);
+	if (rename(tmp, cap->live_link) < 0) {
+		ret = lab_err_errno(errno, "cannot create %s", cap->live_link);
+		unlink(tmp);
+		free(cap->live_link);
+		cap->live_link = NULL;
+	}
+out:
+	free(tmp);
+	free(target);
+	free(dir);
+	return ret;
+}
+
+/* Remove the live link if it still points at this capture. */
+static void unpublish(struct capture *cap)
+{
+	char buf[512];
+	char *want;
+	ssize_t n;
+
+	if (!cap->live_link)
+		return;
+	want = xasprintf("../%s", cap->name);
+	n = readlink(cap->live_link, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		if (!strcmp(buf, want))
+			unlink(cap->live_link);
+	}
+	free(want);
+	free(cap->live_link);
+	cap->live_link = NULL;
+}
+
+bool capture_is_live(int fd)
+{
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(fd, LOCK_UN);
+		return false;
+	}
+	return errno == EWOULDBLOCK;
+}
+
+int capture_find_live(const char *results_dir, const char *key, char **path)
+{
+	char *link = xasprintf("%s/.live/%s", results_dir, key);
+	char buf[512];
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	int fd, ret = -LAB_ENOENT;
+
+	*path = NULL;
+	free(link);
+	if (n <= 3 || strncmp(buf, "../", 3))
+		return ret;
+	buf[n] = '\0';
+	if (strchr(buf + 3, '/'))
+		return ret;
+	*path = xasprintf("%s/%s", results_dir, buf + 3);
+	fd = open(*path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (capture_is_live(fd))
+			ret = 0;
+		close(fd);
+	}
+	if (ret) {
+		free(*path);
+		*path = NULL;
+	}
+	return ret;
 }
 
 static int close_fd(int *fd, const char *path)
@@ -365,7 +499,10 @@ int capture_close(struct capture *cap)
 
 	if (!cap || cap->closed)
 		return cap ? cap->err : 0;
+	if (cap->in_gap)
+		gap_record(cap, " (still lost when the capture ended)");
 	cap->closed = true;
+	unpublish(cap);
 	if (cap->on_line && cap->line_open && !cap->err)
 		deliver(cap, cap->carry.buf ? cap->carry.buf : "", cap->carry.len);
 	cap->line_open = false;
@@ -391,6 +528,9 @@ void capture_free(struct capture *cap)
 		close(cap->side_fd);
 	strbuf_release(&cap->carry);
 	strbuf_release(&cap->side);
+	free(cap->gap_reason);
+	free(cap->live_link);
+	free(cap->dir);
 	free(cap->path);
 	free(cap->name);
 	free(cap->lines_path);

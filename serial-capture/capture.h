@@ -18,7 +18,15 @@
  *                                               at open (the open time) and
  *                                               by every capture_mark_t0()
  *   L <byte offset of line start> <ns since T0> <wall ns since epoch>
- *   G <byte offset> <ns since T0> <wall ns> <reason>   (transport gap)
+ *   G <byte offset> <start ns since T0> <start wall ns> <end ns since T0>
+ *     <end wall ns> <reason>
+ *                          the console was lost (transport gap): from start
+ *                          to end nothing could be received; the bytes
+ *                          before offset came before it, those from offset
+ *                          on after it.  Written when the gap ends (or at
+ *                          close, ending there), so a labctl killed during
+ *                          a gap leaves no G record for it.  The reason is
+ *                          one line of text (may contain spaces).
  * A line's time is when its first byte arrived (grabserial's choice: the
  * moment the message began).  An L record is written as soon as that
  * first byte is, so a line still being received already has its record.
@@ -26,10 +34,19 @@
  * own record (and its own callback).  With the console opened before
  * power-on and capture_mark_t0() at power-on, the second record is
  * "T0 <power-on>" and every line after it is timed from power-on.
+ *
+ * Live captures: while open, the raw file is flock()ed LOCK_EX by its
+ * writer, so a reader can tell a capture still being written from one
+ * that ended (or whose writer died): capture_is_live().  A writer may
+ * also publish itself under a name (the lab), as the symlink
+ * <results_dir>/.live/<key> -> ../<name>, removed at close, so
+ * `labctl console LAB --follow` finds the capture a run is writing and
+ * tails the file: readers never take bytes from the writer.
  */
 #ifndef CAPTURE_H
 #define CAPTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,8 +75,33 @@ void capture_mark_t0(struct capture *cap);
  * feed and the close return the same error.  0 or -LAB_E* (-LAB_EIO).
  */
 int capture_feed(struct capture *cap, const void *buf, size_t len);
-/* Record a transport gap (never written into the raw log). */
-void capture_gap(struct capture *cap, const char *reason);
+/*
+ * A transport gap (never written into the raw log): begin when the
+ * console is lost (every byte received before it already fed), end when
+ * it is back (before the first byte after it is fed); the end writes
+ * the G record.  A second begin without an end is ignored (the first
+ * loss counts); an end without a begin does nothing.  capture_close
+ * ends a gap still open.
+ */
+void capture_gap_begin(struct capture *cap, const char *reason);
+void capture_gap_end(struct capture *cap);
+/* For console_config.on_link: arg is the struct capture. */
+void capture_on_link(void *arg, bool up, const char *reason);
+
+/*
+ * Publish this capture as <results_dir>/.live/<key> (see above); the
+ * link is replaced atomically and removed at close if it still points
+ * here.  0 or -LAB_E*.
+ */
+int capture_publish(struct capture *cap, const char *key);
+/*
+ * The capture published under key that is still live: its path
+ * (results_dir/<name>, malloc'd) in *path.  -LAB_ENOENT (no message
+ * recorded) when there is none, or it ended.
+ */
+int capture_find_live(const char *results_dir, const char *key, char **path);
+/* Whether the raw log open as fd is still being written (locked). */
+bool capture_is_live(int fd);
 /*
  * Flush a trailing partial line to the watcher, fsync and close both
  * files.  Returns the first error of the capture, or of the close.

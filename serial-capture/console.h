@@ -33,6 +33,26 @@ struct console_config {
 	 */
 	const char *socket_path;
 	int64_t connect_timeout_ms;		/* 0: 10 s */
+
+	/*
+	 * Reconnect (see "Reconnecting" below): whether the transport is
+	 * reopened when it ends or fails.  The [console] key reconnect =
+	 * yes|no overrides it; without the key it only applies to drivers
+	 * that can be reopened (.reconnects: not qemu, not cmd).  The keys
+	 * backoff_min (100ms) and backoff_max (5s) override these two.
+	 */
+	bool reconnect;
+	int64_t backoff_min_ms;			/* 0: 100 ms */
+	int64_t backoff_max_ms;			/* 0: 5 s */
+	/*
+	 * Called when the transport is lost (up false, with why) and when it
+	 * is back (up true, reason NULL), e.g. capture_gap_begin/_end.  Every
+	 * byte received before the loss was returned by console_read before
+	 * the call; nothing received after it is returned before the "back"
+	 * call.  May be NULL.
+	 */
+	void (*on_link)(void *arg, bool up, const char *reason);
+	void *link_arg;
 };
 
 struct console;
@@ -48,12 +68,17 @@ struct console_driver {
 	ssize_t (*read)(struct console *con, void *buf, size_t len);
 	ssize_t (*write)(struct console *con, const void *buf, size_t len);
 	int (*fd)(struct console *con);
+	/* Optional: send a serial break (tty, telnet, ipmi-sol). */
+	int (*send_break)(struct console *con);
+	/* Opening it again after its end makes sense (a cable, a socket, a
+	 * session), so reconnect is on by default; not for qemu or cmd. */
+	bool reconnects;
 };
 
 struct console {
 	const struct console_driver *drv;
 	struct console_config cfg;
-	void *priv;
+	void *priv;		/* the driver's; NULL while reconnecting */
 };
 
 /*
@@ -85,7 +110,30 @@ void console_close(struct console *con);
 /* As the driver's read/write; write without a driver op is -LAB_EINVAL. */
 ssize_t console_read(struct console *con, void *buf, size_t len);
 ssize_t console_write(struct console *con, const void *buf, size_t len);
+/*
+ * The fd to poll for POLLIN before console_read.  It stays the same from
+ * open to close, across reconnects: an epoll fd over the transport's fd,
+ * or over a timer while a reconnect waits for its next attempt.
+ */
 int console_fd(struct console *con);
 const char *console_param(const struct console *con, const char *key);
+/* A serial break; -LAB_EINVAL when the transport has none. */
+int console_send_break(struct console *con);
+/* The transport is connected (false while a reconnect waits). */
+bool console_is_up(const struct console *con);
+/* The keys every driver takes besides its own (reconnect, backoff_*). */
+extern const char *const console_core_keys[];
+
+/*
+ * Reconnecting.  With reconnect on, a transport that ends (read returns
+ * 0: ser2net restarted, TCP reset, a USB serial adapter unplugged, the
+ * SOL program exited) or fails is closed, on_link(false, why) is called,
+ * and console_read returns -LAB_EBUSY (never 0) while it is reopened:
+ * first after backoff_min, then doubling up to backoff_max between
+ * attempts; the wait starts again from backoff_min once a connection
+ * lasted 1 s.  Each attempt waits at most 1 s for a connection.  When one
+ * succeeds, on_link(true) is called before the first new byte is returned.
+ * console_write while down is -LAB_EINFRA.
+ */
 
 #endif

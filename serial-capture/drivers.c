@@ -14,6 +14,9 @@ extern const struct console_driver console_driver_tcp;
 extern const struct console_driver console_driver_telnet;
 extern const struct console_driver console_driver_tty;
 extern const struct console_driver console_driver_cmd;
+extern const struct console_driver console_driver_ipmi_sol;
+extern const struct console_driver console_driver_amt_sol;
+extern const struct console_driver console_driver_ssh;
 
 const struct console_driver *const console_drivers[] = {
 	&console_driver_qemu,
@@ -21,6 +24,9 @@ const struct console_driver *const console_drivers[] = {
 	&console_driver_tcp,
 	&console_driver_telnet,
 	&console_driver_cmd,
+	&console_driver_ipmi_sol,
+	&console_driver_amt_sol,
+	&console_driver_ssh,
 	NULL,
 };
 

@@ -175,4 +175,5 @@ const struct console_driver console_driver_tcp = {
 	.read = tcp_read,
 	.write = tcp_write,
 	.fd = tcp_fd,
+	.reconnects = true,
 };

@@ -259,6 +259,16 @@ static int telnet_fd(struct console *con)
 	return c->fd;
 }
 
+/* Telnet BREAK (IAC BRK): ser2net sends a break on the serial port. */
+static int telnet_break(struct console *con)
+{
+	static const unsigned char brk[2] = { TELNET_IAC, 243 };
+	struct telnet_con *c = con->priv;
+
+	strbuf_add(&c->pending, brk, sizeof(brk));
+	return flush_pending(c);
+}
+
 static const char *const telnet_keys[] = { "host", "port", NULL };
 
 const struct console_driver console_driver_telnet = {
@@ -270,4 +280,6 @@ const struct console_driver console_driver_telnet = {
 	.read = telnet_read,
 	.write = telnet_write,
 	.fd = telnet_fd,
+	.send_break = telnet_break,
+	.reconnects = true,
 };

@@ -219,6 +219,16 @@ static int tty_fd(struct console *con)
 	return c->fd;
 }
 
+static int tty_break(struct console *con)
+{
+	struct tty_con *c = con->priv;
+
+	if (tcsendbreak(c->fd, 0) < 0)
+		return lab_err_errno(errno, "console tty: cannot send a break on %s",
+				     c->path);
+	return 0;
+}
+
 static const char *const tty_keys[] = { "device", "baud", NULL };
 
 const struct console_driver console_driver_tty = {
@@ -230,4 +240,6 @@ const struct console_driver console_driver_tty = {
 	.read = tty_read,
 	.write = tty_write,
 	.fd = tty_fd,
+	.send_break = tty_break,
+	.reconnects = true,
 };

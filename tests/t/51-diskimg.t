@@ -95,7 +95,7 @@ SAN=
 nm -A "$CORE" 2>/dev/null | grep -q ' U __asan_' && SAN=address
 nm -A "$CORE" 2>/dev/null | grep -q ' U __ubsan_' && SAN=${SAN:+$SAN,}undefined
 cc -std=c11 -D_GNU_SOURCE -I"$TOP" ${SAN:+-fsanitize=$SAN} -o "$T/dimg" \
-	"$T/dimg.c" "$CORE" $(pkg-config --libs inih 2>/dev/null) -lm -lpthread \
+	"$T/dimg.c" "$CORE" $LIBCORE_LIBS -lpthread \
 	2>"$T/cc.log"
 ok "helper built against libcore.a${SAN:+ (-fsanitize=$SAN)}" test -x "$T/dimg" ||
 	cat "$T/cc.log" >&2

@@ -63,7 +63,7 @@ gunzip -c "$T/t64b/hypervisor.bin.gz" >"$T/t64b.bin"
 ok "compile the test driver against $(basename "$LIBCORE")" \
 	cc -std=c11 -D_GNU_SOURCE -I"$TOP" -o "$T/drv" \
 	"$TOP/tests/t/qemu-capture-driver.c" "$LIBCORE" \
-	$(pkg-config --libs inih 2>/dev/null) -lm -fsanitize=address,undefined
+	 $LIBCORE_LIBS -fsanitize=address,undefined
 [ -x "$T/drv" ] || { done_testing; exit 1; }
 
 # qemu_cmd NAME VARIANT APPEND [EXTRA...]: the board's QEMU command line in

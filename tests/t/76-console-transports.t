@@ -9,6 +9,14 @@
 #   telnet  ser2net telnet(rfc2217) in front of the pty: negotiation is
 #           answered and none of it reaches the log; 0xff data survives
 #   cmd     a local command's stdout
+#   ipmi-sol  a real OpenIPMI ipmi_sim with SOL on the pty: the board's
+#           bytes arrive without ipmitool's banner, typed bytes reach the
+#           board (a ~ after a newline passes ipmitool's escape), a wrong
+#           password, a 0644 password_file, no password
+#   amt-sol amtterm (no AMT here): its argv has no password, its
+#           environment has AMT_PASSWORD, a 0644 password_file is refused,
+#           a port nobody listens on and a peer that never answers fail
+#           with amtterm's own words
 # Each capture is checked by sha256 against what was written.  Bad input:
 # a device that does not exist, one that is not a tty, a port nobody
 # listens on, a command that does not exist, a key a transport does not
@@ -22,7 +30,7 @@ LIBCORE=${LABCTL_LIBCORE:-$TOP/build/check/libcore.a}
 ok "compile the test driver against $(basename "$LIBCORE")" \
 	cc -std=c11 -D_GNU_SOURCE -I"$TOP" -o "$T/drv" \
 	"$TOP/tests/t/console-driver.c" "$LIBCORE" \
-	$(pkg-config --libs inih 2>/dev/null) -lm -fsanitize=address,undefined
+	 $LIBCORE_LIBS -fsanitize=address,undefined
 [ -x "$T/drv" ] || { done_testing; exit 1; }
 
 # About 4 MiB of numbered lines, and 1 MiB of every byte value.
@@ -44,12 +52,16 @@ free_port() {
 	echo 0
 }
 
-start_socat() {	# the pty pair $T/a (transport side) and $T/b (board side)
-	rm -f "$T/a" "$T/b"
-	socat pty,raw,echo=0,link="$T/a" pty,raw,echo=0,link="$T/b" &
+# Unique device names: ser2net and ipmi_sim take UUCP locks named after
+# the device's basename (/run/lock/LCK..NAME), shared by parallel tests.
+A=$T/conA.$$
+B=$T/conB.$$
+start_socat() {	# the pty pair $A (transport side) and $B (board side)
+	rm -f "$A" "$B"
+	socat pty,raw,echo=0,link="$A" pty,raw,echo=0,link="$B" &
 	SOCAT=$!
 	at_exit "kill -9 $SOCAT"
-	for _ in $(seq 100); do [ -e "$T/a" ] && [ -e "$T/b" ] && break; sleep 0.02; done
+	for _ in $(seq 100); do [ -e "$A" ] && [ -e "$B" ] && break; sleep 0.02; done
 }
 stop_socat() { kill "$SOCAT" 2>/dev/null; wait "$SOCAT" 2>/dev/null; }
 
@@ -91,45 +103,45 @@ check() {
 
 # ---------------------------------------------------------------- tty
 start_socat
-drv_start tty -d tty -P device="$T/a" -n "$lines_size"
+drv_start tty -d tty -P device="$A" -n "$lines_size"
 ok "tty: open" test $? = 0
-timeout 30 cat "$T/lines" >"$T/b"
+timeout 30 cat "$T/lines" >"$B"
 drv_wait tty
 check tty "$lines_size" "$lines_sum" "tty: 4 MiB of lines"
 is "$(grep -c '^L' "$(logof tty).lines")" 50000 "tty: one sidecar L record per line"
 
-drv_start ttybin -d tty -P device="$T/a" -P baud=9600 -n "$bin_size"
-timeout 30 cat "$T/binary" >"$T/b"
+drv_start ttybin -d tty -P device="$A" -P baud=9600 -n "$bin_size"
+timeout 30 cat "$T/binary" >"$B"
 drv_wait ttybin
 check ttybin "$bin_size" "$bin_sum" "tty at 9600: 1 MiB of every byte value"
 
-drv_start ttyodd -d tty -P device="$T/a" -P baud=250000 -n 6
+drv_start ttyodd -d tty -P device="$A" -P baud=250000 -n 6
 ok "tty: a non-standard rate (250000, termios2/BOTHER) opens" test $? = 0 || diag "$(cat "$T/ttyodd.err")"
-printf 'hello\n' >"$T/b"
+printf 'hello\n' >"$B"
 drv_wait ttyodd
 is "$(cat "$(logof ttyodd)" 2>/dev/null)" "hello" "tty at 250000: data arrives"
 
 # exclusive: while one driver holds it, a second is refused
-drv_start excl1 -d tty -P device="$T/a" -n 3 -t 20000
+drv_start excl1 -d tty -P device="$A" -n 3 -t 20000
 holder=$DRV
 run_drv() { timeout -k 5 30 "$T/drv" -r "$T/x.res" "$@" >"$T/x.out" 2>"$T/x.err"; rc=$?; err=$(cat "$T/x.err"); }
-run_drv -d tty -P device="$T/a" -n 1 -t 1000
+run_drv -d tty -P device="$A" -n 1 -t 1000
 is "$rc" 1 "tty in use: a second open fails"
 like "$err" "in (exclusive )?use" "tty in use: says it is in use"
 DRV=$holder
-printf 'ok\n' >"$T/b"
+printf 'ok\n' >"$B"
 drv_wait excl1
 is "$(cat "$(logof excl1)")" "ok" "tty in use: the holder got the data"
 
 # by-id style symlink to the device
-ln -s "$T/a" "$T/usb-FTDI_FT232R_USB_UART_A1B2C3-if00-port0"
+ln -s "$A" "$T/usb-FTDI_FT232R_USB_UART_A1B2C3-if00-port0"
 drv_start link -d tty -P device="$T/usb-FTDI_FT232R_USB_UART_A1B2C3-if00-port0" -n 5
-printf 'link\n' >"$T/b"
+printf 'link\n' >"$B"
 drv_wait link
 is "$(cat "$(logof link)")" "link" "tty: a symlinked device (/dev/serial/by-id style)"
 
 # the other end goes away: end of stream, not a hang
-drv_start hup -d tty -P device="$T/a" -t 20000
+drv_start hup -d tty -P device="$A" -t 20000
 t0=$(date +%s%N)
 stop_socat
 drv_wait hup
@@ -154,10 +166,10 @@ if command -v ser2net >/dev/null; then
 	cat >"$T/ser2net.yaml" <<YAML
 connection: &raw
   accepter: tcp,127.0.0.1,$p_raw
-  connector: serialdev,$T/a,115200n81,local
+  connector: serialdev,$A,115200n81,local
 connection: &tel
   accepter: telnet(rfc2217),tcp,127.0.0.1,$p_tel
-  connector: serialdev,$T/a,115200n81,local
+  connector: serialdev,$A,115200n81,local
 YAML
 	ser2net -n -c "$T/ser2net.yaml" -P "$T/ser2net.pid" >"$T/ser2net.log" 2>&1 &
 	S2N=$!
@@ -171,7 +183,7 @@ YAML
 	# wait_released: until ser2net has let go of the pty (bounded)
 	wait_released() {
 		local dev
-		dev=$(readlink -f "$T/a")
+		dev=$(readlink -f "$A")
 		for _ in $(seq 250); do
 			ls -l "/proc/$S2N/fd" 2>/dev/null | grep -q -- "-> $dev\$" || return 0
 			sleep 0.02
@@ -182,8 +194,8 @@ YAML
 	tcp_case() {	# NAME DRIVER PORT FILE SIZE SUM WHAT
 		drv_start "$1" -d "$2" -P host=127.0.0.1 -P port="$3" -n "$5"
 		ok "$7: connected" test $? = 0
-		ok "$7: ser2net opened the pty" wait_open "$S2N" "$T/a"
-		timeout 30 cat "$4" >"$T/b"
+		ok "$7: ser2net opened the pty" wait_open "$S2N" "$A"
+		timeout 30 cat "$4" >"$B"
 		drv_wait "$1"
 		check "$1" "$5" "$6" "$7"
 		wait_released
@@ -203,8 +215,8 @@ YAML
 
 	# writing through telnet reaches the board side, 0xff doubled and undone
 	drv_start telw -d telnet -P host=127.0.0.1 -P port="$p_tel" -w $'to board \xff end\n' -i 500 -t 3000
-	ok "telnet write: ser2net opened the pty" wait_open "$S2N" "$T/a"
-	timeout 3 head -c 15 "$T/b" >"$T/fromdrv" || true
+	ok "telnet write: ser2net opened the pty" wait_open "$S2N" "$A"
+	timeout 3 head -c 15 "$B" >"$T/fromdrv" || true
 	drv_wait telw
 	is "$(od -An -c "$T/fromdrv" | tr -s ' ')" "$(printf 'to board \xff end\n' | od -An -c | tr -s ' ')" \
 		"telnet write: the board side gets the bytes, 0xff once"
@@ -246,5 +258,119 @@ drv_wait cmdkill
 is "$(cat "$T/cmdkill.rc")" 0 "cmd: a command still running at close: the driver succeeds"
 for _ in $(seq 50); do kill -0 "${napid:-0}" 2>/dev/null || break; sleep 0.02; done
 ok "cmd: ... and the command is killed at close" sh -c "! kill -0 ${napid:-0} 2>/dev/null"
+
+# ---------------------------------------------------------------- ipmi-sol
+if command -v ipmi_sim >/dev/null && command -v ipmitool >/dev/null; then
+	start_socat
+	iport=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1:0")->sockport')
+	mkdir -p "$T/ipmi/state"
+	cat >"$T/ipmi/lan.conf" <<CONF
+name "labctl76"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 $iport
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcd76
+  endlan
+  sol "$A" 115200
+  user 2 true "admin" "secret" admin 10 none md2 md5 straight
+CONF
+	printf 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n' >"$T/ipmi/bmc.emu"
+	ipmi_sim -c "$T/ipmi/lan.conf" -f "$T/ipmi/bmc.emu" -s "$T/ipmi/state" -n \
+		>"$T/ipmi/sim.log" 2>&1 </dev/null &
+	SIM=$!
+	at_exit "kill $SIM"
+	for _ in $(seq 50); do
+		IPMI_PASSWORD=secret timeout 2 ipmitool -I lanplus -C 3 -H 127.0.0.1 -p "$iport" \
+			-U admin -E sol info >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	printf 'secret\n' >"$T/ipmi/pw"
+	chmod 600 "$T/ipmi/pw"
+	sol=(-d ipmi-sol -P host=127.0.0.1 -P port="$iport" -P user=admin)
+	timeout 10 cat "$B" >"$T/sol.board" &
+	CATB=$!
+	at_exit "kill $CATB"
+	drv_start sol "${sol[@]}" -P password_file="$T/ipmi/pw" -w $'typed ~x\r~~.y\n' -D 1000 -i 1500 -t 8000
+	ok "ipmi-sol: a session with ipmi_sim" test $? = 0
+	sleep 1.5
+	printf 'POST from the board\r\nline 2\r\n' >"$B"
+	drv_wait sol
+	is "$(cat "$T/sol.rc")" 0 "ipmi-sol: the driver succeeds" || diag "$(cat "$T/sol.err")"
+	is "$(od -c "$(logof sol)")" "$(printf 'POST from the board\r\nline 2\r\n' | od -c)" \
+		"ipmi-sol: the board's bytes, without ipmitool's banner"
+	wait "$CATB"
+	is "$(od -c "$T/sol.board")" "$(printf 'typed ~x\r~~.y\n' | od -c)" \
+		"ipmi-sol: typed bytes reach the board, ~ after a newline too"
+	pgrep -f -- "-p $iport .*sol activate" >/dev/null
+	ok "ipmi-sol: ipmitool is gone after close" test $? = 1
+	IPMI_PASSWORD=wrong run_drv "${sol[@]}" -t 100
+	is "$rc" 1 "ipmi-sol: a wrong password fails at open"
+	like "$err" "console ipmi-sol 127.0.0.1:$iport: ipmitool ended before it was connected: .*(RAKP|session|password)" \
+		"ipmi-sol: ... quoting ipmitool"
+	chmod 644 "$T/ipmi/pw"
+	run_drv "${sol[@]}" -P password_file="$T/ipmi/pw" -t 100
+	like "$err" "password_file $T/ipmi/pw is mode 0644: others can read the password; refusing it" \
+		"ipmi-sol: a password_file others can read is refused"
+	(unset IPMI_PASSWORD; run_drv "${sol[@]}" -t 100; echo "$err" >"$T/nopw")
+	like "$(cat "$T/nopw")" "needs the password: set IPMI_PASSWORD or password_file" \
+		"ipmi-sol: no password says where to put one"
+	run_drv -d ipmi-sol -P port=1 -t 100
+	like "$err" "ipmi-sol needs host" "ipmi-sol: host missing"
+	kill "$SIM"
+	wait "$SIM" 2>/dev/null
+	stop_socat
+else
+	skip "ipmi_sim or ipmitool missing"
+fi
+
+# ---------------------------------------------------------------- amt-sol
+if command -v amtterm >/dev/null; then
+	printf 'amtsecret\n' >"$T/amtpw"
+	chmod 644 "$T/amtpw"
+	amt=(-d amt-sol -P host=127.0.0.1 -P user=labuser)
+	run_drv "${amt[@]}" -P port=16994 -P password_file="$T/amtpw" -t 100
+	is "$rc" 1 "amt-sol: a 0644 password_file fails"
+	like "$err" "console driver amt-sol: password_file $T/amtpw is mode 0644: others can read the password; refusing it \(chmod 600" \
+		"amt-sol: ... refused, clearly"
+	chmod 600 "$T/amtpw"
+	(unset AMT_PASSWORD; run_drv "${amt[@]}" -t 100; echo "$err" >"$T/nopw")
+	like "$(cat "$T/nopw")" "amt-sol needs the password: set AMT_PASSWORD or password_file" \
+		"amt-sol: no password says where to put one"
+	dead=$(free_port)
+	t0=$(date +%s%N)
+	run_drv "${amt[@]}" -P port="$dead" -P password_file="$T/amtpw" -t 100
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	is "$rc" 1 "amt-sol: a port nobody listens on fails at open"
+	like "$err" "console amt-sol 127.0.0.1:$dead: amtterm ended before it was connected: .*Connection refused" \
+		"amt-sol: ... in amtterm's words"
+	ok "amt-sol: ... at once ($ms ms)" test "$ms" -lt 3000
+	# A peer that accepts and never answers: amtterm's argv and
+	# environment while it waits, then a timeout.
+	lp=$(free_port)
+	socat -u TCP-LISTEN:"$lp",bind=127.0.0.1,reuseaddr OPEN:"$T/amt.rx",creat &
+	LST=$!
+	at_exit "kill $LST"
+	for _ in $(seq 100); do ss -Hltn "( sport = :$lp )" | grep -q . && break; sleep 0.02; done
+	AMT_PASSWORD=envsecret timeout -k 5 30 "$T/drv" -r "$T/x.res" "${amt[@]}" -P port="$lp" >"$T/x.out" 2>"$T/x.err" &
+	APID=$!
+	at_exit "kill -9 $APID"
+	for _ in $(seq 100); do apid=$(pgrep -f "^amtterm .*$lp\$"); [ -n "$apid" ] && break; sleep 0.02; done
+	is "$(tr '\0' ' ' </proc/${apid:-0}/cmdline 2>/dev/null)" "amtterm -u labuser 127.0.0.1 $lp " \
+		"amt-sol: amtterm's argv (user, host, port; no password)"
+	ok "amt-sol: the password is in its environment" \
+		sh -c "tr '\\0' '\\n' </proc/${apid:-0}/environ | grep -qx AMT_PASSWORD=envsecret"
+	wait "$APID"
+	is "$?" 1 "amt-sol: a peer that never answers: open fails"
+	like "$(cat "$T/x.err")" "amtterm did not connect within [0-9]+ ms" "amt-sol: ... after the connect timeout"
+	ok "amt-sol: ... and amtterm is gone" sh -c "! kill -0 ${apid:-0} 2>/dev/null"
+	kill "$LST" 2>/dev/null
+else
+	skip "amtterm not installed"
+fi
 
 done_testing

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * Test driver for tests/t/76-console-transports.t: opens a console
- * transport as a run does and captures it with the capture engine.
+ * Test driver for tests/t/76-console-transports.t and 77-console-reconnect.t:
+ * opens a console transport as a run does and captures it with the
+ * capture engine.
  *
  *   console-driver -d DRIVER [-P KEY=VALUE]... -r RESULTS [-n BYTES]
- *                  [-t MS] [-i MS] [-w TEXT]
+ *                  [-t MS] [-i MS] [-w TEXT] [-D MS] [-R]
  *
  *   -n BYTES  stop once this many bytes were captured
  *   -t MS     give up after MS (default 30000)
  *   -i MS     stop after MS without data once something arrived
  *   -w TEXT   write TEXT to the console after opening it
+ *   -D MS     ... MS after opening it
+ *   -R        reconnect (console_config.reconnect), gaps to the capture;
+ *             prints "lost REASON" and "back" as they happen
  *
  * Prints "open ok" (flushed; the .t starts the writer then), then
- * "log PATH", "bytes N", "done"; errors as "console-driver: WHAT: MSG".
+ * "log PATH", "bytes N", "cpu SECONDS" (its own user + system time),
+ * "done"; errors as "console-driver: WHAT: MSG".
  * Exit 0, 1 on an error, 2 on bad usage.
  */
 #include <errno.h>
@@ -21,12 +26,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "serial-capture/capture.h"
 #include "serial-capture/console.h"
+
+static void on_link(void *arg, bool up, const char *reason)
+{
+	capture_on_link(arg, up, reason);
+	if (up)
+		printf("back\n");
+	else
+		printf("lost %s\n", reason);
+	fflush(stdout);
+}
 
 static int die(const char *what, int ret)
 {
@@ -39,12 +55,14 @@ int main(int argc, char **argv)
 	const char *driver = NULL, *results = NULL, *wtext = NULL;
 	struct lab_param params[8];
 	int nparams = 0, opt, ret, rc = 0;
-	long long want = -1, timeout = 30000, idle = 0;
+	long long want = -1, timeout = 30000, idle = 0, wdelay = 0;
 	int64_t deadline, last_data = 0;
 	struct console *con = NULL;
 	struct capture *cap = NULL;
+	bool reconnect = false;
+	struct rusage ru;
 
-	while ((opt = getopt(argc, argv, "d:P:r:n:t:i:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:P:r:n:t:i:w:D:R")) != -1) {
 		switch (opt) {
 		case 'd': driver = optarg; break;
 		case 'r': results = optarg; break;
@@ -52,6 +70,8 @@ int main(int argc, char **argv)
 		case 't': timeout = atoll(optarg); break;
 		case 'i': idle = atoll(optarg); break;
 		case 'w': wtext = optarg; break;
+		case 'D': wdelay = atoll(optarg); break;
+		case 'R': reconnect = true; break;
 		case 'P':
 			if (nparams == 8 || !strchr(optarg, '='))
 				return 2;
@@ -63,7 +83,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!driver || !results) {
-		fprintf(stderr, "usage: %s -d DRIVER [-P KEY=VALUE]... -r RESULTS [-n BYTES] [-t MS] [-i MS] [-w TEXT]\n",
+		fprintf(stderr, "usage: %s -d DRIVER [-P KEY=VALUE]... -r RESULTS [-n BYTES] [-t MS] [-i MS] [-w TEXT] [-D MS] [-R]\n",
 			argv[0]);
 		return 2;
 	}
@@ -72,21 +92,30 @@ int main(int argc, char **argv)
 		.params = params,
 		.nparams = nparams,
 		.connect_timeout_ms = 3000,
+		.reconnect = reconnect,
+		.on_link = on_link,
 	};
-	ret = console_open(&con, &cc);
-	if (ret)
-		return die("console_open", ret);
+	/* The capture first, so a loss at any time has somewhere to go. */
 	ret = capture_open(&cap, results, NULL, NULL);
-	if (ret) {
-		rc = die("capture_open", ret);
-		goto out;
-	}
+	if (ret)
+		return die("capture_open", ret);
 	capture_mark_t0(cap);
+	cc.link_arg = cap;
+	ret = console_open(&con, &cc);
+	if (ret) {
+		rc = die("console_open", ret);
+		unlink(capture_lines_path(cap));
+		unlink(capture_path(cap));
+		capture_free(cap);
+		return rc;
+	}
 	printf("open ok\nlog %s\n", capture_path(cap));
 	fflush(stdout);
 	if (wtext) {
-		ssize_t n = console_write(con, wtext, strlen(wtext));
+		ssize_t n;
 
+		lab_sleep_ms(wdelay);
+		n = console_write(con, wtext, strlen(wtext));
 		if (n < 0) {
 			rc = die("console_write", (int)n);
 			goto out;
@@ -127,14 +156,15 @@ int main(int argc, char **argv)
 			break;
 	}
 out:
-	if (cap) {
-		ret = capture_close(cap);
-		if (ret)
-			rc = die("capture_close", ret);
-		printf("bytes %llu\n", (unsigned long long)capture_bytes(cap));
-		capture_free(cap);
-	}
+	ret = capture_close(cap);
+	if (ret)
+		rc = die("capture_close", ret);
+	printf("bytes %llu\n", (unsigned long long)capture_bytes(cap));
+	capture_free(cap);
 	console_close(con);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("cpu %.6f\n", ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	printf("done\n");
 	return rc;
 }

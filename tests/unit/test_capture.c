@@ -169,6 +169,7 @@ static void lines_free(struct lines *l)
 struct record {
 	char kind[4];
 	long long off, ns, wall;
+	long long end_ns, end_wall;	/* G */
 	char reason[128];
 };
 
@@ -185,10 +186,20 @@ static int read_sidecar(const char *path, struct record *r, int max)
 		if (!strncmp(line, "T0\t", 3)) {
 			strcpy(r[n].kind, "T0");
 			assert_int_equal(sscanf(line + 3, "%lld", &r[n].wall), 1);
+		} else if (line[0] == 'G') {
+			int used = 0;
+
+			assert_int_equal(sscanf(line, "%3[G]\t%lld\t%lld\t%lld\t%lld\t%lld%n",
+						r[n].kind, &r[n].off, &r[n].ns,
+						&r[n].wall, &r[n].end_ns,
+						&r[n].end_wall, &used), 6);
+			assert_int_equal(line[used], '\t');
+			snprintf(r[n].reason, sizeof(r[n].reason), "%s",
+				 line + used + 1);
 		} else {
 			int used = 0;
 
-			assert_int_equal(sscanf(line, "%3[LG]\t%lld\t%lld\t%lld%n",
+			assert_int_equal(sscanf(line, "%3[L]\t%lld\t%lld\t%lld%n",
 						r[n].kind, &r[n].off, &r[n].ns,
 						&r[n].wall, &used), 4);
 			if (line[used] == '\t')
@@ -222,7 +233,7 @@ static void test_console_table(void **state)
 	ret = console_open(&con, &cfg);
 	assert_int_equal(ret, -LAB_ECONFIG);
 	assert_null(con);
-	assert_contains(lab_errmsg(ret), "unknown console driver 'carrier-pigeon' (known: qemu, tty, tcp, telnet, cmd)");
+	assert_contains(lab_errmsg(ret), "unknown console driver 'carrier-pigeon' (known: qemu, tty, tcp, telnet, cmd");
 	cfg.driver = "qemu";
 	cfg.params = &p;
 	cfg.nparams = 1;
@@ -398,7 +409,11 @@ static void test_capture_crlf_and_split_lines(void **state)
 	/* a line's time is when its first byte came */
 	assert_int_equal(l->ns[1], l->ns[0]);
 	assert_true(l->ns[2] - l->ns[1] >= 30000000);
-	capture_gap(cap, "reconnect\tafter\nEOF");
+	capture_gap_begin(cap, "reconnect\tafter\nEOF");
+	capture_gap_begin(cap, "a second loss before the end: ignored");
+	lab_sleep_ms(20);
+	capture_gap_end(cap);
+	capture_gap_end(cap);		/* no second record */
 	assert_int_equal(capture_close(cap), 0);
 	assert_int_equal(l->n, 4);
 	assert_string_equal(l->text[3], "last");
@@ -417,6 +432,9 @@ static void test_capture_crlf_and_split_lines(void **state)
 	assert_string_equal(rec[6].kind, "G");
 	assert_int_equal(rec[6].off, 18);
 	assert_string_equal(rec[6].reason, "reconnect after EOF\n");
+	assert_true(rec[6].end_ns - rec[6].ns >= 20000000);
+	assert_true(rec[6].end_wall - rec[6].wall >= 20000000);
+	assert_true(rec[6].ns >= rec[5].ns);
 	lines_free(l);
 	capture_free(cap);
 	free(l);
@@ -489,6 +507,65 @@ static void touch(const char *dir, const char *name)
 	assert_true(fd >= 0);
 	close(fd);
 	free(path);
+}
+
+/* A gap still open at close ends there; live captures are found and end. */
+static void test_capture_gap_at_close_and_live(void **state)
+{
+	char *dir = results_dir("live");
+	struct record rec[8];
+	struct capture *cap;
+	char *path = NULL, *link;
+	struct stat st;
+	int fd, n, status;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(capture_find_live(dir, "lab", &path), -LAB_ENOENT);
+	assert_int_equal(capture_open(&cap, dir, NULL, NULL), 0);
+	assert_int_equal(capture_feed(cap, "a\n", 2), 0);
+	capture_on_link(cap, false, "ser2net went away");
+	assert_int_equal(capture_publish(cap, "lab"), 0);
+	assert_int_equal(capture_publish(cap, "../x"), -LAB_EINVAL);
+	assert_int_equal(capture_find_live(dir, "lab", &path), 0);
+	assert_string_equal(path, capture_path(cap));
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(capture_is_live(fd));
+	free(path);
+	assert_int_equal(capture_find_live(dir, "other", &path), -LAB_ENOENT);
+	assert_int_equal(capture_close(cap), 0);
+	assert_false(capture_is_live(fd));
+	close(fd);
+	assert_int_equal(capture_find_live(dir, "lab", &path), -LAB_ENOENT);
+	link = xasprintf("%s/.live/lab", dir);
+	assert_int_equal(lstat(link, &st), -1);	/* removed at close */
+	n = read_sidecar(capture_lines_path(cap), rec, 8);
+	assert_int_equal(n, 3);
+	assert_string_equal(rec[2].kind, "G");
+	assert_int_equal(rec[2].off, 2);
+	assert_true(rec[2].end_ns >= rec[2].ns);
+	assert_string_equal(rec[2].reason,
+			    "ser2net went away (still lost when the capture ended)\n");
+	capture_free(cap);
+
+	/* A writer killed mid-capture: its link stays, but it is not live. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct capture *c;
+
+		if (capture_open(&c, dir, NULL, NULL) || capture_publish(c, "lab"))
+			_exit(1);
+		kill(getpid(), SIGKILL);
+		_exit(2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(lstat(link, &st), 0);
+	assert_int_equal(capture_find_live(dir, "lab", &path), -LAB_ENOENT);
+	free(link);
+	free(dir);
 }
 
 static void test_capture_name_collision(void **state)
@@ -705,6 +782,7 @@ int main(void)
 		cmocka_unit_test_setup(test_capture_crlf_and_split_lines, reset_inject),
 		cmocka_unit_test_setup(test_capture_long_line, reset_inject),
 		cmocka_unit_test_setup(test_capture_no_listener_and_nested_dir, reset_inject),
+		cmocka_unit_test_setup(test_capture_gap_at_close_and_live, reset_inject),
 		cmocka_unit_test_setup(test_capture_name_collision, reset_inject),
 		cmocka_unit_test_setup(test_capture_enospc, reset_inject),
 		cmocka_unit_test_setup(test_capture_short_writes_eintr, reset_inject),

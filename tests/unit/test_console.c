@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <stdbool.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +241,9 @@ static void test_telnet_escape_roundtrip(void **state)
 
 static void test_table(void **state)
 {
-	static const char *const names[] = { "qemu", "tty", "tcp", "telnet", "cmd" };
+	static const char *const names[] = {
+		"qemu", "tty", "tcp", "telnet", "cmd", "ipmi-sol", "amt-sol"
+	};
 	size_t i;
 
 	(void)state;
@@ -298,6 +301,81 @@ static void test_bad_config(void **state)
 		   "command is empty");
 	assert_err(open_with("cmd", "command", "/nonexistent/prog -x", NULL, NULL),
 		   LAB_ENOENT, "cannot run /nonexistent/prog");
+	assert_err(open_with("ipmi-sol", "port", "623", NULL, NULL), LAB_ECONFIG,
+		   "ipmi-sol needs host");
+	assert_err(open_with("ipmi-sol", "host", "bmc", "baud", "9600"),
+		   LAB_ECONFIG, "takes no key 'baud'");
+	assert_err(open_with("amt-sol", "user", "admin", NULL, NULL), LAB_ECONFIG,
+		   "amt-sol needs host");
+	assert_err(open_with("amt-sol", "host", "h", "password_file",
+			     "/nonexistent/pw"), LAB_ENOENT,
+		   "cannot open password_file /nonexistent/pw");
+	assert_err(open_with("tcp", "host", "h", "reconnect", "often"),
+		   LAB_ECONFIG, "reconnect = often: want yes or no");
+	assert_err(open_with("tcp", "backoff_min", "1s", "backoff_max", "10ms"),
+		   LAB_ECONFIG, "backoff_max (10 ms) is shorter than backoff_min");
+	assert_err(open_with("cmd", "command", "true", "backoff_max", "0s"),
+		   LAB_ECONFIG, "backoff_max = 0s");
+}
+
+/* Reconnect: the link callbacks, one fd throughout, nothing repeated. */
+struct link_log {
+	int lost, back;
+	char reason[128];
+};
+
+static void link_cb(void *arg, bool up, const char *reason)
+{
+	struct link_log *l = arg;
+
+	if (up) {
+		l->back++;
+	} else {
+		l->lost++;
+		snprintf(l->reason, sizeof(l->reason), "%s", reason);
+	}
+}
+
+static void test_reconnect(void **state)
+{
+	struct lab_param p[4] = {
+		{ "command", "printf ab" }, { "reconnect", "yes" },
+		{ "backoff_min", "20ms" }, { "backoff_max", "40ms" },
+	};
+	struct link_log log = { 0 };
+	struct console_config cfg = {
+		.driver = "cmd", .params = p, .nparams = 4,
+		.on_link = link_cb, .link_arg = &log,
+	};
+	struct strbuf got = STRBUF_INIT;
+	struct console *con;
+	int fd, i;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(console_open(&con, &cfg), 0);
+	fd = console_fd(con);
+	assert_true(console_is_up(con));
+	for (i = 0; i < 4000 && got.len < 6; i++) {
+		struct pollfd pfd = { console_fd(con), POLLIN, 0 };
+		ssize_t n;
+
+		assert_int_equal(console_fd(con), fd);	/* stable */
+		poll(&pfd, 1, 5);
+		n = console_read(con, buf, sizeof(buf));
+		assert_true(n > 0 || n == -LAB_EBUSY);	/* never the end */
+		if (n > 0)
+			strbuf_add(&got, buf, (size_t)n);
+	}
+	/* the command ran three times: its output three times, in order */
+	assert_string_equal(strbuf_str(&got), "ababab");
+	assert_true(log.lost >= 2);
+	assert_true(log.back >= 2);
+	assert_true(log.lost - log.back <= 1);
+	assert_string_equal(log.reason, "the connection ended");
+	assert_int_equal(console_send_break(con), -LAB_EINVAL);	/* cmd has none */
+	console_close(con);
+	strbuf_release(&got);
 }
 
 /* cmd: the output of a command, to its end. */
@@ -447,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_cmd_output),
+		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_log_strip_ansi),
 		cmocka_unit_test(test_log_offsets),
 		cmocka_unit_test(test_log_stage_range),

@@ -39,6 +39,7 @@
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
 #include "lib/param.h"
+#include "lib/secret.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
@@ -2355,6 +2356,49 @@ static void test_params(void **state)
 			    "console driver qemu takes no key 'url' (it takes: no keys)");
 }
 
+/* The one reader of password files: 0600 only, first line, ~ is $HOME. */
+static void test_secret_file(void **state)
+{
+	char dir[] = "/tmp/labctl-secret.XXXXXX", path[PATH_MAX];
+	const char *old_home = getenv("HOME");
+	char *saved = old_home ? strdup(old_home) : NULL;
+	struct strbuf sb = STRBUF_INIT;
+	FILE *f;
+	int ret;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pw", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("s3cret\nsecond line\n", f);
+	fclose(f);
+	chmod(path, 0644);
+	ret = lab_read_secret_file("power driver x", path, &sb);
+	assert_int_equal(ret, -LAB_ECONFIG);
+	assert_non_null(strstr(lab_errmsg(ret), "mode 0644"));
+	assert_non_null(strstr(lab_errmsg(ret), "power driver x: password_file"));
+	assert_int_equal(sb.len, 0);
+	chmod(path, 0600);
+	assert_int_equal(lab_read_secret_file("x", path, &sb), 0);
+	assert_string_equal(strbuf_str(&sb), "s3cret");
+	strbuf_reset(&sb);
+	setenv("HOME", dir, 1);
+	assert_int_equal(lab_read_secret_file("x", "~/pw", &sb), 0);
+	assert_string_equal(strbuf_str(&sb), "s3cret");
+	ret = lab_read_secret_file("x", "~/missing", &sb);
+	assert_int_equal(ret, -LAB_ENOENT);
+	assert_non_null(strstr(lab_errmsg(ret), dir));
+	ret = lab_read_secret_file("x", dir, &sb);
+	assert_true(ret < 0);
+	if (saved)
+		setenv("HOME", saved, 1);
+	free(saved);
+	unlink(path);
+	rmdir(dir);
+	strbuf_release(&sb);
+}
+
 static void test_utf8(void **state)
 {
 	static const struct {
@@ -2388,6 +2432,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_utf8),
+		T(test_secret_file),
 		T(test_params),
 		T(test_err_strerror_all),
 		T(test_err_record),

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: MIT
+/*
+ * HTTP for the power drivers on libcurl (see power/curl.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/secret.h"
+#include "lib/strbuf.h"
+#include "lib/xmalloc.h"
+#include "power/curl.h"
+#include "power/power.h"
+
+/* An answer larger than this is not a power switch's. */
+#define HTTP_MAX_BODY (1024 * 1024)
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	if (sb->len + size * n > HTTP_MAX_BODY)
+		return 0;	/* makes curl fail with CURLE_WRITE_ERROR */
+	strbuf_add(sb, data, size * n);
+	return size * n;
+}
+
+static int global_init(void)
+{
+	static bool done;
+
+	if (!done) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT))
+			return lab_err(LAB_EINFRA, "cannot initialise libcurl");
+		done = true;
+	}
+	return 0;
+}
+
+static int transport_error(const struct http_request *req, CURLcode rc,
+			   const char *detail, int64_t took_ms)
+{
+	struct strbuf url = STRBUF_INIT;
+	int code = rc == CURLE_OPERATION_TIMEDOUT ? LAB_ETIMEDOUT : LAB_EINFRA;
+	int ret;
+
+	http_url_redact(&url, req->url);
+	if (!*detail)
+		detail = curl_easy_strerror(rc);
+	if (strstr(detail, " after "))	/* curl said how long it tried */
+		ret = lab_err(code, "%s %s: %s", req->method, strbuf_str(&url),
+			      detail);
+	else
+		ret = lab_err(code, "%s %s: %s (after %lld.%03lld s)",
+			      req->method, strbuf_str(&url), detail,
+			      (long long)(took_ms / 1000),
+			      (long long)(took_ms % 1000));
+	strbuf_release(&url);
+	return ret;
+}
+
+int http_perform(const struct http_request *req, struct http_response *resp)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = NULL;
+	int64_t start = lab_mono_ms();
+	CURL *h;
+	CURLcode rc;
+	int ret;
+
+	resp->status = 0;
+	strbuf_reset(&resp->body);
+	ret = global_init();
+	if (ret)
+		return ret;
+	h = curl_easy_init();
+	if (!h)
+		return lab_err(LAB_EINFRA, "cannot create a libcurl handle");
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "labctl");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)req->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, req->tls_verify ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, req->tls_verify ? 2L : 0L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp->body);
+	if (strcmp(req->method, "GET"))
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req->body));
+		if (req->content_type) {
+			char *ct = xasprintf("Content-Type: %s", req->content_type);
+
+			headers = curl_slist_append(headers, ct);
+			free(ct);
+		}
+		/* Small bodies: no 100-continue round trip. */
+		headers = curl_slist_append(headers, "Expect:");
+	}
+	if (headers)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	if (req->user) {
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH,
+				 req->digest ? CURLAUTH_DIGEST : CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, req->user);
+		curl_easy_setopt(h, CURLOPT_PASSWORD,
+				 req->password ? req->password : "");
+	}
+
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+		ret = 0;
+	} else {
+		ret = transport_error(req, rc, errbuf, lab_mono_ms() - start);
+	}
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(h);
+	return ret;
+}
+
+void http_response_release(struct http_response *resp)
+{
+	strbuf_release(&resp->body);
+	resp->status = 0;
+}
+
+int http_check_status(const struct http_request *req,
+		      const struct http_response *resp)
+{
+	struct strbuf url = STRBUF_INIT;
+	const char *body = strbuf_str(&resp->body);
+	int len = (int)strcspn(body, "\r\n");
+	int ret;
+
+	if (resp->status >= 200 && resp->status < 300)
+		return 0;
+	if (len > 200)
+		len = 200;
+	http_url_redact(&url, req->url);
+	if (resp->status == 401)
+		ret = lab_err(LAB_EINFRA,
+			      "%s %s answered 401 Unauthorized: %s",
+			      req->method, strbuf_str(&url),
+			      req->user ? "wrong user or password" :
+			      "it wants a user and password (user = ..., password_file = ...)");
+	else
+		ret = lab_err(LAB_EINFRA, "%s %s answered %ld%s%.*s",
+			      req->method, strbuf_str(&url), resp->status,
+			      len ? ": " : "", len, body);
+	strbuf_release(&url);
+	return ret;
+}
+
+void http_url_escape(struct strbuf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			strbuf_addch(out, (char)c);
+		} else {
+			strbuf_addch(out, '%');
+			strbuf_addch(out, hex[c >> 4]);
+			strbuf_addch(out, hex[c & 15]);
+		}
+	}
+}
+
+void http_url_join(struct strbuf *out, const char *base, const char *path)
+{
+	size_t n = strlen(base);
+
+	while (n && base[n - 1] == '/')
+		n--;
+	strbuf_add(out, base, n);
+	strbuf_addstr(out, path);
+}
+
+void http_url_redact(struct strbuf *out, const char *url)
+{
+	const char *host = strstr(url, "://");
+	const char *end, *at;
+
+	if (!host) {
+		strbuf_addstr(out, url);
+		return;
+	}
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	if (!at) {
+		strbuf_addstr(out, url);
+		return;
+	}
+	/* The last '@' before the path ends the user part. */
+	while ((end = memchr(at + 1, '@', (size_t)(end - at - 1))))
+		at = end;
+	strbuf_add(out, url, (size_t)(host - url));
+	strbuf_addstr(out, at + 1);
+}
+
+bool http_json_get(const char *json, const char *key, struct strbuf *value)
+{
+	size_t klen = strlen(key);
+	const char *p;
+
+	strbuf_reset(value);
+	for (p = strchr(json, '"'); p; p = strchr(p + 1, '"')) {
+		const char *v;
+
+		if (strncmp(p + 1, key, klen) || p[1 + klen] != '"')
+			continue;
+		v = p + 2 + klen;
+		v += strspn(v, " \t\r\n");
+		if (*v != ':')
+			continue;
+		v++;
+		v += strspn(v, " \t\r\n");
+		if (*v == '"') {
+			for (v++; *v && *v != '"'; v++) {
+				if (*v == '\\' && v[1])
+					v++;
+				strbuf_addch(value, *v);
+			}
+			return *v == '"';
+		}
+		if (*v == '-' || isdigit((unsigned char)*v) ||
+		    !strncmp(v, "true", 4) || !strncmp(v, "false", 5) ||
+		    !strncmp(v, "null", 4)) {
+			strbuf_add(value, v, strcspn(v, ",}] \t\r\n"));
+			return true;
+		}
+		return false;
+	}
+	return false;
+}
+
+int http_param_bool(struct power_dev *dev, const char *key, bool *out)
+{
+	const char *v = power_param(dev, key);
+
+	if (!v)
+		return 0;
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") ||
+	    !strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") ||
+		 !strcmp(v, "off"))
+		*out = false;
+	else
+		return lab_err(LAB_ECONFIG, "power driver %s: %s=%s: want yes or no",
+			       dev->drv->name, key, v);
+	return 0;
+}
+
+int http_param_int(struct power_dev *dev, const char *key, int64_t min,
+		   int64_t max, int64_t *out)
+{
+	const char *v = power_param(dev, key);
+	char *end;
+	long long n;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		return lab_err(LAB_ECONFIG,
+			       "power driver %s: %s=%s: want a number from %lld to %lld",
+			       dev->drv->name, key, v, (long long)min,
+			       (long long)max);
+	*out = n;
+	return 0;
+}
+
+int http_param_duration(struct power_dev *dev, const char *key,
+			int64_t *out_ms)
+{
+	const char *v = power_param(dev, key);
+	int64_t ms;
+
+	if (!v)
+		return 0;
+	if (lab_parse_duration_ms(v, &ms) || ms <= 0)
+		return lab_err(LAB_ECONFIG,
+			       "power driver %s: %s=%s: want a duration like 10s",
+			       dev->drv->name, key, v);
+	*out_ms = ms;
+	return 0;
+}
+
+int http_conn_open(struct http_conn *c, struct power_dev *dev,
+		   const char *driver, const char *env,
+		   const char *default_user, int64_t default_timeout_ms)
+{
+	const char *pwfile = power_param(dev, "password_file");
+	const char *user = power_param(dev, "user");
+	struct strbuf pw = STRBUF_INIT;
+	bool have_pw = false;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->driver = driver;
+	c->tls_verify = true;
+	c->timeout_ms = default_timeout_ms;
+	if ((ret = http_param_bool(dev, "tls_verify", &c->tls_verify)) ||
+	    (ret = http_param_duration(dev, "timeout", &c->timeout_ms)))
+		return ret;
+	if (!user)
+		user = default_user;
+	if (pwfile) {
+		char who[64];
+
+		snprintf(who, sizeof(who), "power driver %s", driver);
+		ret = lab_read_secret_file(who, pwfile, &pw);
+		if (ret)
+			goto out;
+		have_pw = true;
+	} else if (getenv(env)) {
+		strbuf_addstr(&pw, getenv(env));
+		have_pw = true;
+	}
+	if (user && !have_pw) {
+		ret = lab_err(LAB_ECONFIG,
+			      "power driver %s needs the password of user %s: set %s or password_file = PATH (mode 0600) in [power]",
+			      driver, user, env);
+		goto out;
+	}
+	if (!user && pwfile) {
+		ret = lab_err(LAB_ECONFIG,
+			      "power driver %s: password_file without user: add user = NAME in [power]",
+			      driver);
+		goto out;
+	}
+	if (user) {
+		c->user = xstrdup(user);
+		c->password = xstrdup(strbuf_str(&pw));
+	}
+	ret = 0;
+out:
+	if (pw.buf)
+		explicit_bzero(pw.buf, pw.len);
+	strbuf_release(&pw);
+	return ret;
+}
+
+void http_conn_close(struct http_conn *c)
+{
+	if (c->password) {
+		explicit_bzero(c->password, strlen(c->password));
+		free(c->password);
+	}
+	free(c->user);
+	c->user = c->password = NULL;
+}
+
+void http_conn_request(const struct http_conn *c, struct http_request *req)
+{
+	req->user = c->user;
+	req->password = c->password;
+	req->tls_verify = c->tls_verify;
+	req->timeout_ms = c->timeout_ms;
+}

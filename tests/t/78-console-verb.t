@@ -1,0 +1,149 @@
+#!/bin/bash
+# labctl console: the interactive console driven through tmux (send-keys,
+# capture-pane) against a socat pty pair (the board's serial port on the
+# other end): board output appears, typed bytes reach the board, ~? prints
+# the help, ~b sends a break, ~p power-cycles through the lab's (dummy)
+# power driver, ~. quits with exit 0 and the terminal is restored; the
+# session is captured to results/ and published, so `labctl console LAB
+# --follow` shows it live without taking any byte; --no-log; bad input.
+. "$(dirname "$0")/lib.sh"
+
+command -v socat >/dev/null || skip_all "no socat"
+command -v tmux >/dev/null || skip_all "no tmux"
+
+A=$T/conA.$$
+B=$T/conB.$$
+socat pty,raw,echo=0,link="$A" pty,raw,echo=0,link="$B" &
+SOCAT=$!
+at_exit "kill $SOCAT"
+for _ in $(seq 100); do [ -e "$A" ] && [ -e "$B" ] && break; sleep 0.02; done
+
+mkdir -p "$T/labs" "$T/work"
+cat >"$T/labs/b.conf" <<EOF
+[board]
+type = pc
+host = board.invalid
+[power]
+driver = dummy
+off_time = 0s
+state_file = $T/power.state
+log = $T/power.log
+[console]
+driver = tty
+device = $A
+EOF
+export LABCTL_LABS=$T/labs
+cd "$T/work" || exit 1
+
+TM="tmux -S $T/tmux.sock"
+at_exit "$TM kill-server"
+# pane_has REGEX: until the pane shows it (bounded, 5 s)
+pane_has() {
+	for _ in $(seq 100); do
+		$TM capture-pane -p -t con 2>/dev/null | grep -Eq -- "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_for() {
+	for _ in $(seq 100); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+timeout 20 cat "$B" >"$T/board.in" &
+CAT=$!
+at_exit "kill $CAT"
+$TM new-session -d -s con -x 150 -y 40 \
+	"cd $T/work; LABCTL_LABS=$T/labs $LABCTL console b; echo EXIT=\$?; stty -a | grep -o -- '-*icanon' | sed 's/^/TTY=/'; sleep 60"
+pane_has '~\? for help'
+ok "console: the session starts (says how to get help)" test $? = 0
+log=$(ls "$T/work/results" 2>/dev/null | grep -v '\.lines$' | head -1)
+ok "console: the session is captured to results/ ($log)" test -n "$log"
+
+# a second viewer follows the live capture
+timeout -k 2 20 "$LABCTL" console b --follow >"$T/follow.out" 2>"$T/follow.err" &
+FOL=$!
+at_exit "kill $FOL"
+
+printf 'board: hello from the serial port\r\n' >"$B"
+pane_has 'board: hello from the serial port'
+ok "console: the board's output appears" test $? = 0
+$TM send-keys -t con 'typed text' Enter
+wait_for "$T/board.in" 'typed text'
+ok "console: typed bytes reach the board" test $? = 0
+$TM send-keys -t con '~?'
+pane_has 'escapes after a newline: ~\. quit, ~b send a break, ~p power-cycle'
+ok "console: ~? prints the help" test $? = 0
+$TM send-keys -t con '~b'
+pane_has 'break sent'
+ok "console: ~b sends a break on a tty" test $? = 0
+$TM send-keys -t con '~p'
+pane_has 'power cycle done'
+ok "console: ~p power-cycles the board" test $? = 0
+is "$(tr '\n' ' ' <"$T/power.log" 2>/dev/null)" "off on " "console: ... through its dummy power driver (off, on)"
+$TM send-keys -t con '~~x' Enter
+wait_for "$T/board.in" '~x'
+ok "console: ~~ sends one ~" test $? = 0
+printf 'board: last words\r\n' >"$B"
+pane_has 'board: last words'
+$TM send-keys -t con '~.'
+pane_has 'EXIT=0'
+ok "console: ~. quits with exit 0" test $? = 0
+pane_has 'TTY=icanon'
+ok "console: the terminal is restored (icanon again)" test $? = 0
+wait "$FOL"
+is "$?" 0 "follow: ends with exit 0 when the session ends"
+same_file "$T/follow.out" "$T/work/results/$log" "follow: printed exactly the captured bytes"
+is "$(cat "results/$log")" "$(printf 'board: hello from the serial port\r\nboard: last words\r')" \
+	"console: the capture holds the board's bytes only"
+like "$(cat "$T/board.in")" "^typed text" "console: the escapes did not reach the board"
+unlike "$(cat "$T/board.in")" '~\?|~b|~p|~\.' "console: ... none of them"
+ok "console: the live link is gone after the session" test ! -e "results/.live/b"
+
+# --follow with nothing live; --no-log
+run_labctl console b --follow
+is "$rc" 2 "follow: nothing live: exit 2"
+like "$err" "nothing is capturing the console of b now" "follow: ... says so"
+$TM kill-session -t con
+n_before=$(ls results | wc -l)
+$TM new-session -d -s con -x 150 -y 40 \
+	"cd $T/work; LABCTL_LABS=$T/labs $LABCTL console b --no-log; echo EXIT=\$?; sleep 60"
+pane_has '~\? for help'
+$TM send-keys -t con '~.'
+pane_has 'EXIT=0'
+ok "no-log: quits with exit 0" test $? = 0
+is "$(ls results | wc -l)" "$n_before" "no-log: nothing written to results/"
+
+# bad input
+sed -i "s|^device = .*|device = $T/no-such-tty|" "$T/labs/b.conf"
+run_labctl console b
+is "$rc" 3 "a device that does not exist: exit 3"
+like "$err" "no serial device $T/no-such-tty" "... names it"
+run_labctl console b --bogus
+is "$rc" 2 "an unknown option: exit 2"
+cat >"$T/labs/n.conf" <<EOF
+[board]
+type = pc
+host = board.invalid
+EOF
+run_labctl console n
+is "$rc" 2 "a lab without [console]: exit 2"
+like "$err" "no \[console\] driver" "... says what to set"
+port=$((20000 + RANDOM % 30000))
+cat >"$T/labs/t.conf" <<EOF
+[board]
+type = pc
+host = board.invalid
+[console]
+driver = tcp
+host = 127.0.0.1
+port = $port
+EOF
+run_labctl console t
+is "$rc" 3 "a port nobody listens on: exit 3"
+like "$err" "console tcp 127.0.0.1:$port: cannot connect" "... says who refused"
+
+done_testing
