@@ -29,7 +29,7 @@ BUILD_KIND ?= default
 endif
 BUILDDIR ?= build/$(BUILD_KIND)
 
-PKGS := inih libssh libcurl libftdi1 libgpiod libcrypto
+PKGS := inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -53,7 +53,7 @@ ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
 LIBS := $(PKG_LIBS) -lm
 
 # Modules in dependency order: later ones may use earlier ones.
-MODULES := lib ssh grubenv hvimage power serial-capture labctl
+MODULES := lib ssh grubenv hvimage power serial-capture report labctl
 define module_srcs
 $(filter-out labctl/main.c,$(wildcard $(1)/*.c))
 endef
@@ -127,10 +127,21 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
 	-DLABCTL_VERSION='"fuzz"' -DLABCTL_DATADIR='"$(DATADIR)"'
 FUZZ_RUNS ?= 20000
 
+# The core once, instrumented for the fuzzers; each target links it.
+FUZZ_CORE_OBJS := $(CORE_SRCS:%.c=build/fuzz/obj/%.o)
+FUZZ_CORE := build/fuzz/libcore.a
+
 fuzz: $(FUZZ_BINS)
-build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) FORCE
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRCS) $(PKG_LIBS) -lm
+	clang $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -MMD -MP -c -o $@ $<
+$(FUZZ_CORE): $(FUZZ_CORE_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_CORE)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CORE) $(PKG_LIBS) -lm
+-include $(FUZZ_CORE_OBJS:.o=.d)
 
 # Run every target on its seed corpus, then a short bounded exploration.
 fuzz-run: fuzz

@@ -99,6 +99,10 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_trust(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_reboot(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_console(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_results(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_grep(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_diff(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_report(int argc, char **argv, struct cmd_ctx *ctx);
 
 /* labctl chain LAB set|show|clear and labctl grub install (cmd_board.c). */
 int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx);

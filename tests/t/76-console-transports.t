@@ -110,6 +110,19 @@ drv_wait tty
 check tty "$lines_size" "$lines_sum" "tty: 4 MiB of lines"
 is "$(grep -c '^L' "$(logof tty).lines")" 50000 "tty: one sidecar L record per line"
 
+# The issue's flood: 64 MiB of lines through the pty at full speed.
+for _ in $(seq 17); do cat "$T/lines"; done >"$T/big"
+big_size=$(stat -c %s "$T/big")
+big_sum=$(sha256sum <"$T/big")
+drv_start ttybig -d tty -P device="$A" -n "$big_size"
+ok "tty flood: open" test $? = 0
+t0=$(date +%s%N)
+timeout 120 cat "$T/big" >"$B"
+drv_wait ttybig
+diag "tty flood: $((big_size >> 20)) MiB in $((($(date +%s%N) - t0) / 1000000)) ms"
+check ttybig "$big_size" "$big_sum" "tty: a $((big_size >> 20)) MiB line flood"
+rm -f "$T/big" "$(logof ttybig)"
+
 drv_start ttybin -d tty -P device="$A" -P baud=9600 -n "$bin_size"
 timeout 30 cat "$T/binary" >"$B"
 drv_wait ttybin

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -36,14 +38,6 @@
 #include "lib/xmalloc.h"
 #include "serial-capture/capture.h"
 #include "serial-capture/console.h"
-
-#define assert_contains(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (!h_ || !strstr(h_, n_))                                 \
-			fail_msg("'%s' does not contain '%s'",              \
-				 h_ ? h_ : "(null)", n_);                   \
-	} while (0)
 
 /* ------------------------------------------------------------ write wrap */
 

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -33,14 +35,6 @@
 #include "lib/xmalloc.h"
 #include "power/power.h"
 #include "power/qmp.h"
-
-#define assert_contains(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (!h_ || !strstr(h_, n_))                                 \
-			fail_msg("'%s' does not contain '%s'",              \
-				 h_ ? h_ : "(null)", n_);                   \
-	} while (0)
 
 static char scratch[PATH_MAX];
 
@@ -622,7 +616,6 @@ static void test_qemu_stale_pid_not_ours(void **state)
 	free(pidfile);
 	free(dir);
 }
-
 
 /* ------------------------------------------------------------ fake QEMU */
 

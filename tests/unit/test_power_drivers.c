@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <ftw.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -25,14 +27,6 @@
 #include "lib/err.h"
 #include "lib/strbuf.h"
 #include "power/power.h"
-
-#define assert_contains(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (!h_ || !strstr(h_, n_))                                 \
-			fail_msg("'%s' does not contain '%s'",              \
-				 h_ ? h_ : "(null)", n_);                   \
-	} while (0)
 
 static char scratch[PATH_MAX];
 static char path_a[PATH_MAX + 32], path_b[PATH_MAX + 32];

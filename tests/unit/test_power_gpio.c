@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -35,14 +37,6 @@
 #include "lib/err.h"
 #include "lib/strbuf.h"
 #include "power/power.h"
-
-#define assert_contains(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (!h_ || !strstr(h_, n_))                                 \
-			fail_msg("'%s' does not contain '%s'",              \
-				 h_ ? h_ : "(null)", n_);                   \
-	} while (0)
 
 static char scratch[PATH_MAX];
 static char log_path[PATH_MAX + 16];

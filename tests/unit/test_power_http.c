@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,14 +27,6 @@
 #include "power/http.h"
 #include "power/power.h"
 #include "power/wsman.h"
-
-#define assert_contains(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (!h_ || !strstr(h_, n_))                                 \
-			fail_msg("'%s' does not contain '%s'",              \
-				 h_ ? h_ : "(null)", n_);                   \
-	} while (0)
 
 #define TO "http://amt.example:16992/wsman"
 #define MID "uuid:00000000-0000-4000-8000-000000000000"

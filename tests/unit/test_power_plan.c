@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <ftw.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -24,14 +26,6 @@
 #include "lib/strbuf.h"
 #include "power/plan.h"
 #include "power/power.h"
-
-#define assert_contains(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (!h_ || !strstr(h_, n_))                                 \
-			fail_msg("'%s' does not contain '%s'",              \
-				 h_ ? h_ : "(null)", n_);                   \
-	} while (0)
 
 static char scratch[PATH_MAX];
 static char good_state[PATH_MAX + 16], good_log[PATH_MAX + 16];

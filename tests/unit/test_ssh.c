@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +22,6 @@
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
 #include "ssh/internal.h"
-
-#define assert_contains(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (!h_ || !strstr(h_, n_))                                 \
-			fail_msg("'%s' does not contain '%s'",              \
-				 h_ ? h_ : "(null)", n_);                   \
-	} while (0)
 
 static const unsigned char RND[6] = { 0x01, 0x02, 0x0a, 0xb0, 0xff, 0x00 };
 
