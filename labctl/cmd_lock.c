@@ -147,7 +147,8 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct strbuf js = STRBUF_INIT;
 	const char **names = NULL;
-	int n = 0, i, worst = 0;
+	char **owned = NULL;
+	int n = 0, nowned = 0, i, worst = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (argv[i][0] == '-')
@@ -174,6 +175,19 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 		ret = lab_open(names[i], &lab);
 		if (ret) {
 			worst = cmd_fail(ret);
+			continue;
+		}
+		/* A pool: each of its boards. */
+		if (lab_get_int(lab, "board", "pool", 1) > 1 && !lab->pool_member) {
+			int k, npool = (int)lab_get_int(lab, "board", "pool", 1);
+
+			for (k = 1; k <= npool; k++) {
+				owned = xrealloc(owned, (nowned + 1) * sizeof(*owned));
+				owned[nowned++] = xasprintf("%s-%d", lab->name, k);
+				names = xrealloc(names, (n + 1) * sizeof(*names));
+				names[n++] = owned[nowned - 1];
+			}
+			lab_free(lab);
 			continue;
 		}
 		ret = lease_init(&l, lab);
@@ -215,6 +229,9 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 		puts(strbuf_str(&js));
 	}
 	strbuf_release(&js);
+	while (nowned > 0)
+		free(owned[--nowned]);
+	free(owned);
 	free(names);
 	return worst;
 }

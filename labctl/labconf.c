@@ -868,14 +868,54 @@ char *lab_find(const char *name)
 	return found;
 }
 
+/*
+ * "qemu-3": board 3 of the pool lab "qemu" ([board] pool >= 3), so every
+ * verb works on one board of a pool.  NULL when name is not of that form.
+ */
+static struct lab *open_pool_member(const char *name)
+{
+	const char *dash = strrchr(name, '-');
+	struct lab *lab = NULL;
+	char *base, *path, *end;
+	long k;
+
+	if (!dash || dash == name || !dash[1])
+		return NULL;
+	k = strtol(dash + 1, &end, 10);
+	if (*end || k < 1)
+		return NULL;
+	base = xstrndup(name, dash - name);
+	path = lab_find(base);
+	if (path && lab_load(path, &lab) == 0 &&
+	    lab_get_int(lab, "board", "pool", 1) >= k) {
+		free(lab->name);
+		lab->name = xstrdup(name);
+		lab->pool_member = (int)k;
+	} else if (lab) {
+		lab_free(lab);
+		lab = NULL;
+	}
+	free(path);
+	free(base);
+	return lab;
+}
+
 int lab_open(const char *name, struct lab **out)
 {
 	char *path = lab_find(name);
 	int ret;
 
 	*out = NULL;
-	if (!path)
+	if (!path) {
+		struct lab_err_saved why;
+
+		lab_err_save(&why);
+		*out = open_pool_member(name);
+		if (*out)
+			return 0;
+		lab_err_restore(&why);
 		return -LAB_ENOENT;
+	}
 	ret = lab_load(path, out);
 	free(path);
 	return ret;

@@ -69,6 +69,7 @@ struct lab {
 	int nvalues;
 	struct lab_variant *variants;
 	int nvariants;
+	int pool_member;	/* board k of a pool lab ("qemu-3"), else 0 */
 	/* [power NAME]: more power devices for [power] plan (same shape as a
 	 * variant; their values' section is "power"). */
 	struct lab_variant *power_devs;

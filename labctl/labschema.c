@@ -52,6 +52,8 @@ const struct lab_key_def lab_schema[] = {
 	  "QEMU gdb stub port (0: off)" },
 	{ "board", "drives", KEY_STR, NULL, NULL, 0, 0, "qemu",
 	  "extra disk images, comma-separated, attached copy-on-write" },
+	{ "board", "pool", KEY_INT, "1", NULL, 1, 64, "qemu",
+	  "a pool of this many virtual boards (LAB-1..LAB-N): a run takes a free one, or waits in line" },
 	{ "board", "ssh_forward", KEY_INT, "0", NULL, 0, 65535, "qemu",
 	  "host port forwarded to the guest's port 22 (0: off)" },
 

@@ -211,6 +211,16 @@ static void new_token(char *buf, size_t size)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
 }
 
+const char *lease_local_dir(const struct lab *lab)
+{
+	const char *dir = lab_get(lab, "lock", "dir");
+	const char *env = getenv("LABCTL_LOCK_DIR");
+
+	if (dir)
+		return dir;
+	return env && *env ? env : LEASE_LOCAL_DIR;
+}
+
 int lease_init(struct lease *l, const struct lab *lab)
 {
 	const char *where = lab_get(lab, "lock", "where");

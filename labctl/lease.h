@@ -91,6 +91,9 @@ void lease_keeper_stop(struct lease *l);
 /* When the lease was stolen while kept: the thief's "user@host", else NULL. */
 const char *lease_keeper_stolen(void);
 
+/* Where local leases (and pool queues) live. */
+const char *lease_local_dir(const struct lab *lab);
+
 /* "10:02" style local time of an epoch second (HH:MM, or date when not today). */
 void lease_format_time(int64_t t, char *buf, size_t size);
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -510,6 +511,97 @@ static int verdict_exit(enum verdict v)
 	}
 }
 
+/* A queue ticket's position: live tickets no newer than ours. */
+static int queue_position(const char *qdir, const char *mine)
+{
+	struct dirent *e;
+	DIR *d = opendir(qdir);
+	int pos = 0;
+
+	if (!d)
+		return 1;
+	while ((e = readdir(d))) {
+		long pid = 0;
+		const char *dash = strrchr(e->d_name, '-');
+
+		if (e->d_name[0] == '.' || !dash)
+			continue;
+		pid = strtol(dash + 1, NULL, 10);
+		if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+			char *stale = xasprintf("%s/%s", qdir, e->d_name);
+
+			unlink(stale);	/* its waiter died */
+			free(stale);
+			continue;
+		}
+		if (strcmp(e->d_name, mine) <= 0)
+			pos++;
+	}
+	closedir(d);
+	return pos ? pos : 1;
+}
+
+/*
+ * The board a run uses.  A pool lab ([board] pool = N) is N virtual boards
+ * LAB-1 .. LAB-N, each with its own lease, state and QEMU: take the first
+ * free one (lab->name becomes its name).  When all are busy, wait in line
+ * (a ticket in the lease directory) and say where in the line we are.
+ */
+static int take_board(struct lab *lab, struct board_session *bs,
+		      const struct lease_take_opts *lo)
+{
+	int npool = (int)lab_get_int(lab, "board", "pool", 1);
+	struct lease_take_opts now = *lo;
+	char *base, *qdir = NULL, *ticket = NULL, mine[64];
+	int i, ret = 0, last_pos = -1;
+
+	if (npool <= 1)
+		return board_session_open(bs, lab, lo);
+	base = lab->name;
+	now.wait_ms = 0;
+	for (;;) {
+		for (i = 1; i <= npool; i++) {
+			lab->name = xasprintf("%s-%d", base, i);
+			ret = board_session_open(bs, lab, &now);
+			if (!ret)
+				goto got;
+			free(lab->name);
+			lab->name = base;
+			if (ret != -LAB_EBUSY)
+				goto out;
+			lab_err_clear();
+		}
+		if (stop_signal) {
+			ret = lab_err(LAB_EINTR, "interrupted while waiting for a board of %s",
+				      base);
+			goto out;
+		}
+		if (!ticket) {
+			qdir = xasprintf("%s/%s.queue", lease_local_dir(lab), base);
+			mkdir(qdir, 01777);
+			snprintf(mine, sizeof(mine), "%020lld-%ld",
+				 (long long)lab_wall_ns(), (long)getpid());
+			ticket = xasprintf("%s/%s", qdir, mine);
+			close(open(ticket, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+		}
+		i = queue_position(qdir, mine);
+		if (i != last_pos)
+			lab_info("all %d boards of %s are busy: waiting, position %d in line",
+				 npool, base, i);
+		last_pos = i;
+		lab_sleep_ms(500);
+	}
+got:
+	lab_info("%s: using board %s of the pool", base, lab->name);
+	free(base);
+out:
+	if (ticket)
+		unlink(ticket);
+	free(ticket);
+	free(qdir);
+	return ret;
+}
+
 /*
  * A real board boots the chain: a soft reboot over ssh; when its OS does
  * not answer (it hangs, or runs a hypervisor from the last run), the lab's
@@ -648,16 +740,16 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		ret = lab_err_errno(errno, "pipe");
 		goto out;
 	}
-	run_record_init(&rs.rec, lab, o->argc, o->argv);
-	for (i = 0; i < n; i++)
-		run_record_add_stage(&rs.rec, chain[i]->name, entries[i]);
-
 	stop_signal = 0;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	/* The reservation first: nothing is touched on a board someone holds. */
-	ret = board_session_open(&bs, lab, &lo);
+	/* The reservation first: nothing is touched on a board someone holds.
+	 * A pool lab picks a free board of the pool here (it renames lab). */
+	ret = take_board(lab, &bs, &lo);
+	run_record_init(&rs.rec, lab, o->argc, o->argv);
+	for (i = 0; i < n; i++)
+		run_record_add_stage(&rs.rec, chain[i]->name, entries[i]);
 	if (ret && remote && bs.leased)
 		ret = recover_board(&rs, &bs, ret);
 	if (ret)
