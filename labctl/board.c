@@ -188,10 +188,14 @@ static void print_progress(void *arg, const char *name, uint64_t done,
 
 /*
  * One exec reads every variant's MANIFEST on the board:
- *   "==<dir>\n" then the file (nothing when it is missing).
+ *   "==<dir>\n" then the file (nothing when it is missing),
+ * and removes the temporaries of a deploy that was killed.
  */
 static const char read_manifests_sh[] =
-	"for d; do printf '==%s\\n' \"$d\"; cat \"$d/MANIFEST\" 2>/dev/null; done; exit 0";
+	/* What a killed deploy left (we hold the board's lease). */
+	"rm -rf /tmp/labctl-deploy.* 2>/dev/null\n"
+	"for d; do rm -f \"$d\"/.*.labctl-* 2>/dev/null; "
+	"printf '==%s\\n' \"$d\"; cat \"$d/MANIFEST\" 2>/dev/null; done; exit 0";
 
 /*
  * Move uploaded files from a private temp dir into place as root:

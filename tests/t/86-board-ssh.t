@@ -198,8 +198,8 @@ run_labctl deploy b1 v64
 is "$rc" 0 "the next deploy completes"
 same_file "$T/images/v64/hypervisor.bin.gz" "$B1_ROOT/boot/xmhf/v64/hypervisor.bin.gz" \
 	"the next deploy: the new image is on the board"
-left=$(find "$B1_ROOT/boot/xmhf" -name '.*labctl*' | wc -l)
-is "$left" 0 "the next deploy: no temporary files left in /boot/xmhf"
+left=$(find "$B1_ROOT/boot/xmhf" "$B1_ROOT/tmp" -name '*labctl*' | wc -l)
+is "$left" 0 "the next deploy: what the killed one left is gone (/boot/xmhf, /tmp)"
 V64_OPTIONS=0x10 write_lab b1 "$B1_IP"
 
 # ---------------------------------------------------------------- sudo asks
