@@ -78,6 +78,8 @@ int http_perform(const struct http_request *req, struct http_response *resp)
 
 	resp->status = 0;
 	strbuf_reset(&resp->body);
+	if (req->auth_error)
+		return lab_err(LAB_ECONFIG, "%s", req->auth_error);
 	ret = global_init();
 	if (ret)
 		return ret;
@@ -330,19 +332,22 @@ int http_conn_open(struct http_conn *c, struct power_dev *dev,
 
 		snprintf(who, sizeof(who), "power driver %s", driver);
 		ret = lab_read_secret_file(who, pwfile, &pw);
-		if (ret)
+		if (ret == -LAB_ENOENT) {
+			/* Like no password: only a real request needs it. */
+			c->auth_error = xstrdup(lab_errmsg(ret));
+			lab_err_clear();
+			ret = 0;
+		} else if (ret) {
 			goto out;
-		have_pw = true;
+		}
+		have_pw = !c->auth_error;
 	} else if (getenv(env)) {
 		strbuf_addstr(&pw, getenv(env));
 		have_pw = true;
 	}
-	if (user && !have_pw) {
-		ret = lab_err(LAB_ECONFIG,
-			      "power driver %s needs the password of user %s: set %s or password_file = PATH (mode 0600) in [power]",
-			      driver, user, env);
-		goto out;
-	}
+	if (user && !have_pw && !c->auth_error)
+		c->auth_error = xasprintf("power driver %s needs the password of user %s: set %s or password_file = PATH (mode 0600) in [power]",
+					  driver, user, env);
 	if (!user && pwfile) {
 		ret = lab_err(LAB_ECONFIG,
 			      "power driver %s: password_file without user: add user = NAME in [power]",
@@ -368,13 +373,15 @@ void http_conn_close(struct http_conn *c)
 		free(c->password);
 	}
 	free(c->user);
-	c->user = c->password = NULL;
+	free(c->auth_error);
+	c->user = c->password = c->auth_error = NULL;
 }
 
 void http_conn_request(const struct http_conn *c, struct http_request *req)
 {
 	req->user = c->user;
 	req->password = c->password;
+	req->auth_error = c->auth_error;
 	req->tls_verify = c->tls_verify;
 	req->timeout_ms = c->timeout_ms;
 }

@@ -27,6 +27,9 @@ struct http_request {
 	const char *content_type;	/* of the body */
 	const char *user;		/* NULL: no authentication */
 	const char *password;
+	/* Set when the password is missing: the request fails with it (a
+	 * --dry-run, which sends nothing, does not need the password). */
+	const char *auth_error;
 	bool digest;			/* HTTP digest (AMT), else basic */
 	bool tls_verify;
 	int64_t timeout_ms;		/* the whole request, connect included */
@@ -73,6 +76,7 @@ struct http_conn {
 	const char *driver;		/* for messages: "http", "amt" */
 	char *user;			/* NULL: no authentication */
 	char *password;
+	char *auth_error;		/* no password for user: why */
 	bool tls_verify;
 	int64_t timeout_ms;
 };

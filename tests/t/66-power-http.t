@@ -228,7 +228,7 @@ like "$err" "GET http://127\.0\.0\.1:$sport/relay/0\?turn=on answered 401 Unauth
 unset LABCTL_HTTP_PASSWORD
 run_labctl power s on
 is "$rc" 2 "shelly, a user without a password: exit 2"
-like "$err" 's\.conf:[0-9]+: .*LABCTL_HTTP_PASSWORD or password_file' "shelly, no password: where to put one"
+like "$err" 'needs the password of user .*LABCTL_HTTP_PASSWORD or password_file' "shelly, no password: where to put one"
 echo "channel = 5" >>"$T/labs/s.conf"
 LABCTL_HTTP_PASSWORD=x run_labctl power s on
 is "$rc" 2 "shelly channel 5: exit 2"

@@ -164,9 +164,10 @@ like "$out" 'usb: open the FTDI board with serial HP2540PWR, bitbang mode, mask 
 like "$(printf '%s' "$out" | tr '\n' '|')" 'press long:\|.*usb: write P\|0x01 \(relay 1 closed\)\|    wait 5000 ms\|.*usb: write P&0xfe \(relay 1 open\)\|  wait 5000 ms \(off_time\)\|  press:\|.*wait 300 ms' \
 	"hp2540p: the USB bytes of a long press, off_time, then a short press"
 unlike "$out" 'not-printed' "hp2540p: the AMT password is not printed"
-out=$(env -u AMT_PASSWORD "$LABCTL" power hp2540p cycle --dry-run 2>&1); rc=$?
-is "$rc" 2 "hp2540p without the AMT password: exit 2"
-like "$out" 'hp2540p\.conf:[0-9]+: power plan: step 2 .amt:reset.: power driver amt needs the password' "hp2540p: the missing password names the step"
+# --dry-run sends nothing, so it needs no secret.
+out=$(env -u AMT_PASSWORD HOME="$T" "$LABCTL" power hp2540p cycle --dry-run 2>&1); rc=$?
+is "$rc" 0 "hp2540p --dry-run without the AMT password: exit 0"
+like "$out" 'step 2/3 amt:reset' "hp2540p --dry-run without the password: still every step"
 
 # --- the real libftdi1 and libgpiod, no hardware here
 cat >"$T/labs/relay.conf" <<CONF
