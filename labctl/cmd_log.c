@@ -29,6 +29,7 @@
 #include "lib/err.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "report/result.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -217,112 +218,6 @@ int log_stage_range(const char *json, int stage, uint64_t size,
 	return 0;
 }
 
-/* ------------------------------------------------------------ sidecar */
-
-struct line_rec {
-	uint64_t off;
-	int64_t ns;	/* since power-on (the last T0) */
-	int64_t wall;
-};
-
-/* A G record: the console was lost from ns to end_ns (see capture.h). */
-struct gap_rec {
-	uint64_t off;
-	int64_t ns, end_ns, wall;
-	char *reason;
-};
-
-struct sidecar {
-	struct line_rec *v;
-	size_t n, alloc;
-	struct gap_rec *g;
-	size_t ng;
-};
-
-static int parse_sidecar(const char *path, const char *text,
-			 struct sidecar *sc)
-{
-	const char *p = text;
-	int64_t t0 = 0, last_t0 = 0;
-	bool have_t0 = false;
-	size_t lineno = 0;
-
-	/* The last T0 (power-on) is the reference for every offset. */
-	for (p = text; *p; ) {
-		const char *nl = strchr(p, '\n');
-
-		if (!strncmp(p, "T0\t", 3)) {
-			last_t0 = strtoll(p + 3, NULL, 10);
-			have_t0 = true;
-		}
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-	if (!have_t0)
-		return lab_err(LAB_EFORMAT, "%s has no T0 record: not a labctl sidecar",
-			       path);
-	for (p = text; *p; ) {
-		const char *nl = strchr(p, '\n');
-		char *e;
-
-		lineno++;
-		if (!nl)
-			break;	/* a record still being written */
-		if (!strncmp(p, "T0\t", 3)) {
-			t0 = strtoll(p + 3, &e, 10);
-		} else if (!strncmp(p, "L\t", 2)) {
-			struct line_rec r;
-
-			r.off = strtoull(p + 2, &e, 10);
-			if (*e != '\t')
-				goto bad;
-			r.ns = strtoll(e + 1, &e, 10);
-			if (*e != '\t')
-				goto bad;
-			r.wall = strtoll(e + 1, &e, 10);
-			if (e != nl)
-				goto bad;
-			r.ns += t0 - last_t0;
-			if (sc->n && r.off < sc->v[sc->n - 1].off)
-				goto bad;
-			if (sc->n == sc->alloc) {
-				sc->alloc = sc->alloc ? sc->alloc * 2 : 1024;
-				sc->v = xrealloc(sc->v, sc->alloc * sizeof(*sc->v));
-			}
-			sc->v[sc->n++] = r;
-		} else if (!strncmp(p, "G\t", 2)) {
-			struct gap_rec g;
-			int64_t end_wall;
-
-			g.off = strtoull(p + 2, &e, 10);
-			if (*e != '\t')
-				goto bad;
-			g.ns = strtoll(e + 1, &e, 10) + t0 - last_t0;
-			if (*e != '\t')
-				goto bad;
-			g.wall = strtoll(e + 1, &e, 10);
-			if (*e != '\t')
-				goto bad;
-			g.end_ns = strtoll(e + 1, &e, 10) + t0 - last_t0;
-			if (*e != '\t')
-				goto bad;
-			end_wall = strtoll(e + 1, &e, 10);
-			if (*e != '\t' || end_wall < g.wall)
-				goto bad;
-			g.reason = xstrndup(e + 1, (size_t)(nl - e - 1));
-			sc->g = xrealloc(sc->g, (sc->ng + 1) * sizeof(*sc->g));
-			sc->g[sc->ng++] = g;
-		} else {
-			goto bad;
-		}
-		p = nl + 1;
-	}
-	return 0;
-bad:
-	return lab_err(LAB_EFORMAT, "%s:%zu: not a sidecar record", path, lineno);
-}
-
 /* ------------------------------------------------------------ output */
 
 struct log_opts {
@@ -332,7 +227,7 @@ struct log_opts {
 };
 
 static void emit_line(struct strbuf *out, const struct log_opts *o,
-		      struct log_ansi *st, const struct line_rec *r,
+		      struct log_ansi *st, const struct result_line *r,
 		      int64_t prev_ns, const char *text, size_t len)
 {
 	char iso[64];
@@ -352,11 +247,11 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 		for (i = 0; i < l.len; i++)	/* keep the JSON string whole */
 			if (!l.buf[i])
 				l.buf[i] = ' ';
-		lab_timestamp_iso(iso, sizeof(iso), r->wall);
+		lab_timestamp_iso(iso, sizeof(iso), r->wall_ns);
 		strbuf_addf(out, "{\"offset\":%s%" PRId64 ".%06" PRId64 ",\"wall\":\"%s\",\"line\":",
-			    r->ns < 0 ? "-" : "",
-			    (r->ns < 0 ? -r->ns : r->ns) / 1000000000,
-			    (r->ns < 0 ? -r->ns : r->ns) % 1000000000 / 1000, iso);
+			    r->t_ns < 0 ? "-" : "",
+			    (r->t_ns < 0 ? -r->t_ns : r->t_ns) / 1000000000,
+			    (r->t_ns < 0 ? -r->t_ns : r->t_ns) % 1000000000 / 1000, iso);
 		strbuf_add_json_str(out, l.buf ? l.buf : "");
 		strbuf_addstr(out, "}\n");
 		strbuf_release(&l);
@@ -364,13 +259,13 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 	}
 	switch (o->ts) {
 	case LOG_TS_OFFSET:
-		log_format_offset(out, r->ns);
+		log_format_offset(out, r->t_ns);
 		break;
 	case LOG_TS_DELTA:
-		log_format_offset(out, r->ns - prev_ns);
+		log_format_offset(out, r->t_ns - prev_ns);
 		break;
 	case LOG_TS_WALL:
-		lab_timestamp_iso(iso, sizeof(iso), r->wall);
+		lab_timestamp_iso(iso, sizeof(iso), r->wall_ns);
 		strbuf_addf(out, "[%s] ", iso);
 		break;
 	case LOG_TS_NONE:
@@ -386,13 +281,13 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 
 /* "--- console lost for 2.3 s (why) ---" where the console was lost. */
 static void emit_gap(struct strbuf *out, const struct log_opts *o,
-		     const struct gap_rec *g)
+		     const struct result_gap *g)
 {
-	double s = (g->end_ns - g->ns) / 1e9;
+	double s = (g->end_ns - g->start_ns) / 1e9;
 	char iso[64];
 
 	if (o->json) {
-		lab_timestamp_iso(iso, sizeof(iso), g->wall);
+		lab_timestamp_iso(iso, sizeof(iso), g->start_wall_ns);
 		strbuf_addf(out, "{\"gap\":%.6f,\"wall\":\"%s\",\"reason\":", s, iso);
 		strbuf_add_json_str(out, g->reason);
 		strbuf_addstr(out, "}\n");
@@ -418,12 +313,12 @@ static int render(const char *log, const char *data, uint64_t size,
 {
 	struct strbuf out = STRBUF_INIT, side = STRBUF_INIT;
 	struct log_ansi st = { 0 };
-	struct sidecar sc = { 0 };
+	struct result sc = { 0 };
 	char *lines_path;
 	int64_t prev_ns = 0;
 	bool first = true;
-	size_t i, gi = 0;
-	int ret = 0;
+	size_t i;
+	int gi = 0, ret = 0;
 
 	if (o->ts == LOG_TS_NONE && !o->json) {
 		if (o->strip)
@@ -446,12 +341,13 @@ static int render(const char *log, const char *data, uint64_t size,
 				      log, lines_path);
 		goto out;
 	}
-	ret = parse_sidecar(lines_path, strbuf_str(&side), &sc);
+	ret = result_parse_sidecar(&sc, lines_path, strbuf_str(&side), side.len,
+				   NULL);
 	if (ret)
 		goto out;
-	for (i = 0; i < sc.n && !ret; i++) {
-		uint64_t a = sc.v[i].off;
-		uint64_t b = i + 1 < sc.n ? sc.v[i + 1].off : size;
+	for (i = 0; i < sc.nlines && !ret; i++) {
+		uint64_t a = (uint64_t)sc.lines[i].offset;
+		uint64_t b = i + 1 < sc.nlines ? (uint64_t)sc.lines[i + 1].offset : size;
 
 		if (a > size)
 			break;
@@ -465,25 +361,26 @@ static int render(const char *log, const char *data, uint64_t size,
 		if (b > end)
 			b = end;
 		/* gaps before this line (the bytes from their offset on came after) */
-		for (; gi < sc.ng && sc.g[gi].off <= sc.v[i].off; gi++)
-			if (sc.g[gi].off >= start)
-				emit_gap(&out, o, &sc.g[gi]);
-		emit_line(&out, o, &st, &sc.v[i], first ? sc.v[i].ns : prev_ns,
-			  data + a, b - a);
-		prev_ns = sc.v[i].ns;
+		for (; gi < sc.ngaps && sc.gaps[gi].offset <= sc.lines[i].offset; gi++)
+			if ((uint64_t)sc.gaps[gi].offset >= start)
+				emit_gap(&out, o, &sc.gaps[gi]);
+		emit_line(&out, o, &st, &sc.lines[i],
+			  first ? sc.lines[i].t_ns : prev_ns, data + a, b - a);
+		prev_ns = sc.lines[i].t_ns;
 		first = false;
 		ret = flush_out(&out, false);
 	}
-	for (; !ret && gi < sc.ng; gi++)	/* lost at the end */
-		if (sc.g[gi].off >= start && sc.g[gi].off <= end)
-			emit_gap(&out, o, &sc.g[gi]);
+	for (; !ret && gi < sc.ngaps; gi++)	/* lost at the end */
+		if ((uint64_t)sc.gaps[gi].offset >= start &&
+		    (uint64_t)sc.gaps[gi].offset <= end)
+			emit_gap(&out, o, &sc.gaps[gi]);
 	if (!ret)
 		ret = flush_out(&out, true);
 out:
-	for (i = 0; i < sc.ng; i++)
-		free(sc.g[i].reason);
-	free(sc.g);
-	free(sc.v);
+	for (gi = 0; gi < sc.ngaps; gi++)
+		free(sc.gaps[gi].reason);
+	free(sc.gaps);
+	free(sc.lines);
 	free(lines_path);
 	strbuf_release(&side);
 	strbuf_release(&out);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The command table (git.c style) and the shared bits of the verb layer. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,16 @@ const struct cmd lab_commands[] = {
 	{ "log", cmd_log, 0,
 	  "print a result's console log, with line times, without ANSI escapes, or one stage",
 	  USAGE("log RESULT [--timestamps[=offset|wall|delta]] [--strip-ansi] [--stage N]") },
+	{ "results", cmd_results, 0,
+	  "list results newest first from the results index, by lab, variant, verdict or age",
+	  USAGE("results [--lab LAB] [--variant VARIANT] [--verdict pass|fail|infra|unknown|running] [--since WHEN] [--limit N] [--results DIR] [--json]",
+		"results reindex [--results DIR] [--json]") },
+	{ "grep", cmd_grep, 0,
+	  "search results' console logs (default: the last 20), naming the stage of each line",
+	  USAGE("grep PATTERN [RESULT...] [-F|-E|-G] [-i] [--stage N] [--results DIR] [--json]") },
+	{ "diff", cmd_diff, 0,
+	  "compare two results' console logs stage by stage, as a unified diff",
+	  USAGE("diff A B [--filter STRING] [--stage N] [-U N] [--results DIR] [--json]") },
 	{ "power", cmd_power, CMD_NEED_LAB,
 	  "switch the lab's board on or off, cycle, reset, press its button or ask its state",
 	  USAGE("power [LAB] on|off|cycle|reset|status|press [--long] [--dry-run] [--steal]") },
@@ -234,5 +245,37 @@ int cmd_version(int argc, char **argv, struct cmd_ctx *ctx)
 		printf("{\"version\":\"%s\"}\n", LABCTL_VERSION);
 	else
 		printf("labctl %s\n", LABCTL_VERSION);
+	return 0;
+}
+
+bool cmd_opt_value(int argc, char **argv, int *i, const char *opt,
+		   const char **v)
+{
+	size_t len = strlen(opt);
+
+	if (!strcmp(argv[*i], opt)) {
+		*v = *i + 1 < argc ? argv[++*i] : NULL;
+		return true;
+	}
+	if (!strncmp(argv[*i], opt, len) && argv[*i][len] == '=') {
+		*v = argv[*i] + len + 1;
+		return true;
+	}
+	return false;
+}
+
+/* --stage N for grep and diff: 0 (firmware, GRUB) or a stage from 1. */
+int cmd_parse_stage(const char *verb, const char *v, int *stage)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = v ? strtol(v, &end, 10) : -1;
+	if (!v || errno || end == v || *end || n < 0 || n > 1000)
+		return cmd_usage_error(verb,
+				       "--stage wants a stage number (0 for what comes before stage 1), not '%s'",
+				       v ? v : "");
+	*stage = (int)n;
 	return 0;
 }

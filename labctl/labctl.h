@@ -79,6 +79,13 @@ int cmd_open_lab(const struct cmd_ctx *ctx, const char *positional,
 int cmd_open_lab_for_names(const struct cmd_ctx *ctx, int *nargs,
 			   char ***args, struct lab **out);
 
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: true, *v the value (NULL
+ * when it is missing); false when argv[*i] is another word. */
+bool cmd_opt_value(int argc, char **argv, int *i, const char *opt,
+		   const char **v);
+/* --stage N (0: what comes before stage 1); a usage error otherwise. */
+int cmd_parse_stage(const char *verb, const char *v, int *stage);
+
 /* Verbs. */
 int cmd_help(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_version(int argc, char **argv, struct cmd_ctx *ctx);

@@ -45,6 +45,7 @@ struct result_line {		/* a sidecar L record */
 struct result_gap {		/* a sidecar G record */
 	int64_t offset;		/* the byte the gap came before */
 	int64_t start_ns, end_ns;	/* from T0; end_ns < 0: still open */
+	int64_t start_wall_ns;
 	char *reason;
 };
 
@@ -84,15 +85,78 @@ struct result {
  * .json/.lines) or by name ("20261121062618", "latest", or a unique
  * prefix) in results_dir ("results" when NULL).  A result whose JSON is
  * missing or damaged (a run killed before it wrote one) still loads from
- * its raw log and sidecar, with verdict "unknown".  -LAB_ENOENT (message
- * names what was looked for), -LAB_EFORMAT.
+ * its raw log and sidecar, with verdict "unknown" and a reason saying
+ * what is wrong with the JSON; started and duration then come from the
+ * sidecar (last T0, last L record), else from the name and the raw
+ * log's mtime.  A missing sidecar is no error (nlines = 0); a damaged
+ * one is -LAB_EFORMAT only with RESULT_LINES.  The raw log must exist.
+ * Variants of other recipes than the stand-in have their build "args"
+ * in options.  -LAB_ENOENT (message names what was looked for),
+ * -LAB_EINVAL (an ambiguous prefix: the message lists the matches),
+ * -LAB_EFORMAT, -LAB_EIO.
  */
 int result_load(const char *what, const char *results_dir, unsigned flags,
 		struct result **out);
 void result_free(struct result *r);
 
-/* The names of the results in dir, newest first (NULL-terminated). */
+/*
+ * The names of the results in dir ("results" when NULL), newest first
+ * (NULL-terminated): the files named YYYYMMDDHHMMSS or YYYYMMDDHHMMSS-N,
+ * ordered by that time, then N.  A missing dir is no error: *n = 0.
+ */
 int result_list(const char *results_dir, char ***names, int *n);
 void result_list_free(char **names, int n);
+/* Whether name has the form of a result name (see result_list). */
+bool result_name_valid(const char *name);
+/* strcmp-like order of two result names: newest first sorts lowest. */
+int result_name_cmp_newest_first(const char *a, const char *b);
+
+/*
+ * Stages in the raw log.  Stage k (1-based) runs from its start_byte to
+ * the start_byte of the next stage that has one (or the end of the log);
+ * the bytes before stage 1 (firmware, GRUB) are "stage 0".
+ * result_stage_range: [*start, *end) of stage k (0 allowed) clamped to
+ * size; -LAB_ENOENT with a message when the result has no such stage or
+ * it was not reached, or no stage information at all (no JSON).
+ * result_stage_at: the stage the byte at offset is in, 0 before stage
+ * 1, -1 when the result has no stage information.
+ */
+int result_stage_range(const struct result *r, int stage, uint64_t size,
+		       uint64_t *start, uint64_t *end);
+int result_stage_at(const struct result *r, uint64_t offset);
+/* Whether the result has stage offsets (a JSON with reached stages). */
+bool result_has_stages(const struct result *r);
+
+/*
+ * Parse a sidecar (text, len bytes; NULs allowed) into r->lines and
+ * r->gaps, replacing what was there.  Times become relative to the LAST
+ * T0 record (power-on).  A last record without its newline (a capture
+ * killed mid-write) is ignored.  path only names the file in messages:
+ * -LAB_EFORMAT "<path> has no T0 record: not a labctl sidecar" or
+ * "<path>:<line>: not a sidecar record" (offsets must not go back).
+ * *last_t0_wall (may be NULL) gets the last T0's wall time.
+ * labctl/cmd_log.c can use this instead of its own parse_sidecar().
+ */
+int result_parse_sidecar(struct result *r, const char *path,
+			 const char *text, size_t len, int64_t *last_t0_wall);
+
+/*
+ * For tests and the fuzzer: build a result from the three files' bytes
+ * in memory.  json/lines/log may be NULL (the file is missing); the
+ * paths only name things in messages and in the struct (log_path is
+ * required, the name is its last component).  flags as result_load.
+ */
+struct result_mem {
+	const char *log_path;
+	const char *json;
+	size_t json_len;
+	const char *lines;
+	size_t lines_len;
+	const char *log;
+	size_t log_len;
+	int64_t mtime_ns;	/* of the raw log; 0: unknown */
+};
+int result_load_mem(const struct result_mem *m, unsigned flags,
+		    struct result **out);
 
 #endif
