@@ -171,6 +171,8 @@ install: all
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 labs/*.conf $(DESTDIR)$(DATADIR)/labs/
+	install -d $(DESTDIR)$(DATADIR)/rules
+	install -m 0644 rules/*.rules $(DESTDIR)$(DATADIR)/rules/
 	# The stand-in's sources: an installed labctl builds the default lab.
 	install -d $(DESTDIR)$(DATADIR)/hypervisor
 	install -m 0644 $(filter-out %.o %.d,$(wildcard hypervisor/*.c hypervisor/*.h \

@@ -29,6 +29,12 @@ typedef uint64_t u64;
 #define HV_OPT_FOREVER		0x100	/* iterate forever, like the real LHV */
 #define HV_OPT_HALT_EXIT	0x200	/* a Fatal halt exits QEMU (debug exit) */
 #define HV_OPT_LHV		0x400	/* be the LHV even with a boot sector module */
+/* Faults for option-bit searches (labctl opt-bisect), in every mode: */
+#define HV_OPT_PAIR_A		0x800	/* alone nothing; with PAIR_B: Fatal */
+#define HV_OPT_PAIR_B		0x1000	/* alone nothing; with PAIR_A: Fatal */
+#define HV_OPT_NEEDS_BASE	0x2000	/* Fatal unless BASE is set too */
+#define HV_OPT_BASE		0x4000	/* nothing by itself */
+#define HV_OPT_PAIR	(HV_OPT_PAIR_A | HV_OPT_PAIR_B)
 
 #define HV_OPT_FAULTS	(HV_OPT_HANG | HV_OPT_TRIPLE_FAULT | HV_OPT_FATAL | \
 			 HV_OPT_FLOOD | HV_OPT_SLOW)

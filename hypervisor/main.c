@@ -59,6 +59,17 @@ void fault_now(void)
 	}
 }
 
+/*
+ * Faults that need a combination of bits, for searches over option bits:
+ * a search that flips one bit at a time never sees the pair, and a
+ * search that ignores the dependency sees NEEDS_BASE fail alone.
+ */
+static void combination_faults(void)
+{
+	HALT_ON_ERRORCOND((cfg.opt & HV_OPT_PAIR) != HV_OPT_PAIR);
+	HALT_ON_ERRORCOND(!(cfg.opt & HV_OPT_NEEDS_BASE) || (cfg.opt & HV_OPT_BASE));
+}
+
 /* Exactly flood_mib MiB of 64-byte lines between the two markers. */
 static void flood(void)
 {
@@ -143,6 +154,7 @@ void hv_main(u32 magic, u32 mbi_addr)
 	len = payload->mod_end - payload->mod_start;
 	HALT_ON_ERRORCOND(payload_check(p, len) == 0);
 
+	combination_faults();
 	if (cfg.opt & HV_OPT_FLOOD)
 		flood();
 	if (hv_mode || cfg.fault_iter == NO_VALUE)

@@ -62,6 +62,13 @@ static int parse(const char *verb, int argc, char **argv, struct run_args *a,
 				return cmd_usage_error(verb, "--results needs a directory");
 			a->opts.results_dir = val;
 			i++;
+		} else if (allow_boot_opts && !strcmp(arg, "--junit")) {
+			if (!val || !*val)
+				return cmd_usage_error(verb, "--junit needs a file (- for standard output)");
+			a->opts.junit_path = val;
+			i++;
+		} else if (allow_boot_opts && !strcmp(arg, "--tap")) {
+			a->opts.tap = true;
 		} else if (allow_boot_opts && !strcmp(arg, "--keep-on")) {
 			a->opts.keep_on = true;
 		} else if (allow_boot_opts && !strcmp(arg, "--steal")) {
@@ -113,6 +120,11 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 	rc = parse(verb, argc, argv, &a, build, true);
 	if (rc)
 		goto out;
+	if (a.opts.tap + ctx->json +
+	    (a.opts.junit_path && !strcmp(a.opts.junit_path, "-")) > 1) {
+		rc = cmd_usage_error(verb, "only one of --tap, --json and --junit - can use standard output");
+		goto out;
+	}
 	names = a.names;
 	n = a.nnames;
 	rc = cmd_open_lab_for_names(ctx, &n, &names, &lab);

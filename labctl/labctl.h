@@ -110,6 +110,17 @@ int cmd_results(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_grep(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_diff(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_report(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_bisect(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_matrix(int argc, char **argv, struct cmd_ctx *ctx);
+int cmd_optbisect(int argc, char **argv, struct cmd_ctx *ctx);
+
+/*
+ * For run/boot --junit FILE and --tap (cmd_report.c): load the result
+ * at log_path and write it as JUnit XML to junit_path (atomically; "-"
+ * is stdout) and/or as TAP to tap_out.  0 or -LAB_E*.
+ */
+int report_run_formats(const char *log_path, const char *junit_path,
+		       bool tap, FILE *tap_out);
 
 /* labctl chain LAB set|show|clear and labctl grub install (cmd_board.c). */
 int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx);

@@ -230,7 +230,7 @@ const struct lab_key_def lab_schema[] = {
 	{ "lock", "host", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "lab host that keeps the lease (lock.where = host), reached like the board" },
 	{ "lock", "dir", KEY_PATH, NULL, NULL, 0, 0, NULL,
-	  "directory of lease files (default /tmp/labctl-leases locally, /var/tmp/labctl-leases remotely)" },
+	  "directory of lease files (default /tmp/labctl-UID/leases locally, /var/tmp/labctl-leases remotely)" },
 	{ "lock", "ttl", KEY_DURATION, "30m", NULL, 0, 0, NULL,
 	  "a lease lasts this long unless renewed (a run renews it every ttl/3)" },
 
@@ -249,6 +249,10 @@ const struct lab_key_def lab_schema[] = {
 	  "extended regex: a line that also passes the last stage" },
 	{ "watch", "fail", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "extended regex: a line that fails the run (besides Fatal: Halting! and VM-ENTRY error)" },
+	{ "watch", "rules", KEY_STR, "standin", NULL, 0, 0, NULL,
+	  "rule sets for the whole run, comma-separated: xmhf, lhv, linux, standin or NAME.rules in $LABCTL_RULES (labctl-rules(5))" },
+	{ "watch", "rules_file", KEY_PATH, NULL, NULL, 0, 0, NULL,
+	  "a rule file for the whole run, read after the sets in rules (relative to the lab file)" },
 
 	/* [variant NAME] */
 	{ "variant", "recipe", KEY_ENUM, "standin", "standin|xmhf64", 0, 0, NULL,
@@ -269,6 +273,12 @@ const struct lab_key_def lab_schema[] = {
 	  "SINIT module for this variant (overrides grub.sinit)" },
 	{ "variant", "banner", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "extended regex of the line that starts this variant's stage (default by recipe)" },
+	{ "variant", "opt_requires", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "option bits that need others, BITS:NEEDED or BITS:!NEEDED, comma-separated (LHV: 0x8:0x4, 0x20:0x4, 0x40:!0x2, 0x100:0x4, 0x800:!0x2); matrix and opt-bisect never run a value that breaks them" },
+	{ "variant", "rules", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "rule sets for this stage, comma-separated (default by recipe: standin; xmhf64: lhv with --lhv-opt in args, else xmhf)" },
+	{ "variant", "rules_file", KEY_PATH, NULL, NULL, 0, 0, NULL,
+	  "a rule file for this stage, read after its rules (relative to the lab file)" },
 
 	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
 };

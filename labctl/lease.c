@@ -22,7 +22,6 @@
 #include "lib/xmalloc.h"
 #include "ssh/ssh.h"
 
-#define LEASE_LOCAL_DIR "/tmp/labctl-leases"
 #define LEASE_REMOTE_DIR "/var/tmp/labctl-leases"
 #define LEASE_DEFAULT_TTL_S (30 * 60)
 
@@ -38,8 +37,10 @@
 const char lease_script[] =
 	"set -u\n"
 	"op=$1 dir=$2 name=$3 owner=$4 token=$5 pid=$6 ttl=$7 flags=$8 stale=$9\n"
+	/* Missing parents are private; the lease dir is shared (sticky). */
+	"[ -d \"$dir\" ] || { (umask 077; mkdir -p \"$(dirname \"$dir\")\") &&\n"
+	"  { mkdir -m 1777 \"$dir\" 2>/dev/null || [ -d \"$dir\" ]; }; } || exit 4\n"
 	"umask 000\n"
-	"[ -d \"$dir\" ] || { mkdir -p \"$dir\" && chmod 1777 \"$dir\"; } || exit 4\n"
 	"f=$dir/$name.lease\n"
 	"exec 9>>\"$dir/$name.lock\" || exit 4\n"
 	"flock -w 20 9 || { echo status=error; echo note=flock; exit 4; }\n"
@@ -211,14 +212,22 @@ static void new_token(char *buf, size_t size)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
 }
 
+/*
+ * A virtual board is one user's (its QEMU runs in /tmp/labctl-<uid>/), so
+ * its leases are that user's too: another user's "qemu" is another board.
+ */
 const char *lease_local_dir(const struct lab *lab)
 {
+	static char def[64];
 	const char *dir = lab_get(lab, "lock", "dir");
 	const char *env = getenv("LABCTL_LOCK_DIR");
 
 	if (dir)
 		return dir;
-	return env && *env ? env : LEASE_LOCAL_DIR;
+	if (env && *env)
+		return env;
+	snprintf(def, sizeof(def), "/tmp/labctl-%u/leases", (unsigned)getuid());
+	return def;
 }
 
 int lease_init(struct lease *l, const struct lab *lab)
@@ -251,9 +260,7 @@ int lease_init(struct lease *l, const struct lab *lab)
 		l->on_board = strcmp(where, "host") != 0;
 	}
 	if (!dir)
-		dir = local ? (getenv("LABCTL_LOCK_DIR") ?
-			       getenv("LABCTL_LOCK_DIR") : LEASE_LOCAL_DIR) :
-			LEASE_REMOTE_DIR;
+		dir = local ? lease_local_dir(lab) : LEASE_REMOTE_DIR;
 	l->dir = xstrdup(dir);
 	l->ttl_s = lab_get_duration_ms(lab, "lock", "ttl",
 				       LEASE_DEFAULT_TTL_S * 1000) / 1000;

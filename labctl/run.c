@@ -18,6 +18,7 @@
 #include "labctl/qemuboard.h"
 #include "ssh/ssh.h"
 #include "labctl/results.h"
+#include "labctl/rules.h"
 #include "labctl/run.h"
 #include "labctl/watch.h"
 #include "lib/clock.h"
@@ -27,6 +28,7 @@
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "power/plan.h"
+#include "report/index.h"
 #include "power/power.h"
 #include "serial-capture/capture.h"
 #include "serial-capture/console.h"
@@ -144,27 +146,26 @@ static const char *regex_escape(const char *s, struct strbuf *out)
 	return strbuf_str(out);
 }
 
-/* The line that marks the start of a variant's stage. */
-static char *variant_banner(const struct lab_variant *v)
+/*
+ * The line that marks the start of a variant's stage: its banner key, else
+ * its rule sets' banner (tmpl); ${variant} stands for its name.
+ */
+static char *variant_banner(const struct lab_variant *v, const char *tmpl)
 {
 	const char *banner = lab_variant_get(v, "banner");
-	const char *recipe = lab_variant_get(v, "recipe");
-	const char *args = lab_variant_get(v, "args");
-	struct strbuf esc = STRBUF_INIT;
-	char *re;
+	struct strbuf re = STRBUF_INIT, esc = STRBUF_INIT;
+	const char *var;
 
 	if (banner)
-		return xstrdup(banner);
-	if (!strcmp(recipe, "standin")) {
-		re = xasprintf("Stand-in Hypervisor \\(labctl\\) variant=%s( |$)",
-			       regex_escape(v->name, &esc));
-	} else if (args && strstr(args, "--lhv-opt")) {
-		re = xstrdup("Lightweight Hypervisor \\(LHV\\)");
-	} else {
-		re = xstrdup("eXtensible Modular Hypervisor Framework");
+		tmpl = banner;
+	while ((var = strstr(tmpl, "${variant}"))) {
+		strbuf_add(&re, tmpl, (size_t)(var - tmpl));
+		strbuf_addstr(&re, regex_escape(v->name, &esc));
+		tmpl = var + strlen("${variant}");
 	}
+	strbuf_addstr(&re, tmpl);
 	strbuf_release(&esc);
-	return re;
+	return strbuf_detach(&re, NULL);
 }
 
 static int64_t lab_duration(const struct lab *lab, const char *key, int64_t def)
@@ -181,12 +182,9 @@ static struct watch *make_watch(const struct lab *lab,
 				const struct lab_variant *const *chain, int n,
 				const struct run_opts *o)
 {
-	static const char *const builtin_fails[] = {
-		"Fatal: Halting!", "VM-ENTRY error", "HALTING!", NULL
-	};
-	const char *extra_fail = lab_get(lab, "watch", "fail");
-	const char *fails[8];
-	struct watch_stage_def *defs = xcalloc((size_t)n, sizeof(*defs));
+	const char *fails[2] = { lab_get(lab, "watch", "fail"), NULL };
+	struct watch_stage_def *defs;
+	struct lab_rules lr;
 	struct watch_opts wo = {
 		.stage_timeout_ms = lab_duration(lab, "stage_timeout",
 						 DEFAULT_STAGE_TIMEOUT_MS),
@@ -194,33 +192,36 @@ static struct watch *make_watch(const struct lab *lab,
 						 DEFAULT_TOTAL_TIMEOUT_MS),
 		.silence_timeout_ms = lab_duration(lab, "silence_timeout",
 						   DEFAULT_SILENCE_TIMEOUT_MS),
-		/* A real board's CPU count is the lab's to say (watch.cpus). */
-		.cpus = (int)lab_get_int(lab, "watch", "cpus",
-					 board_is_remote(lab) ? 1 :
-					 lab_get_int(lab, "board", "smp", 1)),
-		.iter_min = (int)lab_get_int(lab, "watch", "iter_min", 20),
-		.iter_re = "CPU\\(0x([0-9a-fA-F]+)\\): (LHV (in XMHF )?)?test iter [0-9]+",
 		.pass_re = lab_get(lab, "watch", "pass"),
 		.fail_res = fails,
 	};
 	struct watch *w;
-	int i, k = 0;
+	int i;
 
-	for (i = 0; builtin_fails[i]; i++)
-		fails[k++] = builtin_fails[i];
-	if (extra_fail)
-		fails[k++] = extra_fail;
-	fails[k] = NULL;
+	/* The rule sets: [watch] rules (default standin), each variant's. */
+	if (lab_rules_load(lab, chain, n, &lr) < 0)
+		return NULL;
+	wo.rules = lr.run;
+	/* A real board's CPU count is the lab's to say (watch.cpus). */
+	wo.cpus = lr.cpus ? lr.cpus :
+		  (int)lab_get_int(lab, "watch", "cpus",
+				   board_is_remote(lab) ? 1 :
+				   lab_get_int(lab, "board", "smp", 1));
+	wo.iter_min = lr.iter_min >= 0 ? lr.iter_min :
+		      (int)lab_get_int(lab, "watch", "iter_min", 20);
 	if (o->timeout_ms > 0)
 		wo.total_timeout_ms = o->timeout_ms;
+	defs = xcalloc((size_t)n + 1, sizeof(*defs));
 	for (i = 0; i < n; i++) {
 		defs[i].name = chain[i]->name;
-		defs[i].banner = variant_banner(chain[i]);
+		defs[i].banner = variant_banner(chain[i], lr.banner[i]);
+		defs[i].rules = lr.stage[i];
 	}
 	w = watch_new(defs, n, &wo);
 	for (i = 0; i < n; i++)
 		free((char *)defs[i].banner);
 	free(defs);
+	lab_rules_release(&lr);
 	return w;
 }
 
@@ -408,8 +409,33 @@ int lab_deploy(struct lab *lab, const char *const *names, int n,
 }
 
 /* The event loop: console bytes, QMP events, timers, signals. */
+/*
+ * A line without its newline that stopped growing (a login prompt) goes
+ * to the watch once it has waited PARTIAL_MS, so `end` rules see it.
+ */
+#define PARTIAL_MS 200
+static void check_partial(struct run_state *rs, size_t *last_len,
+			  int64_t *since)
+{
+	size_t len;
+	const char *text = capture_pending(rs->cap, &len);
+	int64_t now = lab_mono_ms();
+
+	if (!text || len != *last_len) {
+		*last_len = text ? len : 0;
+		*since = now;
+		return;
+	}
+	if (*since >= 0 && now - *since >= PARTIAL_MS) {
+		watch_partial(rs->watch, text, len, since_t0(rs));
+		*since = -1;	/* once per unfinished line */
+	}
+}
+
 static int watch_boot(struct run_state *rs)
 {
+	size_t partial_len = 0;
+	int64_t partial_since = 0;
 	int cfd = console_fd(rs->con);
 	int pfd = rs->power ? power_event_fd(rs->power) : -1;
 	int64_t drain_until = 0;
@@ -447,6 +473,10 @@ static int watch_boot(struct run_state *rs)
 			if (timeout < 0 || ms < timeout)
 				timeout = ms < 0 ? 0 : (int)ms;
 		}
+		/* Wake up to hand a waiting unfinished line to the watch. */
+		if (partial_len && partial_since >= 0 &&
+		    (timeout < 0 || timeout > PARTIAL_MS))
+			timeout = PARTIAL_MS;
 		if (!eof)
 			fds[nfds++] = (struct pollfd){ cfd, POLLIN, 0 };
 		if (pfd >= 0)
@@ -457,6 +487,7 @@ static int watch_boot(struct run_state *rs)
 			return lab_err_errno(errno, "poll");
 		/* Console first, so bytes printed before an event are seen first. */
 		rc = drain_console(rs, &eof);
+		check_partial(rs, &partial_len, &partial_since);
 		if (rc < 0) {
 			watch_event(rs->watch, "CONSOLE_EOF", lab_errmsg(rc), since_t0(rs));
 			break;
@@ -734,6 +765,15 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 			      lab->path);
 		goto out;
 	}
+	/* A typo in a rule file is found now, not after build and deploy. */
+	{
+		struct lab_rules lr;
+
+		ret = lab_rules_load(lab, chain, n, &lr);
+		if (ret)
+			goto out;
+		lab_rules_release(&lr);
+	}
 	nbuild = unique_variants(chain, n, hv);
 
 	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -878,16 +918,35 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	capture_close(rs.cap);
 	rs.capture_closed = true;
 	run_record_finish(&rs.rec, rs.watch, since_t0(&rs));
-	if (run_record_write(&rs.rec, capture_path(rs.cap)) < 0)
+	if (run_record_write(&rs.rec, capture_path(rs.cap)) < 0) {
 		lab_warn("%s", lab_errmsg(-LAB_EIO));
+	} else {
+		/* The index is a cache: `labctl results` catches up if this fails. */
+		char *js = xasprintf("%s.json", capture_path(rs.cap));
+
+		if (report_index_add(o->results_dir, js) < 0) {
+			lab_warn("results index not updated (%s); `labctl results` will pick the run up",
+				 lab_errmsg(-LAB_EIO));
+			lab_err_clear();
+		}
+		free(js);
+	}
 	if (ctx->json) {
 		struct strbuf js = STRBUF_INIT;
 
 		run_record_json(&rs.rec, capture_path(rs.cap), &js);
 		fputs(strbuf_str(&js), stdout);
 		strbuf_release(&js);
-	} else {
+	} else if (!o->tap) {
 		print_summary(&rs, stdout);
+	}
+	/* --junit/--tap: from the files just written, as `labctl report` would. */
+	if ((o->junit_path || o->tap) &&
+	    report_run_formats(capture_path(rs.cap), o->junit_path, o->tap,
+			       stdout) < 0) {
+		lab_warn("%s", lab_errmsg(-LAB_EIO));
+		if (exit_code == LAB_EXIT_PASS)
+			exit_code = LAB_EXIT_INFRA;
 	}
 	ret = 0;
 	capture_free(rs.cap);

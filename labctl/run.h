@@ -23,6 +23,8 @@ struct run_opts {
 	bool steal;		/* take the board's lease from its holder */
 	const char *results_dir;	/* "results" */
 	int64_t timeout_ms;	/* overrides watch.timeout when > 0 */
+	const char *junit_path;	/* --junit FILE: the result as JUnit XML */
+	bool tap;		/* --tap: TAP on stdout instead of the summary */
 	int argc;		/* the command line, for the record */
 	char **argv;
 };

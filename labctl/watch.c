@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labctl/rules.h"
 #include "labctl/watch.h"
 #include "lib/err.h"
 #include "lib/strbuf.h"
@@ -17,24 +18,37 @@ struct pattern {
 	char *text;
 };
 
+/* One compiled rule of a set (banners are patterns of their own). */
+struct crule {
+	struct pattern p;
+	enum rule_kind kind;
+	char *reason;		/* or NULL */
+};
+
+struct cset {
+	struct crule *r;
+	int n;
+	bool judges;		/* has pass, iter or end rules */
+};
+
 struct watch {
 	struct watch_opts opts;
 	int nstages;
 	char **names;
 	struct pattern *banners;
 	struct watch_stage_result *res;
-	struct pattern iter;
-	bool have_iter;
-	struct pattern pass;
-	bool have_pass;
-	struct pattern *fails;
-	int nfails;
+	struct cset always;		/* the explicit watch_opts fields */
+	struct cset run;		/* opts.rules */
+	struct cset *stage;		/* each stage's own rules */
+	const struct cset *judge;	/* last stage: its own or the run's */
+	bool iter_on;			/* an iteration rule and cpus > 0 */
 
 	int cur;			/* current stage, -1 before the first */
 	int lines;
 	int64_t last_output_ns;
 	int iters[MAX_CPUS];
 	int cpus_done;
+	bool short_told;		/* the iteration shortfall is in reason */
 
 	enum verdict verdict;
 	char reason[512];
@@ -43,10 +57,11 @@ struct watch {
 	int64_t decided_ns;
 };
 
-static int compile(struct pattern *p, const char *what, const char *re)
+static int compile(struct pattern *p, const char *what, const char *re,
+		   int flags)
 {
 	char msg[256];
-	int rc = regcomp(&p->re, re, REG_EXTENDED);
+	int rc = regcomp(&p->re, re, REG_EXTENDED | flags);
 
 	if (rc) {
 		regerror(rc, &p->re, msg, sizeof(msg));
@@ -65,6 +80,71 @@ static void release(struct pattern *p)
 	p->text = NULL;
 }
 
+static int cset_add(struct cset *cs, enum rule_kind kind, const char *re,
+		    bool icase, const char *reason)
+{
+	static const char *const what[] = {
+		[RULE_BANNER] = "banner", [RULE_FAIL] = "fail",
+		[RULE_PASS] = "pass", [RULE_ITER] = "iteration",
+		[RULE_END] = "end", [RULE_IGNORE] = "ignore",
+	};
+	struct crule *r;
+
+	cs->r = xrealloc(cs->r, (size_t)(cs->n + 1) * sizeof(*cs->r));
+	r = &cs->r[cs->n];
+	memset(r, 0, sizeof(*r));
+	if (compile(&r->p, what[kind], re, icase ? REG_ICASE : 0) < 0)
+		return -LAB_ECONFIG;
+	r->kind = kind;
+	r->reason = reason ? xstrdup(reason) : NULL;
+	cs->n++;
+	if (kind == RULE_PASS || kind == RULE_ITER || kind == RULE_END)
+		cs->judges = true;
+	return 0;
+}
+
+static int cset_from_rules(struct cset *cs, const struct rule_set *rs)
+{
+	int i;
+
+	for (i = 0; rs && i < rs->n; i++) {
+		const struct rule *r = &rs->rules[i];
+
+		if (r->kind == RULE_BANNER)
+			continue;
+		if (cset_add(cs, r->kind, r->re, r->icase, r->reason) < 0) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "%s", lab_errmsg(LAB_ECONFIG));
+			return lab_err(LAB_ECONFIG, "%s:%d: %s", r->file, r->line,
+				       msg);
+		}
+	}
+	return 0;
+}
+
+static void cset_release(struct cset *cs)
+{
+	int i;
+
+	for (i = 0; i < cs->n; i++) {
+		release(&cs->r[i].p);
+		free(cs->r[i].reason);
+	}
+	free(cs->r);
+	memset(cs, 0, sizeof(*cs));
+}
+
+static bool cset_has(const struct cset *cs, enum rule_kind kind)
+{
+	int i;
+
+	for (i = 0; i < cs->n; i++)
+		if (cs->r[i].kind == kind)
+			return true;
+	return false;
+}
+
 struct watch *watch_new(const struct watch_stage_def *stages, int n,
 			const struct watch_opts *o)
 {
@@ -76,35 +156,34 @@ struct watch *watch_new(const struct watch_stage_def *stages, int n,
 	w->names = xcalloc((size_t)n + 1, sizeof(*w->names));
 	w->banners = xcalloc((size_t)n + 1, sizeof(*w->banners));
 	w->res = xcalloc((size_t)n + 1, sizeof(*w->res));
+	w->stage = xcalloc((size_t)n + 1, sizeof(*w->stage));
 	w->cur = -1;
 	for (i = 0; i < n; i++) {
 		w->names[i] = xstrdup(stages[i].name);
 		w->res[i].start_ns = -1;
 		w->res[i].end_ns = -1;
-		if (compile(&w->banners[i], "banner", stages[i].banner) < 0)
+		if (compile(&w->banners[i], "banner", stages[i].banner, 0) < 0)
+			goto fail;
+		if (cset_from_rules(&w->stage[i], stages[i].rules) < 0)
 			goto fail;
 	}
-	if (o->iter_re && o->cpus > 0) {
-		if (compile(&w->iter, "iteration", o->iter_re) < 0)
-			goto fail;
-		w->have_iter = true;
-	}
-	if (o->pass_re) {
-		if (compile(&w->pass, "pass", o->pass_re) < 0)
-			goto fail;
-		w->have_pass = true;
-	}
+	if (cset_from_rules(&w->run, o->rules) < 0)
+		goto fail;
 	for (i = 0; o->fail_res && o->fail_res[i]; i++)
-		;
-	w->fails = xcalloc((size_t)i + 1, sizeof(*w->fails));
-	for (i = 0; o->fail_res && o->fail_res[i]; i++) {
-		if (compile(&w->fails[i], "fail", o->fail_res[i]) < 0)
+		if (cset_add(&w->always, RULE_FAIL, o->fail_res[i], false, NULL) < 0)
 			goto fail;
-		w->nfails++;
-	}
+	if (o->pass_re && cset_add(&w->always, RULE_PASS, o->pass_re, false, NULL) < 0)
+		goto fail;
+	if (o->iter_re && o->cpus > 0 &&
+	    cset_add(&w->always, RULE_ITER, o->iter_re, false, NULL) < 0)
+		goto fail;
+	w->judge = n && w->stage[n - 1].judges ? &w->stage[n - 1] : &w->run;
+	w->iter_on = o->cpus > 0 && (cset_has(w->judge, RULE_ITER) ||
+				     cset_has(&w->always, RULE_ITER));
 	/* The stored options must not point into the caller's memory. */
 	w->opts.iter_re = w->opts.pass_re = NULL;
 	w->opts.fail_res = NULL;
+	w->opts.rules = NULL;
 	return w;
 fail:
 	watch_free(w);
@@ -120,12 +199,11 @@ void watch_free(struct watch *w)
 	for (i = 0; i < w->nstages; i++) {
 		free(w->names[i]);
 		release(&w->banners[i]);
+		cset_release(&w->stage[i]);
 	}
-	for (i = 0; i < w->nfails; i++)
-		release(&w->fails[i]);
-	release(&w->iter);
-	release(&w->pass);
-	free(w->fails);
+	cset_release(&w->always);
+	cset_release(&w->run);
+	free(w->stage);
 	free(w->names);
 	free(w->banners);
 	free(w->res);
@@ -176,17 +254,80 @@ static bool match(const struct pattern *p, const char *line, regmatch_t *m,
 	return regexec(&p->re, line, nm, m, 0) == 0;
 }
 
-static void count_iter(struct watch *w, const char *line, int64_t t_ns)
+/* The first rule of a kind in the sets that matches the line, or NULL. */
+static const struct crule *find(const struct cset *const *sets, int nsets,
+				enum rule_kind kind, const char *line,
+				regmatch_t *m, size_t nm)
 {
+	int i, k;
+
+	for (i = 0; i < nsets; i++) {
+		if (!sets[i])
+			continue;
+		for (k = 0; k < sets[i]->n; k++)
+			if (sets[i]->r[k].kind == kind &&
+			    match(&sets[i]->r[k].p, line, m, nm))
+				return &sets[i]->r[k];
+	}
+	return NULL;
+}
+
+/*
+ * Which CPUs have not printed enough iteration lines, appended to the
+ * reason of a failed last stage: "; CPU 0x01 printed only 5 iteration
+ * lines (more than 20 needed on each of 2 CPUs)".
+ */
+static void add_shortfall(struct watch *w)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int cpu, seen = 0, listed = 0, last = 0;
+	size_t len;
+
+	if (w->short_told || w->verdict == VERDICT_PENDING ||
+	    w->verdict == VERDICT_PASS || !w->iter_on ||
+	    w->cur != w->nstages - 1 || w->cpus_done >= w->opts.cpus)
+		return;
+	w->short_told = true;
+	for (cpu = 0; cpu < MAX_CPUS; cpu++) {
+		if (!w->iters[cpu])
+			continue;
+		seen++;
+		if (w->iters[cpu] > w->opts.iter_min || listed >= 8)
+			continue;
+		strbuf_addf(&sb, listed ? ", CPU 0x%02x only %d" :
+			    "; CPU 0x%02x printed only %d", cpu, w->iters[cpu]);
+		last = w->iters[cpu];
+		listed++;
+	}
+	if (listed)
+		strbuf_addstr(&sb, listed == 1 && last == 1 ? " iteration line" :
+			      " iteration lines");
+	if (!seen)
+		strbuf_addstr(&sb, "; no CPU printed an iteration line");
+	else if (seen < w->opts.cpus)
+		strbuf_addf(&sb, "; %d of %d CPUs printed none",
+			    w->opts.cpus - seen, w->opts.cpus);
+	strbuf_addf(&sb, " (more than %d needed on each of %d CPU%s)",
+		    w->opts.iter_min, w->opts.cpus, w->opts.cpus == 1 ? "" : "s");
+	len = strlen(w->reason);
+	snprintf(w->reason + len, sizeof(w->reason) - len, "%s", strbuf_str(&sb));
+	strbuf_release(&sb);
+}
+
+static void count_iter(struct watch *w, const struct cset *const *judge,
+		       const char *line, int64_t t_ns)
+{
+	const struct crule *r;
 	regmatch_t m[2];
 	char id[16];
 	size_t len;
 	long cpu;
 
-	if (!match(&w->iter, line, m, 2) || m[1].rm_so < 0)
+	r = find(judge, 2, RULE_ITER, line, m, 2);
+	if (!r || m[1].rm_so < 0)
 		return;
 	len = (size_t)(m[1].rm_eo - m[1].rm_so);
-	if (len >= sizeof(id))
+	if (!len || len >= sizeof(id))
 		return;
 	memcpy(id, line + m[1].rm_so, len);
 	id[len] = '\0';
@@ -200,37 +341,94 @@ static void count_iter(struct watch *w, const char *line, int64_t t_ns)
 		       w->opts.cpus, w->opts.iter_min);
 }
 
+/* The last stage's pass and end rules; true when they decided. */
+static bool judge_line(struct watch *w, const char *line, size_t len,
+		       int64_t t_ns)
+{
+	const struct cset *judge[2] = { &w->always, w->judge };
+	const struct crule *r;
+	char where[96];
+
+	stage_label(w, w->cur, where, sizeof(where));
+	if ((r = find(judge, 2, RULE_PASS, line, NULL, 0))) {
+		keep_line(w, line, len);
+		decide(w, VERDICT_PASS, t_ns, "%s: pass pattern matched", where);
+		return true;
+	}
+	if (!(r = find(judge, 2, RULE_END, line, NULL, 0)))
+		return false;
+	keep_line(w, line, len);
+	if (w->iter_on && w->cpus_done < w->opts.cpus) {
+		decide(w, VERDICT_FAIL, t_ns,
+		       "%s: the chain ended (end pattern /%s/) before every CPU passed",
+		       where, r->p.text);
+		add_shortfall(w);
+	} else if (r->reason) {
+		decide(w, VERDICT_PASS, t_ns, "%s: %s (end pattern /%s/)", where,
+		       r->reason, r->p.text);
+	} else {
+		decide(w, VERDICT_PASS, t_ns,
+		       "%s: the chain ended: end pattern /%s/ matched", where,
+		       r->p.text);
+	}
+	return true;
+}
+
+static bool ignored(const struct watch *w, const char *line)
+{
+	const struct cset *sets[3] = { &w->run, w->cur >= 0 ? &w->stage[w->cur] : NULL,
+				       &w->always };
+
+	return find(sets, 3, RULE_IGNORE, line, NULL, 0) != NULL;
+}
+
+/* Patterns see the line without '\r' and NULs, cut at 4 KiB. */
+static size_t clean_line(char *buf, size_t size, const char *in, size_t len)
+{
+	size_t i;
+
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, in, len);
+	buf[len] = '\0';
+	while (len && (buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	for (i = 0; i < len; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	return len;
+}
+
 void watch_line(struct watch *w, const char *line_in, size_t len, int64_t t_ns,
 		uint64_t byte_offset)
 {
+	const struct cset *fails[3] = { &w->run, NULL, &w->always };
+	const struct cset *judge[2] = { &w->always, w->judge };
+	const struct crule *r;
 	char buf[4096];
 	const char *line = buf;
 	char where[96];
+	bool skip;
 	int i;
 
 	w->lines++;
 	w->last_output_ns = t_ns;
 	if (w->verdict != VERDICT_PENDING)
 		return;
-	/* Patterns see the line without '\r' and NULs, cut at 4 KiB. */
-	if (len >= sizeof(buf))
-		len = sizeof(buf) - 1;
-	memcpy(buf, line_in, len);
-	buf[len] = '\0';
-	while (len && (buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	for (i = 0; i < (int)len; i++)
-		if (!buf[i])
-			buf[i] = ' ';
+	len = clean_line(buf, sizeof(buf), line_in, len);
 
-	for (i = 0; i < w->nfails; i++) {
-		if (match(&w->fails[i], line, NULL, 0)) {
-			keep_line(w, line, len);
+	skip = ignored(w, line);
+	fails[1] = w->cur >= 0 ? &w->stage[w->cur] : NULL;
+	if (!skip && (r = find(fails, 3, RULE_FAIL, line, NULL, 0))) {
+		keep_line(w, line, len);
+		stage_label(w, w->cur, where, sizeof(where));
+		if (r->reason)
+			decide(w, VERDICT_FAIL, t_ns, "%s: %s (fail pattern /%s/)",
+			       where, r->reason, r->p.text);
+		else
 			decide(w, VERDICT_FAIL, t_ns, "%s: fail pattern /%s/ matched",
-			       stage_label(w, w->cur, where, sizeof(where)),
-			       w->fails[i].text);
-			return;
-		}
+			       where, r->p.text);
+		return;
 	}
 	/* The next stage's banner starts it; a later stage's is out of order. */
 	if (w->cur + 1 < w->nstages && match(&w->banners[w->cur + 1], line, NULL, 0)) {
@@ -254,19 +452,30 @@ void watch_line(struct watch *w, const char *line_in, size_t len, int64_t t_ns,
 			return;
 		}
 	}
-	if (w->cur != w->nstages - 1)
+	if (w->cur != w->nstages - 1 || skip)
 		return;
-	if (w->have_pass && match(&w->pass, line, NULL, 0)) {
-		keep_line(w, line, len);
-		decide(w, VERDICT_PASS, t_ns, "%s: pass pattern matched",
-		       stage_label(w, w->cur, where, sizeof(where)));
+	if (judge_line(w, line, len, t_ns))
 		return;
-	}
-	if (w->have_iter) {
-		count_iter(w, line, t_ns);
+	if (w->iter_on) {
+		count_iter(w, judge, line, t_ns);
 		if (w->verdict == VERDICT_PASS)
 			keep_line(w, line, len);
 	}
+}
+
+void watch_partial(struct watch *w, const char *text, size_t len, int64_t t_ns)
+{
+	char buf[4096];
+
+	if (w->verdict != VERDICT_PENDING || w->cur != w->nstages - 1 ||
+	    w->nstages == 0)
+		return;
+	len = clean_line(buf, sizeof(buf), text, len);
+	if (ignored(w, buf))
+		return;
+	w->lines++;	/* keep_line numbers it as the line it will be */
+	judge_line(w, buf, len, t_ns);
+	w->lines--;
 }
 
 void watch_event(struct watch *w, const char *name, const char *detail,
@@ -297,6 +506,7 @@ void watch_event(struct watch *w, const char *name, const char *detail,
 		       where, name, detail && *detail ? ": " : "",
 		       detail ? detail : "");
 	}
+	add_shortfall(w);
 }
 
 void watch_tick(struct watch *w, int64_t now_ns)
@@ -326,6 +536,7 @@ void watch_tick(struct watch *w, int64_t now_ns)
 		decide(w, VERDICT_FAIL, now_ns, "%s: run timed out after %.1f s",
 		       where, o->total_timeout_ms / 1000.0);
 	}
+	add_shortfall(w);
 }
 
 int64_t watch_deadline(const struct watch *w)

@@ -6,6 +6,13 @@
  * guest reset (triple fault), early end of the console, or timeout (per
  * stage, overall, silence) fails the run with the reason and the line.
  *
+ * Rule sets (rules.h) add to that: the run's set (fail and ignore rules
+ * act in every stage; pass, iter and end rules judge the last stage) and
+ * each stage's own set (its fail and ignore rules act while it is the
+ * current stage; its pass, iter and end rules, if it has any, judge it
+ * instead of the run's).  The explicit fields of watch_opts (the lab's
+ * [watch] keys) always act.
+ *
  * Event driven: feed it lines, events and clock ticks; it never sleeps.
  * All times are ns since power-on.
  */
@@ -23,9 +30,13 @@ enum verdict {
 	VERDICT_INFRA,		/* the lab failed (console vanished...): exit 3 */
 };
 
+struct rule_set;
+
 struct watch_stage_def {
 	const char *name;	/* variant name, for messages */
 	const char *banner;	/* POSIX ERE that marks the stage's start */
+	const struct rule_set *rules;	/* the stage's own rules, or NULL;
+					 * their banner lines are not used */
 };
 
 struct watch_opts {
@@ -37,6 +48,7 @@ struct watch_opts {
 	const char *iter_re;	/* ERE with one group: the CPU id (hex) */
 	const char *pass_re;	/* ERE: a line that passes the last stage, or NULL */
 	const char *const *fail_res;	/* EREs that fail the run, NULL-ended */
+	const struct rule_set *rules;	/* the run's rules, or NULL */
 };
 
 struct watch_stage_result {
@@ -48,13 +60,21 @@ struct watch_stage_result {
 
 struct watch;
 
-/* Compile the rules; NULL with an error recorded for a bad pattern. */
+/* Compile the rules (the caller keeps its rule sets; the watch copies what
+ * it needs); NULL with an error recorded for a bad pattern. */
 struct watch *watch_new(const struct watch_stage_def *stages, int n,
 			const struct watch_opts *o);
 void watch_free(struct watch *w);
 
 void watch_line(struct watch *w, const char *line, size_t len, int64_t t_ns,
 		uint64_t byte_offset);
+/*
+ * The console's unfinished last line, when it has waited a while: a login
+ * prompt never ends in a newline.  Only the last stage's pass and end
+ * rules look at it; the same text is fed again by watch_line when the line
+ * ends.
+ */
+void watch_partial(struct watch *w, const char *text, size_t len, int64_t t_ns);
 /* name: "RESET", "SHUTDOWN", "EXIT", "CONSOLE_EOF"; detail: reason text. */
 void watch_event(struct watch *w, const char *name, const char *detail,
 		 int64_t t_ns);

@@ -561,3 +561,9 @@ uint64_t capture_bytes(const struct capture *cap)
 {
 	return cap->offset;
 }
+
+const char *capture_pending(const struct capture *cap, size_t *len)
+{
+	*len = cap->line_open ? cap->carry.len : 0;
+	return *len ? cap->carry.buf : NULL;
+}

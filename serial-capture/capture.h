@@ -87,6 +87,11 @@ void capture_gap_begin(struct capture *cap, const char *reason);
 void capture_gap_end(struct capture *cap);
 /* For console_config.on_link: arg is the struct capture. */
 void capture_on_link(void *arg, bool up, const char *reason);
+/*
+ * The text of the unfinished last line (no newline yet: a login prompt),
+ * or NULL; only when the capture has an on_line callback.
+ */
+const char *capture_pending(const struct capture *cap, size_t *len);
 
 /*
  * Publish this capture as <results_dir>/.live/<key> (see above); the

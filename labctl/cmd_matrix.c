@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+/*
+ * labctl matrix LAB --variant V --opt LIST --arch LIST: every combination
+ * of option value and arch is a variant of its own (matrix.h), built
+ * (cached, parallel) and run across the lab's pool of boards; then the
+ * good/bad table (rows arch, columns option value) and the failures
+ * grouped by the line that decided them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labctl/labconf.h"
+#include "labctl/labctl.h"
+#include "labctl/logrender.h"
+#include "labctl/matrix.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "report/html.h"
+#include "report/junit.h"
+#include "report/result.h"
+
+struct matrix_args {
+	const char *lab;
+	const char *variant;
+	const char *opts, *archs, *before;
+	const char *results_dir;
+	const char *junit, *html;
+	int64_t timeout_ms;
+	int jobs;
+	bool force;
+};
+
+static int parse(int argc, char **argv, struct matrix_args *a)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char **str = NULL;
+
+		if (!strcmp(arg, "--variant"))
+			str = &a->variant;
+		else if (!strcmp(arg, "--opt"))
+			str = &a->opts;
+		else if (!strcmp(arg, "--arch"))
+			str = &a->archs;
+		else if (!strcmp(arg, "--before"))
+			str = &a->before;
+		else if (!strcmp(arg, "--results"))
+			str = &a->results_dir;
+		else if (!strcmp(arg, "--junit"))
+			str = &a->junit;
+		else if (!strcmp(arg, "--html"))
+			str = &a->html;
+		if (str) {
+			if (!val || !*val)
+				return cmd_usage_error("matrix", "%s needs a value", arg);
+			*str = val;
+			i++;
+		} else if (!strcmp(arg, "-j")) {
+			int64_t n;
+
+			if (!val || lab_parse_int(val, &n) < 0 || n < 1 || n > 64)
+				return cmd_usage_error("matrix", "-j takes a number from 1 to 64");
+			a->jobs = (int)n;
+			i++;
+		} else if (!strcmp(arg, "--timeout")) {
+			if (!val || lab_parse_duration_ms(val, &a->timeout_ms) < 0 ||
+			    a->timeout_ms <= 0)
+				return cmd_usage_error("matrix",
+						       "--timeout takes a duration such as 90s or 5m");
+			i++;
+		} else if (!strcmp(arg, "--force")) {
+			a->force = true;
+		} else if (arg[0] == '-') {
+			return cmd_usage_error("matrix", "unknown option '%s'", arg);
+		} else if (!a->lab) {
+			a->lab = arg;
+		} else {
+			return cmd_usage_error("matrix", "one lab only ('%s' and '%s')",
+					       a->lab, arg);
+		}
+	}
+	if (!a->variant)
+		return cmd_usage_error("matrix",
+				       "name the variant to vary with --variant, e.g. --variant build32lhv");
+	return 0;
+}
+
+/* "a,b" -> words, for --before; NULL text: none. */
+static char **split_list(const char *text, int *n)
+{
+	char **w = NULL, *copy, *tok, *save = NULL;
+
+	*n = 0;
+	if (!text)
+		return NULL;
+	copy = xstrdup(text);
+	for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		w = xrealloc(w, (size_t)(*n + 1) * sizeof(*w));
+		w[(*n)++] = xstrdup(tok);
+	}
+	free(copy);
+	return w;
+}
+
+/* Console text without escape sequences, one line at a time. */
+static void strip_line(const char *in, size_t n, struct strbuf *out)
+{
+	struct log_ansi st = { 0 };
+
+	log_strip_ansi(&st, in, n, out);
+}
+
+/*
+ * --junit and --html: the report/ writers over the results of the cells
+ * that ran (a cell without a run, a failed build say, has no result to
+ * show).  Each file is replaced atomically.
+ */
+static int write_reports(const struct mx_runner *r, const struct mx_cell *cells,
+			 int n, const char *junit, const char *html)
+{
+	struct result **res = xcalloc((size_t)n + 1, sizeof(*res));
+	char *title = xasprintf("labctl matrix %s: %s", r->lab->name, r->base);
+	struct html_opts ho = {
+		.filter = strip_line, .title = title,
+		.rows = REPORT_KEY_ARCH, .cols = REPORT_KEY_OPTIONS,
+		.generator = "labctl " LABCTL_VERSION,
+	};
+	int i, k = 0, pass, ret = 0;
+
+	for (i = 0; i < n && !ret; i++)
+		if (cells[i].result)
+			ret = result_load(cells[i].result, NULL,
+					  RESULT_LINES | RESULT_LOG, &res[k++]);
+	for (pass = 0; pass < 2 && !ret; pass++) {
+		const char *path = pass ? html : junit;
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		if (!path)
+			continue;
+		f = open_memstream(&buf, &len);
+		if (!f) {
+			ret = lab_err_errno(errno, "cannot render %s", path);
+			break;
+		}
+		ret = pass ? report_html(f, res, k, &ho) :
+			     report_junit(f, res, k, strip_line);
+		if (fclose(f) && !ret)
+			ret = lab_err_errno(errno, "cannot render %s", path);
+		if (!ret)
+			ret = lab_write_file_atomic(path, buf, len, 0644);
+		free(buf);
+	}
+	for (i = 0; i < k; i++)
+		result_free(res[i]);
+	free(res);
+	free(title);
+	return ret;
+}
+
+static void cell_json(struct strbuf *js, const struct mx_cell *c, int group)
+{
+	strbuf_addstr(js, "{\"variant\":");
+	strbuf_add_json_str(js, c->variant);
+	strbuf_addstr(js, ",\"arch\":");
+	strbuf_add_json_str(js, c->arch);
+	strbuf_addf(js, ",\"options\":\"0x%x\",\"verdict\":", c->options);
+	strbuf_add_json_str(js, mx_verdict_name(c->verdict));
+	strbuf_addstr(js, ",\"reason\":");
+	strbuf_add_json_str(js, c->reason ? c->reason : "");
+	strbuf_addstr(js, ",\"line\":");
+	strbuf_add_json_str(js, c->line ? c->line : "");
+	strbuf_addf(js, ",\"line_no\":%d,\"result\":", c->line_no);
+	if (c->result)
+		strbuf_add_json_str(js, c->result);
+	else
+		strbuf_addstr(js, "null");
+	strbuf_addstr(js, ",\"board\":");
+	if (c->board)
+		strbuf_add_json_str(js, c->board);
+	else
+		strbuf_addstr(js, "null");
+	strbuf_addf(js, ",\"seconds\":%.3f,\"group\":%d}", c->seconds, group);
+}
+
+static void print_json(const struct mx_runner *r, const struct mx_cell *cells,
+		       int n, char *const *archs, int narchs,
+		       const uint32_t *opts, int nopts, const int *group,
+		       int ngroups, const int *count, double elapsed)
+{
+	struct strbuf js = STRBUF_INIT;
+	int i, g;
+
+	strbuf_addstr(&js, "{\"lab\":");
+	strbuf_add_json_str(&js, r->lab->name);
+	strbuf_addstr(&js, ",\"variant\":");
+	strbuf_add_json_str(&js, r->base);
+	strbuf_addstr(&js, ",\"archs\":[");
+	for (i = 0; i < narchs; i++) {
+		strbuf_addstr(&js, i ? "," : "");
+		strbuf_add_json_str(&js, archs[i]);
+	}
+	strbuf_addstr(&js, "],\"options\":[");
+	for (i = 0; i < nopts; i++)
+		strbuf_addf(&js, "%s\"0x%x\"", i ? "," : "", opts[i]);
+	strbuf_addf(&js, "],\"jobs\":%d,\"elapsed\":%.3f", r->jobs, elapsed);
+	strbuf_addf(&js, ",\"pass\":%d,\"fail\":%d,\"infra\":%d,\"skip\":%d,\"not_run\":%d",
+		    count[MX_PASS], count[MX_FAIL], count[MX_INFRA],
+		    count[MX_SKIP], count[MX_PENDING]);
+	strbuf_addstr(&js, ",\"cells\":[");
+	for (i = 0; i < n; i++) {
+		strbuf_addstr(&js, i ? "," : "");
+		cell_json(&js, &cells[i], group[i]);
+	}
+	strbuf_addstr(&js, "],\"groups\":[");
+	for (g = 0; g < ngroups; g++) {
+		bool first = true;
+
+		for (i = 0; i < n && group[i] != g; i++)
+			;
+		strbuf_addstr(&js, g ? ",{\"line\":" : "{\"line\":");
+		strbuf_add_json_str(&js, mx_failure_key(&cells[i]));
+		strbuf_addstr(&js, ",\"cells\":[");
+		for (i = 0; i < n; i++) {
+			if (group[i] != g)
+				continue;
+			strbuf_addf(&js, "%s%d", first ? "" : ",", i);
+			first = false;
+		}
+		strbuf_addstr(&js, "]}");
+	}
+	strbuf_addstr(&js, "]}\n");
+	fputs(strbuf_str(&js), stdout);
+	strbuf_release(&js);
+}
+
+static void print_text(const struct mx_runner *r, const struct mx_cell *cells,
+		       int n, char *const *archs, int narchs,
+		       const uint32_t *opts, int nopts, const int *group,
+		       int ngroups, const int *count, double elapsed)
+{
+	struct strbuf t = STRBUF_INIT;
+	int i, g, aw = 4;
+
+	for (i = 0; i < narchs; i++)
+		if ((int)strlen(archs[i]) > aw)
+			aw = (int)strlen(archs[i]);
+	printf("\nmatrix %s: %s, %d arch%s x %d option value%s\n", r->lab->name,
+	       r->base, narchs, narchs == 1 ? "" : "s", nopts,
+	       nopts == 1 ? "" : "s");
+	mx_render_table(cells, archs, narchs, opts, nopts, &t);
+	fputs(strbuf_str(&t), stdout);
+	strbuf_release(&t);
+	if (ngroups)
+		printf("\nfailures by first failing line:\n");
+	for (g = 0; g < ngroups; g++) {
+		int k = 0;
+
+		for (i = 0; i < n; i++)
+			k += group[i] == g;
+		for (i = 0; i < n && group[i] != g; i++)
+			;
+		printf("  %s  (%d cell%s)\n", mx_failure_key(&cells[i]), k,
+		       k == 1 ? "" : "s");
+		for (; i < n; i++) {
+			const struct mx_cell *c = &cells[i];
+
+			if (group[i] != g)
+				continue;
+			printf("    %-*s 0x%-8x %s", aw, c->arch, c->options,
+			       c->result ? c->result : "-");
+			if (c->line_no)
+				printf(" line %d", c->line_no);
+			if (c->board)
+				printf(" (on %s)", c->board);
+			printf("\n");
+		}
+	}
+	if (count[MX_INFRA]) {
+		printf("\nlab errors (not failures of the machine under test):\n");
+		for (i = 0; i < n; i++)
+			if (cells[i].verdict == MX_INFRA)
+				printf("    %-*s 0x%-8x %s\n", aw, cells[i].arch,
+				       cells[i].options,
+				       cells[i].reason ? cells[i].reason : "?");
+	}
+	if (count[MX_SKIP]) {
+		printf("\nnot run (they break the variant's opt_requires):\n");
+		for (i = 0; i < n; i++)
+			if (cells[i].verdict == MX_SKIP)
+				printf("    %-*s 0x%-8x %s\n", aw, cells[i].arch,
+				       cells[i].options, cells[i].reason);
+	}
+	printf("\n%d cells: %d pass, %d FAIL, %d infra", n, count[MX_PASS],
+	       count[MX_FAIL], count[MX_INFRA]);
+	if (count[MX_SKIP])
+		printf(", %d skipped", count[MX_SKIP]);
+	if (count[MX_PENDING])
+		printf(", %d not run", count[MX_PENDING]);
+	printf(" in %.1f s (%d run%s at once)\n", elapsed, r->jobs,
+	       r->jobs == 1 ? "" : "s");
+}
+
+int cmd_matrix(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	struct matrix_args a = { 0 };
+	struct mx_runner r = { .verb = "matrix" };
+	struct mx_deps deps = { 0 };
+	struct lab *lab = NULL;
+	struct mx_cell *cells = NULL, **todo = NULL;
+	char **archs = NULL, **before = NULL;
+	uint32_t *opts = NULL;
+	int narchs = 0, nopts = 0, nbefore = 0, n = 0, i, rc, ret = 0;
+	int count[MX_SKIP + 1] = { 0 }, *group = NULL, ngroups;
+	int64_t t0 = lab_mono_ns();
+
+	rc = parse(argc, argv, &a);
+	if (rc)
+		return rc;
+	if (a.opts && mx_opt_list_parse(a.opts, &opts, &nopts) < 0)
+		return cmd_usage_error("matrix", "%s", lab_errmsg(-LAB_EINVAL));
+	if (a.archs && mx_arch_list_parse(a.archs, &archs, &narchs) < 0) {
+		free(opts);
+		return cmd_usage_error("matrix", "%s", lab_errmsg(-LAB_EINVAL));
+	}
+	rc = cmd_open_lab(ctx, a.lab, &lab);
+	if (rc)
+		goto out;
+	before = split_list(a.before, &nbefore);
+	r.jobs = a.jobs;
+	r.force_build = a.force;
+	r.results_dir = a.results_dir;
+	r.timeout_ms = a.timeout_ms;
+	r.progress = lab_log_get_level() >= LAB_LOG_INFO;
+	r.build_progress = !ctx->json && r.progress;
+	ret = mx_runner_init(&r, lab, a.variant, (const char *const *)before,
+			     nbefore);
+	if (!ret)
+		ret = mx_lab_deps(lab, mx_runner_base(&r), &deps);
+	if (ret)
+		goto fail;
+	if (!archs) {
+		archs = xcalloc(2, sizeof(*archs));
+		archs[0] = xstrdup(mx_base_arch(mx_runner_base(&r)));
+		narchs = 1;
+	}
+	if (!opts) {
+		opts = xcalloc(1, sizeof(*opts));
+		opts[0] = mx_base_options(mx_runner_base(&r));
+		nopts = 1;
+	}
+	n = narchs * nopts;
+	cells = xcalloc((size_t)n, sizeof(*cells));
+	todo = xcalloc((size_t)n, sizeof(*todo));
+	for (i = 0; i < n && !ret; i++) {
+		int bad = mx_deps_check(&deps, opts[i % nopts]);
+
+		ret = mx_cell_init(&r, &cells[i], archs[i / nopts], opts[i % nopts]);
+		todo[i] = &cells[i];
+		if (!ret && bad >= 0) {
+			struct strbuf why = STRBUF_INIT;
+
+			mx_dep_describe(&deps, bad, &why);
+			cells[i].verdict = MX_SKIP;
+			cells[i].reason = strbuf_detach(&why, NULL);
+		}
+	}
+	if (ret)
+		goto fail;
+	/* mx_run_cells counts those it runs. */
+	r.cells_total = n;
+	for (i = 0; i < n; i++)
+		ret += cells[i].verdict == MX_PENDING;
+	lab_info("matrix %s: %d cells of %s, %d at once", lab->name, ret,
+		 a.variant, r.jobs);
+	ret = 0;
+	ret = mx_run_cells(&r, todo, n);
+	if (ret && ret != -LAB_EINTR)
+		goto fail;
+	if (ret)
+		cmd_fail(ret);	/* say so, then show what ran */
+	group = xcalloc((size_t)n, sizeof(*group));
+	ngroups = mx_group_failures(cells, n, group);
+	for (i = 0; i < n; i++)
+		count[cells[i].verdict == MX_UNRESOLVED ? MX_INFRA : cells[i].verdict]++;
+	if (ctx->json)
+		print_json(&r, cells, n, archs, narchs, opts, nopts, group, ngroups,
+			   count, (lab_mono_ns() - t0) / 1e9);
+	else
+		print_text(&r, cells, n, archs, narchs, opts, nopts, group,
+			   ngroups, count, (lab_mono_ns() - t0) / 1e9);
+	rc = count[MX_FAIL] ? LAB_EXIT_FAIL :
+	     count[MX_INFRA] || ret ? LAB_EXIT_INFRA : LAB_EXIT_PASS;
+	if (a.junit || a.html) {
+		ret = write_reports(&r, cells, n, a.junit, a.html);
+		if (ret) {
+			cmd_fail(ret);
+			if (rc == LAB_EXIT_PASS)
+				rc = LAB_EXIT_INFRA;
+		}
+	}
+	goto out;
+fail:
+	rc = cmd_fail(ret);
+out:
+	for (i = 0; i < n; i++)
+		mx_cell_release(&cells[i]);
+	free(cells);
+	free(todo);
+	free(group);
+	mx_deps_release(&deps);
+	mx_runner_release(&r);
+	mx_list_free(archs, narchs);
+	mx_list_free(before, nbefore);
+	free(opts);
+	lab_free(lab);
+	return rc;
+}

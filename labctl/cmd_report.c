@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+/*
+ * labctl report RESULT... [-o FILE] [--junit FILE] [--tap]
+ *                         [--rows KEY] [--cols KEY] [--title TEXT]
+ *                         [--results DIR] [--json]
+ *
+ * Renders results (report/result.h) as one self-contained HTML file
+ * (report/html.h), JUnit XML (report/junit.h), TAP (report/tap.h) or,
+ * with --json, a JSON summary.  Files are replaced atomically: a failed
+ * report leaves the old file (or none), never half of one.
+ *
+ * Also report_run_formats(), which run and boot call for --junit/--tap.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labctl/labctl.h"
+#include "labctl/logrender.h"
+#include "lib/err.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "lib/xmalloc.h"
+#include "report/html.h"
+#include "report/junit.h"
+#include "report/result.h"
+#include "report/tap.h"
+
+int report_run_formats(const char *log_path, const char *junit_path,
+		       bool tap, FILE *tap_out);
+
+/* Console text without escape sequences, one line at a time. */
+static void strip_line(const char *in, size_t n, struct strbuf *out)
+{
+	struct log_ansi st = { 0 };
+
+	log_strip_ansi(&st, in, n, out);
+}
+
+enum fmt { FMT_HTML, FMT_JUNIT, FMT_TAP };
+
+/* Render format fmt of r[0..n) into a memory stream; 0 or -LAB_E*. */
+static int render(enum fmt fmt, struct result *const *r, int n,
+		  const struct html_opts *ho, char **buf, size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+	int ret;
+
+	if (!f)
+		return lab_err_errno(errno, "cannot render the report");
+	switch (fmt) {
+	case FMT_HTML:
+		ret = report_html(f, r, n, ho);
+		break;
+	case FMT_JUNIT:
+		ret = report_junit(f, r, n, strip_line);
+		break;
+	default:
+		ret = report_tap(f, r, n, strip_line);
+		break;
+	}
+	if (fclose(f) && !ret)
+		ret = lab_err_errno(errno, "cannot render the report");
+	if (ret) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return ret;
+}
+
+/* Write to path atomically, or to stdout for "-". */
+static int emit(enum fmt fmt, const char *path, struct result *const *r,
+		int n, const struct html_opts *ho)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret = render(fmt, r, n, ho, &buf, &len);
+
+	if (ret)
+		return ret;
+	if (!strcmp(path, "-")) {
+		if (len && fwrite(buf, 1, len, stdout) != len)
+			ret = lab_err_errno(errno, "error writing standard output");
+	} else {
+		ret = lab_write_file_atomic(path, buf, len, 0644);
+	}
+	free(buf);
+	return ret;
+}
+
+static void json_summary(struct strbuf *js, struct result *const *r, int n,
+			 const char *html, const char *junit)
+{
+	int i, j;
+
+	strbuf_addch(js, '{');
+	strbuf_add_json_str(js, "html");
+	strbuf_addch(js, ':');
+	if (html)
+		strbuf_add_json_str(js, html);
+	else
+		strbuf_addstr(js, "null");
+	strbuf_addstr(js, ",\"junit\":");
+	if (junit)
+		strbuf_add_json_str(js, junit);
+	else
+		strbuf_addstr(js, "null");
+	strbuf_addstr(js, ",\"results\":[");
+	for (i = 0; i < n; i++) {
+		const struct result *res = r[i];
+
+		if (i)
+			strbuf_addch(js, ',');
+		strbuf_addstr(js, "{\"name\":");
+		strbuf_add_json_str(js, res->name ? res->name : "");
+		strbuf_addstr(js, ",\"log\":");
+		strbuf_add_json_str(js, res->log_path ? res->log_path : "");
+		strbuf_addstr(js, ",\"lab\":");
+		strbuf_add_json_str(js, res->lab ? res->lab : "");
+		strbuf_addstr(js, ",\"verdict\":");
+		strbuf_add_json_str(js, res->verdict ? res->verdict : "unknown");
+		strbuf_addstr(js, ",\"reason\":");
+		strbuf_add_json_str(js, res->reason ? res->reason : "");
+		strbuf_addf(js, ",\"line_no\":%d,\"duration\":%.6f,\"stages\":[",
+			    res->reason_line_no, res->duration);
+		for (j = 0; j < res->nstages; j++) {
+			const struct result_stage *s = &res->stages[j];
+
+			if (j)
+				strbuf_addch(js, ',');
+			strbuf_addf(js, "{\"stage\":%d,\"variant\":", s->stage);
+			strbuf_add_json_str(js, s->variant ? s->variant : "");
+			strbuf_addstr(js, ",\"outcome\":");
+			strbuf_add_json_str(js, report_outcome_name(
+						report_stage_outcome(res, j)));
+			strbuf_addf(js, ",\"duration\":%.6f}",
+				    s->reached && s->end >= s->start ?
+				    s->end - s->start : 0);
+		}
+		strbuf_addstr(js, "]}");
+	}
+	strbuf_addstr(js, "]}\n");
+}
+
+/*
+ * Load with the sidecar's line times; a damaged sidecar only costs the
+ * times (with a warning), not the report.
+ */
+static int load(const char *what, const char *results_dir, struct result **r)
+{
+	int ret = result_load(what, results_dir, RESULT_LINES | RESULT_LOG, r);
+
+	if (ret == -LAB_EFORMAT) {
+		lab_warn("%s; showing %s without line times", lab_errmsg(ret),
+			 what);
+		lab_err_clear();
+		ret = result_load(what, results_dir, RESULT_LOG, r);
+	}
+	return ret;
+}
+
+static void free_results(struct result **r, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		result_free(r[i]);
+	free(r);
+}
+
+int report_run_formats(const char *log_path, const char *junit_path,
+		       bool tap, FILE *tap_out)
+{
+	struct result *r = NULL;
+	int ret;
+
+	if (!junit_path && !tap)
+		return 0;
+	ret = load(log_path, NULL, &r);
+	if (ret)
+		return ret;
+	if (junit_path)
+		ret = emit(FMT_JUNIT, junit_path, &r, 1, NULL);
+	if (!ret && tap) {
+		ret = report_tap(tap_out, &r, 1, strip_line);
+	}
+	result_free(r);
+	return ret;
+}
+
+int cmd_report(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	struct html_opts ho = {
+		.filter = strip_line, .rows = -1, .cols = -1,
+		.generator = "labctl " LABCTL_VERSION,
+	};
+	const char *html = NULL, *junit = NULL, *results_dir = NULL;
+	bool tap = false;
+	struct result **r = NULL;
+	int i, n = 0, nstdout, ret = 0;
+	char **what;
+
+	what = xcalloc((size_t)argc + 1, sizeof(*what));
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "-o") || !strcmp(a, "--junit") ||
+		    !strcmp(a, "--title") || !strcmp(a, "--results") ||
+		    !strcmp(a, "--rows") || !strcmp(a, "--cols")) {
+			if (!val || !*val) {
+				free(what);
+				return cmd_usage_error("report", "%s needs a value", a);
+			}
+			i++;
+			if (!strcmp(a, "-o")) {
+				html = val;
+			} else if (!strcmp(a, "--junit")) {
+				junit = val;
+			} else if (!strcmp(a, "--title")) {
+				ho.title = val;
+			} else if (!strcmp(a, "--results")) {
+				results_dir = val;
+			} else {
+				int k = report_key_parse(val);
+
+				if (k < 0) {
+					free(what);
+					return cmd_usage_error("report",
+							       "%s takes variant, chain, arch, options, lab or board, not '%s'",
+							       a, val);
+				}
+				*(!strcmp(a, "--rows") ? &ho.rows : &ho.cols) = k;
+			}
+		} else if (!strcmp(a, "--tap")) {
+			tap = true;
+		} else if (a[0] == '-' && a[1]) {
+			free(what);
+			return cmd_usage_error("report", "unknown option '%s'", a);
+		} else {
+			what[n++] = argv[i];
+		}
+	}
+	if (!n) {
+		free(what);
+		return cmd_usage_error("report",
+				       "which results? (paths, names in results/, or latest)");
+	}
+	if (!html && !junit && !tap && !ctx->json) {
+		free(what);
+		return cmd_usage_error("report",
+				       "nothing to write: give -o FILE, --junit FILE, --tap or --json");
+	}
+	nstdout = (html && !strcmp(html, "-")) + (junit && !strcmp(junit, "-")) +
+		  tap + ctx->json;
+	if (nstdout > 1) {
+		free(what);
+		return cmd_usage_error("report",
+				       "only one of -o -, --junit -, --tap and --json can write to standard output");
+	}
+	if (ho.rows >= 0 && ho.rows == ho.cols) {
+		free(what);
+		return cmd_usage_error("report", "--rows and --cols are the same key");
+	}
+
+	/* Everything loads before anything is written. */
+	r = xcalloc((size_t)n + 1, sizeof(*r));
+	for (i = 0; i < n; i++) {
+		ret = load(what[i], results_dir, &r[i]);
+		if (ret) {
+			free_results(r, i);
+			free(what);
+			return cmd_fail(ret);
+		}
+	}
+	if (html)
+		ret = emit(FMT_HTML, html, r, n, &ho);
+	if (!ret && junit)
+		ret = emit(FMT_JUNIT, junit, r, n, NULL);
+	if (!ret && tap)
+		ret = emit(FMT_TAP, "-", r, n, NULL);
+	if (!ret && ctx->json) {
+		struct strbuf js = STRBUF_INIT;
+
+		json_summary(&js, r, n, html, junit);
+		if (fwrite(js.buf, 1, js.len, stdout) != js.len)
+			ret = lab_err_errno(errno, "error writing standard output");
+		strbuf_release(&js);
+	}
+	free_results(r, n);
+	free(what);
+	return ret ? cmd_fail(ret) : 0;
+}

@@ -1,0 +1,919 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The rule-file parser, the built-in sets, and what a lab's rule keys mean
+ * for one run (rules.h, man/labctl-rules.5).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "labctl/labconf.h"
+#include "labctl/rules.h"
+#include "lib/err.h"
+#include "lib/paths.h"
+#include "lib/strbuf.h"
+#include "lib/xmalloc.h"
+
+#define MAX_DEPTH 8		/* include nesting */
+#define MAX_LINE 4096
+#define MAX_PATTERN 512
+#define MAX_LINES_READ 100000	/* per load, includes counted: fan-out guard */
+#define MAX_FILE (1024 * 1024)
+/* regcomp copies bounded repeats out: caps on counts and on the result. */
+#define MAX_REPEAT 255
+#define MAX_EXPANSION 1000L
+#define MAX_SET_ATOMS 20000L	/* all of a set's patterns together */
+#define MAX_NESTING 64
+
+#define VARIANT_VAR "${variant}"
+
+/* ------------------------------------------------ built-in sets */
+/* The same bytes as rules/NAME.rules: test_rules.c checks. */
+static const char rules_text_xmhf[] =
+	"# xmhf: XMHF64 (github.com/lxylxy123456/uberxmhf, branch xmhf64) as a stage.\n"
+	"#\n"
+	"# \"eXtensible Modular Hypervisor Framework (XMHF) ...\" starts each XMHF stage.\n"
+	"banner /eXtensible Modular Hypervisor Framework/\n"
+	"\n"
+	"# HALT_ON_ERRORCOND: \"Fatal: Halting! Condition '...' failed, line N, file F\"\n"
+	"fail /Fatal: Halting!/ XMHF halted on a failed condition\n"
+	"# \"VM-ENTRY error: reason=0x80000021, qualification=0x0000000000000000\"\n"
+	"fail /VM-ENTRY error/ a VM entry failed\n"
+	"# The guest triple-faulted: XMHF does not handle VM exit reason 2 and halts\n"
+	"# (\"CPU(0x01): Unhandled intercept: 0x00000002\").  When the machine itself\n"
+	"# triple-faults it resets: QEMU reports that and the watch fails the run on\n"
+	"# its own (the guest reset itself); a real board stops printing (a timeout).\n"
+	"fail /Unhandled intercept: 0x00000002/ the guest triple-faulted (VM exit reason 2)\n"
+	"# Other halts, e.g. \"CPU(0x00): No support for Nested Paging, HALTING!\"\n"
+	"# under QEMU without VMX.\n"
+	"fail /HALTING!/ XMHF halted\n";
+
+static const char rules_text_lhv[] =
+	"# lhv: LHV, the Lightweight Hypervisor (uberxmhf branch lhv), the last\n"
+	"# stage of a chain, alone or as XMHF's guest.\n"
+	"#\n"
+	"# \"Lightweight Hypervisor (LHV) ...\" starts the stage.\n"
+	"banner /Lightweight Hypervisor \\(LHV\\)/\n"
+	"\n"
+	"# As XMHF's CI test5: the run passes when every CPU printed more than 20\n"
+	"# lines \"CPU(0xNN): LHV test iter N\" (\"LHV in XMHF test iter N\" when LHV\n"
+	"# runs XMHF as its own guest).  The CPU count is the board's: [watch] cpus,\n"
+	"# else board.smp on the QEMU board.\n"
+	"iter /CPU\\(0x([0-9a-fA-F]+)\\): LHV (in XMHF )?test iter [0-9]+/\n"
+	"iter_min 20\n"
+	"\n"
+	"# LHV halts with XMHF's message.\n"
+	"fail /Fatal: Halting!/ LHV halted on a failed condition\n"
+	"fail /VM-ENTRY error/ a VM entry failed\n";
+
+static const char rules_text_linux[] =
+	"# linux: Linux as the last guest of a chain (XMHF-XMHF-Debian), on the same\n"
+	"# serial console (console=ttyS0).  No banner: Linux is not a stage of its\n"
+	"# own, it runs inside the last one.  Use it in [watch] rules, or in the\n"
+	"# last variant's rules after that stage's own set (xmhf, linux).\n"
+	"#\n"
+	"# \"Kernel panic - not syncing: VFS: Unable to mount root fs ...\"\n"
+	"fail /Kernel panic - not syncing/ Linux panicked\n"
+	"# \"BUG: KASAN: slab-out-of-bounds in ...\"\n"
+	"fail /BUG: KASAN: / KASAN found a memory error\n"
+	"# \"BUG: kernel NULL pointer dereference, address: ...\", \"watchdog: BUG:\n"
+	"# soft lockup - CPU#1 stuck\", with or without the printk time.\n"
+	"fail /(^|\\] |: )BUG: / Linux hit a BUG\n"
+	"# \"Oops: 0002 [#1] PREEMPT SMP NOPTI\", \"Oops: general protection fault, ...\"\n"
+	"fail /(^|\\] )Oops: / Linux oopsed\n"
+	"# Older kernels: \"general protection fault: 0000 [#1] SMP\"\n"
+	"fail /(^|\\] )general protection fault/ Linux oopsed\n"
+	"\n"
+	"# The chain is over when Linux asks for a login: the issue line getty\n"
+	"# prints on the serial port (\"Debian GNU/Linux 12 debian ttyS0\"), or the\n"
+	"# prompt itself (\"debian login: \").\n"
+	"end /Debian GNU\\/Linux [^ ]+ [^ ]+ ttyS[0-9]+/ Linux reached its login prompt\n"
+	"end /[^ ]+ login: *$/ Linux reached its login prompt\n";
+
+static const char rules_text_standin[] =
+	"# standin: the in-tree stand-in hypervisor (hypervisor/README.md), and the\n"
+	"# rules labctl's watch has always used.  It is the run's set when a lab\n"
+	"# names none ([watch] rules), and the stage set of a standin variant.\n"
+	"#\n"
+	"# Each stage prints its banner with its variant name; ${variant} stands\n"
+	"# for the stage's variant name, regex-escaped.\n"
+	"banner /Stand-in Hypervisor \\(labctl\\) variant=${variant}( |$)/\n"
+	"\n"
+	"# The stand-in halts with XMHF's own message; XMHF and LHV print these too.\n"
+	"fail /Fatal: Halting!/\n"
+	"fail /VM-ENTRY error/\n"
+	"fail /HALTING!/\n"
+	"\n"
+	"# The last stage passes when every CPU printed more than 20 lines\n"
+	"# \"CPU(0xNN): test iter N\" (the stand-in prints 25); LHV's lines count too.\n"
+	"iter /CPU\\(0x([0-9a-fA-F]+)\\): (LHV (in XMHF )?)?test iter [0-9]+/\n"
+	"iter_min 20\n";
+
+const char *const rules_builtin_names[] = { "xmhf", "lhv", "linux", "standin",
+					    NULL };
+
+const char *rules_builtin_text(const char *name)
+{
+	static const char *const texts[] = { rules_text_xmhf, rules_text_lhv,
+					     rules_text_linux, rules_text_standin };
+	int i;
+
+	for (i = 0; rules_builtin_names[i]; i++)
+		if (!strcmp(name, rules_builtin_names[i]))
+			return texts[i];
+	return NULL;
+}
+
+static const char *const kind_names[] = {
+	[RULE_BANNER] = "banner", [RULE_FAIL] = "fail", [RULE_PASS] = "pass",
+	[RULE_ITER] = "iter", [RULE_END] = "end", [RULE_IGNORE] = "ignore",
+};
+
+struct rule_set *rules_new(void)
+{
+	struct rule_set *set = xzalloc(sizeof(*set));
+
+	set->iter_min = -1;
+	return set;
+}
+
+static void rule_release(struct rule *r)
+{
+	free(r->re);
+	free(r->reason);
+	free(r->file);
+}
+
+void rules_free(struct rule_set *set)
+{
+	int i;
+
+	if (!set)
+		return;
+	for (i = 0; i < set->n; i++)
+		rule_release(&set->rules[i]);
+	free(set->rules);
+	free(set);
+}
+
+const char *rules_banner(const struct rule_set *set)
+{
+	int i;
+
+	for (i = set ? set->n - 1 : -1; i >= 0; i--)
+		if (set->rules[i].kind == RULE_BANNER)
+			return set->rules[i].re;
+	return NULL;
+}
+
+bool rules_judges(const struct rule_set *set)
+{
+	int i;
+
+	for (i = 0; set && i < set->n; i++)
+		if (set->rules[i].kind == RULE_PASS ||
+		    set->rules[i].kind == RULE_ITER ||
+		    set->rules[i].kind == RULE_END)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------ parsing */
+
+struct frame {
+	const char *id;		/* realpath or "builtin:NAME": loop check */
+	const char *shown;	/* for messages */
+};
+
+struct ctx {
+	struct rule_set *set;
+	unsigned flags;
+	struct frame stack[MAX_DEPTH + 1];
+	int depth;
+	long lines;
+};
+
+/* User text in a message: printable ASCII, at most 60 bytes. */
+static const char *shown(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 4 < size && n < 60; i++)
+		buf[n++] = (unsigned char)s[i] >= 0x20 &&
+			   (unsigned char)s[i] < 0x7f ? s[i] : '?';
+	if (i < len)
+		n += (size_t)snprintf(buf + n, size - n, "...");
+	buf[n] = '\0';
+	return buf;
+}
+
+static int perr(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int perr(const char *file, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		return lab_err(LAB_ECONFIG, "%s:%d: %s", file, line, msg);
+	return lab_err(LAB_ECONFIG, "%s: %s", file, msg);
+}
+
+/*
+ * How many atoms the pattern has once regcomp has copied every bounded
+ * repeat ({n}, {n,m}, {n,}, {,m}) and every X+ (as XX*) out: its memory
+ * and time grow with the square of that, so a few nested repeats could
+ * take gigabytes.
+ */
+static long expanded_size(const char *re)
+{
+	long outer[MAX_NESTING], cur = 0, last = 0, n, m;
+	const char *p = re;
+	char *end;
+	int depth = 0;
+
+	while (*p) {
+		if (*p == '\\' && p[1]) {
+			p += 2;
+			cur += 1;
+			last = 1;
+		} else if (*p == '[') {	/* a bracket expression is one atom */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']')
+				p++;
+			if (*p)
+				p++;
+			cur += 1;
+			last = 1;
+		} else if (*p == '(') {
+			if (depth >= MAX_NESTING)
+				return MAX_EXPANSION + 1;
+			outer[depth++] = cur;
+			cur = 0;
+			p++;
+		} else if (*p == ')' && depth) {
+			last = cur + 1;
+			cur = outer[--depth] + last;
+			p++;
+		} else if (*p == '{' && (isdigit((unsigned char)p[1]) || p[1] == ',')) {
+			n = strtol(p + 1, &end, 10);
+			if (n > MAX_REPEAT)
+				return MAX_EXPANSION + 1;
+			m = n;
+			if (*end == ',') {
+				end++;
+				m = isdigit((unsigned char)*end) ?
+				    strtol(end, &end, 10) : n + 1;
+			}
+			if (n > MAX_REPEAT || m > MAX_REPEAT)
+				return MAX_EXPANSION + 1;
+			if (m > 1) {
+				cur += last * (m - 1);
+				last *= m;
+			}
+			p = *end ? end + 1 : end;
+		} else {
+			if (*p == '|') {
+				last = 0;
+			} else if (*p == '+') {	/* X+ is compiled as XX* */
+				cur += last;
+				last *= 2;
+			} else if (!strchr("*?", *p)) {
+				cur += 1;
+				last = 1;
+			}
+			p++;
+		}
+		if (cur > MAX_EXPANSION)
+			return cur;
+	}
+	while (depth)
+		cur += outer[--depth];
+	return cur;
+}
+
+static int check_regex(const char *file, int line, enum rule_kind kind,
+		       const char *re, bool icase, long *atoms)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	const char *s = re, *v;
+	char msg[256], buf[96];
+	regex_t rx;
+	int rc, i;
+
+	if (strstr(re, VARIANT_VAR) && kind != RULE_BANNER)
+		return perr(file, line, "%s: ${variant} stands for the stage's variant only in banner patterns",
+			    kind_names[kind]);
+	if (kind == RULE_BANNER) {
+		/* Check it as it will be compiled: with a variant name in. */
+		while ((v = strstr(s, VARIANT_VAR))) {
+			strbuf_add(&tmp, s, (size_t)(v - s));
+			strbuf_addstr(&tmp, "build64");
+			s = v + strlen(VARIANT_VAR);
+		}
+		strbuf_addstr(&tmp, s);
+		s = strbuf_str(&tmp);
+	}
+	for (i = 0; s[i]; i++) {
+		if (s[i] == '\\' && s[i + 1] >= '1' && s[i + 1] <= '9') {
+			char digit = s[i + 1];
+
+			strbuf_release(&tmp);
+			return perr(file, line, "%s /%s/: back-references (\\%c) are not supported",
+				    kind_names[kind], shown(re, strlen(re), buf, sizeof(buf)),
+				    digit);
+		}
+		if (s[i] == '\\' && s[i + 1])
+			i++;
+	}
+	*atoms = expanded_size(s);
+	if (*atoms > MAX_EXPANSION) {
+		strbuf_release(&tmp);
+		return perr(file, line, "%s /%s/: repeat counts too large (at most %d, and %ld atoms once expanded)",
+			    kind_names[kind], shown(re, strlen(re), buf, sizeof(buf)),
+			    MAX_REPEAT, MAX_EXPANSION);
+	}
+	rc = regcomp(&rx, s, REG_EXTENDED | (icase ? REG_ICASE : 0));
+	strbuf_release(&tmp);
+	if (rc) {
+		regerror(rc, &rx, msg, sizeof(msg));
+		return perr(file, line, "%s /%s/: bad pattern: %s", kind_names[kind],
+			    shown(re, strlen(re), buf, sizeof(buf)), msg);
+	}
+	rc = kind == RULE_ITER && rx.re_nsub < 1;
+	regfree(&rx);
+	if (rc)
+		return perr(file, line, "iter /%s/: needs a group, (...), around the CPU id",
+			    shown(re, strlen(re), buf, sizeof(buf)));
+	return 0;
+}
+
+static bool same_rule(const struct rule *a, const struct rule *b)
+{
+	return a->kind == b->kind && a->icase == b->icase && !strcmp(a->re, b->re);
+}
+
+/* Append; a repeated rule is dropped, a repeated banner moves to the end. */
+static void add_rule(struct rule_set *set, const struct rule *r)
+{
+	int i;
+
+	for (i = 0; i < set->n; i++) {
+		if (!same_rule(&set->rules[i], r))
+			continue;
+		if (r->kind != RULE_BANNER) {
+			rule_release((struct rule *)r);
+			return;
+		}
+		rule_release(&set->rules[i]);
+		memmove(&set->rules[i], &set->rules[i + 1],
+			(size_t)(set->n - i - 1) * sizeof(*set->rules));
+		set->n--;
+		break;
+	}
+	set->rules = xrealloc(set->rules, (size_t)(set->n + 1) * sizeof(*set->rules));
+	set->rules[set->n++] = *r;
+}
+
+/*
+ * "/ERE/flags rest": the ERE with \/ made /, other escapes kept; *rest is
+ * what follows the flags and its separating blanks.
+ */
+static int parse_pattern(const char *file, int line, const char *kind,
+			 const char *p, struct strbuf *re, bool *icase,
+			 const char **rest)
+{
+	char buf[96];
+
+	if (*p != '/')
+		return perr(file, line, "%s: the pattern goes between slashes, /ERE/ (got '%s')",
+			    kind, shown(p, strlen(p), buf, sizeof(buf)));
+	for (p++; *p && *p != '/'; p++) {
+		if (*p == '\\') {
+			if (!p[1])
+				break;
+			if (p[1] != '/')
+				strbuf_addch(re, *p);
+			p++;
+		}
+		strbuf_addch(re, *p);
+	}
+	if (*p != '/')
+		return perr(file, line, "%s: pattern has no closing slash (write a / inside it as \\/)",
+			    kind);
+	if (!re->len)
+		return perr(file, line, "%s: empty pattern", kind);
+	if (re->len > MAX_PATTERN)
+		return perr(file, line, "%s: pattern longer than %d bytes", kind,
+			    MAX_PATTERN);
+	*icase = false;
+	for (p++; *p && !isspace((unsigned char)*p); p++) {
+		if (*p != 'i')
+			return perr(file, line, "%s: unknown pattern flag '%s' (i: ignore case)",
+				    kind, shown(p, 1, buf, sizeof(buf)));
+		*icase = true;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	*rest = p;
+	return 0;
+}
+
+static int parse_number(const char *file, int line, const char *kind,
+			const char *p, long min, long max, int *out)
+{
+	char buf[96];
+	long v = 0;
+	const char *s = p;
+
+	while (isdigit((unsigned char)*p) && v <= max)
+		v = v * 10 + (*p++ - '0');
+	if (p == s || *p || v < min || v > max)
+		return perr(file, line, "%s: want a number from %ld to %ld, not '%s'",
+			    kind, min, max, shown(s, strlen(s), buf, sizeof(buf)));
+	*out = (int)v;
+	return 0;
+}
+
+static int load_name(struct ctx *c, const char *name, const char *from,
+		     int from_line);
+static int load_path(struct ctx *c, const char *path, const char *from,
+		     int from_line);
+
+static bool path_like(const char *s)
+{
+	size_t n = strlen(s);
+
+	return strchr(s, '/') || (n > 6 && !strcmp(s + n - 6, ".rules"));
+}
+
+static int do_include(struct ctx *c, const char *file, int line, const char *arg)
+{
+	char buf[96];
+	char *path;
+	const char *slash;
+	int ret;
+
+	if (!*arg || strpbrk(arg, " \t"))
+		return perr(file, line, "include: want one set name or file, not '%s'",
+			    shown(arg, strlen(arg), buf, sizeof(buf)));
+	if (!path_like(arg))
+		return load_name(c, arg, file, line);
+	if (c->flags & RULES_NO_FILES)
+		return perr(file, line, "include %s: only built-in sets here",
+			    shown(arg, strlen(arg), buf, sizeof(buf)));
+	/* Relative to the including file's directory. */
+	slash = strrchr(file, '/');
+	if (arg[0] == '/' || !slash || !strncmp(file, "builtin:", 8))
+		path = xstrdup(arg);
+	else
+		path = xasprintf("%.*s/%s", (int)(slash - file), file, arg);
+	ret = load_path(c, path, file, line);
+	free(path);
+	return ret;
+}
+
+static int parse_line(struct ctx *c, const char *file, int line, char *p)
+{
+	static const char *const known =
+		"banner, fail, pass, iter, iter_min, cpus, end, ignore, include";
+	struct strbuf re = STRBUF_INIT;
+	struct rule r = { 0 };
+	const char *rest;
+	const char *word;
+	char buf[96];
+	size_t n, len;
+	long atoms = 0;
+	int kind, ret;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	len = strlen(p);
+	while (len && isspace((unsigned char)p[len - 1]))
+		p[--len] = '\0';
+	if (!*p || *p == '#')
+		return 0;
+	n = strcspn(p, " \t");
+	rest = p + n;
+	while (isspace((unsigned char)*rest))
+		rest++;
+	if (n == 7 && !strncmp(p, "include", n))
+		return do_include(c, file, line, rest);
+	if (n == 8 && !strncmp(p, "iter_min", n))
+		return parse_number(file, line, "iter_min", rest, 0, 1000000,
+				    &c->set->iter_min);
+	if (n == 4 && !strncmp(p, "cpus", n))
+		return parse_number(file, line, "cpus", rest, 1, 255, &c->set->cpus);
+	for (kind = 0; kind <= RULE_IGNORE; kind++)
+		if (strlen(kind_names[kind]) == n &&
+		    !strncmp(p, kind_names[kind], n))
+			break;
+	if (kind > RULE_IGNORE)
+		return perr(file, line, "unknown directive '%s' (known: %s)",
+			    shown(p, n, buf, sizeof(buf)), known);
+	word = kind_names[kind];
+	ret = parse_pattern(file, line, word, rest, &re, &r.icase, &rest);
+	if (!ret && *rest && kind != RULE_FAIL && kind != RULE_END)
+		ret = perr(file, line, "%s: unexpected text after the pattern: '%s' (only fail and end take a reason)",
+			   word, shown(rest, strlen(rest), buf, sizeof(buf)));
+	if (!ret)
+		ret = check_regex(file, line, (enum rule_kind)kind, strbuf_str(&re),
+				  r.icase, &atoms);
+	if (!ret && c->set->atoms + atoms > MAX_SET_ATOMS)
+		ret = perr(file, line, "%s: the set's patterns are too large together (%ld atoms, at most %ld)",
+			   word, c->set->atoms + atoms, MAX_SET_ATOMS);
+	if (ret) {
+		strbuf_release(&re);
+		return ret;
+	}
+	r.kind = (enum rule_kind)kind;
+	r.re = strbuf_detach(&re, NULL);
+	r.reason = *rest ? xstrdup(rest) : NULL;
+	r.file = xstrdup(file);
+	r.line = line;
+	c->set->atoms += atoms;
+	add_rule(c->set, &r);
+	return 0;
+}
+
+static int parse_text(struct ctx *c, const char *file, const char *text,
+		      size_t len)
+{
+	const char *p = text, *end = text + len, *nl;
+	char *line;
+	int lineno = 0, ret = 0;
+
+	while (p < end && !ret) {
+		size_t n;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		lineno++;
+		if (++c->lines > MAX_LINES_READ)
+			return perr(file, lineno, "more than %d lines read (includes included too often?)",
+				    MAX_LINES_READ);
+		if (memchr(p, '\0', n))
+			return perr(file, lineno, "NUL byte in the line");
+		if (n > MAX_LINE)
+			return perr(file, lineno, "line longer than %d bytes", MAX_LINE);
+		line = xstrndup(p, n);
+		ret = parse_line(c, file, lineno, line);
+		free(line);
+		p = nl ? nl + 1 : end;
+	}
+	return ret;
+}
+
+/* Parse text as the set identified by id, with loop and depth checks. */
+static int enter(struct ctx *c, const char *id, const char *file,
+		 const char *text, size_t len, const char *from, int from_line)
+{
+	struct strbuf chain = STRBUF_INIT;
+	int i, ret;
+
+	for (i = 0; i < c->depth; i++) {
+		if (strcmp(c->stack[i].id, id))
+			continue;
+		for (; i < c->depth; i++)
+			strbuf_addf(&chain, "%s -> ", c->stack[i].shown);
+		strbuf_addstr(&chain, file);
+		ret = perr(from, from_line, "include loop: %s", strbuf_str(&chain));
+		strbuf_release(&chain);
+		return ret;
+	}
+	if (c->depth >= MAX_DEPTH)
+		return perr(from, from_line, "includes nested more than %d deep",
+			    MAX_DEPTH);
+	c->stack[c->depth++] = (struct frame){ id, file };
+	ret = parse_text(c, file, text, len);
+	c->depth--;
+	return ret;
+}
+
+static int load_path(struct ctx *c, const char *path, const char *from,
+		     int from_line)
+{
+	struct strbuf text = STRBUF_INIT;
+	char real[PATH_MAX];
+	int ret;
+
+	ret = strbuf_read_file(&text, path, MAX_FILE);
+	if (ret) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", lab_errmsg(ret));
+		strbuf_release(&text);
+		return from ? perr(from, from_line, "%s", msg) :
+			      lab_err(LAB_ECONFIG, "%s", msg);
+	}
+	ret = enter(c, realpath(path, real) ? real : path, path, text.buf ? text.buf : "",
+		    text.len, from ? from : path, from ? from_line : 0);
+	strbuf_release(&text);
+	return ret;
+}
+
+static bool good_name(const char *s)
+{
+	if (!*s || *s == '.' || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+			return false;
+	return true;
+}
+
+static int load_name(struct ctx *c, const char *name, const char *from,
+		     int from_line)
+{
+	const char *text = rules_builtin_text(name);
+	const char *env = getenv("LABCTL_RULES");
+	char buf[96];
+	char *path = NULL;
+	int i, ret;
+
+	if (text) {
+		char id[80], shownname[80];
+
+		snprintf(id, sizeof(id), "builtin:%s", name);
+		snprintf(shownname, sizeof(shownname), "builtin:%s", name);
+		return enter(c, id, shownname, text, strlen(text),
+			     from ? from : name, from ? from_line : 0);
+	}
+	if (!good_name(name))
+		return perr(from ? from : "rules", from_line,
+			    "'%s' is not a rule set name (letters, digits, ., _, -)",
+			    shown(name, strlen(name), buf, sizeof(buf)));
+	if (!(c->flags & RULES_NO_FILES)) {
+		/* $LABCTL_RULES dirs, then the installed data dir. */
+		while (env && *env && !path) {
+			size_t n = strcspn(env, ":");
+
+			if (n) {
+				char *p = xasprintf("%.*s/%s.rules", (int)n, env, name);
+
+				if (!access(p, F_OK))
+					path = p;
+				else
+					free(p);
+			}
+			env += n + (env[n] == ':');
+		}
+		if (!path) {
+			char *p = xasprintf("%s/rules/%s.rules", lab_data_dir(), name);
+
+			if (!access(p, F_OK))
+				path = p;
+			else
+				free(p);
+		}
+	}
+	if (path) {
+		ret = load_path(c, path, from, from_line);
+		free(path);
+		return ret;
+	}
+	{
+		struct strbuf known = STRBUF_INIT;
+
+		for (i = 0; rules_builtin_names[i]; i++)
+			strbuf_addf(&known, "%s%s", i ? ", " : "", rules_builtin_names[i]);
+		ret = perr(from ? from : "rules", from_line,
+			   "no rule set '%s' (built in: %s; others are NAME.rules in $LABCTL_RULES or %s/rules)",
+			   name, strbuf_str(&known), lab_data_dir());
+		strbuf_release(&known);
+	}
+	return ret;
+}
+
+int rules_parse(struct rule_set *set, const char *path, const char *text,
+		size_t len, unsigned flags)
+{
+	struct ctx c = { .set = set, .flags = flags };
+
+	return enter(&c, path, path, text, len, path, 0);
+}
+
+int rules_load_file(struct rule_set *set, const char *path, const char *from,
+		    int from_line)
+{
+	struct ctx c = { .set = set };
+
+	return load_path(&c, path, from, from_line);
+}
+
+int rules_load_name(struct rule_set *set, const char *name, const char *from,
+		    int from_line, unsigned flags)
+{
+	struct ctx c = { .set = set, .flags = flags };
+
+	return load_name(&c, name, from, from_line);
+}
+
+char *rules_format(const struct rule_set *set)
+{
+	struct strbuf out = STRBUF_INIT;
+	const char *p;
+	int i;
+
+	for (i = 0; i < set->n; i++) {
+		const struct rule *r = &set->rules[i];
+
+		strbuf_addf(&out, "%s /", kind_names[r->kind]);
+		for (p = r->re; *p; p++) {
+			if (*p == '\\' && p[1]) {
+				strbuf_add(&out, p, 2);
+				p++;
+				continue;
+			}
+			if (*p == '/')
+				strbuf_addch(&out, '\\');
+			strbuf_addch(&out, *p);
+		}
+		strbuf_addf(&out, "/%s%s%s\n", r->icase ? "i" : "",
+			    r->reason ? " " : "", r->reason ? r->reason : "");
+	}
+	if (set->iter_min >= 0)
+		strbuf_addf(&out, "iter_min %d\n", set->iter_min);
+	if (set->cpus > 0)
+		strbuf_addf(&out, "cpus %d\n", set->cpus);
+	return strbuf_detach(&out, NULL);
+}
+
+/* ------------------------------------------------------------ lab keys */
+
+static int value_line(const struct lab_value *vals, int n, const char *section,
+		      const char *key)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(vals[i].section, section) &&
+		    !strcmp(vals[i].def->key, key))
+			return vals[i].line;
+	return 0;
+}
+
+/* Names in a list "xmhf, lhv" (commas and blanks separate). */
+static int load_list(struct rule_set *set, const char *list, const char *lab,
+		     int line)
+{
+	char *copy = xstrdup(list), *save = NULL, *tok;
+	int ret = 0;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok && !ret;
+	     tok = strtok_r(NULL, ", \t", &save))
+		ret = rules_load_name(set, tok, lab, line, 0);
+	free(copy);
+	return ret;
+}
+
+/* A rules_file value: relative to the lab file's directory. */
+static int load_lab_file(struct rule_set *set, const char *lab_path,
+			 const char *file, int line)
+{
+	const char *slash = strrchr(lab_path, '/');
+	char *path;
+	int ret;
+
+	if (file[0] == '/' || !slash)
+		path = xstrdup(file);
+	else
+		path = xasprintf("%.*s/%s", (int)(slash - lab_path), lab_path, file);
+	ret = rules_load_file(set, path, lab_path, line);
+	free(path);
+	return ret;
+}
+
+/* A recipe's set yields its pass, iter and end rules to the run's. */
+static void drop_judging(struct rule_set *set)
+{
+	int i, k = 0;
+
+	for (i = 0; i < set->n; i++) {
+		if (set->rules[i].kind == RULE_PASS ||
+		    set->rules[i].kind == RULE_ITER ||
+		    set->rules[i].kind == RULE_END)
+			rule_release(&set->rules[i]);
+		else
+			set->rules[k++] = set->rules[i];
+	}
+	set->n = k;
+	set->cpus = 0;
+	set->iter_min = -1;
+}
+
+static const char *recipe_default(const struct lab_variant *v)
+{
+	const char *recipe = lab_variant_get(v, "recipe");
+	const char *args = lab_variant_get(v, "args");
+
+	if (!recipe || !strcmp(recipe, "standin"))
+		return "standin";
+	return args && strstr(args, "--lhv-opt") ? "lhv" : "xmhf";
+}
+
+int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain,
+		   int n, struct lab_rules *out)
+{
+	const char *s;
+	int i, ret, line;
+
+	memset(out, 0, sizeof(*out));
+	out->n = n;
+	out->iter_min = -1;
+	out->run = rules_new();
+	out->stage = xcalloc((size_t)n + 1, sizeof(*out->stage));
+	out->banner = xcalloc((size_t)n + 1, sizeof(*out->banner));
+	s = lab_get(lab, "watch", "rules");
+	line = value_line(lab->values, lab->nvalues, "watch", "rules");
+	ret = load_list(out->run, s ? s : "standin", lab->path, line);
+	s = lab_get(lab, "watch", "rules_file");
+	if (!ret && s)
+		ret = load_lab_file(out->run, lab->path, s,
+				    value_line(lab->values, lab->nvalues, "watch",
+					       "rules_file"));
+	for (i = 0; i < n && !ret; i++) {
+		const struct lab_variant *v = chain[i];
+		const char *banner;
+
+		out->stage[i] = rules_new();
+		s = lab_variant_get(v, "rules");
+		line = value_line(v->values, v->nvalues, "variant", "rules");
+		ret = load_list(out->stage[i], s ? s : recipe_default(v), lab->path,
+				line ? line : v->line);
+		if (!ret && !s && rules_judges(out->run))
+			drop_judging(out->stage[i]);
+		s = lab_variant_get(v, "rules_file");
+		if (!ret && s)
+			ret = load_lab_file(out->stage[i], lab->path, s,
+					    value_line(v->values, v->nvalues,
+						       "variant", "rules_file"));
+		if (ret)
+			break;
+		banner = rules_banner(out->stage[i]);
+		if (banner) {
+			out->banner[i] = xstrdup(banner);
+		} else {
+			struct rule_set *d = rules_new();
+
+			ret = rules_load_name(d, recipe_default(v), lab->path,
+					      v->line, 0);
+			if (!ret)
+				out->banner[i] = xstrdup(rules_banner(d));
+			rules_free(d);
+		}
+	}
+	/* A run nothing can pass would only ever time out. */
+	if (!ret && n && !rules_judges(out->stage[n - 1]) &&
+	    !rules_judges(out->run) && !lab_get(lab, "watch", "pass"))
+		ret = perr(lab->path, 0,
+			   "nothing can pass the last stage (%s): give the run or that variant a rule set with pass, iter or end rules (e.g. rules = lhv), or set [watch] pass",
+			   chain[n - 1]->name);
+	if (ret) {
+		lab_rules_release(out);
+		return ret;
+	}
+	/* The lab file's own keys win over any set's. */
+	if (value_line(lab->values, lab->nvalues, "watch", "cpus"))
+		out->cpus = (int)lab_get_int(lab, "watch", "cpus", 0);
+	else if (n && out->stage[n - 1]->cpus)
+		out->cpus = out->stage[n - 1]->cpus;
+	else
+		out->cpus = out->run->cpus;
+	if (value_line(lab->values, lab->nvalues, "watch", "iter_min"))
+		out->iter_min = (int)lab_get_int(lab, "watch", "iter_min", 20);
+	else if (n && out->stage[n - 1]->iter_min >= 0)
+		out->iter_min = out->stage[n - 1]->iter_min;
+	else
+		out->iter_min = out->run->iter_min;
+	return 0;
+}
+
+void lab_rules_release(struct lab_rules *lr)
+{
+	int i;
+
+	rules_free(lr->run);
+	for (i = 0; lr->stage && i < lr->n; i++) {
+		rules_free(lr->stage[i]);
+		free(lr->banner[i]);
+	}
+	free(lr->stage);
+	free(lr->banner);
+	memset(lr, 0, sizeof(*lr));
+}
+
