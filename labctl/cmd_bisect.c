@@ -41,6 +41,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/spawn.h"
+#include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 
@@ -66,29 +67,15 @@ struct bisect_args {
 	int nnames;
 };
 
-static volatile sig_atomic_t stop_signal;
-static int stop_pipe[2] = { -1, -1 };
-
-static void on_stop(int sig)
-{
-	int saved = errno;
-	char c = 1;
-
-	stop_signal = sig;
-	if (stop_pipe[1] >= 0 && write(stop_pipe[1], &c, 1) < 0)
-		(void)0;
-	errno = saved;
-}
-
 static void catch_stop_signals(struct sigaction *old_int,
 			       struct sigaction *old_term)
 {
-	struct sigaction sa = { .sa_handler = on_stop };
+	struct sigaction sa = { .sa_handler = lab_stop_handler };
 
 	sigemptyset(&sa.sa_mask);
-	stop_signal = 0;
-	if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		stop_pipe[0] = stop_pipe[1] = -1;
+	lab_stop_signal = 0;
+	if (lab_stop_pipe[0] < 0 && pipe2(lab_stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
 	sigaction(SIGINT, &sa, old_int);
 	sigaction(SIGTERM, &sa, old_term);
 }
@@ -98,11 +85,11 @@ static void restore_stop_signals(const struct sigaction *old_int,
 {
 	sigaction(SIGINT, old_int, NULL);
 	sigaction(SIGTERM, old_term, NULL);
-	if (stop_pipe[0] >= 0) {
-		close(stop_pipe[0]);
-		close(stop_pipe[1]);
+	if (lab_stop_pipe[0] >= 0) {
+		close(lab_stop_pipe[0]);
+		close(lab_stop_pipe[1]);
 	}
-	stop_pipe[0] = stop_pipe[1] = -1;
+	lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
 }
 
 static int parse(int argc, char **argv, struct bisect_args *a)
@@ -501,7 +488,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 
 		ret = hv_build(hv, nb, &bo, built);
 	}
-	if (ret == -LAB_EINTR || stop_signal) {
+	if (ret == -LAB_EINTR || lab_stop_signal) {
 		reason = xstrdup("interrupted while building");
 		code = STEP_ABORT;
 		goto record;
@@ -542,7 +529,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	code = run_rc == LAB_EXIT_PASS ? STEP_GOOD :
 	       run_rc == LAB_EXIT_FAIL ? STEP_BAD : STEP_SKIP;
 	/* git is gone (our group was sent SIGTERM): say so, stop. */
-	if (stop_signal || getppid() != git_pid)
+	if (lab_stop_signal || getppid() != git_pid)
 		code = STEP_ABORT;
 
 record:
@@ -769,13 +756,13 @@ static int run_bisect(struct bisect *b, int argc, char **argv,
 	if (pid < 0)
 		return (int)pid;
 	for (;;) {
-		struct pollfd p = { stop_pipe[0], POLLIN, 0 };
+		struct pollfd p = { lab_stop_pipe[0], POLLIN, 0 };
 		char c;
 		pid_t w = waitpid(pid, &status, WNOHANG);
 
 		if (w == pid || (w < 0 && errno != EINTR))
 			break;
-		if (stop_signal) {
+		if (lab_stop_signal) {
 			lab_warn("interrupted: stopping the step, then git bisect reset");
 			b->interrupted = true;
 			lab_kill_group(pid, STEP_STOP_GRACE_MS);
@@ -784,7 +771,7 @@ static int run_bisect(struct bisect *b, int argc, char **argv,
 			break;
 		}
 		if (poll(&p, 1, 200) > 0)
-			while (read(stop_pipe[0], &c, 1) > 0)
+			while (read(lab_stop_pipe[0], &c, 1) > 0)
 				;
 	}
 	b->git_status = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -1031,9 +1018,9 @@ static int bisect_main(int argc, char **argv, struct cmd_ctx *ctx)
 
 	catch_stop_signals(&old_int, &old_term);
 	ret = start_bisect(&b);
-	if (!ret && !stop_signal)
+	if (!ret && !lab_stop_signal)
 		ret = run_bisect(&b, argc, argv, ctx);
-	if (stop_signal)
+	if (lab_stop_signal)
 		b.interrupted = true;
 	end_bisect(&b);
 	restore_stop_signals(&old_int, &old_term);

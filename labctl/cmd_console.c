@@ -39,6 +39,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "serial-capture/capture.h"
@@ -47,20 +48,6 @@
 #define MAX_CONSOLE_PARAMS 32
 
 #define FOLLOW_POLL_MS 200
-
-static volatile sig_atomic_t stop_signal;
-static int stop_pipe[2] = { -1, -1 };
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	char c = 1;
-
-	stop_signal = sig;
-	if (stop_pipe[1] >= 0 && write(stop_pipe[1], &c, 1) < 0)
-		(void)0;
-	errno = saved;
-}
 
 /* ------------------------------------------------------------ terminal */
 
@@ -166,14 +153,14 @@ static int follow(const struct lab *lab, const char *results_dir)
 			continue;
 		}
 		/* At the end: more may come while the writer lives. */
-		if (!live || stop_signal)
+		if (!live || lab_stop_signal)
 			break;
 		live = capture_is_live(fd);
 		if (!live)
 			continue;	/* one more read: what came before the close */
 		{
 			struct pollfd p[2] = { { ino, POLLIN, 0 },
-					       { stop_pipe[0], POLLIN, 0 } };
+					       { lab_stop_pipe[0], POLLIN, 0 } };
 			char ev[4096];
 
 			poll(p, 2, FOLLOW_POLL_MS);
@@ -181,7 +168,7 @@ static int follow(const struct lab *lab, const char *results_dir)
 				;
 		}
 	}
-	if (!ret && !stop_signal)
+	if (!ret && !lab_stop_signal)
 		lab_info("the capture %s ended", path);
 out:
 	if (ino >= 0)
@@ -353,11 +340,11 @@ static int session_loop(struct session *s)
 	int ret = 0;
 
 	s->at_line_start = true;
-	while (!s->quit && !ended && !stop_signal) {
+	while (!s->quit && !ended && !lab_stop_signal) {
 		struct pollfd fds[3] = {
 			{ console_fd(s->con), POLLIN, 0 },
 			{ stdin_open ? 0 : -1, POLLIN, 0 },
-			{ stop_pipe[0], POLLIN, 0 },
+			{ lab_stop_pipe[0], POLLIN, 0 },
 		};
 		unsigned char in[4096];
 
@@ -439,7 +426,7 @@ int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	const char *results_dir = "results", *lab_name = NULL;
 	struct lab_param params[MAX_CONSOLE_PARAMS];
-	struct sigaction sa = { .sa_handler = on_signal }, old[4];
+	struct sigaction sa = { .sa_handler = lab_stop_handler }, old[4];
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	struct console_config cfg = { 0 };
 	struct session s = { .ctx = ctx };
@@ -468,11 +455,11 @@ int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 	if (rc)
 		return rc;
 	s.lab = lab;
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (pipe2(lab_stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		ret = lab_err_errno(errno, "pipe");
 		goto out_lab;
 	}
-	stop_signal = 0;
+	lab_stop_signal = 0;
 	for (i = 0; i < 4; i++)
 		sigaction(sigs[i], &sa, &old[i]);
 
@@ -523,9 +510,9 @@ out:
 	board_session_close(&bs);
 	for (i = 0; i < 4; i++)
 		sigaction(sigs[i], &old[i], NULL);
-	close(stop_pipe[0]);
-	close(stop_pipe[1]);
-	stop_pipe[0] = stop_pipe[1] = -1;
+	close(lab_stop_pipe[0]);
+	close(lab_stop_pipe[1]);
+	lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
 out_lab:
 	strbuf_release(&s.out);
 	lab_free(lab);

@@ -28,6 +28,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/strbuf.h"
+#include "report/grep.h"
 #include "lib/xmalloc.h"
 #include "report/result.h"
 
@@ -46,77 +47,11 @@ int log_parse_ts_mode(const char *s, enum log_ts_mode *mode)
 	return 0;
 }
 
-enum {
-	A_TEXT,		/* plain text */
-	A_ESC,		/* after ESC */
-	A_ESC_INTER,	/* ESC, intermediates (0x20-0x2f), waiting for final */
-	A_CSI,		/* ESC [ params/intermediates, waiting for final */
-	A_STR,		/* OSC/DCS/SOS/PM/APC string, until BEL or ST */
-	A_STR_ESC,	/* ESC inside a string (ST is ESC \) */
-};
-
-/*
- * Remove ANSI escape sequences (CSI "ESC [ ... final", OSC "ESC ] ... BEL
- * or ESC \", DCS/SOS/PM/APC strings, two- and three-byte ESC sequences)
- * and every '\r'.  A sequence may span calls.
- */
+/* The one escape stripper (report/grep.c), behind labctl log's own type. */
 void log_strip_ansi(struct log_ansi *st, const char *in, size_t n,
 		    struct strbuf *out)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		switch (st->state) {
-		case A_TEXT:
-			if (c == 0x1b)
-				st->state = A_ESC;
-			else if (c != '\r')
-				strbuf_addch(out, (char)c);
-			break;
-		case A_ESC:
-			if (c == '[')
-				st->state = A_CSI;
-			else if (c == ']' || c == 'P' || c == 'X' ||
-				 c == '^' || c == '_')
-				st->state = A_STR;
-			else if (c >= 0x20 && c <= 0x2f)
-				st->state = A_ESC_INTER;
-			else if (c == 0x1b)
-				st->state = A_ESC;
-			else
-				st->state = A_TEXT;	/* ESC c, ESC 7, ... */
-			break;
-		case A_ESC_INTER:
-			if (c < 0x20 || c > 0x2f)
-				st->state = A_TEXT;
-			break;
-		case A_CSI:
-			if (c >= 0x40 && c <= 0x7e)
-				st->state = A_TEXT;
-			else if (c == 0x1b)
-				st->state = A_ESC;
-			else if (c < 0x20 && c != '\r')
-				/* a control inside CSI is executed: keep it */
-				strbuf_addch(out, (char)c);
-			break;
-		case A_STR:
-			if (c == 0x07)
-				st->state = A_TEXT;
-			else if (c == 0x1b)
-				st->state = A_STR_ESC;
-			else if (c == '\n') {
-				/* an unterminated string does not eat the log */
-				strbuf_addch(out, '\n');
-				st->state = A_TEXT;
-			}
-			break;
-		case A_STR_ESC:
-			st->state = c == 0x1b ? A_STR_ESC : c == '\\' ? A_TEXT : A_STR;
-			break;
-		}
-	}
+	report_strip_ansi(&st->state, in, n, out);
 }
 
 /* "[  12.345678] " as dmesg prints it (negative before power-on). */

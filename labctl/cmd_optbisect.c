@@ -302,7 +302,7 @@ int cmd_optbisect(int argc, char **argv, struct cmd_ctx *ctx)
 	struct lab *lab = NULL;
 	struct mx_cell **cells = NULL, **batch = NULL;
 	char **before = NULL, *arch = NULL;
-	uint32_t good, bad, *cfgs = NULL;
+	uint32_t good = 0, bad = 0, *cfgs = NULL;
 	int ncells = 0, nbefore = 0, i, rc, ret = 0;
 	bool interrupted = false;
 	int64_t t0 = lab_mono_ns();

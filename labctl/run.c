@@ -25,6 +25,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/netcheck.h"
+#include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "power/plan.h"
@@ -37,21 +38,6 @@
 #define DEFAULT_TOTAL_TIMEOUT_MS (300 * 1000)
 #define DEFAULT_SILENCE_TIMEOUT_MS (30 * 1000)
 #define DRAIN_MS 200
-
-/* SIGINT/SIGTERM end the run through the normal cleanup path. */
-static volatile sig_atomic_t stop_signal;
-static int stop_pipe[2] = { -1, -1 };
-
-static void on_stop_signal(int sig)
-{
-	int saved = errno;
-	char c = 1;
-
-	stop_signal = sig;
-	if (stop_pipe[1] >= 0 && write(stop_pipe[1], &c, 1) < 0)
-		(void)0;
-	errno = saved;
-}
 
 struct run_state {
 	struct lab *lab;
@@ -446,9 +432,9 @@ static int watch_boot(struct run_state *rs)
 		int nfds = 0, timeout = -1, rc;
 		int64_t deadline = watch_deadline(rs->watch), now = since_t0(rs);
 
-		if (stop_signal) {
+		if (lab_stop_signal) {
 			watch_event(rs->watch, "INTERRUPTED",
-				    stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+				    lab_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
 				    now);
 			return -LAB_EINTR;
 		}
@@ -481,7 +467,7 @@ static int watch_boot(struct run_state *rs)
 			fds[nfds++] = (struct pollfd){ cfd, POLLIN, 0 };
 		if (pfd >= 0)
 			fds[nfds++] = (struct pollfd){ pfd, POLLIN, 0 };
-		fds[nfds++] = (struct pollfd){ stop_pipe[0], POLLIN, 0 };
+		fds[nfds++] = (struct pollfd){ lab_stop_pipe[0], POLLIN, 0 };
 		rc = poll(fds, (nfds_t)nfds, timeout);
 		if (rc < 0 && errno != EINTR)
 			return lab_err_errno(errno, "poll");
@@ -602,7 +588,7 @@ static int take_board(struct lab *lab, struct board_session *bs,
 				goto out;
 			lab_err_clear();
 		}
-		if (stop_signal) {
+		if (lab_stop_signal) {
 			ret = lab_err(LAB_EINTR, "interrupted while waiting for a board of %s",
 				      base);
 			goto out;
@@ -740,7 +726,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	struct strbuf *titles = xcalloc((size_t)n + 1, sizeof(*titles));
 	struct qemu_board board = { .lock_fd = -1 };
 	struct run_state rs = { .lab = lab, .opts = o };
-	struct sigaction sa = { .sa_handler = on_stop_signal }, old_int, old_term;
+	struct sigaction sa = { .sa_handler = lab_stop_handler }, old_int, old_term;
 	struct power_config pcfg = { 0 };
 	struct lab_param params[MAX_POWER_PARAMS];
 	int nparams;
@@ -776,11 +762,11 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	}
 	nbuild = unique_variants(chain, n, hv);
 
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (pipe2(lab_stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		ret = lab_err_errno(errno, "pipe");
 		goto out;
 	}
-	stop_signal = 0;
+	lab_stop_signal = 0;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
@@ -964,10 +950,10 @@ out_board:
 	board_session_close(&bs);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	if (stop_pipe[0] >= 0) {
-		close(stop_pipe[0]);
-		close(stop_pipe[1]);
-		stop_pipe[0] = stop_pipe[1] = -1;
+	if (lab_stop_pipe[0] >= 0) {
+		close(lab_stop_pipe[0]);
+		close(lab_stop_pipe[1]);
+		lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
 	}
 	run_record_release(&rs.rec);
 out:

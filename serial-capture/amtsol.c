@@ -122,26 +122,8 @@ static void amtsol_close(struct console *con)
 static ssize_t amtsol_read(struct console *con, void *buf, size_t len)
 {
 	struct amtsol *s = con->priv;
-	struct strbuf tmp = STRBUF_INIT;
-	const char *said;
-	ssize_t n;
-	int ret;
 
-	if (s->out.len) {
-		n = (ssize_t)(s->out.len < len ? s->out.len : len);
-		memcpy(buf, s->out.buf, (size_t)n);
-		memmove(s->out.buf, s->out.buf + n, s->out.len - (size_t)n);
-		strbuf_setlen(&s->out, s->out.len - (size_t)n);
-		return n;
-	}
-	n = console_proc_read(&s->proc, buf, len);
-	if (n != 0)
-		return n;
-	said = console_proc_err_line(&s->proc, &tmp);
-	ret = lab_err(LAB_EINFRA, "%s: the SOL session ended%s%s", s->what,
-		      *said ? ": " : "", said);
-	strbuf_release(&tmp);
-	return ret;
+	return console_proc_read_sol(&s->proc, &s->out, s->what, buf, len);
 }
 
 static ssize_t amtsol_write(struct console *con, const void *buf, size_t len)

@@ -383,3 +383,28 @@ int console_read_secret_file(const char *drv, const char *path,
 	snprintf(who, sizeof(who), "console driver %s", drv);
 	return lab_read_secret_file(who, path, out);
 }
+
+ssize_t console_proc_read_sol(struct console_proc *p, struct strbuf *pending,
+			      const char *what, void *buf, size_t len)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	const char *said;
+	ssize_t n;
+	int ret;
+
+	if (pending->len) {
+		n = (ssize_t)(pending->len < len ? pending->len : len);
+		memcpy(buf, pending->buf, (size_t)n);
+		memmove(pending->buf, pending->buf + n, pending->len - (size_t)n);
+		strbuf_setlen(pending, pending->len - (size_t)n);
+		return n;
+	}
+	n = console_proc_read(p, buf, len);
+	if (n != 0)
+		return n;
+	said = console_proc_err_line(p, &tmp);
+	ret = lab_err(LAB_EINFRA, "%s: the SOL session ended%s%s", what,
+		      *said ? ": " : "", said);
+	strbuf_release(&tmp);
+	return ret;
+}

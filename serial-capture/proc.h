@@ -60,6 +60,14 @@ int console_proc_wait(struct console_proc *p, int64_t deadline,
 		      struct strbuf *head, const char *what);
 /* The last three non-empty lines it wrote to stderr ("a; b; c"), or "". */
 const char *console_proc_err_line(struct console_proc *p, struct strbuf *tmp);
+/*
+ * A SOL program's console read (ipmi-sol, amt-sol): first what open kept
+ * back in pending (bytes that came with the session banner), then the
+ * program's output; its end is -LAB_EINFRA "<what>: the SOL session
+ * ended: <its last words>", so the console core reconnects.
+ */
+ssize_t console_proc_read_sol(struct console_proc *p, struct strbuf *pending,
+			      const char *what, void *buf, size_t len);
 
 /* The first line of a file only its owner may read (password_file);
  * errors name the driver.  0 or -LAB_E*. */
