@@ -41,17 +41,6 @@ lines_sum=$(sha256sum <"$T/lines")
 bin_size=$(stat -c %s "$T/binary")
 bin_sum=$(sha256sum <"$T/binary")
 
-# A free TCP port (bind-test with socat would race; pick from a range and
-# check nothing listens).
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	echo 0
-}
-
 # Unique device names: ser2net and ipmi_sim take UUCP locks named after
 # the device's basename (/run/lock/LCK..NAME), shared by parallel tests.
 A=$T/conA.$$

@@ -25,14 +25,6 @@ ok "compile the test driver against $(basename "$LIBCORE")" \
 	$LIBCORE_LIBS -fsanitize=address,undefined
 [ -x "$T/drv" ] || { done_testing; exit 1; }
 
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	echo 0
-}
 # Unique device names: ser2net and ipmi_sim take UUCP locks named after
 # the device's basename (/run/lock/LCK..NAME), shared by parallel tests.
 A=$T/conA.$$

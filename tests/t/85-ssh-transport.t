@@ -42,14 +42,6 @@ ssh-keygen -q -t ed25519 -N '' -C stranger -f "$T/stranger"
 cp "$HOME/.ssh/id_ed25519.pub" "$T/authorized_keys"
 KH=$HOME/.ssh/known_hosts
 
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	echo 0
-}
 
 # start_sshd NAME PORT LOGLEVEL [NSENTER...]: sshd NAME with its own host
 # key; SSHD_PID is its pid.  Waits (bounded) for "Server listening".

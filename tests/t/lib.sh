@@ -32,6 +32,17 @@ _run_cleanups() {
 trap '_run_cleanups' EXIT
 trap 'exit 130' INT TERM
 
+# free_port: a TCP port on 127.0.0.1 nothing listens on (a peer binds it
+# next; a range away from the ephemeral ports, checked by connecting).
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+	echo 0
+}
+
 plan() { _tap_planned=$1; echo "1..$1"; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 diag() { printf '# %s\n' "$@" >&2; }
