@@ -405,3 +405,34 @@ ssize_t console_fd_write(int fd, const void *buf, size_t len, bool socket,
 		return -LAB_EBUSY;
 	return fd_error(errno, "write to", what, name);
 }
+
+struct console_fd_priv {
+	int fd;
+};
+
+void console_fd_keep(struct console *con, int fd)
+{
+	struct console_fd_priv *c = xzalloc(sizeof(*c));
+
+	c->fd = fd;
+	con->priv = c;
+}
+
+void console_fd_close(struct console *con)
+{
+	struct console_fd_priv *c = con->priv;
+
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	con->priv = NULL;
+}
+
+int console_fd_of(struct console *con)
+{
+	struct console_fd_priv *c = con->priv;
+
+	return c->fd;
+}

@@ -94,6 +94,14 @@ ssize_t console_fd_read(int fd, void *buf, size_t len, const char *what,
 ssize_t console_fd_write(int fd, const void *buf, size_t len, bool socket,
 			 const char *what, const char *name);
 
+/*
+ * For transports whose whole state is one fd (qemu, tcp): keep it as
+ * con->priv, close it, and its .fd op.
+ */
+void console_fd_keep(struct console *con, int fd);
+void console_fd_close(struct console *con);
+int console_fd_of(struct console *con);
+
 extern const struct console_driver *const console_drivers[];
 const struct console_driver *console_find_driver(const char *name);
 /* Every entry has a unique name, a description, open, close, read and

@@ -22,15 +22,10 @@
 #include "lib/err.h"
 #include "lib/xmalloc.h"
 
-struct qemu_con {
-	int fd;
-};
-
 static int qemu_con_open(struct console *con, const struct console_config *cfg)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int64_t deadline = lab_mono_ms() + cfg->connect_timeout_ms;
-	struct qemu_con *c;
 	int fd, e;
 
 	if (!cfg->socket_path || !*cfg->socket_path)
@@ -68,45 +63,20 @@ static int qemu_con_open(struct console *con, const struct console_config *cfg)
 		return lab_err_errno(e, "cannot make %s non-blocking",
 				     cfg->socket_path);
 	}
-	c = xzalloc(sizeof(*c));
-	c->fd = fd;
-	con->priv = c;
+	console_fd_keep(con, fd);
 	return 0;
-}
-
-static void qemu_con_close(struct console *con)
-{
-	struct qemu_con *c = con->priv;
-
-	if (!c)
-		return;
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c);
-	con->priv = NULL;
 }
 
 static ssize_t qemu_con_read(struct console *con, void *buf, size_t len)
 {
-	struct qemu_con *c = con->priv;
-
-	return console_fd_read(c->fd, buf, len, "the console socket",
-			       con->cfg.socket_path);
+	return console_fd_read(console_fd_of(con), buf, len,
+			       "the console socket", con->cfg.socket_path);
 }
 
 static ssize_t qemu_con_write(struct console *con, const void *buf, size_t len)
 {
-	struct qemu_con *c = con->priv;
-
-	return console_fd_write(c->fd, buf, len, true, "the console socket",
-				con->cfg.socket_path);
-}
-
-static int qemu_con_fd(struct console *con)
-{
-	struct qemu_con *c = con->priv;
-
-	return c->fd;
+	return console_fd_write(console_fd_of(con), buf, len, true,
+				"the console socket", con->cfg.socket_path);
 }
 
 const struct console_driver console_driver_qemu = {
@@ -114,8 +84,8 @@ const struct console_driver console_driver_qemu = {
 	.description = "QEMU serial port through its chardev unix socket",
 	.keys = NULL,
 	.open = qemu_con_open,
-	.close = qemu_con_close,
+	.close = console_fd_close,
 	.read = qemu_con_read,
 	.write = qemu_con_write,
-	.fd = qemu_con_fd,
+	.fd = console_fd_of,
 };

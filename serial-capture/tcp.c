@@ -112,56 +112,27 @@ int console_tcp_connect(const struct console_config *cfg, const char *drv,
 		       drv, host, port, strerror(e));
 }
 
-struct tcp_con {
-	int fd;
-};
-
 static int tcp_open(struct console *con, const struct console_config *cfg)
 {
-	struct tcp_con *c;
 	int fd, ret;
 
 	ret = console_tcp_connect(cfg, "tcp", &fd);
 	if (ret)
 		return ret;
-	c = xzalloc(sizeof(*c));
-	c->fd = fd;
-	con->priv = c;
+	console_fd_keep(con, fd);
 	return 0;
-}
-
-static void tcp_close(struct console *con)
-{
-	struct tcp_con *c = con->priv;
-
-	if (!c)
-		return;
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c);
-	con->priv = NULL;
 }
 
 static ssize_t tcp_read(struct console *con, void *buf, size_t len)
 {
-	struct tcp_con *c = con->priv;
-
-	return console_fd_read(c->fd, buf, len, "the console connection", NULL);
+	return console_fd_read(console_fd_of(con), buf, len,
+			       "the console connection", NULL);
 }
 
 static ssize_t tcp_write(struct console *con, const void *buf, size_t len)
 {
-	struct tcp_con *c = con->priv;
-
-	return console_fd_write(c->fd, buf, len, true, "the console connection",
-				NULL);
-}
-
-static int tcp_fd(struct console *con)
-{
-	struct tcp_con *c = con->priv;
-
-	return c->fd;
+	return console_fd_write(console_fd_of(con), buf, len, true,
+				"the console connection", NULL);
 }
 
 static const char *const tcp_keys[] = { "host", "port", NULL };
@@ -171,9 +142,9 @@ const struct console_driver console_driver_tcp = {
 	.description = "raw TCP byte stream (ser2net tcp, terminal server)",
 	.keys = tcp_keys,
 	.open = tcp_open,
-	.close = tcp_close,
+	.close = console_fd_close,
 	.read = tcp_read,
 	.write = tcp_write,
-	.fd = tcp_fd,
+	.fd = console_fd_of,
 	.reconnects = true,
 };
