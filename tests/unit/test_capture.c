@@ -81,14 +81,6 @@ ssize_t __wrap_write(int fd, const void *buf, size_t count)
 
 static char scratch[PATH_MAX];
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static int setup_scratch(void **state)
 {
 	(void)state;
@@ -100,7 +92,7 @@ static int setup_scratch(void **state)
 static int teardown_scratch(void **state)
 {
 	(void)state;
-	nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(scratch);
 	return 0;
 }
 

@@ -38,14 +38,6 @@
 
 static char scratch[PATH_MAX];
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static int setup_scratch(void **state)
 {
 	(void)state;
@@ -57,7 +49,7 @@ static int setup_scratch(void **state)
 static int teardown_scratch(void **state)
 {
 	(void)state;
-	nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(scratch);
 	return 0;
 }
 

@@ -31,14 +31,6 @@
 static char scratch[PATH_MAX];
 static char path_a[PATH_MAX + 32], path_b[PATH_MAX + 32];
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -54,7 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(scratch);
 	return 0;
 }
 

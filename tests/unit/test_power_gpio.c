@@ -156,14 +156,6 @@ void __wrap_lab_sleep_ms(int64_t ms)
 
 /* ------------------------------------------------------------ helpers */
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static char pid_path[PATH_MAX + 64];
 
 static pid_t holder_pid(void)
@@ -216,7 +208,7 @@ static int teardown(void **state)
 	(void)state;
 	if (pid > 0)
 		kill(pid, SIGKILL);
-	nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(scratch);
 	return 0;
 }
 

@@ -32,14 +32,6 @@ static char good_state[PATH_MAX + 16], good_log[PATH_MAX + 16];
 static char flaky_wraps[PATH_MAX + 64], relay_state[PATH_MAX + 16];
 static struct strbuf events = STRBUF_INIT;
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -59,7 +51,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(scratch);
 	return 0;
 }
 

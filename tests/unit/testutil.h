@@ -14,4 +14,7 @@
 				 h_ ? h_ : "(null)", n_);                   \
 	} while (0)
 
+/* Remove a scratch directory and everything in it (no symlinks followed). */
+void test_rm_tree(const char *dir);
+
 #endif
