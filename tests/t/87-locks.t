@@ -57,6 +57,21 @@ is "$rc" 0 "unlock --force"
 run_labctl locks vq
 like "$out" "vq +free" "locks: free"
 
+# Bad input: a clear message, exit 2, nothing reserved.
+run_labctl lock vq --ttl soon
+is "$rc" 2 "lock --ttl soon: exit 2"
+like "$err" "--ttl needs a duration" "lock --ttl soon: says what it wants"
+run_labctl unlock vq extra
+is "$rc" 2 "unlock with an extra argument: exit 2"
+run_labctl chain vq set v64
+is "$rc" 2 "chain LAB on a virtual board: exit 2"
+like "$err" "virtual board" "chain LAB on a virtual board: says why"
+run_labctl trust vq
+is "$rc" 2 "trust on a virtual board: exit 2"
+like "$err" "no ssh host key to trust" "trust on a virtual board: says why"
+run_labctl locks vq
+like "$out" "vq +free" "bad input reserved nothing"
+
 # Two at once: exactly one wins.
 USER=u1 "$LABCTL" lock vq --ttl 1m >"$T/c1.out" 2>&1 &
 p1=$!
