@@ -134,9 +134,10 @@ static const char rules_text_xmhf[] =
 	"fail /[Ss]hould (never|NEVER|not) (come|get|be) here|must never get here|xmhf_runtime_shutdown returned/ the hypervisor reached code that must not run\n"
 	"\n"
 	"# Any other halt or fatal line (\"CPU(0x00): HALTING!\", \"CPU(0x00): HALT!\",\n"
-	"# \"Header mismatch. Halting\", \"%s: should never get here. halt!\").\n"
-	"fail /(^|[^A-Za-z])(Halting|HALTING|halting)([!.]|$)|(^|[^A-Za-z_])(HALT|Halt|halt)[!;:,]/ the hypervisor halted\n"
-	"fail /(^|[^A-Za-z])(FATAL|Fatal|fatal)[ ,:!]/ the hypervisor reported a fatal error\n"
+	"# \"Header mismatch. Halting\", \"%s: should never get here. halt!\"), but not\n"
+	"# a name such as a variant's (\"variant=fatal arch=i386\", \"Booting `halt'\").\n"
+	"fail /(^|[^A-Za-z0-9_=-])((Halting|HALTING|halting)([!.]|$)|(HALT|Halt|halt)[!;:,])/ the hypervisor halted\n"
+	"fail /(^|[^A-Za-z0-9_=-])(FATAL|Fatal|fatal)([,:!]| ERROR| error)/ the hypervisor reported a fatal error\n"
 	"\n"
 	"# LHV under XMHF prints \"CPU(0x00): LHV in XMHF test iter N\".  Acts when\n"
 	"# xmhf is the run's set ([watch] rules = xmhf: XMHF is in the chain): LHV\n"
@@ -229,8 +230,8 @@ static const char rules_text_lhv[] =
 	"fail /: assert failed: / an assert() failed\n"
 	"fail /Panic: CreatePrimary\\(\\) need to be called/ the TPM 2.0 library cannot seal or unseal (no CreatePrimary)\n"
 	"fail /[Ss]hould (never|NEVER|not) (come|get|be) here|must never get here|xmhf_runtime_shutdown returned/ the hypervisor reached code that must not run\n"
-	"fail /(^|[^A-Za-z])(Halting|HALTING|halting)([!.]|$)|(^|[^A-Za-z_])(HALT|Halt|halt)[!;:,]/ the hypervisor halted\n"
-	"fail /(^|[^A-Za-z])(FATAL|Fatal|fatal)[ ,:!]/ the hypervisor reported a fatal error\n";
+	"fail /(^|[^A-Za-z0-9_=-])((Halting|HALTING|halting)([!.]|$)|(HALT|Halt|halt)[!;:,])/ the hypervisor halted\n"
+	"fail /(^|[^A-Za-z0-9_=-])(FATAL|Fatal|fatal)([,:!]| ERROR| error)/ the hypervisor reported a fatal error\n";
 
 static const char rules_text_linux[] =
 	"# linux: Linux as the last guest of a chain (XMHF-XMHF-Debian), on the same\n"
