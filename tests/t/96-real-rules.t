@@ -255,6 +255,21 @@ printf 'names\t%s\n' "  Booting \`fatal'" "  Booting \`halt-on-error'" \
 judge inxmhf xmhf,lhv "$T/pre-xmhf" "$T/names.tsv" - quiet "xmhf set: names such as fatal or halt do not fail"
 judge alone lhv "$T/pre-lhv-alone" "$T/names.tsv" - quiet "lhv set: names such as fatal or halt do not fail"
 
+# The patterns mean the same in POSIX ERE and PCRE2 (the engine may be
+# either): the same lines of both trees match each, by grep -E and -P.
+if echo x | grep -qP 'x' 2>/dev/null; then
+	cut -f4 "$T/cases.tsv" | perl -pe 's/\\t/\t/g' | sort -u >"$T/all-lines"
+	differ=$(grep -h '^\(fail\|iter\|banner\) ' "$TOP/rules/xmhf.rules" "$TOP/rules/lhv.rules" | sort -u |
+		while IFS= read -r rule; do
+			re=$(printf '%s' "$rule" | perl -ne 'print $1 =~ s{\\/}{/}gr if m{^\w+ /((?:\\.|[^/\\])*)/}')
+			[ "$(grep -nE -- "$re" "$T/all-lines")" = "$(grep -nP -- "$re" "$T/all-lines" 2>&1)" ] ||
+				echo "$rule"
+		done)
+	is "$differ" "" "every pattern matches the same lines as ERE and as PCRE2"
+else
+	skip "grep -P (PCRE2) missing"
+fi
+
 # lhv.rules carries every failure rule of xmhf.rules but the last.
 missing=$(grep '^fail ' "$TOP/rules/xmhf.rules" | grep -v 'LHV test iter' |
 	grep -vxF -f "$TOP/rules/lhv.rules")
