@@ -77,7 +77,7 @@ sub line_of {
 # source texts, and the offset after ')'.
 sub args_at {
 	my ($text, $open) = @_;
-	my ($depth, $i, $start, @args) = (0, $open, $open + 1);
+	my ($depth, $start, @args) = (0, $open + 1);
 	pos($text) = $open;
 	while ($text =~ /\G("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|[()\[\]{},]|[^"'()\[\]{},]+)/gc) {
 		my $t = $1;
@@ -215,7 +215,7 @@ sub scan_file {
 		push @halts, $start;
 	}
 	for my $h (@halts) {
-		my $from = block_start($text, $h);
+		my $from = block_start($skel, $h);
 		my @in = grep { $_->[0] >= $from && $_->[0] < $h &&
 				same_block($skel, $_->[0], $h) } @prints;
 		next if !@in || $in[0][2] =~ $WORD;
@@ -250,7 +250,8 @@ sub same_block {
 
 # Where the block or case that reaches offset $h starts: back to the
 # unmatched '{', a case or default label at the same depth, or the end of
-# another path (HALT(), break, return, goto) at the same depth.
+# another path (HALT(), break, return, goto) at the same depth.  $text has
+# its literals blanked.
 sub block_start {
 	my ($text, $h) = @_;
 	my $depth = 0;
