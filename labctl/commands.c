@@ -10,6 +10,7 @@
 #include "labctl/labctl.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 
 #define USAGE(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -102,6 +103,98 @@ const struct cmd lab_commands[] = {
 	  USAGE("opt-bisect [LAB] VARIANT --good VALUE --bad VALUE [--before LIST] [-j N] [--timeout DURATION] [--results DIR] [--force]") },
 	{ NULL, NULL, 0, NULL, NULL }
 };
+
+/*
+ * Damerau-Levenshtein distance from s1 to s2 as git's levenshtein.c
+ * weighs it: w a swap of two neighbours, sub a substitution, ins an
+ * insertion, del a deletion.
+ */
+static int edit_distance(const char *s1, const char *s2, int w, int sub,
+			 int ins, int del)
+{
+	size_t len1 = strlen(s1), len2 = strlen(s2), i, j;
+	int *row0 = xcalloc(len2 + 1, sizeof(int));
+	int *row1 = xcalloc(len2 + 1, sizeof(int));
+	int *row2 = xcalloc(len2 + 1, sizeof(int));
+	int *tmp, d;
+
+	for (j = 0; j <= len2; j++)
+		row1[j] = (int)j * ins;
+	for (i = 0; i < len1; i++) {
+		row2[0] = (int)(i + 1) * del;
+		for (j = 0; j < len2; j++) {
+			/* substitution */
+			row2[j + 1] = row1[j] + sub * (s1[i] != s2[j]);
+			/* swap */
+			if (i > 0 && j > 0 && s1[i - 1] == s2[j] &&
+			    s1[i] == s2[j - 1] && row2[j + 1] > row0[j - 1] + w)
+				row2[j + 1] = row0[j - 1] + w;
+			/* deletion */
+			if (row2[j + 1] > row1[j + 1] + del)
+				row2[j + 1] = row1[j + 1] + del;
+			/* insertion */
+			if (row2[j + 1] > row2[j] + ins)
+				row2[j + 1] = row2[j] + ins;
+		}
+		tmp = row0;
+		row0 = row1;
+		row1 = row2;
+		row2 = tmp;
+	}
+	d = row1[len2];
+	free(row0);
+	free(row1);
+	free(row2);
+	return d;
+}
+
+/* git's help.c: below this a command is similar enough to suggest. */
+#define SIMILARITY_FLOOR 7
+
+void cmd_suggest_command(const char *name, struct strbuf *out)
+{
+	const struct cmd *c;
+	int best = SIMILARITY_FLOOR, n = 0, i, k = 0, score[64];
+
+	if (!*name)
+		return;
+	for (c = lab_commands, i = 0; c->name && i < 64; c++, i++) {
+		/* A prefix is as good as it gets (git gives it 0). */
+		score[i] = !strncmp(c->name, name, strlen(name)) ? 0 :
+			   edit_distance(name, c->name, 0, 2, 1, 3) + 1;
+		if (score[i] < best) {
+			best = score[i];
+			n = 0;
+		}
+		n += score[i] == best;
+	}
+	if (best >= SIMILARITY_FLOOR)
+		return;
+	strbuf_addstr(out, "did you mean ");
+	for (c = lab_commands, i = 0; c->name && i < 64; c++, i++) {
+		if (score[i] != best)
+			continue;
+		k++;
+		strbuf_addf(out, "%s'%s'", k == 1 ? "" : k == n ? " or " : ", ",
+			    c->name);
+	}
+	strbuf_addch(out, '?');
+}
+
+int cmd_unknown_command(const char *name)
+{
+	struct strbuf hint = STRBUF_INIT;
+
+	cmd_suggest_command(name, &hint);
+	if (hint.len)
+		fprintf(stderr, "labctl: unknown command '%s'; %s\n", name,
+			hint.buf);
+	else
+		fprintf(stderr, "labctl: unknown command '%s' (see `labctl help`)\n",
+			name);
+	strbuf_release(&hint);
+	return LAB_EXIT_USAGE;
+}
 
 const struct cmd *lab_find_command(const char *name)
 {
@@ -236,8 +329,7 @@ int cmd_help(int argc, char **argv, struct cmd_ctx *ctx)
 		return cmd_usage_error("help", "too many arguments");
 	cmd = lab_find_command(argv[1]);
 	if (!cmd)
-		return cmd_usage_error("help", "unknown command '%s' (see `labctl help`)",
-				       argv[1]);
+		return cmd_unknown_command(argv[1]);
 	cmd_print_usage(cmd, false);
 	printf("\n%s.\nSee labctl(1) for details.\n", cmd->summary);
 	return 0;
@@ -258,22 +350,6 @@ int cmd_version(int argc, char **argv, struct cmd_ctx *ctx)
 	else
 		printf("labctl %s\n", LABCTL_VERSION);
 	return 0;
-}
-
-bool cmd_opt_value(int argc, char **argv, int *i, const char *opt,
-		   const char **v)
-{
-	size_t len = strlen(opt);
-
-	if (!strcmp(argv[*i], opt)) {
-		*v = *i + 1 < argc ? argv[++*i] : NULL;
-		return true;
-	}
-	if (!strncmp(argv[*i], opt, len) && argv[*i][len] == '=') {
-		*v = argv[*i] + len + 1;
-		return true;
-	}
-	return false;
 }
 
 /* --stage N for grep and diff: 0 (firmware, GRUB) or a stage from 1. */
