@@ -317,20 +317,33 @@ static void print_overview(FILE *f)
 		"configuration error, 3 lab infrastructure error.  See labctl(1).\n");
 }
 
+static const struct option no_options[] = {
+	{ NULL, 0, NULL, 0 }
+};
+
 int cmd_help(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	const struct cmd *cmd;
+	const char *name = NULL;
+	struct cmd_getopt g;
+	int c;
 
 	(void)ctx;
-	if (argc < 2) {
+	cmd_getopt_init(&g, "help", argc, argv, no_options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c != CMD_OPERAND)
+			return LAB_EXIT_USAGE;
+		if (name)
+			return cmd_usage_error("help", "too many arguments");
+		name = g.arg;
+	}
+	if (!name) {
 		print_overview(stdout);
 		return 0;
 	}
-	if (argc > 2)
-		return cmd_usage_error("help", "too many arguments");
-	cmd = lab_find_command(argv[1]);
+	cmd = lab_find_command(name);
 	if (!cmd)
-		return cmd_unknown_command(argv[1]);
+		return cmd_unknown_command(name);
 	cmd_print_usage(cmd, false);
 	printf("\n%s.\nSee labctl(1) for details.\n", cmd->summary);
 	return 0;
@@ -343,9 +356,14 @@ void lab_print_overview(FILE *f)
 
 int cmd_version(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	(void)argv;
-	if (argc > 1)
-		return cmd_usage_error("version", "takes no arguments");
+	struct cmd_getopt g;
+	int c;
+
+	cmd_getopt_init(&g, "version", argc, argv, no_options);
+	while ((c = cmd_getopt_next(&g)) != -1)
+		return c == CMD_OPERAND ?
+		       cmd_usage_error("version", "takes no arguments") :
+		       LAB_EXIT_USAGE;
 	if (ctx->json)
 		printf("{\"version\":\"%s\"}\n", LABCTL_VERSION);
 	else
@@ -353,7 +371,7 @@ int cmd_version(int argc, char **argv, struct cmd_ctx *ctx)
 	return 0;
 }
 
-/* --stage N for grep and diff: 0 (firmware, GRUB) or a stage from 1. */
+/* --stage N for log, grep and diff: 0 (firmware, GRUB) or a stage from 1. */
 int cmd_parse_stage(const char *verb, const char *v, int *stage)
 {
 	char *end;

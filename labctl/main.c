@@ -98,6 +98,24 @@ static int take(struct globals *g, int c, const char *v)
 	return LAB_EXIT_USAGE;
 }
 
+/* What getopt_long refused; word is the last word it looked at. */
+static int refuse(const char *word)
+{
+	char name[64], bad[3] = { '-', (char)optopt, 0 };
+	int i, nmatch = 0;
+
+	if (strncmp(word, "--", 2))	/* a short flag, maybe in a bundle */
+		return usage_error("unknown option '%s'", bad);
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(word, "="), word);
+	if (optopt && strchr(word, '='))	/* a known flag given a value */
+		return usage_error("option '%s' takes no value", name);
+	for (i = 0; global_options[i].name; i++)
+		nmatch += !strncmp(global_options[i].name, name + 2,
+				   strlen(name + 2));
+	return usage_error(nmatch > 1 ? "ambiguous option '%s'" :
+			   "unknown option '%s'", name);
+}
+
 /* Global options before the verb; *verb_at gets the verb's index. */
 static int parse_before_verb(int argc, char **argv, struct globals *g,
 			     int *verb_at)
@@ -110,12 +128,8 @@ static int parse_before_verb(int argc, char **argv, struct globals *g,
 	while ((c = getopt_long(argc, argv, "+:vqh", global_options, NULL)) != -1) {
 		if (c == ':')
 			return usage_error("%s needs a value", argv[optind - 1]);
-		if (c == '?') {
-			char bad[3] = { '-', (char)optopt, 0 };
-
-			return usage_error("unknown option '%s'",
-					   optopt ? bad : argv[optind - 1]);
-		}
+		if (c == '?')
+			return refuse(argv[optind - 1]);
 		rc = take(g, c, optarg);
 		if (rc)
 			return rc;
