@@ -141,7 +141,8 @@ void report_lines_release(struct report_lines *it)
 struct report_matcher {
 	enum report_match_mode mode;
 	bool icase;
-	regex_t re;
+	regex_t re;		/* REG_NOSUB: whether a line matches, fast */
+	regex_t re_pos;		/* where: for colouring the match */
 	char *fixed;
 	size_t fixed_len;
 };
@@ -163,9 +164,15 @@ int report_matcher_new(const char *pattern, enum report_match_mode mode,
 			for (i = 0; i < m->fixed_len; i++)
 				m->fixed[i] = (char)tolower((unsigned char)m->fixed[i]);
 	} else {
-		rc = regcomp(&m->re, pattern,
-			     (icase ? REG_ICASE : 0) |
-			     (mode == REPORT_MATCH_EXTENDED ? REG_EXTENDED : 0));
+		int flags = (icase ? REG_ICASE : 0) |
+			    (mode == REPORT_MATCH_EXTENDED ? REG_EXTENDED : 0);
+
+		rc = regcomp(&m->re, pattern, flags | REG_NOSUB);
+		if (!rc) {
+			rc = regcomp(&m->re_pos, pattern, flags);
+			if (rc)
+				regfree(&m->re);
+		}
 		if (rc) {
 			char msg[256];
 
@@ -227,7 +234,7 @@ bool report_matcher_find(const struct report_matcher *m, const char *text,
 	}
 	pm[0].rm_so = (regoff_t)from;
 	pm[0].rm_eo = (regoff_t)len;
-	if (regexec(&m->re, text, 1, pm, REG_STARTEND |
+	if (regexec(&m->re_pos, text, 1, pm, REG_STARTEND |
 		    (from ? REG_NOTBOL : 0)) != 0)
 		return false;
 	*so = (size_t)pm[0].rm_so;
@@ -238,9 +245,14 @@ bool report_matcher_find(const struct report_matcher *m, const char *text,
 bool report_matcher_match(const struct report_matcher *m, const char *text,
 			  size_t len)
 {
+	regmatch_t pm[1];
 	size_t so, eo;
 
-	return report_matcher_find(m, text, len, 0, &so, &eo);
+	if (m->mode == REPORT_MATCH_FIXED)
+		return report_matcher_find(m, text, len, 0, &so, &eo);
+	pm[0].rm_so = 0;
+	pm[0].rm_eo = (regoff_t)len;
+	return regexec(&m->re, text, 1, pm, REG_STARTEND) == 0;
 }
 
 /* text with every match of m between the match colour's codes. */
@@ -269,10 +281,12 @@ void report_matcher_free(struct report_matcher *m)
 {
 	if (!m)
 		return;
-	if (m->mode == REPORT_MATCH_FIXED)
+	if (m->mode == REPORT_MATCH_FIXED) {
 		free(m->fixed);
-	else
+	} else {
 		regfree(&m->re);
+		regfree(&m->re_pos);
+	}
 	free(m);
 }
 
