@@ -116,6 +116,25 @@ static int refuse(const char *word)
 			   "unknown option '%s'", name);
 }
 
+/*
+ * Leave getopt as a fresh process has it, so a verb's own getopt_long
+ * parses with the default ordering (options among operands) whether it
+ * starts with optind = 1 or 0: glibc keeps "+" (stop at the first
+ * operand) from the parse above until it is initialised again.
+ */
+static void reset_getopt(void)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+	char prog[] = "labctl";
+	char *argv[] = { prog, NULL };
+
+	opterr = 0;
+	optind = 0;
+	getopt_long(1, argv, "", none, NULL);
+	optind = 1;
+	opterr = 1;
+}
+
 /* Global options before the verb; *verb_at gets the verb's index. */
 static int parse_before_verb(int argc, char **argv, struct globals *g,
 			     int *verb_at)
@@ -135,6 +154,7 @@ static int parse_before_verb(int argc, char **argv, struct globals *g,
 			return rc;
 	}
 	*verb_at = optind;
+	reset_getopt();
 	return 0;
 }
 
