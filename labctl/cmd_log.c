@@ -5,9 +5,9 @@
  *
  * RESULT is a path, a name in results/ (or --results DIR), a unique
  * prefix of one, or "latest", as for grep, diff and report
- * (result_resolve).  Renders the raw log with the per-line times of its .lines sidecar
- * (see serial-capture/capture.h) and, for --stage, the start bytes of its
- * .json.  The raw log is only ever opened read-only.  Without options the
+ * (result_resolve).  Renders the raw log with the per-line times of its
+ * .lines sidecar (see serial-capture/capture.h) and, for --stage, the
+ * start bytes of its .json.  The raw log is only ever opened read-only.  Without options the
  * bytes are printed unchanged.
  *
  * The rendering helpers below are not static so tests/unit/test_console.c
