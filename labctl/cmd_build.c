@@ -110,6 +110,12 @@ static enum hv_progress pick_progress(void)
 	return HV_PROGRESS_PLAIN;
 }
 
+static const struct option options[] = {
+	{ "force", no_argument, NULL, 'f' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ NULL, 0, NULL, 0 }
+};
+
 int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct hv_build_opts opts = { 0 };
@@ -121,29 +127,24 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 	struct strbuf sb = STRBUF_INIT;
 	int npos = 0, nnames, n = 0, i, k, rc = 0, ret;
 	int64_t t0 = lab_mono_ms();
-	bool dashdash = false;
+	struct cmd_getopt g;
+	int c;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (dashdash || a[0] != '-' || !a[1]) {
-			pos[npos++] = argv[i];
-		} else if (!strcmp(a, "--")) {
-			dashdash = true;
-		} else if (!strcmp(a, "--force") || !strcmp(a, "-f")) {
+	cmd_getopt_init(&g, "build", argc, argv, options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		switch (c) {
+		case CMD_OPERAND:
+			pos[npos++] = g.arg;
+			break;
+		case 'f':
 			opts.force = true;
-		} else if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
-			if (i + 1 >= argc) {
-				rc = cmd_usage_error("build", "%s needs a number", a);
-				goto out;
-			}
-			rc = parse_jobs(argv[++i], &opts.jobs);
-		} else if (!strncmp(a, "--jobs=", 7)) {
-			rc = parse_jobs(a + 7, &opts.jobs);
-		} else if (!strncmp(a, "-j", 2)) {
-			rc = parse_jobs(a + 2, &opts.jobs);
-		} else {
-			rc = cmd_usage_error("build", "unknown option '%s'", a);
+			break;
+		case 'j':
+			rc = parse_jobs(g.arg, &opts.jobs);
+			break;
+		default:
+			rc = LAB_EXIT_USAGE;
+			break;
 		}
 		if (rc)
 			goto out;

@@ -39,65 +39,88 @@ static int parse_stages(const char *s, unsigned int *out)
 	return 0;
 }
 
+enum { OPT_MAX_STAGES = CMD_OPT_LONG };
+
+static const struct option set_options[] = {
+	{ "max-stages", required_argument, NULL, OPT_MAX_STAGES },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option no_options[] = {
+	{ NULL, 0, NULL, 0 }
+};
+
+/* argv[0] is the subcommand ("set"). */
 static int do_set(int argc, char **argv)
 {
 	unsigned int max_stages = CHAIN_DEFAULT_MAX_STAGES;
-	const char *path, *arg;
+	const char *path = NULL;
+	struct cmd_getopt g;
 	struct envblk *blk;
-	int i, ret;
+	char **entries = xcalloc((size_t)argc + 1, sizeof(*entries));
+	int i, c, n = 0, ret = 0;
 
-	for (i = 0; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--")) {
-			i++;
+	cmd_getopt_init(&g, VERB, argc, argv, set_options);
+	while (!ret && (c = cmd_getopt_next(&g)) != -1) {
+		switch (c) {
+		case CMD_OPERAND:
+			if (!path)
+				path = g.arg;
+			else
+				entries[n++] = g.arg;
+			break;
+		case OPT_MAX_STAGES:
+			if (parse_stages(g.arg, &max_stages))
+				ret = cmd_usage_error(VERB,
+						      "--max-stages: '%s' is not a number from 1 to %d",
+						      g.arg, CHAIN_STAGES_LIMIT);
+			break;
+		default:
+			ret = LAB_EXIT_USAGE;
 			break;
 		}
-		if (!strcmp(argv[i], "--max-stages")) {
-			if (i + 1 >= argc)
-				return cmd_usage_error(VERB, "--max-stages needs a number");
-			arg = argv[++i];
-		} else if (!strncmp(argv[i], "--max-stages=", 13)) {
-			arg = argv[i] + 13;
-		} else {
-			return cmd_usage_error(VERB, "set: unknown option '%s'", argv[i]);
-		}
-		if (parse_stages(arg, &max_stages))
-			return cmd_usage_error(VERB,
-					       "--max-stages: '%s' is not a number from 1 to %d",
-					       arg, CHAIN_STAGES_LIMIT);
 	}
-	if (i >= argc)
-		return cmd_usage_error(VERB, "set: missing FILE and ENTRY");
-	path = argv[i++];
-	argc -= i;
-	argv += i;
-	if (argc < 1)
-		return cmd_usage_error(VERB, "set: give at least one ENTRY after %s",
-				       path);
-	if ((unsigned int)argc > max_stages)
-		return cmd_usage_error(VERB,
-				       "set: %d entries, but the chain has at most %u stages (next_entry..next_entry_%u); raise --max-stages if your GRUB drop-in shifts more slots",
-				       argc, max_stages, max_stages);
-	for (i = 0; i < argc; i++) {
-		ret = chain_validate_entry(argv[i]);
+	if (!ret && !path)
+		ret = cmd_usage_error(VERB, "set: missing FILE and ENTRY");
+	else if (!ret && n < 1)
+		ret = cmd_usage_error(VERB, "set: give at least one ENTRY after %s",
+				      path);
+	else if (!ret && (unsigned int)n > max_stages)
+		ret = cmd_usage_error(VERB,
+				      "set: %d entries, but the chain has at most %u stages (next_entry..next_entry_%u); raise --max-stages if your GRUB drop-in shifts more slots",
+				      n, max_stages, max_stages);
+	for (i = 0; !ret && i < n; i++) {
+		ret = chain_validate_entry(entries[i]);
 		if (ret)
-			return cmd_usage_error(VERB, "set: entry %d: %s", i + 1,
-					       lab_errmsg(ret));
+			ret = cmd_usage_error(VERB, "set: entry %d: %s", i + 1,
+					      lab_errmsg(ret));
 	}
+	if (ret) {
+		free(entries);
+		return ret;
+	}
+	argc = n;
+	argv = entries;
 
 	ret = envblk_load(path, &blk);
 	if (ret == -LAB_ENOENT) {
 		lab_err_clear();
 		ret = envblk_new(ENVBLK_DEFAULT_SIZE, &blk);
 	}
-	if (ret)
-		return cmd_fail(ret);
-	ret = chain_set(blk, (const char *const *)argv, (size_t)argc, max_stages);
 	if (ret) {
+		free(entries);
+		return cmd_fail(ret);
+	}
+	ret = chain_set(blk, (const char *const *)argv, (size_t)argc,
+			max_stages);
+	if (ret) {
+		free(entries);
 		envblk_free(blk);
 		return cmd_fail_on(path, ret);
 	}
 	ret = envblk_save(path, blk);
 	envblk_free(blk);
+	free(entries);
 	return ret ? cmd_fail(ret) : 0;
 }
 
@@ -158,7 +181,9 @@ static int do_clear(const char *path)
 
 int cmd_chain(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	const char *verb;
+	const char *verb, *file = NULL;
+	struct cmd_getopt g;
+	int c;
 
 	if (argc < 2)
 		return cmd_usage_error(VERB, "missing command (set, show or clear)");
@@ -169,21 +194,23 @@ int cmd_chain(int argc, char **argv, struct cmd_ctx *ctx)
 			  !strcmp(argv[2], "clear")))
 		return cmd_chain_lab(argc, argv, ctx);
 	if (!strcmp(verb, "set"))
-		return do_set(argc - 2, argv + 2);
+		return do_set(argc - 1, argv + 1);
 	if (strcmp(verb, "show") && strcmp(verb, "clear"))
 		return cmd_usage_error(VERB,
 				       "unknown command '%s' (set, show or clear)",
 				       verb);
-	if (argc > 2 && !strcmp(argv[2], "--")) {
-		argc--;
-		argv++;
+	cmd_getopt_init(&g, VERB, argc - 1, argv + 1, no_options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c != CMD_OPERAND)
+			return LAB_EXIT_USAGE;
+		if (file)
+			return cmd_usage_error(VERB, "%s: unexpected argument '%s'",
+					       verb, g.arg);
+		file = g.arg;
 	}
-	if (argc < 3)
+	if (!file)
 		return cmd_usage_error(VERB, "%s: missing FILE", verb);
-	if (argc > 3)
-		return cmd_usage_error(VERB, "%s: unexpected argument '%s'", verb,
-				       argv[3]);
 	if (!strcmp(verb, "show"))
-		return do_show(argv[2], ctx->json);
-	return do_clear(argv[2]);
+		return do_show(file, ctx->json);
+	return do_clear(file);
 }

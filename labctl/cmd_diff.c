@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * labctl diff A B [--filter STRING] [--stage N] [-U N] [--results DIR]
- *                 [--json]
+ * labctl diff A B [--filter STRING] [-I REGEX] [--stage N] [-U N]
+ *                 [--results DIR] [--color[=WHEN]] [--json]
  *
  * The notes' diff <(grep -F STRING results/A) <(grep -F STRING results/B)
- * in one command, aligned per stage (report/diff.h).  Exit 0 when the
- * compared lines are the same, 1 when they differ, 2 on any error (as
- * diff(1): 1 is taken).
+ * in one command, aligned per stage (report/diff.h).  -I REGEX (basic
+ * regex, repeatable, as diff -I) leaves out the lines it matches on both
+ * sides: the stand-in's "tsc: N kHz" varies from boot to boot.  Exit 0
+ * when the compared lines are the same, 1 when they differ, 2 on any
+ * error (as diff(1): 1 is taken).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,9 +16,12 @@
 #include <string.h>
 
 #include "labctl/labctl.h"
+#include "lib/color.h"
 #include "lib/err.h"
 #include "lib/strbuf.h"
+#include "lib/xmalloc.h"
 #include "report/diff.h"
+#include "report/grep.h"
 #include "report/result.h"
 
 static int parse_count(const char *v, long lo, long hi, long *out)
@@ -29,59 +34,93 @@ static int parse_count(const char *v, long lo, long hi, long *out)
 		0 : -1;
 }
 
+enum { OPT_FILTER = CMD_OPT_LONG, OPT_STAGE, OPT_RESULTS };
+
+static const struct option options[] = {
+	{ "filter", required_argument, NULL, OPT_FILTER },
+	{ "ignore-matching-lines", required_argument, NULL, 'I' },
+	{ "stage", required_argument, NULL, OPT_STAGE },
+	{ "unified", required_argument, NULL, 'U' },
+	{ "results", required_argument, NULL, OPT_RESULTS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void free_ignores(struct report_matcher **m, int n)
+{
+	while (n > 0)
+		report_matcher_free(m[--n]);
+	free(m);
+}
+
 int cmd_diff(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct report_diff_opts o = { .stage = -1, .context = 3,
 				      .json = ctx->json };
 	const char *dir = "results", *what[2] = { NULL, NULL };
 	struct result *r[2] = { NULL, NULL };
+	struct report_matcher **ignore = NULL;
 	struct strbuf out = STRBUF_INIT;
-	bool dashdash = false;
-	int i, n = 0, ret;
+	struct cmd_getopt g;
+	int i, c, n = 0, nignore = 0, ret = 0;
 	long l;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-
-		if (dashdash || a[0] != '-' || !a[1]) {
+	cmd_getopt_init(&g, "diff", argc, argv, options);
+	while (!ret && (c = cmd_getopt_next(&g)) != -1) {
+		switch (c) {
+		case CMD_OPERAND:
 			if (n == 2)
-				return cmd_usage_error("diff",
-						       "compares two results, not more ('%s')",
-						       a);
-			what[n++] = a;
-		} else if (!strcmp(a, "--")) {
-			dashdash = true;
-		} else if (cmd_opt_value(argc, argv, &i, "--filter", &v)) {
-			if (!v)
-				return cmd_usage_error("diff", "--filter needs a string");
-			o.filter = v;
-		} else if (cmd_opt_value(argc, argv, &i, "--stage", &v)) {
-			ret = cmd_parse_stage("diff", v, &o.stage);
-			if (ret)
-				return ret;
-		} else if (cmd_opt_value(argc, argv, &i, "-U", &v) ||
-			   cmd_opt_value(argc, argv, &i, "--unified", &v)) {
-			if (parse_count(v, 0, 100000, &l))
-				return cmd_usage_error("diff",
-						       "-U wants a number of context lines, not '%s'",
-						       v ? v : "");
-			o.context = (int)l;
-		} else if (!strncmp(a, "-U", 2) && a[2]) {
-			if (parse_count(a + 2, 0, 100000, &l))
-				return cmd_usage_error("diff",
-						       "-U wants a number of context lines, not '%s'",
-						       a + 2);
-			o.context = (int)l;
-		} else if (cmd_opt_value(argc, argv, &i, "--results", &v)) {
-			if (!v || !*v)
-				return cmd_usage_error("diff", "--results needs a directory");
-			dir = v;
-		} else {
-			return cmd_usage_error("diff", "unknown option '%s'", a);
+				ret = cmd_usage_error("diff",
+						      "compares two results, not more ('%s')",
+						      g.arg);
+			else
+				what[n++] = g.arg;
+			break;
+		case OPT_FILTER:
+			o.filter = g.arg;
+			break;
+		case 'I':
+			ignore = xrealloc(ignore, (size_t)(nignore + 1) *
+					  sizeof(*ignore));
+			ret = report_matcher_new(g.arg, REPORT_MATCH_BASIC, false,
+						 &ignore[nignore]);
+			if (ret) {
+				ret = cmd_usage_error("diff", "-I '%s': %s", g.arg,
+						      lab_errmsg(ret));
+				lab_err_clear();
+			} else {
+				nignore++;
+			}
+			break;
+		case OPT_STAGE:
+			ret = cmd_parse_stage("diff", g.arg, &o.stage);
+			break;
+		case 'U':
+			if (parse_count(g.arg, 0, 100000, &l))
+				ret = cmd_usage_error("diff",
+						      "-U wants a number of context lines, not '%s'",
+						      g.arg);
+			else
+				o.context = (int)l;
+			break;
+		case OPT_RESULTS:
+			if (!*g.arg)
+				ret = cmd_usage_error("diff", "--results needs a directory");
+			dir = g.arg;
+			break;
+		default:
+			ret = LAB_EXIT_USAGE;
+			break;
 		}
 	}
-	if (n != 2)
-		return cmd_usage_error("diff", "which two results? (A and B)");
+	if (ret)
+		goto out;
+	if (n != 2) {
+		ret = cmd_usage_error("diff", "which two results? (A and B)");
+		goto out;
+	}
+	o.ignore = ignore;
+	o.nignore = nignore;
+	o.color = !ctx->json && color_enabled(stdout);
 	for (i = 0; i < 2; i++) {
 		ret = result_load(what[i], dir, RESULT_LOG, &r[i]);
 		if (ret) {
@@ -107,5 +146,6 @@ out:
 	strbuf_release(&out);
 	result_free(r[0]);
 	result_free(r[1]);
+	free_ignores(ignore, nignore);
 	return ret;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * labctl grep PATTERN [RESULT...] [-F|-E|-G] [-i] [--stage N]
- *                     [--results DIR] [--json]
+ *                     [--results DIR] [--color[=WHEN]] [--json]
  *
  * grep -H -n over results' console logs, with the stage of every line:
  * "<result>:<line no>: [stage N] <line>".  Without RESULTs, the last 20
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "labctl/labctl.h"
+#include "lib/color.h"
 #include "lib/err.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -52,51 +53,68 @@ static int recent(const char *dir, char ***names, int *n)
 	return 0;
 }
 
+enum { OPT_STAGE = CMD_OPT_LONG, OPT_RESULTS };
+
+static const struct option options[] = {
+	{ "fixed-strings", no_argument, NULL, 'F' },
+	{ "extended-regexp", no_argument, NULL, 'E' },
+	{ "basic-regexp", no_argument, NULL, 'G' },
+	{ "ignore-case", no_argument, NULL, 'i' },
+	{ "stage", required_argument, NULL, OPT_STAGE },
+	{ "results", required_argument, NULL, OPT_RESULTS },
+	{ NULL, 0, NULL, 0 }
+};
+
 int cmd_grep(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	enum report_match_mode mode = REPORT_MATCH_BASIC;
 	struct report_grep_opts go = { .stage = -1, .json = ctx->json };
 	const char *dir = "results", *pattern = NULL;
 	struct report_matcher *m = NULL;
+	struct cmd_getopt g;
 	char **names = NULL;
-	int nnames = 0, i, ret, errors = 0;
-	bool icase = false, dashdash = false, explicit;
+	int nnames = 0, i, c, ret = 0, errors = 0;
+	bool icase = false, explicit;
 	size_t total = 0;
 
 	names = xcalloc((size_t)argc + 1, sizeof(*names));
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-
-		if (dashdash || a[0] != '-' || !a[1]) {
+	cmd_getopt_init(&g, "grep", argc, argv, options);
+	while (!ret && (c = cmd_getopt_next(&g)) != -1) {
+		switch (c) {
+		case CMD_OPERAND:
 			if (!pattern)
-				pattern = a;
+				pattern = g.arg;
 			else
-				names[nnames++] = xstrdup(a);
-		} else if (!strcmp(a, "--")) {
-			dashdash = true;
-		} else if (!strcmp(a, "-F") || !strcmp(a, "--fixed-strings")) {
+				names[nnames++] = xstrdup(g.arg);
+			break;
+		case 'F':
 			mode = REPORT_MATCH_FIXED;
-		} else if (!strcmp(a, "-E") || !strcmp(a, "--extended-regexp")) {
+			break;
+		case 'E':
 			mode = REPORT_MATCH_EXTENDED;
-		} else if (!strcmp(a, "-G") || !strcmp(a, "--basic-regexp")) {
+			break;
+		case 'G':
 			mode = REPORT_MATCH_BASIC;
-		} else if (!strcmp(a, "-i") || !strcmp(a, "--ignore-case")) {
+			break;
+		case 'i':
 			icase = true;
-		} else if (cmd_opt_value(argc, argv, &i, "--stage", &v)) {
-			ret = cmd_parse_stage("grep", v, &go.stage);
-			if (ret)
-				goto out_usage;
-		} else if (cmd_opt_value(argc, argv, &i, "--results", &v)) {
-			if (!v || !*v) {
+			break;
+		case OPT_STAGE:
+			ret = cmd_parse_stage("grep", g.arg, &go.stage);
+			break;
+		case OPT_RESULTS:
+			if (!*g.arg)
 				ret = cmd_usage_error("grep", "--results needs a directory");
-				goto out_usage;
-			}
-			dir = v;
-		} else {
-			ret = cmd_usage_error("grep", "unknown option '%s'", a);
-			goto out_usage;
+			dir = g.arg;
+			break;
+		default:
+			ret = LAB_EXIT_USAGE;
+			break;
 		}
 	}
+	if (ret)
+		goto out_usage;
+	go.color = !ctx->json && color_enabled(stdout);
 	if (!pattern) {
 		ret = cmd_usage_error("grep", "what to look for? (a PATTERN)");
 		goto out_usage;

@@ -30,40 +30,57 @@ static int write_script(const char *dir, const char *name, const char *text)
 	return ret;
 }
 
+enum { OPT_RAW = CMD_OPT_LONG, OPT_OUTPUT_DIR };
+
+static const struct option options[] = {
+	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* argv[1] is "script" or "install". */
 int cmd_grub(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	const char *lab_arg = NULL, *outdir = NULL;
 	enum lab_grub_part part = PART_ALL;
 	bool raw = false, have_part = false;
 	struct strbuf out = STRBUF_INIT;
+	struct cmd_getopt g;
 	struct lab *lab;
-	int i, rc;
+	int c, rc;
 
 	if (argc >= 2 && !strcmp(argv[1], "install"))
 		return cmd_grub_install(argc, argv, ctx);
 	if (argc < 2 || strcmp(argv[1], "script"))
 		return cmd_usage_error("grub", argc < 2 ? "missing subcommand" :
 				       "unknown subcommand '%s'", argv[argc < 2 ? 0 : 1]);
-	for (i = 2; i < argc; i++) {
-		const char *a = argv[i];
+	cmd_getopt_init(&g, "grub", argc - 1, argv + 1, options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		const char *a = g.arg;
 
-		if (!strcmp(a, "--raw")) {
+		switch (c) {
+		case OPT_RAW:
 			raw = true;
-		} else if (!strcmp(a, "--output-dir")) {
-			if (++i >= argc)
+			break;
+		case OPT_OUTPUT_DIR:
+			if (!*a)
 				return cmd_usage_error("grub", "--output-dir needs a directory");
-			outdir = argv[i];
-		} else if (a[0] == '-') {
-			return cmd_usage_error("grub", "unknown option '%s'", a);
-		} else if (!have_part && (!strcmp(a, "chain") || !strcmp(a, "entries") ||
-					  !strcmp(a, "cfg"))) {
-			have_part = true;
-			part = !strcmp(a, "chain") ? PART_CHAIN :
-			       !strcmp(a, "entries") ? PART_ENTRIES : PART_CFG;
-		} else if (!lab_arg && !have_part) {
-			lab_arg = a;
-		} else {
-			return cmd_usage_error("grub", "unexpected argument '%s'", a);
+			outdir = a;
+			break;
+		case CMD_OPERAND:
+			if (!have_part && (!strcmp(a, "chain") ||
+					   !strcmp(a, "entries") || !strcmp(a, "cfg"))) {
+				have_part = true;
+				part = !strcmp(a, "chain") ? PART_CHAIN :
+				       !strcmp(a, "entries") ? PART_ENTRIES : PART_CFG;
+			} else if (!lab_arg && !have_part) {
+				lab_arg = a;
+			} else {
+				return cmd_usage_error("grub", "unexpected argument '%s'", a);
+			}
+			break;
+		default:
+			return LAB_EXIT_USAGE;
 		}
 	}
 	if (outdir && (raw || part == PART_CFG))

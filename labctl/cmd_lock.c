@@ -21,6 +21,30 @@
 #include "lib/xmalloc.h"
 #include "ssh/ssh.h"
 
+enum { OPT_STEAL = CMD_OPT_LONG, OPT_TTL, OPT_WAIT, OPT_FORCE,
+       OPT_DRY_RUN };
+
+static const struct option lock_options[] = {
+	{ "steal", no_argument, NULL, OPT_STEAL },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "wait", required_argument, NULL, OPT_WAIT },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option unlock_options[] = {
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option trust_options[] = {
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option no_options[] = {
+	{ NULL, 0, NULL, 0 }
+};
+
 static int parse_duration_arg(const char *verb, const char *opt,
 			      const char *v, int64_t *ms)
 {
@@ -53,30 +77,37 @@ int cmd_lock(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct lease_take_opts o = { .manual = true };
 	const char *lab_arg = NULL;
+	struct cmd_getopt g;
 	struct lease l;
 	struct lab *lab;
 	int64_t ms;
-	int i, rc, ret;
+	int c, rc, ret;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--steal")) {
+	cmd_getopt_init(&g, "lock", argc, argv, lock_options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		switch (c) {
+		case OPT_STEAL:
 			o.steal = true;
-		} else if (!strcmp(argv[i], "--ttl") || !strcmp(argv[i], "--wait")) {
-			rc = parse_duration_arg("lock", argv[i],
-						i + 1 < argc ? argv[i + 1] : NULL, &ms);
+			break;
+		case OPT_TTL:
+		case OPT_WAIT:
+			rc = parse_duration_arg("lock", c == OPT_TTL ? "--ttl" : "--wait",
+						g.arg, &ms);
 			if (rc)
 				return rc;
-			if (!strcmp(argv[i], "--ttl"))
+			if (c == OPT_TTL)
 				o.ttl_s = (ms + 999) / 1000;
 			else
 				o.wait_ms = ms;
-			i++;
-		} else if (argv[i][0] == '-') {
-			return cmd_usage_error("lock", "unknown option '%s'", argv[i]);
-		} else if (!lab_arg) {
-			lab_arg = argv[i];
-		} else {
-			return cmd_usage_error("lock", "unexpected argument '%s'", argv[i]);
+			break;
+		case CMD_OPERAND:
+			if (lab_arg)
+				return cmd_usage_error("lock", "unexpected argument '%s'",
+						       g.arg);
+			lab_arg = g.arg;
+			break;
+		default:
+			return LAB_EXIT_USAGE;
 		}
 	}
 	rc = cmd_open_lab(ctx, lab_arg, &lab);
@@ -113,19 +144,23 @@ int cmd_unlock(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	const char *lab_arg = NULL;
 	bool force = false;
+	struct cmd_getopt g;
 	struct lease l;
 	struct lab *lab;
-	int i, rc, ret;
+	int c, rc, ret;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--force"))
+	cmd_getopt_init(&g, "unlock", argc, argv, unlock_options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c == OPT_FORCE) {
 			force = true;
-		else if (argv[i][0] == '-')
-			return cmd_usage_error("unlock", "unknown option '%s'", argv[i]);
-		else if (!lab_arg)
-			lab_arg = argv[i];
-		else
-			return cmd_usage_error("unlock", "unexpected argument '%s'", argv[i]);
+		} else if (c != CMD_OPERAND) {
+			return LAB_EXIT_USAGE;
+		} else if (lab_arg) {
+			return cmd_usage_error("unlock", "unexpected argument '%s'",
+					       g.arg);
+		} else {
+			lab_arg = g.arg;
+		}
 	}
 	rc = cmd_open_lab(ctx, lab_arg, &lab);
 	if (rc)
@@ -148,13 +183,17 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 	struct strbuf js = STRBUF_INIT;
 	const char **names = NULL;
 	char **owned = NULL;
-	int n = 0, nowned = 0, i, worst = 0;
+	struct cmd_getopt g;
+	int n = 0, nowned = 0, i, c, worst = 0;
 
-	for (i = 1; i < argc; i++) {
-		if (argv[i][0] == '-')
-			return cmd_usage_error("locks", "unknown option '%s'", argv[i]);
+	cmd_getopt_init(&g, "locks", argc, argv, no_options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c != CMD_OPERAND) {
+			free(names);
+			return LAB_EXIT_USAGE;
+		}
 		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = argv[i];
+		names[n++] = g.arg;
 	}
 	if (!n) {
 		names = xrealloc(names, sizeof(*names));
@@ -241,19 +280,22 @@ int cmd_trust(int argc, char **argv, struct cmd_ctx *ctx)
 	const char *lab_arg = NULL, *state = NULL;
 	struct strbuf fp = STRBUF_INIT;
 	struct lab_ssh_config cfg;
+	struct cmd_getopt g;
 	struct lab *lab;
-	int i, rc, ret;
+	int c, rc, ret;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run")) {
+	cmd_getopt_init(&g, "trust", argc, argv, trust_options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c == OPT_DRY_RUN) {
 			ctx->dry_run = true;
-			continue;
+		} else if (c != CMD_OPERAND) {
+			return LAB_EXIT_USAGE;
+		} else if (lab_arg) {
+			return cmd_usage_error("trust", "unexpected argument '%s'",
+					       g.arg);
+		} else {
+			lab_arg = g.arg;
 		}
-		if (argv[i][0] == '-')
-			return cmd_usage_error("trust", "unknown option '%s'", argv[i]);
-		if (lab_arg)
-			return cmd_usage_error("trust", "unexpected argument '%s'", argv[i]);
-		lab_arg = argv[i];
 	}
 	rc = cmd_open_lab(ctx, lab_arg, &lab);
 	if (rc)

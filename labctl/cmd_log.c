@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * labctl log RESULT [--timestamps[=offset|wall|delta]] [--strip-ansi]
- *                   [--stage N]
+ *                   [--stage N] [--results DIR] [--color[=WHEN]] [--json]
  *
- * Renders results/<name> with the per-line times of its .lines sidecar
- * (see serial-capture/capture.h) and, for --stage, the start bytes of its
- * .json.  The raw log is only ever opened read-only.  Without options the
+ * RESULT is a path, a name in results/ (or --results DIR), a unique
+ * prefix of one, or "latest", as for grep, diff and report
+ * (result_resolve).  Renders the raw log with the per-line times of its
+ * .lines sidecar (see serial-capture/capture.h) and, for --stage, the
+ * start bytes of its .json.  The raw log is only ever opened read-only.  Without options the
  * bytes are printed unchanged.
  *
  * The rendering helpers below are not static so tests/unit/test_console.c
@@ -26,6 +28,7 @@
 #include "labctl/labctl.h"
 #include "labctl/logrender.h"
 #include "lib/clock.h"
+#include "lib/color.h"
 #include "lib/err.h"
 #include "lib/strbuf.h"
 #include "report/grep.h"
@@ -98,11 +101,12 @@ int log_stage_range(const char *json, int stage, uint64_t size,
 		    uint64_t *start, uint64_t *end)
 {
 	const char *p = strstr(json, "\"stages\":[");
-	int n = 0, found = 0;
+	int n = 0, found = stage == 0;
 
 	if (!p)
 		return lab_err(LAB_EFORMAT, "no \"stages\" list");
 	p += strlen("\"stages\":[");
+	*start = 0;	/* stage 0: from the first byte to stage 1's banner */
 	*end = size;
 	while (*p && *p != ']') {
 		const char *o, *v;
@@ -158,7 +162,8 @@ int log_stage_range(const char *json, int stage, uint64_t size,
 struct log_opts {
 	enum log_ts_mode ts;
 	bool strip, json;
-	int stage;
+	bool color;	/* labctl's own marks coloured, never the console's bytes */
+	int stage;	/* -1: the whole log */
 };
 
 static void emit_line(struct strbuf *out, const struct log_opts *o,
@@ -192,6 +197,8 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 		strbuf_release(&l);
 		return;
 	}
+	if (o->color && o->ts != LOG_TS_NONE)
+		strbuf_addstr(out, color_sgr(COLOR_TIME));
 	switch (o->ts) {
 	case LOG_TS_OFFSET:
 		log_format_offset(out, r->t_ns);
@@ -205,6 +212,10 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 		break;
 	case LOG_TS_NONE:
 		break;
+	}
+	if (o->color && o->ts != LOG_TS_NONE) {	/* before the prefix's blank */
+		strbuf_setlen(out, out->len - 1);
+		strbuf_addstr(out, COLOR_RESET " ");
 	}
 	if (o->strip)
 		log_strip_ansi(st, text, len, out);
@@ -228,7 +239,9 @@ static void emit_gap(struct strbuf *out, const struct log_opts *o,
 		strbuf_addstr(out, "}\n");
 		return;
 	}
-	strbuf_addf(out, "--- console lost for %.1f s (%s) ---\n", s, g->reason);
+	strbuf_addf(out, "%s--- console lost for %.1f s (%s) ---%s\n",
+		    o->color ? color_sgr(COLOR_INFRA) : "", s, g->reason,
+		    o->color ? COLOR_RESET : "");
 }
 
 static int flush_out(struct strbuf *out, bool force)
@@ -322,76 +335,67 @@ out:
 	return ret;
 }
 
-/* RESULT as a path, else results/RESULT. */
-static char *find_result(const char *arg)
-{
-	struct stat sb;
-	char *p;
+enum { OPT_TIMESTAMPS = CMD_OPT_LONG, OPT_STRIP_ANSI, OPT_STAGE,
+       OPT_RESULTS };
 
-	if (stat(arg, &sb) == 0 && S_ISREG(sb.st_mode))
-		return xstrdup(arg);
-	if (!strchr(arg, '/')) {
-		p = xasprintf("results/%s", arg);
-		if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
-			return p;
-		free(p);
-		lab_err(LAB_ENOENT,
-			"no result '%s' (neither a file nor results/%s; see ls results/)",
-			arg, arg);
-		return NULL;
-	}
-	lab_err(LAB_ENOENT, "no result %s: %s", arg,
-		stat(arg, &sb) ? strerror(errno) : "not a regular file");
-	return NULL;
-}
+static const struct option options[] = {
+	{ "timestamps", optional_argument, NULL, OPT_TIMESTAMPS },
+	{ "strip-ansi", no_argument, NULL, OPT_STRIP_ANSI },
+	{ "stage", required_argument, NULL, OPT_STAGE },
+	{ "results", required_argument, NULL, OPT_RESULTS },
+	{ NULL, 0, NULL, 0 }
+};
 
 int cmd_log(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	struct log_opts o = { .ts = LOG_TS_NONE, .json = ctx->json };
-	const char *result = NULL;
-	char *path = NULL, *end;
+	struct log_opts o = { .ts = LOG_TS_NONE, .json = ctx->json,
+			      .stage = -1 };
+	const char *result = NULL, *dir = NULL;
+	char *path = NULL;
 	void *map = NULL;
 	uint64_t size = 0, start = 0, stop;
+	struct cmd_getopt g;
 	struct stat sb;
-	int i, fd = -1, ret;
+	int c, fd = -1, ret;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--timestamps") || !strncmp(a, "--timestamps=", 13)) {
-			if (log_parse_ts_mode(a[12] ? a + 13 : NULL, &o.ts))
+	cmd_getopt_init(&g, "log", argc, argv, options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		switch (c) {
+		case OPT_TIMESTAMPS:
+			if (log_parse_ts_mode(g.arg, &o.ts))
 				return cmd_usage_error("log",
 						       "unknown --timestamps format '%s' (offset, wall or delta)",
-						       a + 13);
-		} else if (!strcmp(a, "--strip-ansi")) {
+						       g.arg);
+			break;
+		case OPT_STRIP_ANSI:
 			o.strip = true;
-		} else if (!strcmp(a, "--stage") || !strncmp(a, "--stage=", 8)) {
-			const char *v = a[7] ? a + 8 : argv[++i];
-			long n;
-
-			if (!v)
-				return cmd_usage_error("log", "--stage needs a number");
-			errno = 0;
-			n = strtol(v, &end, 10);
-			if (errno || end == v || *end || n < 1 || n > 1000)
-				return cmd_usage_error("log",
-						       "--stage wants a stage number from 1, not '%s'",
-						       v);
-			o.stage = (int)n;
-		} else if (a[0] == '-' && a[1]) {
-			return cmd_usage_error("log", "unknown option '%s'", a);
-		} else if (result) {
-			return cmd_usage_error("log", "too many arguments");
-		} else {
-			result = a;
+			break;
+		case OPT_STAGE:
+			ret = cmd_parse_stage("log", g.arg, &o.stage);
+			if (ret)
+				return ret;
+			break;
+		case OPT_RESULTS:
+			if (!*g.arg)
+				return cmd_usage_error("log", "--results needs a directory");
+			dir = g.arg;
+			break;
+		case CMD_OPERAND:
+			if (result)
+				return cmd_usage_error("log", "too many arguments");
+			result = g.arg;
+			break;
+		default:
+			return LAB_EXIT_USAGE;
 		}
 	}
 	if (!result)
-		return cmd_usage_error("log", "which result? (a path or a name in results/)");
+		return cmd_usage_error("log", "which result? (a path, a name in results/, a unique prefix of one, or latest)");
+	o.color = !o.json && color_enabled(stdout);
 
-	path = find_result(result);
-	if (!path)
-		return cmd_fail(-LAB_ENOENT);
+	ret = result_resolve(result, dir, &path);
+	if (ret)
+		return cmd_fail(ret);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		ret = lab_err_errno(errno, "cannot open %s", path);
@@ -407,7 +411,7 @@ int cmd_log(int argc, char **argv, struct cmd_ctx *ctx)
 		}
 	}
 	stop = size;
-	if (o.stage) {
+	if (o.stage >= 0) {
 		struct strbuf js = STRBUF_INIT;
 		char *jpath = xasprintf("%s.json", path);
 

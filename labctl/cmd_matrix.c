@@ -35,56 +35,67 @@ struct matrix_args {
 	bool force;
 };
 
+enum { OPT_VARIANT = CMD_OPT_LONG, OPT_OPT, OPT_ARCH, OPT_BEFORE,
+       OPT_RESULTS, OPT_JUNIT, OPT_HTML, OPT_TIMEOUT, OPT_FORCE };
+
+static const struct option options[] = {
+	{ "variant", required_argument, NULL, OPT_VARIANT },
+	{ "opt", required_argument, NULL, OPT_OPT },
+	{ "arch", required_argument, NULL, OPT_ARCH },
+	{ "before", required_argument, NULL, OPT_BEFORE },
+	{ "results", required_argument, NULL, OPT_RESULTS },
+	{ "junit", required_argument, NULL, OPT_JUNIT },
+	{ "html", required_argument, NULL, OPT_HTML },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int parse(int argc, char **argv, struct matrix_args *a)
 {
-	int i;
+	const char **str, *val;
+	struct cmd_getopt g;
+	int64_t n;
+	int c;
 
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		const char **str = NULL;
-
-		if (!strcmp(arg, "--variant"))
-			str = &a->variant;
-		else if (!strcmp(arg, "--opt"))
-			str = &a->opts;
-		else if (!strcmp(arg, "--arch"))
-			str = &a->archs;
-		else if (!strcmp(arg, "--before"))
-			str = &a->before;
-		else if (!strcmp(arg, "--results"))
-			str = &a->results_dir;
-		else if (!strcmp(arg, "--junit"))
-			str = &a->junit;
-		else if (!strcmp(arg, "--html"))
-			str = &a->html;
+	cmd_getopt_init(&g, "matrix", argc, argv, options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		val = g.arg;
+		str = c == OPT_VARIANT ? &a->variant : c == OPT_OPT ? &a->opts :
+		      c == OPT_ARCH ? &a->archs : c == OPT_BEFORE ? &a->before :
+		      c == OPT_RESULTS ? &a->results_dir :
+		      c == OPT_JUNIT ? &a->junit : c == OPT_HTML ? &a->html : NULL;
 		if (str) {
-			if (!val || !*val)
-				return cmd_usage_error("matrix", "%s needs a value", arg);
+			if (!*val)
+				return cmd_usage_error("matrix", "--%s needs a value",
+						       options[c - OPT_VARIANT].name);
 			*str = val;
-			i++;
-		} else if (!strcmp(arg, "-j")) {
-			int64_t n;
-
-			if (!val || lab_parse_int(val, &n) < 0 || n < 1 || n > 64)
+			continue;
+		}
+		switch (c) {
+		case 'j':
+			if (lab_parse_int(val, &n) < 0 || n < 1 || n > 64)
 				return cmd_usage_error("matrix", "-j takes a number from 1 to 64");
 			a->jobs = (int)n;
-			i++;
-		} else if (!strcmp(arg, "--timeout")) {
-			if (!val || lab_parse_duration_ms(val, &a->timeout_ms) < 0 ||
+			break;
+		case OPT_TIMEOUT:
+			if (lab_parse_duration_ms(val, &a->timeout_ms) < 0 ||
 			    a->timeout_ms <= 0)
 				return cmd_usage_error("matrix",
 						       "--timeout takes a duration such as 90s or 5m");
-			i++;
-		} else if (!strcmp(arg, "--force")) {
+			break;
+		case OPT_FORCE:
 			a->force = true;
-		} else if (arg[0] == '-') {
-			return cmd_usage_error("matrix", "unknown option '%s'", arg);
-		} else if (!a->lab) {
-			a->lab = arg;
-		} else {
-			return cmd_usage_error("matrix", "one lab only ('%s' and '%s')",
-					       a->lab, arg);
+			break;
+		case CMD_OPERAND:
+			if (a->lab)
+				return cmd_usage_error("matrix", "one lab only ('%s' and '%s')",
+						       a->lab, val);
+			a->lab = val;
+			break;
+		default:
+			return LAB_EXIT_USAGE;
 		}
 	}
 	if (!a->variant)

@@ -27,51 +27,64 @@ struct bisect_args {
 	bool force;
 };
 
+enum { OPT_GOOD = CMD_OPT_LONG, OPT_BAD, OPT_BEFORE, OPT_RESULTS,
+       OPT_TIMEOUT, OPT_FORCE };
+
+static const struct option options[] = {
+	{ "good", required_argument, NULL, OPT_GOOD },
+	{ "bad", required_argument, NULL, OPT_BAD },
+	{ "before", required_argument, NULL, OPT_BEFORE },
+	{ "results", required_argument, NULL, OPT_RESULTS },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int parse(int argc, char **argv, struct bisect_args *a)
 {
-	int i;
+	const char **str, *val;
+	struct cmd_getopt g;
+	int64_t n;
+	int c;
 
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		const char **str = NULL;
-
-		if (!strcmp(arg, "--good"))
-			str = &a->good;
-		else if (!strcmp(arg, "--bad"))
-			str = &a->bad;
-		else if (!strcmp(arg, "--before"))
-			str = &a->before;
-		else if (!strcmp(arg, "--results"))
-			str = &a->results_dir;
+	cmd_getopt_init(&g, "opt-bisect", argc, argv, options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		val = g.arg;
+		str = c == OPT_GOOD ? &a->good : c == OPT_BAD ? &a->bad :
+		      c == OPT_BEFORE ? &a->before :
+		      c == OPT_RESULTS ? &a->results_dir : NULL;
 		if (str) {
-			if (!val || !*val)
-				return cmd_usage_error("opt-bisect", "%s needs a value", arg);
+			if (!*val)
+				return cmd_usage_error("opt-bisect", "--%s needs a value",
+						       options[c - OPT_GOOD].name);
 			*str = val;
-			i++;
-		} else if (!strcmp(arg, "-j")) {
-			int64_t n;
-
-			if (!val || lab_parse_int(val, &n) < 0 || n < 1 || n > 64)
+			continue;
+		}
+		switch (c) {
+		case 'j':
+			if (lab_parse_int(val, &n) < 0 || n < 1 || n > 64)
 				return cmd_usage_error("opt-bisect",
 						       "-j takes a number from 1 to 64");
 			a->jobs = (int)n;
-			i++;
-		} else if (!strcmp(arg, "--timeout")) {
-			if (!val || lab_parse_duration_ms(val, &a->timeout_ms) < 0 ||
+			break;
+		case OPT_TIMEOUT:
+			if (lab_parse_duration_ms(val, &a->timeout_ms) < 0 ||
 			    a->timeout_ms <= 0)
 				return cmd_usage_error("opt-bisect",
 						       "--timeout takes a duration such as 90s or 5m");
-			i++;
-		} else if (!strcmp(arg, "--force")) {
+			break;
+		case OPT_FORCE:
 			a->force = true;
-		} else if (arg[0] == '-') {
-			return cmd_usage_error("opt-bisect", "unknown option '%s'", arg);
-		} else if (a->nwords < 2) {
-			a->words[a->nwords++] = arg;
-		} else {
-			return cmd_usage_error("opt-bisect", "too many arguments ('%s')",
-					       arg);
+			break;
+		case CMD_OPERAND:
+			if (a->nwords >= 2)
+				return cmd_usage_error("opt-bisect",
+						       "too many arguments ('%s')", val);
+			a->words[a->nwords++] = val;
+			break;
+		default:
+			return LAB_EXIT_USAGE;
 		}
 	}
 	if (!a->nwords)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "labctl/labctl.h"
 #include "labctl/logrender.h"
@@ -190,6 +191,55 @@ int report_run_formats(const char *log_path, const char *junit_path,
 	return ret;
 }
 
+enum { OPT_JUNIT = CMD_OPT_LONG, OPT_TAP, OPT_ROWS, OPT_COLS, OPT_TITLE,
+       OPT_RESULTS };
+
+static const struct option options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "junit", required_argument, NULL, OPT_JUNIT },
+	{ "tap", no_argument, NULL, OPT_TAP },
+	{ "rows", required_argument, NULL, OPT_ROWS },
+	{ "cols", required_argument, NULL, OPT_COLS },
+	{ "title", required_argument, NULL, OPT_TITLE },
+	{ "results", required_argument, NULL, OPT_RESULTS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const char *opt_name(int c)
+{
+	switch (c) {
+	case OPT_JUNIT:
+		return "--junit";
+	case OPT_ROWS:
+		return "--rows";
+	case OPT_COLS:
+		return "--cols";
+	case OPT_TITLE:
+		return "--title";
+	case OPT_RESULTS:
+		return "--results";
+	}
+	return "-o";
+}
+
+/*
+ * -o and --junit name a file: a directory there is a usage error, found
+ * before anything is loaded or written (the report is one file; its name
+ * is the caller's choice, not ours).
+ */
+static int check_output(const char *opt, const char *path)
+{
+	struct stat st;
+
+	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return cmd_usage_error("report",
+				       "%s %s: that is a directory; give the file to write, e.g. %s %s%sreport.%s",
+				       opt, path, opt, path,
+				       path[strlen(path) - 1] == '/' ? "" : "/",
+				       strcmp(opt, "-o") ? "xml" : "html");
+	return 0;
+}
+
 int cmd_report(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct html_opts ho = {
@@ -199,48 +249,69 @@ int cmd_report(int argc, char **argv, struct cmd_ctx *ctx)
 	const char *html = NULL, *junit = NULL, *results_dir = NULL;
 	bool tap = false;
 	struct result **r = NULL;
-	int i, n = 0, nstdout, ret = 0;
-	char **what;
+	struct cmd_getopt g;
+	int i, c, n = 0, nstdout, ret = 0;
+	const char **what;
 
 	what = xcalloc((size_t)argc + 1, sizeof(*what));
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+	cmd_getopt_init(&g, "report", argc, argv, options);
+	while (!ret && (c = cmd_getopt_next(&g)) != -1) {
+		const char *val = g.arg;
+		int k;
 
-		if (!strcmp(a, "-o") || !strcmp(a, "--junit") ||
-		    !strcmp(a, "--title") || !strcmp(a, "--results") ||
-		    !strcmp(a, "--rows") || !strcmp(a, "--cols")) {
-			if (!val || !*val) {
-				free(what);
-				return cmd_usage_error("report", "%s needs a value", a);
-			}
-			i++;
-			if (!strcmp(a, "-o")) {
-				html = val;
-			} else if (!strcmp(a, "--junit")) {
-				junit = val;
-			} else if (!strcmp(a, "--title")) {
-				ho.title = val;
-			} else if (!strcmp(a, "--results")) {
-				results_dir = val;
-			} else {
-				int k = report_key_parse(val);
-
-				if (k < 0) {
-					free(what);
-					return cmd_usage_error("report",
-							       "%s takes variant, chain, arch, options, lab or board, not '%s'",
-							       a, val);
-				}
-				*(!strcmp(a, "--rows") ? &ho.rows : &ho.cols) = k;
-			}
-		} else if (!strcmp(a, "--tap")) {
+		switch (c) {
+		case CMD_OPERAND:
+			what[n++] = g.arg;
+			continue;
+		case OPT_TAP:
 			tap = true;
-		} else if (a[0] == '-' && a[1]) {
-			free(what);
-			return cmd_usage_error("report", "unknown option '%s'", a);
-		} else {
-			what[n++] = argv[i];
+			continue;
+		case 'o':
+		case OPT_JUNIT:
+		case OPT_TITLE:
+		case OPT_RESULTS:
+		case OPT_ROWS:
+		case OPT_COLS:
+			if (!*val) {
+				ret = cmd_usage_error("report", "%s needs a value",
+						      opt_name(c));
+				continue;
+			}
+			break;
+		default:
+			ret = LAB_EXIT_USAGE;
+			continue;
 		}
+		switch (c) {
+		case 'o':
+			html = val;
+			ret = check_output("-o", val);
+			break;
+		case OPT_JUNIT:
+			junit = val;
+			ret = check_output("--junit", val);
+			break;
+		case OPT_TITLE:
+			ho.title = val;
+			break;
+		case OPT_RESULTS:
+			results_dir = val;
+			break;
+		case OPT_ROWS:
+		case OPT_COLS:
+			k = report_key_parse(val);
+			if (k < 0)
+				ret = cmd_usage_error("report",
+						      "%s takes variant, chain, arch, options, lab or board, not '%s'",
+						      opt_name(c), val);
+			else
+				*(c == OPT_ROWS ? &ho.rows : &ho.cols) = k;
+			break;
+		}
+	}
+	if (ret) {
+		free(what);
+		return ret;
 	}
 	if (!n) {
 		free(what);

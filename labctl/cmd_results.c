@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * labctl results [--lab LAB] [--variant VARIANT] [--verdict V]
- *                [--since WHEN] [--limit N] [--results DIR] [--json]
+ *                [--since WHEN] [--limit N] [--results DIR]
+ *                [--color[=WHEN]] [--json]
  * labctl results reindex [--results DIR]
  *
  * Lists results newest first from the index (report/index.h), which is
@@ -17,6 +18,7 @@
 
 #include "labctl/labctl.h"
 #include "lib/clock.h"
+#include "lib/color.h"
 #include "lib/err.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -160,8 +162,21 @@ static int utf8_width(const char *s)
 	return w;
 }
 
+/* The verdict padded to its column, coloured on a terminal. */
+static void add_verdict(struct strbuf *out, const char *verdict, bool color)
+{
+	enum color_role role = !strcmp(verdict, "pass") ? COLOR_PASS :
+			       !strcmp(verdict, "fail") ? COLOR_FAIL : COLOR_INFRA;
+	bool paint = color && strcmp(verdict, "running");
+	int pad = 7 - (int)strlen(verdict);
+
+	strbuf_addf(out, "%s%s%s%*s", paint ? color_sgr(role) : "", verdict,
+		    paint ? COLOR_RESET : "", pad > 0 ? pad : 0, "");
+}
+
 static void print_text(const struct report_row *rows, size_t n)
 {
+	bool color = color_enabled(stdout);
 	struct strbuf out = STRBUF_INIT;
 	int wname = 6, wlab = 3, wchain = 5;
 	size_t i;
@@ -199,8 +214,9 @@ static void print_text(const struct report_row *rows, size_t n)
 		strbuf_addf(&out, "%-*s  ", wname, r->name);
 		add_cell(&out, r->lab ? r->lab : "-");
 		pad = wlab - (r->lab ? utf8_width(r->lab) : 1);
-		strbuf_addf(&out, "%*s  %-7s  %6.1f s  ", pad > 0 ? pad : 0, "",
-			    r->live ? "running" : r->verdict, r->duration);
+		strbuf_addf(&out, "%*s  ", pad > 0 ? pad : 0, "");
+		add_verdict(&out, r->live ? "running" : r->verdict, color);
+		strbuf_addf(&out, "  %6.1f s  ", r->duration);
 		add_cell(&out, strbuf_str(&chain));
 		pad = wchain - utf8_width(strbuf_str(&chain));
 		strbuf_addf(&out, "%*s  ", pad > 0 ? pad : 0, "");
@@ -241,6 +257,18 @@ static int reindex(const char *dir, bool json)
 	return 0;
 }
 
+enum { OPT_VARIANT = CMD_OPT_LONG, OPT_VERDICT, OPT_SINCE, OPT_LIMIT,
+       OPT_RESULTS };
+
+static const struct option options[] = {
+	{ "variant", required_argument, NULL, OPT_VARIANT },
+	{ "verdict", required_argument, NULL, OPT_VERDICT },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "results", required_argument, NULL, OPT_RESULTS },
+	{ NULL, 0, NULL, 0 }
+};
+
 int cmd_results(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct report_query q = { .lab = ctx->lab_name };
@@ -248,57 +276,66 @@ int cmd_results(int argc, char **argv, struct cmd_ctx *ctx)
 	bool do_reindex = false;
 	struct report_index *ix = NULL;
 	struct report_row *rows = NULL;
+	struct cmd_getopt g;
 	size_t n = 0;
-	int i, ret;
+	int c, ret;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
+	cmd_getopt_init(&g, "results", argc, argv, options);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		const char *v = g.arg;
 		size_t k;
 
-#define VALUE(opt) cmd_opt_value(argc, argv, &i, opt, &v)
-		if (VALUE("--variant")) {
-			if (!v || !*v)
+		switch (c) {
+		case OPT_VARIANT:
+			if (!*v)
 				return cmd_usage_error("results", "--variant needs a variant name");
 			q.variant = v;
-		} else if (VALUE("--verdict")) {
-			for (k = 0; v && verdicts[k]; k++)
+			break;
+		case OPT_VERDICT:
+			for (k = 0; verdicts[k]; k++)
 				if (!strcmp(v, verdicts[k]))
 					break;
-			if (!v || !verdicts[k])
+			if (!verdicts[k])
 				return cmd_usage_error("results",
 						       "--verdict wants pass, fail, infra, unknown or running, not '%s'",
-						       v ? v : "");
+						       v);
 			q.verdict = v;
-		} else if (VALUE("--since")) {
-			if (!v || parse_since(v, &q.since_wall_ns))
+			break;
+		case OPT_SINCE:
+			if (parse_since(v, &q.since_wall_ns))
 				return cmd_usage_error("results",
 						       "--since wants a duration (30m, 12h, 2d) or a date (2026-11-20, 2026-11-20T08:30, 20261120083000), not '%s'",
-						       v ? v : "");
-		} else if (VALUE("--limit")) {
+						       v);
+			break;
+		case OPT_LIMIT: {
 			char *end;
 			long l;
 
 			errno = 0;
-			l = v ? strtol(v, &end, 10) : -1;
-			if (!v || errno || end == v || *end || l < 1 || l > 1000000)
+			l = strtol(v, &end, 10);
+			if (errno || end == v || *end || l < 1 || l > 1000000)
 				return cmd_usage_error("results",
 						       "--limit wants a count from 1, not '%s'",
-						       v ? v : "");
+						       v);
 			q.limit = (int)l;
-		} else if (VALUE("--results")) {
-			if (!v || !*v)
+			break;
+		}
+		case OPT_RESULTS:
+			if (!*v)
 				return cmd_usage_error("results", "--results needs a directory");
 			dir = v;
-		} else if (!strcmp(a, "reindex") && !do_reindex) {
-			do_reindex = true;
-		} else if (a[0] == '-') {
-			return cmd_usage_error("results", "unknown option '%s'", a);
-		} else {
+			break;
+		case CMD_OPERAND:
+			if (!strcmp(v, "reindex") && !do_reindex) {
+				do_reindex = true;
+				break;
+			}
 			return cmd_usage_error("results",
 					       "unexpected '%s' (filters are options: --lab, --variant, --verdict, --since)",
-					       a);
+					       v);
+		default:
+			return LAB_EXIT_USAGE;
 		}
-#undef VALUE
 	}
 	if (do_reindex) {
 		if (q.lab || q.variant || q.verdict || q.since_wall_ns || q.limit)

@@ -7,6 +7,7 @@
 #ifndef LABCTL_H
 #define LABCTL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -36,6 +37,16 @@ struct cmd {
 /* The table, terminated by an entry with name == NULL. */
 extern const struct cmd lab_commands[];
 const struct cmd *lab_find_command(const char *name);
+
+/*
+ * A verb that is not in the table: one line on stderr naming it, with
+ * the most similar verbs when some are close (git's "did you mean"),
+ * never the whole help.  Returns LAB_EXIT_USAGE.
+ */
+int cmd_unknown_command(const char *name);
+struct strbuf;
+/* "did you mean 'x' or 'y'?" for name into out, or nothing. */
+void cmd_suggest_command(const char *name, struct strbuf *out);
 
 /* The top-level help (`labctl --help`). */
 void lab_print_overview(FILE *f);
@@ -79,10 +90,45 @@ int cmd_open_lab(const struct cmd_ctx *ctx, const char *positional,
 int cmd_open_lab_for_names(const struct cmd_ctx *ctx, int *nargs,
 			   char ***args, struct lab **out);
 
-/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: true, *v the value (NULL
- * when it is missing); false when argv[*i] is another word. */
-bool cmd_opt_value(int argc, char **argv, int *i, const char *opt,
-		   const char **v);
+/*
+ * A verb's options parsed as git and coreutils do, with getopt_long:
+ * bundled short flags (-iE), -U5 and -U 5, --opt=value and --opt value,
+ * unique prefixes of long names, options before and after the operands,
+ * and "--" ending the options.  One table gives both forms: an entry
+ * whose val is a printable character is also that short option
+ * (long-only options use values from CMD_OPT_LONG up).
+ *
+ *	cmd_getopt_init(&g, "grep", argc, argv, options);
+ *	while ((c = cmd_getopt_next(&g)) != -1)
+ *		switch (c) {
+ *		case CMD_OPERAND: ... g.arg is the word, in order ...
+ *		case 'i': ...
+ *		case CMD_OPT_BAD: return LAB_EXIT_USAGE;
+ *		}
+ *
+ * An unknown option, an ambiguous prefix, a missing value or a value
+ * given to a flag prints "labctl VERB: ..." with the verb's synopsis
+ * (cmd_usage_error) and returns CMD_OPT_BAD.
+ */
+#define CMD_OPERAND	1
+#define CMD_OPT_BAD	'?'
+#define CMD_OPT_LONG	256
+
+struct cmd_getopt {
+	const char *verb;
+	int argc;
+	char **argv;
+	const struct option *longopts;	/* ends with an all-zero entry */
+	char *arg;		/* the option's value, or the operand */
+	/* private */
+	bool done;
+	char shortopts[160];
+};
+
+void cmd_getopt_init(struct cmd_getopt *g, const char *verb, int argc,
+		     char **argv, const struct option *longopts);
+int cmd_getopt_next(struct cmd_getopt *g);
+
 /* --stage N (0: what comes before stage 1); a usage error otherwise. */
 int cmd_parse_stage(const char *verb, const char *v, int *stage);
 

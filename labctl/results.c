@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "labctl/board.h"
 #include "labctl/results.h"
 #include "labctl/watch.h"
 #include "lib/clock.h"
@@ -20,6 +22,14 @@ void run_record_init(struct run_record *r, const struct lab *lab, int argc,
 	r->lab = xstrdup(lab->name);
 	r->lab_file = xstrdup(lab->path);
 	r->board = xstrdup(lab_get(lab, "board", "type"));
+	if (board_is_remote(lab) && lab_get(lab, "board", "host")) {
+		r->host = xstrdup(lab_get(lab, "board", "host"));
+	} else {
+		char name[256] = "localhost";
+
+		gethostname(name, sizeof(name) - 1);
+		r->host = xstrdup(name);
+	}
 	strbuf_addstr(&cmd, "labctl");
 	for (i = 0; i < argc; i++) {
 		strbuf_addch(&cmd, ' ');
@@ -138,6 +148,7 @@ void run_record_json(const struct run_record *r, const char *log_path,
 	kv_str(out, "lab", r->lab, true);
 	kv_str(out, "lab_file", r->lab_file, true);
 	kv_str(out, "board", r->board, true);
+	kv_str(out, "host", r->host, true);
 	kv_str(out, "started", started, true);
 	strbuf_addf(out, ",\"duration\":%.6f", r->duration_ns / 1e9);
 	/* Wall clock of the verdict, for measuring what comes after it. */
@@ -181,6 +192,7 @@ void run_record_release(struct run_record *r)
 	free(r->lab);
 	free(r->lab_file);
 	free(r->board);
+	free(r->host);
 	free(r->argv);
 	free(r->reason);
 	free(r->line);

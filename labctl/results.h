@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * results/<name>.json: what ran and what happened, beside the raw log.
- * Fields: lab, lab_file, board, chain (stages with variant, entry, start
+ * Fields: lab, lab_file, board, host (the board's ssh host, or the name
+ * of this machine for a virtual board), chain (stages with variant, entry, start
  * and end offsets in seconds from power-on, start byte and line), variants
  * (recipe, arch/options or args, source revision, image sha256s), events
  * (power actions and QEMU events with their times), verdict, reason, line,
@@ -20,6 +21,7 @@ struct watch;
 
 struct run_record {
 	char *lab, *lab_file, *board;
+	char *host;		/* the board's host: ssh host, or this machine */
 	char **chain;		/* variant per stage */
 	char **entries;		/* GRUB entry per stage */
 	int nstages;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/color.h"
 #include "lib/err.h"
 #include "lib/xmalloc.h"
 #include "report/diff.h"
@@ -235,10 +236,24 @@ static void side_add(struct side *s, const struct report_lines *it)
 	strbuf_add(&s->text, it->text.buf, it->text.len);
 }
 
-/* The lines of stage (or all with stage < 0) that pass the filter. */
-static void side_collect(struct side *s, int stage, const char *filter,
-			 size_t filter_len)
+static bool ignored(const struct report_diff_opts *o,
+		    const struct report_lines *it)
 {
+	int i;
+
+	for (i = 0; i < o->nignore; i++)
+		if (report_matcher_match(o->ignore[i], it->text.buf, it->text.len))
+			return true;
+	return false;
+}
+
+/* The lines of stage (or all with stage < 0) that pass the filter and
+ * are not ignored. */
+static void side_collect(struct side *s, int stage,
+			 const struct report_diff_opts *o)
+{
+	const char *filter = o->filter;
+	size_t filter_len = filter ? strlen(filter) : 0;
 	uint64_t start = 0, end = s->r->log_len;
 	struct report_lines it;
 
@@ -252,7 +267,9 @@ static void side_collect(struct side *s, int stage, const char *filter,
 	}
 	report_lines_init(&it, s->r, start, end);
 	while (report_lines_next(&it))
-		if (!filter || memmem(it.text.buf, it.text.len, filter, filter_len))
+		if ((!filter ||
+		     memmem(it.text.buf, it.text.len, filter, filter_len)) &&
+		    !ignored(o, &it))
 			side_add(s, &it);
 	report_lines_release(&it);
 }
@@ -341,13 +358,18 @@ static void add_json_line(struct strbuf *out, const struct side *s, size_t i)
 }
 
 static void emit_text_line(struct strbuf *out, char kind,
-			   const struct side *s, size_t i)
+			   const struct side *s, size_t i, bool color)
 {
 	size_t len;
 	const char *t = line_text(s, i, &len);
 
+	color = color && kind != ' ';
+	if (color)
+		strbuf_addstr(out, color_sgr(kind == '+' ? COLOR_ADD : COLOR_DEL));
 	strbuf_addch(out, kind);
 	strbuf_add(out, t, len);
+	if (color)
+		strbuf_addstr(out, COLOR_RESET);
 	strbuf_addch(out, '\n');
 }
 
@@ -366,7 +388,7 @@ static int line_before(const struct side *s, const struct op *ops,
 /* Emit the hunks of ops[0..nops); returns whether anything differs. */
 static bool emit_hunks(struct strbuf *out, const struct side *a,
 		       const struct side *b, const struct op *ops, size_t nops,
-		       int context, bool json)
+		       int context, bool json, bool color)
 {
 	size_t k = 0, hunks = 0;
 	bool differ = false;
@@ -439,13 +461,16 @@ static bool emit_hunks(struct strbuf *out, const struct side *a,
 			}
 			strbuf_addstr(out, "]}");
 		} else {
-			strbuf_addf(out, "@@ -%d,%d +%d,%d @@\n", a_first, a_count,
-				    b_first, b_count);
+			strbuf_addf(out, "%s@@ -%d,%d +%d,%d @@%s\n",
+				    color ? color_sgr(COLOR_HUNK) : "", a_first,
+				    a_count, b_first, b_count,
+				    color ? COLOR_RESET : "");
 			for (j = start; j < stop; j++) {
 				const struct op *o = &ops[j];
 
 				emit_text_line(out, o->kind, o->kind == '+' ? b : a,
-					       o->kind == '+' ? o->ib : o->ia);
+					       o->kind == '+' ? o->ib : o->ia,
+					       color);
 			}
 		}
 		hunks++;
@@ -535,6 +560,8 @@ static bool diff_group(struct strbuf *out, struct side *a, struct side *b,
 			    a->n, b->n, removed, added,
 			    removed || added ? "false" : "true");
 	} else {
+		if (o->color)
+			strbuf_addstr(out, color_sgr(COLOR_HUNK));
 		if (stage == 0)
 			strbuf_addstr(out, "=== stage 0 (before stage 1: firmware, GRUB): ");
 		else if (stage > 0)
@@ -548,8 +575,13 @@ static bool diff_group(struct strbuf *out, struct side *a, struct side *b,
 		else
 			strbuf_addf(out, "same, %zu line%s\n", a->n,
 				    a->n == 1 ? "" : "s");
+		if (o->color) {	/* the reset before the newline */
+			strbuf_setlen(out, out->len - 1);
+			strbuf_addstr(out, COLOR_RESET "\n");
+		}
 	}
-	differ = emit_hunks(out, a, b, ops, nops, o->context, o->json);
+	differ = emit_hunks(out, a, b, ops, nops, o->context, o->json,
+			    o->color);
 	if (o->json)
 		strbuf_addch(out, '}');
 	*first = false;
@@ -581,17 +613,19 @@ static void header_json(struct strbuf *out, const char *key,
 }
 
 static void header_text(struct strbuf *out, const char *mark,
-			const struct result *r, const char *label)
+			const struct result *r, const char *label, bool color)
 {
 	int i;
 
-	strbuf_addf(out, "%s %s\t(", mark, label);
+	strbuf_addf(out, "%s%s %s\t(", color ? color_sgr(COLOR_META) : "", mark,
+		    label);
 	if (r->lab)
 		strbuf_addf(out, "%s: ", r->lab);
 	for (i = 0; i < r->nstages; i++)
 		strbuf_addf(out, "%s%s", i ? " -> " : "",
 			    r->stages[i].variant ? r->stages[i].variant : "?");
-	strbuf_addf(out, "%s%s)\n", r->nstages ? ", " : "", r->verdict);
+	strbuf_addf(out, "%s%s)%s\n", r->nstages ? ", " : "", r->verdict,
+		    color ? COLOR_RESET : "");
 }
 
 int report_diff(const struct result *a, const struct result *b,
@@ -603,7 +637,6 @@ int report_diff(const struct result *a, const struct result *b,
 	struct report_diff_opts o = *opts;
 	bool staged = result_has_stages(a) && result_has_stages(b);
 	bool differ = false, first = true;
-	size_t flen = o.filter ? strlen(o.filter) : 0;
 	int *stages, nst = 0, i;
 	int ret = 0;
 
@@ -653,19 +686,19 @@ int report_diff(const struct result *a, const struct result *b,
 			strbuf_addstr(out, "null");
 		strbuf_addstr(out, ",\"stages\":[");
 	} else {
-		header_text(out, "---", a, la);
-		header_text(out, "+++", b, lb);
+		header_text(out, "---", a, la, o.color);
+		header_text(out, "+++", b, lb, o.color);
 	}
 	for (i = 0; i < nst; i++) {
 		if (i && stages[i] == stages[i - 1])
 			continue;
 		if (o.stage >= 0 && stages[i] != o.stage)
 			continue;
-		side_collect(&sa, stages[i], o.filter, flen);
-		side_collect(&sb, stages[i], o.filter, flen);
+		side_collect(&sa, stages[i], &o);
+		side_collect(&sb, stages[i], &o);
 		/* Stage 0 and filtered-out stages only when they say something. */
 		if (o.stage < 0 && !sa.n && !sb.n &&
-		    (stages[i] == 0 || o.filter))
+		    (stages[i] == 0 || o.filter || o.nignore))
 			continue;
 		differ |= diff_group(out, &sa, &sb, stages[i], &o, &first);
 	}

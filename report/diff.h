@@ -30,8 +30,14 @@
 void report_diff_ids(const int *a, size_t na, const int *b, size_t nb,
 		     bool *changed_a, bool *changed_b);
 
+struct report_matcher;
+
 struct report_diff_opts {
 	const char *filter;	/* keep lines containing this; NULL: all */
+	/* diff -I: lines matching any of these are left out on both sides */
+	struct report_matcher *const *ignore;
+	int nignore;
+	bool color;		/* SGR colours (lib/color.h) in the text */
 	int stage;		/* -1: every stage */
 	int context;		/* lines of context (3) */
 	bool json;

@@ -2,9 +2,11 @@
 /* Lines, matching and grep output over results (report/grep.h). */
 #include <ctype.h>
 #include <regex.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/color.h"
 #include "lib/err.h"
 #include "lib/xmalloc.h"
 #include "report/grep.h"
@@ -139,7 +141,8 @@ void report_lines_release(struct report_lines *it)
 struct report_matcher {
 	enum report_match_mode mode;
 	bool icase;
-	regex_t re;
+	regex_t re;		/* REG_NOSUB: whether a line matches, fast */
+	regex_t re_pos;		/* where: for colouring the match */
 	char *fixed;
 	size_t fixed_len;
 };
@@ -161,9 +164,15 @@ int report_matcher_new(const char *pattern, enum report_match_mode mode,
 			for (i = 0; i < m->fixed_len; i++)
 				m->fixed[i] = (char)tolower((unsigned char)m->fixed[i]);
 	} else {
-		rc = regcomp(&m->re, pattern,
-			     REG_NOSUB | (icase ? REG_ICASE : 0) |
-			     (mode == REPORT_MATCH_EXTENDED ? REG_EXTENDED : 0));
+		int flags = (icase ? REG_ICASE : 0) |
+			    (mode == REPORT_MATCH_EXTENDED ? REG_EXTENDED : 0);
+
+		rc = regcomp(&m->re, pattern, flags | REG_NOSUB);
+		if (!rc) {
+			rc = regcomp(&m->re_pos, pattern, flags);
+			if (rc)
+				regfree(&m->re);
+		}
 		if (rc) {
 			char msg[256];
 
@@ -178,44 +187,106 @@ int report_matcher_new(const char *pattern, enum report_match_mode mode,
 	return 0;
 }
 
-static bool find_icase(const char *hay, size_t n, const char *needle,
-		       size_t nl)
+/* Where needle (lower case) is in hay, ignoring case; -1: nowhere. */
+static ptrdiff_t find_icase(const char *hay, size_t n, const char *needle,
+			    size_t nl)
 {
 	size_t i, j;
 
 	if (!nl)
-		return true;
+		return 0;
 	for (i = 0; i + nl <= n; i++) {
 		for (j = 0; j < nl; j++)
 			if (tolower((unsigned char)hay[i + j]) != needle[j])
 				break;
 		if (j == nl)
-			return true;
+			return (ptrdiff_t)i;
 	}
-	return false;
+	return -1;
+}
+
+bool report_matcher_find(const struct report_matcher *m, const char *text,
+			 size_t len, size_t from, size_t *so, size_t *eo)
+{
+	regmatch_t pm[1];
+
+	if (from > len)
+		return false;
+	if (m->mode == REPORT_MATCH_FIXED) {
+		ptrdiff_t at;
+
+		if (m->icase) {
+			at = find_icase(text + from, len - from, m->fixed,
+					m->fixed_len);
+		} else if (!m->fixed_len) {
+			at = 0;
+		} else {
+			const char *p = memmem(text + from, len - from, m->fixed,
+					       m->fixed_len);
+
+			at = p ? p - (text + from) : -1;
+		}
+		if (at < 0)
+			return false;
+		*so = from + (size_t)at;
+		*eo = *so + m->fixed_len;
+		return true;
+	}
+	pm[0].rm_so = (regoff_t)from;
+	pm[0].rm_eo = (regoff_t)len;
+	if (regexec(&m->re_pos, text, 1, pm, REG_STARTEND |
+		    (from ? REG_NOTBOL : 0)) != 0)
+		return false;
+	*so = (size_t)pm[0].rm_so;
+	*eo = (size_t)pm[0].rm_eo;
+	return true;
 }
 
 bool report_matcher_match(const struct report_matcher *m, const char *text,
 			  size_t len)
 {
 	regmatch_t pm[1];
+	size_t so, eo;
 
 	if (m->mode == REPORT_MATCH_FIXED)
-		return m->icase ? find_icase(text, len, m->fixed, m->fixed_len) :
-			!m->fixed_len || memmem(text, len, m->fixed, m->fixed_len);
+		return report_matcher_find(m, text, len, 0, &so, &eo);
 	pm[0].rm_so = 0;
 	pm[0].rm_eo = (regoff_t)len;
 	return regexec(&m->re, text, 1, pm, REG_STARTEND) == 0;
+}
+
+/* text with every match of m between the match colour's codes. */
+static void add_highlighted(struct strbuf *out, const struct report_matcher *m,
+			    const char *text, size_t len)
+{
+	size_t pos = 0, so, eo;
+
+	while (pos <= len && report_matcher_find(m, text, len, pos, &so, &eo)) {
+		if (eo == so) {	/* an empty match colours nothing */
+			strbuf_add(out, text + pos, so + (so < len) - pos);
+			pos = so + 1;
+			continue;
+		}
+		strbuf_add(out, text + pos, so - pos);
+		strbuf_addstr(out, color_sgr(COLOR_MATCH));
+		strbuf_add(out, text + so, eo - so);
+		strbuf_addstr(out, COLOR_RESET);
+		pos = eo;
+	}
+	if (pos < len)
+		strbuf_add(out, text + pos, len - pos);
 }
 
 void report_matcher_free(struct report_matcher *m)
 {
 	if (!m)
 		return;
-	if (m->mode == REPORT_MATCH_FIXED)
+	if (m->mode == REPORT_MATCH_FIXED) {
 		free(m->fixed);
-	else
+	} else {
 		regfree(&m->re);
+		regfree(&m->re_pos);
+	}
 	free(m);
 }
 
@@ -253,6 +324,18 @@ int report_grep(const struct result *r, const struct report_matcher *m,
 		if (!report_matcher_match(m, it.text.buf, it.text.len))
 			continue;
 		(*matches)++;
+		if (!opts->json && opts->color) {
+			strbuf_addf(out, "%s%s%s:%s%d%s: ", color_sgr(COLOR_NAME),
+				    label, COLOR_RESET, color_sgr(COLOR_LINENO),
+				    it.line_no, COLOR_RESET);
+			if (it.stage >= 0)
+				strbuf_addf(out, "%s[stage %d]%s ",
+					    color_sgr(COLOR_HUNK), it.stage,
+					    COLOR_RESET);
+			add_highlighted(out, m, it.text.buf, it.text.len);
+			strbuf_addch(out, '\n');
+			continue;
+		}
 		if (!opts->json) {
 			strbuf_addf(out, "%s:%d: ", label, it.line_no);
 			if (it.stage >= 0)

@@ -56,11 +56,15 @@ int report_matcher_new(const char *pattern, enum report_match_mode mode,
 		       bool icase, struct report_matcher **out);
 bool report_matcher_match(const struct report_matcher *m, const char *text,
 			  size_t len);
+/* The first match in text[from..len): [*so, *eo) in text; false: none. */
+bool report_matcher_find(const struct report_matcher *m, const char *text,
+			 size_t len, size_t from, size_t *so, size_t *eo);
 void report_matcher_free(struct report_matcher *m);
 
 struct report_grep_opts {
 	int stage;		/* -1: every stage */
 	bool json;
+	bool color;		/* SGR colours (lib/color.h), matches marked */
 	const char *label;	/* printed for the result; NULL: its name */
 };
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/err.h"
 #include "lib/strbuf.h"
@@ -240,12 +241,62 @@ static void testcase(struct strbuf *out, const struct result *r,
 	strbuf_addstr(out, "    </testcase>\n");
 }
 
+/* A name part for a classname: Jenkins reads "." as a package level. */
+static void add_class_part(struct strbuf *out, const char *s)
+{
+	for (; *s; s++)
+		strbuf_addch(out, *s == '.' || (unsigned char)*s <= ' ' ? '_' : *s);
+}
+
+/*
+ * "labctl.<lab>.<variant>-<variant>-...": the same for every run of
+ * the same chain on the same lab, so a CI server tracks each stage's
+ * history across runs (never the result's timestamp).
+ */
+static void classname(struct strbuf *cls, const struct result *r)
+{
+	int i;
+
+	strbuf_addstr(cls, "labctl.");
+	add_class_part(cls, r->lab ? r->lab : "unknown");
+	for (i = 0; i < r->nstages; i++) {
+		strbuf_addch(cls, i ? '-' : '.');
+		add_class_part(cls, r->stages[i].variant ? r->stages[i].variant :
+			       "unknown");
+	}
+}
+
+/* The suite: one run, named by its lab and result. */
+static void suite_name(struct strbuf *name, const struct result *r)
+{
+	strbuf_addf(name, "%s.%s", r->lab ? r->lab : "labctl",
+		    r->name ? r->name : "result");
+}
+
+/*
+ * The board's host: as the run recorded it; for a result from before
+ * runs recorded it, this machine for a virtual board, else nothing.
+ */
+static const char *host_of(const struct result *r, char *buf, size_t size)
+{
+	if (r->host)
+		return r->host;
+	if (r->board && (!strcmp(r->board, "qemu") || !strcmp(r->board, "bochs")) &&
+	    size > 1 && gethostname(buf, size - 1) == 0) {
+		buf[size - 1] = '\0';
+		return buf;
+	}
+	return NULL;
+}
+
 static void suite(struct strbuf *out, const struct result *r,
 		  report_text_filter filter, int *tests, int *fails,
 		  int *errors, int *skips)
 {
 	struct strbuf cls = STRBUF_INIT, name = STRBUF_INIT;
 	int i, t = 0, f = 0, e = 0, s = 0;
+	char hostbuf[256];
+	const char *host;
 	enum report_outcome run_o = verdict_is(r, "pass") ? REPORT_PASS :
 		verdict_is(r, "fail") ? REPORT_FAIL : REPORT_ERROR;
 
@@ -262,21 +313,23 @@ static void suite(struct strbuf *out, const struct result *r,
 		f = run_o == REPORT_FAIL;
 		e = run_o == REPORT_ERROR;
 	}
-	strbuf_addf(&cls, "%s.%s", r->lab ? r->lab : "labctl",
-		    r->name ? r->name : "result");
+	suite_name(&name, r);
+	classname(&cls, r);
 	strbuf_addstr(out, "  <testsuite");
-	attr(out, "name", cls.buf);
+	attr(out, "name", name.buf);
 	strbuf_addf(out, " tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\"",
 		    t, f, e, s, r->duration > 0 ? r->duration : 0);
 	timestamp_attr(out, r->started);
-	if (r->lab)	/* the machine under test */
-		attr(out, "hostname", r->lab);
+	host = host_of(r, hostbuf, sizeof(hostbuf));
+	if (host)	/* where the machine under test is */
+		attr(out, "hostname", host);
 	strbuf_addstr(out, ">\n    <properties>\n");
 	property(out, "result", r->name);
 	property(out, "log", r->log_path);
 	property(out, "lab", r->lab);
 	property(out, "lab_file", r->lab_file);
 	property(out, "board", r->board);
+	property(out, "host", r->host);
 	property(out, "started", r->started);
 	property(out, "verdict", r->verdict);
 	property(out, "reason", r->reason);

@@ -513,6 +513,7 @@ static bool load_json(struct result *r, const char *text, size_t len,
 	r->lab = jstr_nonempty(root, "lab");
 	r->lab_file = jstr_nonempty(root, "lab_file");
 	r->board = jstr_nonempty(root, "board");
+	r->host = jstr_nonempty(root, "host");
 	r->started = jstr_nonempty(root, "started");
 	if (!parse_iso(r->started, &r->started_wall_ns))
 		r->started_wall_ns = 0;
@@ -608,9 +609,10 @@ fail:
 	return ret;
 }
 
-/* The raw log path for what, found as a path or a name in dir. */
-static int resolve(const char *what, const char *dir, char **log_path)
+int result_resolve(const char *what, const char *results_dir,
+		   char **log_path)
 {
+	const char *dir = results_dir ? results_dir : DEFAULT_DIR;
 	size_t wl = strlen(what);
 	char *base, *p;
 	char **names = NULL;
@@ -716,7 +718,7 @@ int result_load(const char *what, const char *results_dir, unsigned flags,
 	int ret;
 
 	*out = NULL;
-	ret = resolve(what, dir, &log_path);
+	ret = result_resolve(what, dir, &log_path);
 	if (ret)
 		return ret;
 	if (stat(log_path, &st)) {
@@ -791,6 +793,7 @@ void result_free(struct result *r)
 	free(r->lab);
 	free(r->lab_file);
 	free(r->board);
+	free(r->host);
 	free(r->started);
 	free(r->verdict);
 	free(r->reason);

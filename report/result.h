@@ -54,6 +54,7 @@ struct result {
 	char *log_path;		/* results/<ts> */
 	char *json_path;	/* results/<ts>.json, NULL when it is missing */
 	char *lab, *lab_file, *board;
+	char *host;		/* the board's host as the run recorded it, or NULL */
 	char *started;		/* ISO 8601 wall time of power-on */
 	int64_t started_wall_ns;
 	double duration, decided;	/* seconds; decided < 0: none */
@@ -97,6 +98,14 @@ struct result {
  */
 int result_load(const char *what, const char *results_dir, unsigned flags,
 		struct result **out);
+/*
+ * The one resolver of result names every verb uses (result_load too):
+ * what as a path, or as a name, "latest" or a unique prefix in
+ * results_dir ("results" when NULL).  *log_path (malloc'd) is the raw
+ * log's path.  Errors as result_load's.
+ */
+int result_resolve(const char *what, const char *results_dir,
+		   char **log_path);
 void result_free(struct result *r);
 
 /*

@@ -53,6 +53,28 @@ for v in $verbs; do
 	like "$out" "usage: labctl $v" "help $v prints its usage"
 done
 
+# Every verb that has --json output lists --json in its synopsis (and so
+# in the man page, checked above); the others do not.
+json_verbs="version labs show grubenv chain grub build deploy boot run log results grep diff report power reboot lock locks trust bisect matrix opt-bisect"
+for v in $verbs; do
+	run_labctl "$v" --help
+	case " $json_verbs " in
+	*" $v "*) like "$out" "^(usage|   or): labctl $v .*\[--json\]" "$v has --json: its --help lists it" ;;
+	*) unlike "$out" "--json" "$v has no --json: its --help does not list it" ;;
+	esac
+done
+for v in $json_verbs; do
+	like "$verbs" "(^|[[:space:]])$v([[:space:]]|\$)" "$v (a --json verb) is in the command list"
+done
+
+# A mistyped verb: one line with the nearest verbs, not the whole help.
+run_labctl resuls
+is "$rc:$err" "2:labctl: unknown command 'resuls'; did you mean 'results'?" "a mistyped verb: one line, did you mean"
+run_labctl -x labs
+is "$rc" 2 "an unknown short global option: exit 2"
+like "$err" "unknown option '-x'" "an unknown short global option: named"
+is "$(printf '%s\n' "$err" | wc -l)" 3 "an unknown global option: the message and the two usage lines, not the help"
+
 # The man pages render without warnings.
 for page in man/labctl.1 man/labctl.conf.5; do
 	w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)

@@ -42,6 +42,12 @@ same_file "$T/raw2.out" "$log" "log PATH: byte-identical"
 (cd / && "$LABCTL" log "$T/$log") >"$T/raw3.out"
 same_file "$T/raw3.out" "$log" "log /ABS/PATH from elsewhere: byte-identical"
 
+# --- names as grep, diff and report take them
+"$LABCTL" log latest >"$T/latest.out"
+same_file "$T/latest.out" "$log" "log latest: the newest result"
+"$LABCTL" log "${r:0:12}" >"$T/prefix.out"
+same_file "$T/prefix.out" "$log" "log PREFIX: the result it names"
+
 # --- --timestamps (offset)
 nl=$(grep -c '^L' "$log.lines")
 "$LABCTL" log --timestamps "$r" >"$T/ts.out"
@@ -110,8 +116,12 @@ like "$(head -n1 "$T/s2ts.out")" '^\[ *[0-9.]+\] Stand-in Hypervisor \(labctl\) 
 run_labctl log --stage 3 "$r"
 is "$rc" 2 "--stage 3 of a 2-stage run: exit 2"
 like "$err" 'no stage 3 \(the run had 2\)' "--stage 3: says how many there are"
-run_labctl log --stage 0 "$r"
-is "$rc" 2 "--stage 0: exit 2"
+"$LABCTL" log --stage 0 "$r" >"$T/s0.out"
+is "$?" 0 "--stage 0 (firmware, GRUB, as for grep and diff): exit 0"
+is "$(cat "$T/s0.out" "$T/s1.out" "$T/s2.out" | sha256sum)" "$(sha256sum <"$log")" \
+	"--stage 0 + 1 + 2 = the whole log"
+run_labctl log --stage -1 "$r"
+is "$rc" 2 "--stage -1: exit 2"
 run_labctl log --stage "$r"
 is "$rc" 2 "--stage without a number: exit 2"
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/strbuf.h"
 #include "lib/utf8.h"
@@ -420,15 +421,22 @@ static void test_junit(void **state)
 {
 	struct fixture f;
 	struct result *rp = &f.r;
+	char host[256] = "", want[512];
 	char *x;
 
 	(void)state;
 	make_fixture(&f, "fail");
+	/* A result from before runs recorded the host: a virtual board's
+	 * host is this machine. */
+	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+	snprintf(want, sizeof(want), "<testsuite name=\"qemu.20261121062618\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"2.480\" timestamp=\"2026-11-21T06:26:18\" hostname=\"%s\">",
+		 host);
 	x = render(report_junit, &rp, 1, strip);
 	assert_true(!strncmp(x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"labctl\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\"", 110));
-	assert_contains(x, "<testsuite name=\"qemu.20261121062618\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"2.480\" timestamp=\"2026-11-21T06:26:18\" hostname=\"qemu\">");
-	assert_contains(x, "<testcase name=\"stage 1 build64 (XMHF-build64)\" classname=\"qemu.20261121062618\" time=\"0.500\"/>");
-	assert_contains(x, "<testcase name=\"stage 2 build32 (XMHF-build32)\" classname=\"qemu.20261121062618\" time=\"1.570\">\n      <failure message=\"stage 2 (build32): fail pattern /Fatal: Halting!/ matched\" type=\"fail\">");
+	assert_contains(x, want);
+	/* The class is the lab and the chain, the same for every run of it. */
+	assert_contains(x, "<testcase name=\"stage 1 build64 (XMHF-build64)\" classname=\"labctl.qemu.build64-build32-build32lhv\" time=\"0.500\"/>");
+	assert_contains(x, "<testcase name=\"stage 2 build32 (XMHF-build32)\" classname=\"labctl.qemu.build64-build32-build32lhv\" time=\"1.570\">\n      <failure message=\"stage 2 (build32): fail pattern /Fatal: Halting!/ matched\" type=\"fail\">");
 	/* The deciding line with its neighbours, escaped, no raw controls. */
 	assert_contains(x, "&gt;     6 | Fatal: Halting! ]]&gt;    bad\xef\xbf\xbd\n");
 	assert_contains(x, "      4 | colour &lt;script&gt;alert(1)&lt;/script&gt; &amp;\n");
@@ -450,13 +458,28 @@ static void test_junit(void **state)
 	assert_contains(x, "results/20261121062618 (its last lines):\n");
 	free(x);
 
+	/* The host the run recorded, on a real board; a "." in a name is
+	 * not a class level. */
+	f.r.host = s_("hp2540p.lab.example");
+	f.r.board = s_("laptop");
+	f.r.lab = s_("hp.2540p");
+	x = render(report_junit, &rp, 1, strip);
+	assert_contains(x, "hostname=\"hp2540p.lab.example\">");
+	assert_contains(x, "classname=\"labctl.hp_2540p.build64-build32-build32lhv\"");
+	assert_contains(x, "<property name=\"host\" value=\"hp2540p.lab.example\"/>");
+	free(x);
+	f.r.host = NULL;
+	x = render(report_junit, &rp, 1, strip);
+	assert_null(strstr(x, "hostname="));	/* unknown: left out */
+	free(x);
+
 	/* No JSON: one "run" testcase in error. */
 	memset(&f.r, 0, sizeof(f.r));
 	f.r.name = s_("20261121000000");
 	f.r.verdict = s_("unknown");
 	f.r.decided = -1;
 	x = render(report_junit, &rp, 1, NULL);
-	assert_contains(x, "<testcase name=\"run\" classname=\"labctl.20261121000000\" time=\"0.000\">\n      <error message=\"no verdict recorded");
+	assert_contains(x, "<testcase name=\"run\" classname=\"labctl.unknown\" time=\"0.000\">\n      <error message=\"no verdict recorded");
 	free(x);
 }
 
