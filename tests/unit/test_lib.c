@@ -2353,7 +2353,7 @@ static void test_params(void **state)
 /* The one reader of password files: 0600 only, first line, ~ is $HOME. */
 static void test_secret_file(void **state)
 {
-	char dir[] = "/tmp/labctl-secret.XXXXXX", path[PATH_MAX];
+	char dir[] = "/tmp/labctl-secret.XXXXXX", path[PATH_MAX], link[PATH_MAX];
 	const char *old_home = getenv("HOME");
 	char *saved = old_home ? strdup(old_home) : NULL;
 	struct strbuf sb = STRBUF_INIT;
@@ -2385,6 +2385,25 @@ static void test_secret_file(void **state)
 	assert_non_null(strstr(lab_errmsg(ret), dir));
 	ret = lab_read_secret_file("x", dir, &sb);
 	assert_true(ret < 0);
+	/* A link and an empty file are configuration errors naming the file. */
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(path, link), 0);
+	strbuf_reset(&sb);
+	ret = lab_read_secret_file("x", link, &sb);
+	assert_int_equal(ret, -LAB_ECONFIG);
+	assert_non_null(strstr(lab_errmsg(ret), "is a symbolic link"));
+	assert_non_null(strstr(lab_errmsg(ret), link));
+	assert_int_equal(sb.len, 0);
+	unlink(link);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("\nsecond line\n", f);
+	fclose(f);
+	ret = lab_read_secret_file("x", path, &sb);
+	assert_int_equal(ret, -LAB_ECONFIG);
+	assert_non_null(strstr(lab_errmsg(ret), "is empty"));
+	assert_non_null(strstr(lab_errmsg(ret), path));
+	assert_int_equal(sb.len, 0);
 	if (saved)
 		setenv("HOME", saved, 1);
 	free(saved);
