@@ -16,6 +16,7 @@
  * is how a laptop gets one.  Without a console or ssh to watch here, only
  * a device's own power status confirms a step.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,8 +247,30 @@ static int do_action(struct power_dev *dev, const char *action,
 	return 0;
 }
 
+/* getopt_long's ':' (a value is missing) or '?' (unknown) as a usage error. */
+static int bad_option(int c, char **argv)
+{
+	const char *word = argv[optind - 1];
+	char opt[3] = { '-', (char)optopt, '\0' };
+	int len = (int)strcspn(word, "=");
+
+	if (strncmp(word, "--", 2)) {
+		word = opt;
+		len = 2;
+	}
+	if (c == ':')
+		return cmd_usage_error("power", "%.*s needs a value", len, word);
+	return cmd_usage_error("power", "unknown option '%.*s'", len, word);
+}
+
 int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
 {
+	static const struct option longopts[] = {
+		{ "long", no_argument, NULL, 'l' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "steal", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *words[3], *lab_name = NULL, *action, *driver = NULL;
 	struct lab_param params[MAX_POWER_PARAMS];
 	struct qemu_board board = { .lock_fd = -1 };
@@ -261,24 +284,32 @@ int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
 	enum power_state st = POWER_UNKNOWN;
 	bool long_press = false, dry_run = ctx->dry_run, have_board = false;
 	bool steal = false;
-	int i, nwords = 0, nparams, ret, rc;
+	int c, i, nwords = 0, nparams, ret, rc;
 	struct lab *lab = NULL;
 	int64_t off_ms = 0;
 	char *msg = NULL;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--long"))
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
 			long_press = true;
-		else if (!strcmp(argv[i], "--dry-run"))
+			break;
+		case 'n':
 			dry_run = true;
-		else if (!strcmp(argv[i], "--steal"))
+			break;
+		case 's':
 			steal = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cmd_usage_error("power", "unknown option '%s'", argv[i]);
-		else if (nwords < 2)
-			words[nwords++] = argv[i];
-		else
+			break;
+		default:
+			return bad_option(c, argv);
+		}
+	}
+	for (i = optind; i < argc; i++) {
+		if (nwords == 2)
 			return cmd_usage_error("power", "too many arguments");
+		words[nwords++] = argv[i];
 	}
 	if (!nwords)
 		return cmd_usage_error("power", "which action? (on, off, cycle, reset, status, press)");
@@ -406,6 +437,9 @@ out:
 		else if (!ctx->json)
 			printf("%s: power %s: ok, the board is %s\n", lab->name,
 			       action, state_name(st));
+		if (!strcmp(action, "status") && st == POWER_UNKNOWN && !dry_run)
+			lab_info("%s: power driver %s does not know whether the board is on",
+				 lab->name, driver);
 	}
 	power_plan_free(plan);
 	free(state_dir);
