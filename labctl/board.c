@@ -13,6 +13,7 @@
 #include "labctl/labgrub.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/netcheck.h"
@@ -106,10 +107,14 @@ int board_run(const struct lab *lab, struct lab_ssh *s, bool privileged,
 				      lab->name, what, lab_ssh_where(s),
 				      lab_get(lab, "board", "user"),
 				      lab_get(lab, "board", "user"));
-		else
+		else {
+			char *text = lab_escape_lines(err.buf, err.len);
+
 			ret = lab_err(LAB_EPROGRAM, "%s: %s failed on %s (exit %d)%s%s",
 				      lab->name, what, lab_ssh_where(s), st,
-				      err.len ? ": " : "", strbuf_str(&err));
+				      err.len ? ": " : "", text);
+			free(text);
+		}
 	}
 out:
 	strbuf_release(&err);
@@ -981,9 +986,13 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 	}
 	ret = lab_ssh_run(*s, argv, NULL, 0, NULL, &err, &st, 0);
 	if (!ret && st) {
+		char *text;
+
 		strbuf_rtrim(&err);
+		text = lab_escape_lines(err.buf, err.len);
 		ret = lab_err(LAB_EPROGRAM, "%s: reboot command failed on %s (exit %d): %s",
-			      lab->name, lab_ssh_where(*s), st, strbuf_str(&err));
+			      lab->name, lab_ssh_where(*s), st, text);
+		free(text);
 	}
 	lab_ssh_close(*s);
 	*s = NULL;

@@ -26,6 +26,7 @@
 
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/netcheck.h"
 #include "lib/shquote.h"
 #include "lib/strbuf.h"
@@ -134,10 +135,14 @@ static int soft(struct power_dev *dev, bool off)
 	if (!ret)
 		ret = lab_ssh_run(s, argv, NULL, 0, NULL, &err, &st, 30000);
 	if (!ret && st) {
+		char *text;
+
 		strbuf_rtrim(&err);
+		text = lab_escape_lines(err.buf, err.len);
 		ret = lab_err(LAB_EINFRA, "power driver ssh: %s on %s failed (exit %d): %s",
 			      off ? "poweroff" : "reboot", lab_ssh_where(s), st,
-			      strbuf_str(&err));
+			      text);
+		free(text);
 	}
 	if (s)
 		lab_ssh_close(s);

@@ -35,6 +35,7 @@
 
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/shquote.h"
@@ -2412,6 +2413,58 @@ static void test_secret_file(void **state)
 	strbuf_release(&sb);
 }
 
+/* Peer text in messages: nothing a terminal acts on gets through. */
+static void test_escape(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+		const char *lines;
+	} cases[] = {
+		{ "plain text, ok", "plain text, ok", "plain text, ok" },
+		{ "\x1b[31mred\x1b[0m", "\\e[31mred\\e[0m", "\\e[31mred\\e[0m" },
+		{ "a\nb\tc\rd", "a\\nb\\tc\\rd", "a\nb\tc\\rd" },
+		{ "bell\x07 del\x7f nul-free", "bell\\x07 del\\x7f nul-free",
+		  "bell\\x07 del\\x7f nul-free" },
+		{ "back\\slash", "back\\\\slash", "back\\\\slash" },
+		{ "caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93",
+		  "caf\xc3\xa9 \xe2\x9c\x93" },
+		/* C1 CSI (U+009B), a bidi override (U+202E), a stray byte */
+		{ "\xc2\x9b" "2J \xe2\x80\xae \xff", "\\u009b2J \\u202e \\xff",
+		  "\\u009b2J \\u202e \\xff" },
+		/* a sequence cut off at the end */
+		{ "x\xe2\x9c", "x\\xe2\\x9c", "x\\xe2\\x9c" },
+	};
+	const char *tail[] = { "sh", "-c", "printf 'boom \\033]0;title\\007\\033[2J' >&2; exit 1", NULL };
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	char *s;
+	int ret;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = lab_escape(cases[i].in, strlen(cases[i].in));
+		assert_string_equal(s, cases[i].out);
+		free(s);
+		s = lab_escape_lines(cases[i].in, strlen(cases[i].in));
+		assert_string_equal(s, cases[i].lines);
+		free(s);
+	}
+	strbuf_addstr(&sb, "x: ");
+	strbuf_add_escaped(&sb, "a\0b", 3, 0);
+	assert_int_equal(sb.len, 9);
+	assert_string_equal(strbuf_str(&sb), "x: a\\x00b");
+	strbuf_release(&sb);
+	s = lab_escape_str(NULL);
+	assert_string_equal(s, "");
+	free(s);
+	/* A program's stderr quoted in its error: escaped. */
+	ret = lab_run(tail, NULL);
+	assert_int_equal(ret, -LAB_EPROGRAM);
+	assert_contains(lab_errmsg(ret), "boom \\e]0;title\\x07\\e[2J");
+	assert_null(strchr(lab_errmsg(ret), '\033'));
+}
+
 static void test_utf8(void **state)
 {
 	static const struct {
@@ -2444,6 +2497,7 @@ static void test_utf8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(test_escape),
 		T(test_utf8),
 		T(test_secret_file),
 		T(test_params),
