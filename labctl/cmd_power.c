@@ -263,7 +263,9 @@ static int bad_option(int c, char **argv)
 	return cmd_usage_error("power", "unknown option '%.*s'", len, word);
 }
 
-int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
+/* report: NULL prints the outcome; else it goes there (see labpower.h). */
+static int power_main(int argc, char **argv, struct cmd_ctx *ctx,
+		      struct strbuf *report)
 {
 	static const struct option longopts[] = {
 		{ "long", no_argument, NULL, 'l' },
@@ -419,11 +421,22 @@ out:
 		lab_err(-ret, "%s", msg);
 		free(msg);
 	}
-	if (ctx->json)
+	if (ctx->json && !report)
 		print_json(lab->name, spec ? "plan" : driver, action, ret, st,
 			   dry_run && !ret ? strbuf_str(&desc) : NULL, plan,
 			   spec);
-	if (ret) {
+	if (report) {
+		rc = lab_exit_code(ret);
+		if (ret)
+			strbuf_addstr(report, lab_errmsg(ret));
+		else if (plan)
+			strbuf_addf(report, "power %s: ok, step %d %s worked",
+				    action, power_plan_worked(plan),
+				    last_attempt(plan));
+		else
+			strbuf_addf(report, "power %s: ok, the board is %s",
+				    action, state_name(st));
+	} else if (ret) {
 		rc = cmd_fail(ret);
 	} else {
 		rc = 0;
@@ -446,4 +459,15 @@ out:
 	strbuf_release(&desc);
 	lab_free(lab);
 	return rc;
+}
+
+int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	return power_main(argc, argv, ctx, NULL);
+}
+
+int cmd_power_report(int argc, char **argv, struct cmd_ctx *ctx,
+		     struct strbuf *report)
+{
+	return power_main(argc, argv, ctx, report);
 }
