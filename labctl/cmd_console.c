@@ -41,6 +41,7 @@
 
 #include "labctl/board.h"
 #include "labctl/labconf.h"
+#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "labctl/labpower.h"
 #include "labctl/qemuboard.h"
@@ -512,22 +513,6 @@ static int open_console(struct session *s, struct console_config *cfg,
 	return ret;
 }
 
-/* getopt_long's ':' (a value is missing) or '?' (unknown) as a usage error. */
-static int bad_option(int c, char **argv)
-{
-	const char *word = argv[optind - 1];
-	char opt[3] = { '-', (char)optopt, '\0' };
-	int len = (int)strcspn(word, "=");
-
-	if (strncmp(word, "--", 2)) {
-		word = opt;
-		len = 2;
-	}
-	if (c == ':')
-		return cmd_usage_error("console", "%.*s needs a value", len, word);
-	return cmd_usage_error("console", "unknown option '%.*s'", len, word);
-}
-
 int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	static const struct option longopts[] = {
@@ -572,7 +557,7 @@ int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 						       optarg);
 			break;
 		default:
-			return bad_option(c, argv);
+			return cmd_bad_option("console", "", c, argv);
 		}
 	}
 	for (i = optind; i < argc; i++) {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "grubenv/envblk.h"
+#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -208,22 +209,6 @@ static int do_unset(const char *path, int argc, char **argv)
 	return ret ? cmd_fail(ret) : 0;
 }
 
-/* getopt_long's ':' (a value is missing) or '?' (unknown) as a usage error. */
-static int bad_option(int c, char **argv)
-{
-	const char *word = argv[optind - 1];
-	char opt[3] = { '-', (char)optopt, '\0' };
-	int len = (int)strcspn(word, "=");
-
-	if (strncmp(word, "--", 2)) {
-		word = opt;
-		len = 2;
-	}
-	if (c == ':')
-		return cmd_usage_error(VERB, "%.*s needs a value", len, word);
-	return cmd_usage_error(VERB, "unknown option '%.*s'", len, word);
-}
-
 static bool is_verb(const char *s)
 {
 	return !strcmp(s, "create") || !strcmp(s, "list") ||
@@ -247,7 +232,7 @@ int cmd_grubenv(int argc, char **argv, struct cmd_ctx *ctx)
 			size_arg = optarg;
 			break;
 		default:
-			return bad_option(c, argv);
+			return cmd_bad_option(VERB, "", c, argv);
 		}
 	}
 	argc -= optind;

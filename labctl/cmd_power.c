@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "labctl/labconf.h"
+#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "labctl/board.h"
 #include "labctl/labpower.h"
@@ -247,22 +248,6 @@ static int do_action(struct power_dev *dev, const char *action,
 	return 0;
 }
 
-/* getopt_long's ':' (a value is missing) or '?' (unknown) as a usage error. */
-static int bad_option(int c, char **argv)
-{
-	const char *word = argv[optind - 1];
-	char opt[3] = { '-', (char)optopt, '\0' };
-	int len = (int)strcspn(word, "=");
-
-	if (strncmp(word, "--", 2)) {
-		word = opt;
-		len = 2;
-	}
-	if (c == ':')
-		return cmd_usage_error("power", "%.*s needs a value", len, word);
-	return cmd_usage_error("power", "unknown option '%.*s'", len, word);
-}
-
 /* report: NULL prints the outcome; else it goes there (see labpower.h). */
 static int power_main(int argc, char **argv, struct cmd_ctx *ctx,
 		      struct strbuf *report)
@@ -305,7 +290,7 @@ static int power_main(int argc, char **argv, struct cmd_ctx *ctx,
 			steal = true;
 			break;
 		default:
-			return bad_option(c, argv);
+			return cmd_bad_option("power", "", c, argv);
 		}
 	}
 	for (i = optind; i < argc; i++) {
