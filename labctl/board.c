@@ -846,7 +846,8 @@ static int put_privileged(const struct lab *lab, struct lab_ssh *s,
 	if (!ret) {
 		const char *mv[] = {
 			"sh", "-c",
-			"set -e; install -m 0755 \"$1/$3\" \"$2/.$3.labctl-new\"; "
+			"set -e; rm -f \"$2\"/.*.labctl-*; "
+			"install -m 0755 \"$1/$3\" \"$2/.$3.labctl-new\"; "
 			"mv -f \"$2/.$3.labctl-new\" \"$2/$3\"; rm -rf \"$1\"",
 			"labctl-install", strbuf_str(&t), dir, base, NULL
 		};
@@ -854,12 +855,31 @@ static int put_privileged(const struct lab *lab, struct lab_ssh *s,
 		ret = board_run(lab, s, true, "installing a GRUB script", mv,
 				NULL);
 	}
+	if (ret && t.len) {
+		/* Our temporary directory, whatever failed (it is ours: mktemp). */
+		const char *rm[] = { "rm", "-rf", strbuf_str(&t), NULL };
+		struct lab_err_saved keep;
+
+		lab_err_save(&keep);
+		board_run(lab, s, false, "cleanup", rm, NULL);
+		lab_err_restore(&keep);
+	}
 	free(tmp);
 	free(base);
 	free(dir);
 	strbuf_release(&t);
 	return ret;
 }
+
+/*
+ * The leftovers of an install that was killed or failed: mktemp's
+ * directories (the ssh user's) and the temporary names beside the scripts
+ * (an SFTP upload's ".NAME.labctl-HEX"; with sudo the user cannot remove
+ * them, the privileged install below does).
+ */
+static const char grub_leftovers_sh[] =
+	"rm -rf /tmp/labctl-grubd.* 2>/dev/null; "
+	"rm -f /etc/grub.d/.*.labctl-* 2>/dev/null; exit 0";
 
 /* Regenerate grub.cfg with whatever the board has, then check it. */
 static const char mkconfig_sh[] =
@@ -908,6 +928,18 @@ int board_grub_install(const struct lab *lab, struct lab_ssh *s,
 	strbuf_addf(plan, "run grub-script-check %s\n", cfg_path);
 	if (dry_run)
 		goto out;
+	/* What a killed or failed install left (we hold the board's lease, so
+	 * no other labctl is installing now): its temporary directories and
+	 * the half-installed names beside the scripts. */
+	if (changed[0] || changed[1]) {
+		const char *argv[] = { "sh", "-c", grub_leftovers_sh,
+				       "labctl-cleanup", NULL };
+
+		ret = board_run(lab, s, false, "removing what an earlier install left",
+				argv, NULL);
+		if (ret)
+			goto out;
+	}
 	for (i = 0; i < 2 && !ret; i++) {
 		char *path = xasprintf("/etc/grub.d/%s", names[i]);
 
