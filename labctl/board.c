@@ -603,9 +603,12 @@ int board_chain_check(const struct lab *lab, struct lab_ssh *s,
 		if (strstr(name, "lvm") || strstr(name, "raid") ||
 		    strstr(name, "diskfilter") || strstr(name, "crypt") ||
 		    strstr(name, "luks")) {
+			char *said = lab_escape_str(name);	/* grub-probe's words */
+
 			ret = lab_err(LAB_ECONFIG,
 				      "%s: %s is on %s, where GRUB's save_env cannot write: the chain would never advance; keep grubenv on a plain partition",
-				      lab->name, grubenv, name);
+				      lab->name, grubenv, said);
+			free(said);
 			goto out;
 		}
 	}
