@@ -41,9 +41,9 @@ cd "$T/work" || exit 1
 
 TM="tmux -S $T/tmux.sock"
 at_exit "$TM kill-server"
-# pane_has REGEX: until the pane shows it (bounded, 5 s)
+# pane_has REGEX: until the pane shows it (bounded, 10 s: a loaded machine)
 pane_has() {
-	for _ in $(seq 100); do
+	for _ in $(seq 200); do
 		$TM capture-pane -p -t con 2>/dev/null | grep -Eq -- "$1" && return 0
 		sleep 0.05
 	done
@@ -139,7 +139,8 @@ $TM kill-session -t con
 n_before=$(ls results | wc -l)
 $TM new-session -d -s con -x 150 -y 40 \
 	"cd $T/work; LABCTL_LABS=$T/labs $LABCTL console --map=none b --no-log; echo EXIT=\$?; sleep 60"
-pane_has '~\? for help'
+pane_has '~\? for help, ~\. to quit\]'
+ok "--map=none: the session starts (and says LF is not mapped)" pane_has 'LF not mapped'
 printf 'nl-one\nnl-two\n' >"$B"
 pane_has '^ +nl-two'
 ok "--map=none: a bare LF is passed as it is" test $? = 0
