@@ -149,8 +149,11 @@ int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx)
 		goto out;
 	if (deploy) {
 		struct run_opts o = { .build = true, .deploy = true, .jobs = 0 };
+		struct cmd_ctx quiet = *ctx;
 
-		rc = lab_deploy(lab, (const char *const *)names, n, &o, ctx);
+		/* --json: one object on stdout, the chain's. */
+		quiet.json = false;
+		rc = lab_deploy(lab, (const char *const *)names, n, &o, &quiet);
 		if (rc)
 			goto out_rc;
 	}

@@ -70,6 +70,13 @@ CONF
 	run_labctl --json deploy dj v64 v32
 	is "$(json_get "$out" '"$j->{files_sent} $j->{files_skipped} $j->{bytes_sent}"')" "0 4 0" "ssh: again: nothing sent"
 	is "$(from_stderr "$err")" "0 4" "ssh: ... as stderr says"
+	# chain LAB set --deploy --json: one object on stdout, the chain's.
+	run_labctl grub install dj
+	is "$rc" 0 "ssh: grub install (for the chain below)" || diag "$err"
+	run_labctl --json chain dj set --deploy v64 v32
+	is "$rc" 0 "ssh: chain set --deploy --json: exit 0" || diag "$err"
+	is "$(json_get "$out" 'join " ", @{$j->{chain}}')" "XMHF-v64 XMHF-v32" \
+		"ssh: ... stdout is one JSON object, the chain (no deploy object before it)"
 	# The board goes away: the failure is in the object too.
 	board_power dj off
 	run_labctl --json deploy dj v64
