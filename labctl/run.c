@@ -352,7 +352,7 @@ static int build_and_deploy_remote(struct lab_ssh *ssh, const struct lab *lab,
  * bytes, round trips), on success and on failure (with the error).  The
  * QEMU board's disk is local: no bytes over a wire, no round trips.
  */
-static void deploy_json(const struct lab *lab, const char *where,
+static void deploy_json(const struct lab *lab, bool remote, const char *where,
 			const char *disk, int nb,
 			const struct board_deploy_stats *st, int ret)
 {
@@ -364,14 +364,14 @@ static void deploy_json(const struct lab *lab, const char *where,
 	if (where)
 		strbuf_add_json_str(&js, where);
 	else
-		strbuf_addstr(&js, disk ? "\"qemu\"" : "null");
+		strbuf_addstr(&js, remote ? "null" : "\"qemu\"");
 	if (disk) {
 		strbuf_addstr(&js, ",\"disk\":");
 		strbuf_add_json_str(&js, disk);
 	}
 	strbuf_addf(&js, ",\"result\":\"%s\",\"deployed\":%d,\"files_sent\":%d,\"files_skipped\":%d",
 		    ret ? "error" : "ok", nb, st->files_sent, st->files_skipped);
-	if (disk)
+	if (!remote)
 		strbuf_addstr(&js, ",\"bytes_sent\":null,\"round_trips\":null");
 	else
 		strbuf_addf(&js, ",\"bytes_sent\":%llu,\"round_trips\":%llu",
@@ -415,7 +415,7 @@ int lab_deploy(struct lab *lab, const char *const *names, int n,
 	else if (!ret)
 		ret = build_and_deploy(&board, lab, hv, built, nb, o, ctx, &st);
 	if (ctx->json)
-		deploy_json(lab, remote && bs.ssh ? lab_ssh_where(bs.ssh) : NULL,
+		deploy_json(lab, remote, remote && bs.ssh ? lab_ssh_where(bs.ssh) : NULL,
 			    remote ? NULL : board.disk, nb, &st, ret);
 	if (remote)
 		board_session_close(&bs);
