@@ -5,18 +5,21 @@
  * comments in envblk.h list the corners that matter.  Offsets are size_t
  * indices into the buffer, never pointers past its end.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "grubenv/envblk.h"
 #include "lib/err.h"
 #include "lib/fileio.h"
+#include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
@@ -588,11 +591,59 @@ out:
 	return ret;
 }
 
+/*
+ * Writers of a block hold an exclusive flock on its directory while they
+ * write, so under the lock every "<name>.labctl-XXXXXX" beside it (the
+ * temporary file of lab_write_file_atomic()) is what a killed writer left:
+ * remove those.  Returns the locked directory's fd, or -1 (then nothing
+ * is cleaned; the write goes on).
+ */
+static int lock_dir_and_clean(const char *path)
+{
+	char *copy = xstrdup(path);
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char *slash = strrchr(copy, '/');
+	size_t blen = strlen(base);
+	struct dirent *e;
+	DIR *d;
+	int dfd;
+
+	if (slash)
+		*(slash == copy ? slash + 1 : slash) = '\0';
+	dfd = open(slash ? copy : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (dfd < 0)
+		return -1;
+	while (flock(dfd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(dfd);
+			return -1;
+		}
+	}
+	d = fdopendir(dup(dfd));
+	if (!d)
+		return dfd;
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (strncmp(e->d_name, base, blen) ||
+		    strncmp(e->d_name + blen, ".labctl-", 8) ||
+		    strlen(e->d_name + blen + 8) != 6)
+			continue;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && unlinkat(dfd, e->d_name, 0) == 0)
+			lab_debug("removed %s, left by a write that was killed",
+				  e->d_name);
+	}
+	closedir(d);
+	return dfd;
+}
+
 int envblk_save(const char *path, const struct envblk *blk)
 {
 	struct stat st;
 	char *real = NULL;
-	int ret;
+	int dfd, ret;
 
 	/* Replace the file a symlink points to, not the link. */
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -602,8 +653,11 @@ int envblk_save(const char *path, const struct envblk *blk)
 					     "cannot resolve the symbolic link %s",
 					     path);
 	}
+	dfd = lock_dir_and_clean(real ? real : path);
 	ret = lab_write_file_atomic(real ? real : path, blk->buf, blk->size,
 				    0644);
+	if (dfd >= 0)
+		close(dfd);	/* and the lock with it */
 	free(real);
 	return ret;
 }

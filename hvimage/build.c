@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -28,6 +29,7 @@
 #include "hvimage/build_priv.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/log.h"
 #include "lib/paths.h"
 #include "lib/shquote.h"
 #include "lib/spawn.h"
@@ -527,6 +529,34 @@ static void fail_job(struct hv_job *j, int err)
 	set_state(j, HV_FAILED);
 }
 
+/*
+ * Build directories "<images>/<name>.tmp-XXXXXX" that a killed build left.
+ * Only the holder of the variant's lock builds it, and we hold it now, so
+ * every such directory is stale.
+ */
+static void remove_stale_tmp(struct hv_ctx *ctx, const char *name)
+{
+	size_t nlen = strlen(name);
+	DIR *d = opendir(ctx->images_abs);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *path;
+
+		if (strncmp(e->d_name, name, nlen) ||
+		    strncmp(e->d_name + nlen, ".tmp-", 5) ||
+		    strlen(e->d_name + nlen + 5) != 6)
+			continue;
+		path = xasprintf("%s/%s", ctx->images_abs, e->d_name);
+		if (hv_rm_rf(path) == 0)
+			lab_debug("removed %s, left by a build that was killed", path);
+		free(path);
+	}
+	closedir(d);
+}
+
 static void build_one(struct hv_job *j)
 {
 	struct hv_ctx *ctx = j->ctx;
@@ -547,6 +577,7 @@ static void build_one(struct hv_job *j)
 	/* Another labctl building this variant: wait, then use its result. */
 	while (flock(lock_fd, LOCK_EX) < 0 && errno == EINTR)
 		;
+	remove_stale_tmp(ctx, j->v->name);
 	ret = hv_recipe_check(j);
 	if (ret == 1) {
 		set_state(j, HV_CACHED);

@@ -13,6 +13,7 @@
 #include "labctl/labgrub.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/netcheck.h"
@@ -106,10 +107,14 @@ int board_run(const struct lab *lab, struct lab_ssh *s, bool privileged,
 				      lab->name, what, lab_ssh_where(s),
 				      lab_get(lab, "board", "user"),
 				      lab_get(lab, "board", "user"));
-		else
+		else {
+			char *text = lab_escape_lines(err.buf, err.len);
+
 			ret = lab_err(LAB_EPROGRAM, "%s: %s failed on %s (exit %d)%s%s",
 				      lab->name, what, lab_ssh_where(s), st,
-				      err.len ? ": " : "", strbuf_str(&err));
+				      err.len ? ": " : "", text);
+			free(text);
+		}
 	}
 out:
 	strbuf_release(&err);
@@ -598,9 +603,12 @@ int board_chain_check(const struct lab *lab, struct lab_ssh *s,
 		if (strstr(name, "lvm") || strstr(name, "raid") ||
 		    strstr(name, "diskfilter") || strstr(name, "crypt") ||
 		    strstr(name, "luks")) {
+			char *said = lab_escape_str(name);	/* grub-probe's words */
+
 			ret = lab_err(LAB_ECONFIG,
 				      "%s: %s is on %s, where GRUB's save_env cannot write: the chain would never advance; keep grubenv on a plain partition",
-				      lab->name, grubenv, name);
+				      lab->name, grubenv, said);
+			free(said);
 			goto out;
 		}
 	}
@@ -841,7 +849,8 @@ static int put_privileged(const struct lab *lab, struct lab_ssh *s,
 	if (!ret) {
 		const char *mv[] = {
 			"sh", "-c",
-			"set -e; install -m 0755 \"$1/$3\" \"$2/.$3.labctl-new\"; "
+			"set -e; rm -f \"$2\"/.*.labctl-*; "
+			"install -m 0755 \"$1/$3\" \"$2/.$3.labctl-new\"; "
 			"mv -f \"$2/.$3.labctl-new\" \"$2/$3\"; rm -rf \"$1\"",
 			"labctl-install", strbuf_str(&t), dir, base, NULL
 		};
@@ -849,12 +858,31 @@ static int put_privileged(const struct lab *lab, struct lab_ssh *s,
 		ret = board_run(lab, s, true, "installing a GRUB script", mv,
 				NULL);
 	}
+	if (ret && t.len) {
+		/* Our temporary directory, whatever failed (it is ours: mktemp). */
+		const char *rm[] = { "rm", "-rf", strbuf_str(&t), NULL };
+		struct lab_err_saved keep;
+
+		lab_err_save(&keep);
+		board_run(lab, s, false, "cleanup", rm, NULL);
+		lab_err_restore(&keep);
+	}
 	free(tmp);
 	free(base);
 	free(dir);
 	strbuf_release(&t);
 	return ret;
 }
+
+/*
+ * The leftovers of an install that was killed or failed: mktemp's
+ * directories (the ssh user's) and the temporary names beside the scripts
+ * (an SFTP upload's ".NAME.labctl-HEX"; with sudo the user cannot remove
+ * them, the privileged install below does).
+ */
+static const char grub_leftovers_sh[] =
+	"rm -rf /tmp/labctl-grubd.* 2>/dev/null; "
+	"rm -f /etc/grub.d/.*.labctl-* 2>/dev/null; exit 0";
 
 /* Regenerate grub.cfg with whatever the board has, then check it. */
 static const char mkconfig_sh[] =
@@ -903,6 +931,18 @@ int board_grub_install(const struct lab *lab, struct lab_ssh *s,
 	strbuf_addf(plan, "run grub-script-check %s\n", cfg_path);
 	if (dry_run)
 		goto out;
+	/* What a killed or failed install left (we hold the board's lease, so
+	 * no other labctl is installing now): its temporary directories and
+	 * the half-installed names beside the scripts. */
+	if (changed[0] || changed[1]) {
+		const char *argv[] = { "sh", "-c", grub_leftovers_sh,
+				       "labctl-cleanup", NULL };
+
+		ret = board_run(lab, s, false, "removing what an earlier install left",
+				argv, NULL);
+		if (ret)
+			goto out;
+	}
 	for (i = 0; i < 2 && !ret; i++) {
 		char *path = xasprintf("/etc/grub.d/%s", names[i]);
 
@@ -981,9 +1021,13 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 	}
 	ret = lab_ssh_run(*s, argv, NULL, 0, NULL, &err, &st, 0);
 	if (!ret && st) {
+		char *text;
+
 		strbuf_rtrim(&err);
+		text = lab_escape_lines(err.buf, err.len);
 		ret = lab_err(LAB_EPROGRAM, "%s: reboot command failed on %s (exit %d): %s",
-			      lab->name, lab_ssh_where(*s), st, strbuf_str(&err));
+			      lab->name, lab_ssh_where(*s), st, text);
+		free(text);
 	}
 	lab_ssh_close(*s);
 	*s = NULL;

@@ -10,6 +10,7 @@
  *
  * Each takes the board's lease for its duration and uses one ssh session.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "grubenv/chain.h"
 #include "labctl/board.h"
+#include "labctl/cmdopt.h"
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
 #include "labctl/run.h"
@@ -99,20 +101,30 @@ int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx)
 	const char **entries = NULL;
 	struct lab *lab;
 
-	for (i = 3; i < argc; i++) {
-		if (!strcmp(argv[i], "--deploy") && !strcmp(what, "set"))
-			deploy = true;
-		else if (argv[i][0] == '-')
-			return cmd_usage_error("chain", "%s: unknown option '%s'",
-					       what, argv[i]);
-		else if (!strcmp(what, "set"))
-			break;
-		else
-			return cmd_usage_error("chain", "%s: unexpected argument '%s'",
-					       what, argv[i]);
+	static const struct option set_opts[] = {
+		{ "deploy", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const struct option no_opts[] = { { NULL, 0, NULL, 0 } };
+	char prefix[16];
+	int c;
+
+	/* The words after WHAT (argv[2]), getopt_long style. */
+	snprintf(prefix, sizeof(prefix), "%s: ", what);
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc - 2, argv + 2, ":",
+				strcmp(what, "set") ? no_opts : set_opts,
+				NULL)) != -1) {
+		if (c != 'd')
+			return cmd_bad_option("chain", prefix, c, argv + 2);
+		deploy = true;
 	}
-	names = argv + i;
-	n = argc - i;
+	names = argv + 2 + optind;
+	n = argc - 2 - optind;
+	if (strcmp(what, "set") && n > 0)
+		return cmd_usage_error("chain", "%s: unexpected argument '%s'",
+				       what, names[0]);
 	if (!strcmp(what, "set") && n < 1)
 		return cmd_usage_error("chain", "set: name at least one variant");
 	rc = cmd_open_lab(ctx, argv[1], &lab);
@@ -137,8 +149,11 @@ int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx)
 		goto out;
 	if (deploy) {
 		struct run_opts o = { .build = true, .deploy = true, .jobs = 0 };
+		struct cmd_ctx quiet = *ctx;
 
-		rc = lab_deploy(lab, (const char *const *)names, n, &o, ctx);
+		/* --json: one object on stdout, the chain's. */
+		quiet.json = false;
+		rc = lab_deploy(lab, (const char *const *)names, n, &o, &quiet);
 		if (rc)
 			goto out_rc;
 	}
@@ -192,17 +207,25 @@ int cmd_grub_install(int argc, char **argv, struct cmd_ctx *ctx)
 	struct lab *lab;
 	int i, rc, ret;
 
-	for (i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run"))
-			ctx->dry_run = true;
-		else if (argv[i][0] == '-')
-			return cmd_usage_error("grub", "install: unknown option '%s'",
-					       argv[i]);
-		else if (!lab_arg)
-			lab_arg = argv[i];
-		else
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	/* The words after "install" (argv[1]). */
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", longopts, NULL)) != -1) {
+		if (c != 'n')
+			return cmd_bad_option("grub", "install: ", c, argv + 1);
+		ctx->dry_run = true;
+	}
+	for (i = optind + 1; i < argc; i++) {
+		if (lab_arg)
 			return cmd_usage_error("grub", "install: unexpected argument '%s'",
 					       argv[i]);
+		lab_arg = argv[i];
 	}
 	rc = cmd_open_lab(ctx, lab_arg, &lab);
 	if (rc)
@@ -254,15 +277,24 @@ int cmd_reboot(int argc, char **argv, struct cmd_ctx *ctx)
 	struct lab *lab;
 	int i, rc, ret;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--no-wait"))
-			wait_up = false;
-		else if (argv[i][0] == '-')
-			return cmd_usage_error("reboot", "unknown option '%s'", argv[i]);
-		else if (!lab_arg)
-			lab_arg = argv[i];
-		else
-			return cmd_usage_error("reboot", "unexpected argument '%s'", argv[i]);
+	static const struct option longopts[] = {
+		{ "no-wait", no_argument, NULL, 'W' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		if (c != 'W')
+			return cmd_bad_option("reboot", "", c, argv);
+		wait_up = false;
+	}
+	for (i = optind; i < argc; i++) {
+		if (lab_arg)
+			return cmd_usage_error("reboot", "unexpected argument '%s'",
+					       argv[i]);
+		lab_arg = argv[i];
 	}
 	rc = cmd_open_lab(ctx, lab_arg, &lab);
 	if (rc)

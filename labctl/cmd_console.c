@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * labctl console [LAB] [--follow] [--no-log] [--results DIR]
+ * labctl console [LAB] [--follow] [--no-log] [--results DIR] [--map lf-crlf|none]
  *
  * The lab's [console] interactively, like tio or picocom: the terminal is
  * raw (restored on every way out), what is typed goes to the board, what
  * the board prints comes out, and after a newline (or at the start)
  *   ~.  quits            ~b  sends a break (tty, telnet, ipmi-sol)
  *   ~p  power-cycles the board through its [power] driver
+ *   ~m  switches the LF to CRLF mapping on or off
  *   ~?  lists these      ~~  sends one ~
+ * A raw terminal moves down without going back on a bare LF, so by
+ * default a LF that does not follow a CR is shown as CR LF (tio's
+ * --map INLCRNL, picocom's --imap lfcrlf); --map none shows the bytes as
+ * they come.  The capture always holds the bytes as received.  Every
+ * message of labctl's own is one "[labctl: ...]" line.
  * Everything received is captured to results/<ts> (+ .lines) like a run,
  * unless --no-log, and the capture is published as results/.live/<LAB>
  * (see serial-capture/capture.h).  A lost transport reconnects (gaps in
@@ -22,6 +28,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,7 +41,9 @@
 
 #include "labctl/board.h"
 #include "labctl/labconf.h"
+#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
+#include "labctl/labpower.h"
 #include "labctl/qemuboard.h"
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -190,7 +199,10 @@ struct session {
 	bool at_line_start;	/* for the ~ escapes */
 	bool tilde;		/* a ~ at a line start is pending */
 	bool quit;
+	bool map_lf_crlf;	/* show a bare LF as CR LF */
+	bool last_was_cr;	/* the last byte shown was a CR */
 	struct strbuf out;	/* bytes for the board */
+	struct strbuf shown;	/* the board's bytes as mapped for the terminal */
 };
 
 static void on_link(void *arg, bool up, const char *reason)
@@ -210,22 +222,69 @@ static void on_link(void *arg, bool up, const char *reason)
 
 static void help(const struct session *s)
 {
-	say("escapes after a newline: ~. quit, ~b send a break%s, ~p power-cycle the board (%s), ~? this help, ~~ a ~",
-	    s->con->drv->send_break ? "" : " (not on this transport)",
-	    lab_get(s->lab, "power", "driver") ? lab_get(s->lab, "power", "driver") :
-	    "its power driver");
+	const char *driver = lab_get(s->lab, "power", "driver");
+
+	fputs("\r\n[labctl: escapes, typed after a newline or at the start:]\r\n", stderr);
+	fputs("  ~.  quit\r\n", stderr);
+	fprintf(stderr, "  ~b  send a break%s\r\n",
+		s->con->drv->send_break ? "" : " (not on this transport)");
+	fprintf(stderr, "  ~p  power-cycle the board (%s)\r\n",
+		driver ? driver : "no [power] driver");
+	fprintf(stderr, "  ~m  map LF to CR LF on output: on or off (now %s)\r\n",
+		s->map_lf_crlf ? "on" : "off");
+	fputs("  ~?  this help\r\n", stderr);
+	fputs("  ~~  send one ~\r\n", stderr);
+	fflush(stderr);
 }
 
-static void power_cycle(struct session *s)
+/*
+ * ~p: `labctl power LAB cycle`, everything it says (warnings, a plan's
+ * steps, the outcome) shown as our own "[labctl: ...]" lines: what it
+ * logs is caught in a temporary file meanwhile, so nothing lands in the
+ * raw terminal without its carriage return.
+ */
+static void escape_power_cycle(struct session *s)
 {
 	char *argv[] = { (char *)"power", s->lab->path, (char *)"cycle", NULL };
-	int rc;
+	struct strbuf report = STRBUF_INIT;
+	FILE *log = tmpfile();
+	int saved = -1, rc;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
 
 	say("power-cycling %s", s->lab->name);
-	fflush(stdout);
-	rc = cmd_power(3, argv, s->ctx);
-	fflush(stdout);
-	say("power cycle %s", rc ? "failed (see above)" : "done");
+	fflush(stderr);
+	if (log) {
+		saved = dup(2);
+		if (saved < 0 || dup2(fileno(log), 2) < 0) {
+			if (saved >= 0)
+				close(saved);
+			saved = -1;
+		}
+	}
+	rc = cmd_power_report(3, argv, s->ctx, &report);
+	if (saved >= 0) {
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		rewind(log);
+		while ((n = getline(&line, &cap, log)) > 0) {
+			const char *text = line;
+
+			line[strcspn(line, "\r\n")] = '\0';
+			if (!strncmp(text, "labctl: ", 8))
+				text += 8;
+			if (*text)
+				say("%s", text);
+		}
+		free(line);
+	}
+	if (log)
+		fclose(log);
+	say("%s: %s%s", s->lab->name, rc ? "power cycle failed: " : "",
+	    strbuf_str(&report));
+	strbuf_release(&report);
 }
 
 static void escape(struct session *s, unsigned char c)
@@ -240,13 +299,18 @@ static void escape(struct session *s, unsigned char c)
 	case 'B':
 		ret = console_send_break(s->con);
 		if (ret)
-			say("%s", lab_errmsg(ret));
+			say("no break sent: %s", lab_errmsg(ret));
 		else
 			say("break sent");
 		break;
 	case 'p':
 	case 'P':
-		power_cycle(s);
+		escape_power_cycle(s);
+		break;
+	case 'm':
+	case 'M':
+		s->map_lf_crlf = !s->map_lf_crlf;
+		say("LF to CR LF mapping %s", s->map_lf_crlf ? "on" : "off");
 		break;
 	case '?':
 	case 'h':
@@ -308,6 +372,32 @@ static void send_typed(struct session *s)
 	strbuf_reset(&s->out);
 }
 
+/* The board's bytes to the terminal, a bare LF as CR LF when mapping. */
+static int show(struct session *s, const char *buf, size_t n)
+{
+	size_t i, from = 0;
+	int ret;
+
+	if (!s->map_lf_crlf) {
+		if (n)
+			s->last_was_cr = buf[n - 1] == '\r';
+		return write_all(1, buf, n);
+	}
+	strbuf_reset(&s->shown);
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n' && !(i ? buf[i - 1] == '\r' : s->last_was_cr)) {
+			strbuf_add(&s->shown, buf + from, i - from);
+			strbuf_addstr(&s->shown, "\r\n");
+			from = i + 1;
+		}
+	}
+	strbuf_add(&s->shown, buf + from, n - from);
+	if (n)
+		s->last_was_cr = buf[n - 1] == '\r';
+	ret = write_all(1, s->shown.buf, s->shown.len);
+	return ret;
+}
+
 /* 0, or -LAB_E*; *ended when the console ended (no reconnect). */
 static int pump_console(struct session *s, bool *ended)
 {
@@ -328,7 +418,7 @@ static int pump_console(struct session *s, bool *ended)
 			if (ret)
 				return ret;
 		}
-		ret = write_all(1, buf, (size_t)n);
+		ret = show(s, buf, (size_t)n);
 		if (ret)
 			return ret;
 	}
@@ -408,48 +498,72 @@ static int open_console(struct session *s, struct console_config *cfg,
 		cfg->connect_timeout_ms = 1000;
 	}
 	ret = console_open(&s->con, cfg);
-	free(sock);
-	if (ret && !strcmp(driver, "qemu"))
+	if (ret && !strcmp(driver, "qemu")) {
+		lab_debug("%s", lab_errmsg(ret));	/* the socket's own words */
 		ret = lab_err(LAB_EINFRA,
-			      "%s: is the QEMU board running? (`labctl power %s on`)",
-			      lab_errmsg(ret), s->lab->name);
-	else if (ret && ret != -LAB_ECONFIG && ret != -LAB_EBUSY) {
+			      "the QEMU board of %s is not running (nothing answers on its console %s): start it with `labctl power %s on`",
+			      s->lab->name, sock, s->lab->name);
+	} else if (ret && ret != -LAB_ECONFIG && ret != -LAB_EBUSY) {
 		char *m = xstrdup(lab_errmsg(ret));
 
 		ret = lab_err(LAB_EINFRA, "%s", m);	/* the lab, not the user */
 		free(m);
 	}
+	free(sock);
 	return ret;
 }
 
 int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 {
+	static const struct option longopts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "no-log", no_argument, NULL, 'L' },
+		{ "results", required_argument, NULL, 'r' },
+		{ "map", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *results_dir = "results", *lab_name = NULL;
 	struct lab_param params[MAX_CONSOLE_PARAMS];
 	struct sigaction sa = { .sa_handler = lab_stop_handler }, old[4];
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	struct console_config cfg = { 0 };
-	struct session s = { .ctx = ctx };
+	struct session s = { .ctx = ctx, .map_lf_crlf = true };
 	struct board_session bs = { 0 };
 	bool follow_mode = false, no_log = false;
 	struct lab *lab = NULL;
-	int i, rc, ret = 0;
+	int c, i, rc, ret = 0;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f"))
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":f", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
 			follow_mode = true;
-		else if (!strcmp(argv[i], "--no-log"))
+			break;
+		case 'L':
 			no_log = true;
-		else if (!strcmp(argv[i], "--results") && i + 1 < argc)
-			results_dir = argv[++i];
-		else if (!strncmp(argv[i], "--results=", 10))
-			results_dir = argv[i] + 10;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cmd_usage_error("console", "unknown option '%s'", argv[i]);
-		else if (!lab_name)
-			lab_name = argv[i];
-		else
+			break;
+		case 'r':
+			results_dir = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "lf-crlf"))
+				s.map_lf_crlf = true;
+			else if (!strcmp(optarg, "none"))
+				s.map_lf_crlf = false;
+			else
+				return cmd_usage_error("console",
+						       "--map: '%s' is not lf-crlf or none",
+						       optarg);
+			break;
+		default:
+			return cmd_bad_option("console", "", c, argv);
+		}
+	}
+	for (i = optind; i < argc; i++) {
+		if (lab_name)
 			return cmd_usage_error("console", "too many arguments");
+		lab_name = argv[i];
 	}
 	rc = cmd_open_lab(ctx, lab_name, &lab);
 	if (rc)
@@ -486,9 +600,10 @@ int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 		if (ret)
 			goto out_console;
 	}
-	fprintf(stderr, "[labctl: console of %s (%s)%s%s; ~? for help, ~. to quit]\r\n",
+	fprintf(stderr, "[labctl: console of %s (%s)%s%s%s; ~? for help, ~. to quit]\r\n",
 		lab->name, s.con->drv->name, s.cap ? ", log " : "",
-		s.cap ? capture_path(s.cap) : "");
+		s.cap ? capture_path(s.cap) : "",
+		s.map_lf_crlf ? "" : ", LF not mapped");
 	ret = term_raw();
 	if (!ret)
 		ret = session_loop(&s);
@@ -515,6 +630,7 @@ out:
 	lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
 out_lab:
 	strbuf_release(&s.out);
+	strbuf_release(&s.shown);
 	lab_free(lab);
 	return ret ? cmd_fail(ret) : 0;
 }

@@ -14,11 +14,13 @@
  * does not leave a freshly created empty block behind.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "grubenv/envblk.h"
+#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -27,54 +29,61 @@
 
 #define VERB "grubenv"
 
-/* Parse "1024", "4k", "1M" (KiB, MiB) into *out. */
+/*
+ * Parse "1024", "4k", "1M" (KiB, MiB) into *out: 0, -1 when it is not a
+ * size, -2 when it is out of range (the caller shows the user's own text,
+ * never a number computed from it).  Every step is checked for overflow.
+ */
 static int parse_size(const char *s, size_t *out)
 {
-	unsigned long long v;
-	char *end;
+	unsigned long long v = 0, unit = 1;
+	const char *p = s;
 
-	if (*s < '0' || *s > '9')
+	if (*p < '0' || *p > '9')
 		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	if ((*end == 'k' || *end == 'K') && end[1] == '\0') {
-		v *= 1024;
-	} else if (*end == 'M' && end[1] == '\0') {
-		v *= 1024 * 1024;
-	} else if (*end != '\0') {
-		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned digit = (unsigned)(*p - '0');
+
+		if (v > (ENVBLK_MAX_SIZE - digit) / 10)
+			v = ENVBLK_MAX_SIZE + 1ull;	/* too big, keep scanning */
+		else
+			v = v * 10 + digit;
 	}
-	if (v > ENVBLK_MAX_SIZE)
-		v = ENVBLK_MAX_SIZE + 1ull;	/* let envblk_new() say why */
+	if ((*p == 'k' || *p == 'K') && p[1] == '\0')
+		unit = 1024;
+	else if (*p == 'M' && p[1] == '\0')
+		unit = 1024 * 1024;
+	else if (*p != '\0')
+		return -1;
+	if (v > ENVBLK_MAX_SIZE / unit)
+		return -2;
+	v *= unit;
+	if (v < ENVBLK_MIN_NEW_SIZE)
+		return -2;
 	*out = (size_t)v;
 	return 0;
 }
 
-static int do_create(const char *path, int argc, char **argv)
+static int do_create(const char *path, int argc, char **argv,
+		     const char *size_arg)
 {
 	size_t size = ENVBLK_DEFAULT_SIZE;
 	struct envblk *blk;
-	const char *arg;
-	int i, ret;
+	int ret;
 
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--size")) {
-			if (i + 1 >= argc)
-				return cmd_usage_error(VERB, "--size needs a number of bytes");
-			arg = argv[++i];
-		} else if (!strncmp(argv[i], "--size=", 7)) {
-			arg = argv[i] + 7;
-		} else {
-			return cmd_usage_error(VERB, "create: unexpected argument '%s'",
-					       argv[i]);
-		}
-		if (parse_size(arg, &size))
-			return cmd_usage_error(VERB,
-					       "--size: '%s' is not a number of bytes (e.g. 1024, 4k)",
-					       arg);
-	}
+	if (argc > 0)
+		return cmd_usage_error(VERB, "create: unexpected argument '%s'",
+				       argv[0]);
+	ret = size_arg ? parse_size(size_arg, &size) : 0;
+	if (ret == -1)
+		return cmd_usage_error(VERB,
+				       "--size: '%s' is not a number of bytes (e.g. 1024, 4k, 1M)",
+				       size_arg);
+	if (ret)
+		return cmd_usage_error(VERB,
+				       "--size: '%s' is out of range: a block has from %zu to %u bytes (16M)",
+				       size_arg, (size_t)ENVBLK_MIN_NEW_SIZE,
+				       ENVBLK_MAX_SIZE);
 	ret = envblk_new(size, &blk);
 	if (ret)
 		return cmd_usage_error(VERB, "--size: %s", lab_errmsg(ret));
@@ -156,10 +165,6 @@ static int do_set(const char *path, int argc, char **argv)
 	struct envblk *blk;
 	int i, ret;
 
-	if (argc > 0 && !strcmp(argv[0], "--")) {
-		argc--;
-		argv++;
-	}
 	if (argc == 0)
 		return cmd_usage_error(VERB, "set: give at least one NAME=VALUE");
 	for (i = 0; i < argc; i++)
@@ -192,10 +197,6 @@ static int do_unset(const char *path, int argc, char **argv)
 	struct envblk *blk;
 	int i, ret;
 
-	if (argc > 0 && !strcmp(argv[0], "--")) {
-		argc--;
-		argv++;
-	}
 	if (argc == 0)
 		return cmd_usage_error(VERB, "unset: give at least one NAME");
 	ret = load_or_new(path, &blk);
@@ -216,12 +217,30 @@ static bool is_verb(const char *s)
 
 int cmd_grubenv(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	const char *path, *verb;
+	static const struct option longopts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path, *verb, *size_arg = NULL;
+	int c;
 
-	if (argc < 2)
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			size_arg = optarg;
+			break;
+		default:
+			return cmd_bad_option(VERB, "", c, argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
 		return cmd_usage_error(VERB, "missing FILE and command");
-	path = argv[1];
-	if (argc < 3) {
+	path = argv[0];
+	if (argc < 2) {
 		if (is_verb(path))
 			return cmd_usage_error(VERB,
 					       "missing FILE: the file comes first, e.g. labctl grubenv /boot/grub/grubenv %s",
@@ -230,15 +249,17 @@ int cmd_grubenv(int argc, char **argv, struct cmd_ctx *ctx)
 				       "missing command after %s (create, list, set or unset)",
 				       path);
 	}
-	verb = argv[2];
+	verb = argv[1];
+	if (size_arg && strcmp(verb, "create"))
+		return cmd_usage_error(VERB, "--size is for create only");
 	if (!strcmp(verb, "create"))
-		return do_create(path, argc - 3, argv + 3);
+		return do_create(path, argc - 2, argv + 2, size_arg);
 	if (!strcmp(verb, "list"))
-		return do_list(path, argc - 3, argv + 3, ctx->json);
+		return do_list(path, argc - 2, argv + 2, ctx->json);
 	if (!strcmp(verb, "set"))
-		return do_set(path, argc - 3, argv + 3);
+		return do_set(path, argc - 2, argv + 2);
 	if (!strcmp(verb, "unset"))
-		return do_unset(path, argc - 3, argv + 3);
+		return do_unset(path, argc - 2, argv + 2);
 	if (is_verb(path))
 		return cmd_usage_error(VERB,
 				       "unknown command '%s': the file comes first, e.g. labctl grubenv %s %s",

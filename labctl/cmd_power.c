@@ -16,12 +16,14 @@
  * is how a laptop gets one.  Without a console or ssh to watch here, only
  * a device's own power status confirms a step.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "labctl/labconf.h"
+#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "labctl/board.h"
 #include "labctl/labpower.h"
@@ -246,8 +248,16 @@ static int do_action(struct power_dev *dev, const char *action,
 	return 0;
 }
 
-int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
+/* report: NULL prints the outcome; else it goes there (see labpower.h). */
+static int power_main(int argc, char **argv, struct cmd_ctx *ctx,
+		      struct strbuf *report)
 {
+	static const struct option longopts[] = {
+		{ "long", no_argument, NULL, 'l' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "steal", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *words[3], *lab_name = NULL, *action, *driver = NULL;
 	struct lab_param params[MAX_POWER_PARAMS];
 	struct qemu_board board = { .lock_fd = -1 };
@@ -261,24 +271,32 @@ int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
 	enum power_state st = POWER_UNKNOWN;
 	bool long_press = false, dry_run = ctx->dry_run, have_board = false;
 	bool steal = false;
-	int i, nwords = 0, nparams, ret, rc;
+	int c, i, nwords = 0, nparams, ret, rc;
 	struct lab *lab = NULL;
 	int64_t off_ms = 0;
 	char *msg = NULL;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--long"))
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
 			long_press = true;
-		else if (!strcmp(argv[i], "--dry-run"))
+			break;
+		case 'n':
 			dry_run = true;
-		else if (!strcmp(argv[i], "--steal"))
+			break;
+		case 's':
 			steal = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cmd_usage_error("power", "unknown option '%s'", argv[i]);
-		else if (nwords < 2)
-			words[nwords++] = argv[i];
-		else
+			break;
+		default:
+			return cmd_bad_option("power", "", c, argv);
+		}
+	}
+	for (i = optind; i < argc; i++) {
+		if (nwords == 2)
 			return cmd_usage_error("power", "too many arguments");
+		words[nwords++] = argv[i];
 	}
 	if (!nwords)
 		return cmd_usage_error("power", "which action? (on, off, cycle, reset, status, press)");
@@ -388,11 +406,22 @@ out:
 		lab_err(-ret, "%s", msg);
 		free(msg);
 	}
-	if (ctx->json)
+	if (ctx->json && !report)
 		print_json(lab->name, spec ? "plan" : driver, action, ret, st,
 			   dry_run && !ret ? strbuf_str(&desc) : NULL, plan,
 			   spec);
-	if (ret) {
+	if (report) {
+		rc = lab_exit_code(ret);
+		if (ret)
+			strbuf_addstr(report, lab_errmsg(ret));
+		else if (plan)
+			strbuf_addf(report, "power %s: ok, step %d %s worked",
+				    action, power_plan_worked(plan),
+				    last_attempt(plan));
+		else
+			strbuf_addf(report, "power %s: ok, the board is %s",
+				    action, state_name(st));
+	} else if (ret) {
 		rc = cmd_fail(ret);
 	} else {
 		rc = 0;
@@ -406,10 +435,24 @@ out:
 		else if (!ctx->json)
 			printf("%s: power %s: ok, the board is %s\n", lab->name,
 			       action, state_name(st));
+		if (!strcmp(action, "status") && st == POWER_UNKNOWN && !dry_run)
+			lab_info("%s: power driver %s does not know whether the board is on",
+				 lab->name, driver);
 	}
 	power_plan_free(plan);
 	free(state_dir);
 	strbuf_release(&desc);
 	lab_free(lab);
 	return rc;
+}
+
+int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	return power_main(argc, argv, ctx, NULL);
+}
+
+int cmd_power_report(int argc, char **argv, struct cmd_ctx *ctx,
+		     struct strbuf *report)
+{
+	return power_main(argc, argv, ctx, report);
 }

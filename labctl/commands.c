@@ -76,7 +76,7 @@ const struct cmd lab_commands[] = {
 	  USAGE("power [LAB] on|off|cycle|reset|status|press [--long] [--dry-run] [--steal] [--json]") },
 	{ "console", cmd_console, CMD_NEED_LAB,
 	  "the lab's serial console, interactive (~. quits, ~? help), or --follow a live capture",
-	  USAGE("console [LAB] [--follow] [--no-log] [--results DIR]") },
+	  USAGE("console [LAB] [--follow] [--no-log] [--results DIR] [--map lf-crlf|none]") },
 	{ "reboot", cmd_reboot, CMD_NEED_LAB,
 	  "reboot a real board's OS over ssh and wait until it answers again",
 	  USAGE("reboot [LAB] [--no-wait] [--json]") },

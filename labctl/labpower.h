@@ -63,4 +63,15 @@ void lab_power_devices_release(struct lab_power_devices *d);
 void lab_power_plan_options(const struct lab *lab,
 			    struct power_plan_options *o);
 
+struct cmd_ctx;
+struct strbuf;
+/*
+ * `labctl power` (cmd_power.c) that prints nothing: the outcome line
+ * ("power cycle: ok, the board is on") or the error message goes to
+ * report, for a caller with its own message style (labctl console's ~p).
+ * Returns the exit code.
+ */
+int cmd_power_report(int argc, char **argv, struct cmd_ctx *ctx,
+		     struct strbuf *report);
+
 #endif

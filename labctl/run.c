@@ -250,12 +250,14 @@ static struct hv_build_opts build_opts(const struct run_opts *o,
 	return bo;
 }
 
+/* *st (may be NULL): the files sent and skipped, as the message says. */
 static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
 			    const struct hv_variant *hv, struct hv_build_result *built,
 			    int n, const struct run_opts *o,
-			    const struct cmd_ctx *ctx)
+			    const struct cmd_ctx *ctx, struct board_deploy_stats *st)
 {
 	struct hv_build_opts bo = build_opts(o, ctx);
+	int64_t t0 = lab_mono_ms();
 	int copied = 0, ret;
 
 	/* Also the cache check: an unchanged variant costs a hash of its inputs. */
@@ -263,9 +265,16 @@ static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
 	if (ret)
 		return ret;
 	ret = qemu_board_deploy(board, lab, hv, built, n, images_dir(), &copied);
+	if (st) {
+		/* qemu_board_deploy() checks grub.cfg and 2 files per variant. */
+		st->variants = n;
+		st->files_sent = copied;
+		st->files_skipped = ret ? 0 : 1 + 2 * n - copied;
+		st->elapsed_ms = lab_mono_ms() - t0;
+	}
 	if (!ret)
-		lab_info("deployed %d changed file%s to the virtual board", copied,
-			 copied == 1 ? "" : "s");
+		lab_info("deployed %d changed file%s to the virtual board; %d unchanged",
+			 copied, copied == 1 ? "" : "s", 1 + 2 * n - copied);
 	return ret;
 }
 
@@ -338,6 +347,47 @@ static int build_and_deploy_remote(struct lab_ssh *ssh, const struct lab *lab,
 	return ret;
 }
 
+/*
+ * deploy --json: what the message on stderr says (files sent and skipped,
+ * bytes, round trips), on success and on failure (with the error).  The
+ * QEMU board's disk is local: no bytes over a wire, no round trips.
+ */
+static void deploy_json(const struct lab *lab, bool remote, const char *where,
+			const char *disk, int nb,
+			const struct board_deploy_stats *st, int ret)
+{
+	struct strbuf js = STRBUF_INIT;
+
+	strbuf_addstr(&js, "{\"lab\":");
+	strbuf_add_json_str(&js, lab->name);
+	strbuf_addstr(&js, ",\"board\":");
+	if (where)
+		strbuf_add_json_str(&js, where);
+	else
+		strbuf_addstr(&js, remote ? "null" : "\"qemu\"");
+	if (disk) {
+		strbuf_addstr(&js, ",\"disk\":");
+		strbuf_add_json_str(&js, disk);
+	}
+	strbuf_addf(&js, ",\"result\":\"%s\",\"deployed\":%d,\"files_sent\":%d,\"files_skipped\":%d",
+		    ret ? "error" : "ok", nb, st->files_sent, st->files_skipped);
+	if (!remote)
+		strbuf_addstr(&js, ",\"bytes_sent\":null,\"round_trips\":null");
+	else
+		strbuf_addf(&js, ",\"bytes_sent\":%llu,\"round_trips\":%llu",
+			    (unsigned long long)st->bytes_sent,
+			    (unsigned long long)st->round_trips);
+	strbuf_addf(&js, ",\"elapsed_ms\":%lld,\"error\":",
+		    (long long)st->elapsed_ms);
+	if (ret)
+		strbuf_add_json_str(&js, lab_errmsg(ret));
+	else
+		strbuf_addstr(&js, "null");
+	strbuf_addstr(&js, "}\n");
+	fputs(strbuf_str(&js), stdout);
+	strbuf_release(&js);
+}
+
 int lab_deploy(struct lab *lab, const char *const *names, int n,
 	       const struct run_opts *o, const struct cmd_ctx *ctx)
 {
@@ -363,25 +413,10 @@ int lab_deploy(struct lab *lab, const char *const *names, int n,
 		ret = build_and_deploy_remote(bs.ssh, lab, hv, built, nb, o,
 					      ctx, &st);
 	else if (!ret)
-		ret = build_and_deploy(&board, lab, hv, built, nb, o, ctx);
-	if (!ret && ctx->json && remote) {
-		struct strbuf js = STRBUF_INIT;
-
-		strbuf_addstr(&js, "{\"lab\":");
-		strbuf_add_json_str(&js, lab->name);
-		strbuf_addstr(&js, ",\"board\":");
-		strbuf_add_json_str(&js, lab_ssh_where(bs.ssh));
-		strbuf_addf(&js, ",\"deployed\":%d,\"files_sent\":%d,\"files_skipped\":%d,\"bytes_sent\":%llu,\"round_trips\":%llu,\"elapsed_ms\":%lld}\n",
-			    nb, st.files_sent, st.files_skipped,
-			    (unsigned long long)st.bytes_sent,
-			    (unsigned long long)st.round_trips,
-			    (long long)st.elapsed_ms);
-		fputs(strbuf_str(&js), stdout);
-		strbuf_release(&js);
-	} else if (!ret && ctx->json) {
-		printf("{\"lab\":\"%s\",\"disk\":\"%s\",\"deployed\":%d}\n",
-		       lab->name, board.disk, nb);
-	}
+		ret = build_and_deploy(&board, lab, hv, built, nb, o, ctx, &st);
+	if (ctx->json)
+		deploy_json(lab, remote, remote && bs.ssh ? lab_ssh_where(bs.ssh) : NULL,
+			    remote ? NULL : board.disk, nb, &st, ret);
 	if (remote)
 		board_session_close(&bs);
 	else
@@ -804,7 +839,8 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		if (ret)
 			goto out_board;	/* close frees what a failed open set up */
 		if (o->build || o->deploy) {
-			ret = build_and_deploy(&board, lab, hv, built, nbuild, o, ctx);
+			ret = build_and_deploy(&board, lab, hv, built, nbuild, o, ctx,
+					       NULL);
 			if (ret)
 				goto out_board;
 			for (i = 0; i < nbuild; i++)

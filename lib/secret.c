@@ -24,9 +24,22 @@ int lab_read_secret_file(const char *what, const char *path,
 	if (!strncmp(path, "~/", 2) && home && *home)
 		path = full = xasprintf("%s/%s", home, path + 2);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
+	if (fd < 0 && errno == ELOOP) {
+		/* A link could be swapped for another file between checks. */
+		ret = lab_err(LAB_ECONFIG,
+			      "%s: password_file %s is a symbolic link; name the file itself",
+			      what, path);
+		goto out;
+	}
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
 		ret = lab_err_errno(errno, "%s: cannot open password_file %s",
 				    what, path);
+		goto out;
+	}
+	if (fd < 0) {
+		/* Whatever stops the read, the fix is in the configuration. */
+		ret = lab_err(LAB_ECONFIG, "%s: cannot open password_file %s: %s",
+			      what, path, strerror(errno));
 		goto out;
 	}
 	/* Checked on the open file, so what is read is what was checked. */
@@ -48,7 +61,12 @@ int lab_read_secret_file(const char *what, const char *path,
 
 			while (len < n && buf[len] != '\n' && buf[len] != '\r')
 				len++;
-			strbuf_add(out, buf, (size_t)len);
+			if (len == 0)
+				ret = lab_err(LAB_ECONFIG,
+					      "%s: password_file %s is empty (its first line is the password)",
+					      what, path);
+			else
+				strbuf_add(out, buf, (size_t)len);
 		}
 		memset(buf, 0, sizeof(buf));
 	}

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "escape.h"
 #include "spawn.h"
 #include "xmalloc.h"
 
@@ -374,14 +375,15 @@ int lab_run(const char *const *argv, const struct spawn_opts *opts)
 			tail += len - 400;
 			len = 400;
 		}
+		char *text = lab_escape_lines(tail, len);	/* no terminal escapes */
+
 		if (r.term_signal)
-			ret = lab_err(LAB_EPROGRAM, "%s was killed by signal %d%s%.*s",
-				      argv[0], r.term_signal, len ? ": " : "",
-				      (int)len, tail);
+			ret = lab_err(LAB_EPROGRAM, "%s was killed by signal %d%s%s",
+				      argv[0], r.term_signal, len ? ": " : "", text);
 		else
-			ret = lab_err(LAB_EPROGRAM, "%s exited with status %d%s%.*s",
-				      argv[0], r.exit_code, len ? ": " : "",
-				      (int)len, tail);
+			ret = lab_err(LAB_EPROGRAM, "%s exited with status %d%s%s",
+				      argv[0], r.exit_code, len ? ": " : "", text);
+		free(text);
 	}
 	strbuf_release(&err);
 	return ret;

@@ -14,6 +14,7 @@
 
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/secret.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -161,9 +162,14 @@ int http_check_status(const struct http_request *req,
 			      req->user ? "wrong user or password" :
 			      "it wants a user and password (user = ..., password_file = ...)");
 	else
-		ret = lab_err(LAB_EINFRA, "%s %s answered %ld%s%.*s",
+	{
+		char *text = lab_escape(body, (size_t)len);
+
+		ret = lab_err(LAB_EINFRA, "%s %s answered %ld%s%s",
 			      req->method, strbuf_str(&url), resp->status,
-			      len ? ": " : "", len, body);
+			      len ? ": " : "", text);
+		free(text);
+	}
 	strbuf_release(&url);
 	return ret;
 }

@@ -50,6 +50,7 @@
 
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/param.h"
 #include "lib/strbuf.h"
@@ -355,10 +356,13 @@ int http_build(const struct http_target *t, enum http_action action,
 
 static int bad_answer(const char *what, const char *expect, const char *body)
 {
-	int n = (int)strcspn(body, "\r\n");
+	size_t n = strcspn(body, "\r\n");
+	char *text = lab_escape(body, n > 200 ? 200 : n);
+	int ret = lab_err(LAB_EINFRA, "%s answered '%s', not %s", what, text,
+			  expect);
 
-	return lab_err(LAB_EINFRA, "%s answered '%.*s', not %s", what,
-		       n > 200 ? 200 : n, body, expect);
+	free(text);
+	return ret;
 }
 
 static int tasmota_answer(const struct http_target *t, enum http_action a,

@@ -31,6 +31,7 @@
 
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/secret.h"
 #include "lib/shquote.h"
 #include "lib/spawn.h"
@@ -143,10 +144,14 @@ static int ipmi_status(struct power_dev *dev, enum power_state *state)
 			*state = POWER_ON;
 		else if (strstr(strbuf_str(&out), "Chassis Power is off"))
 			*state = POWER_OFF;
-		else
+		else {
+			char *said = lab_escape(out.buf, out.len);
+
 			ret = lab_err(LAB_EINFRA,
 				      "ipmitool chassis power status on %s said '%s', not 'Chassis Power is on|off'",
-				      power_param(dev, "host"), strbuf_str(&out));
+				      power_param(dev, "host"), said);
+			free(said);
+		}
 	}
 	strbuf_release(&out);
 	return ret;

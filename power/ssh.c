@@ -6,20 +6,27 @@
  *   cycle, reset  run `reboot` (systemctl reboot) detached, wait until ssh
  *                 stops answering (down_timeout)
  *   off           the same with `poweroff` (systemctl poweroff)
- *   status        on when ssh answers; unknown otherwise (a board running a
- *                 hypervisor has no sshd but is on)
+ *   status        on when ssh answers; otherwise an error saying why (a
+ *                 board running a hypervisor has no sshd but is on, so
+ *                 silence is not "off")
  *
  * There is no "on": an OS that is off runs no sshd.  Keys (a lab's
  * [board] host, user and ssh_port are the defaults, see labpower.c):
  *   host, user, port (22), identity, jump, sudo (no: run as is; yes:
  *   sudo -n), reboot, poweroff, connect_timeout (10 s), down_timeout (60 s)
  */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/netcheck.h"
 #include "lib/shquote.h"
 #include "lib/strbuf.h"
@@ -128,10 +135,14 @@ static int soft(struct power_dev *dev, bool off)
 	if (!ret)
 		ret = lab_ssh_run(s, argv, NULL, 0, NULL, &err, &st, 30000);
 	if (!ret && st) {
+		char *text;
+
 		strbuf_rtrim(&err);
+		text = lab_escape_lines(err.buf, err.len);
 		ret = lab_err(LAB_EINFRA, "power driver ssh: %s on %s failed (exit %d): %s",
 			      off ? "poweroff" : "reboot", lab_ssh_where(s), st,
-			      strbuf_str(&err));
+			      text);
+		free(text);
 	}
 	if (s)
 		lab_ssh_close(s);
@@ -161,11 +172,75 @@ static int ssh_cycle(struct power_dev *dev)
 	return soft(dev, false);
 }
 
+/*
+ * Connect to host:port within ms: 0 when something accepts, else -1 with
+ * why it did not (refused, no answer, no such host) in why.
+ */
+static int probe_port(const char *host, int port, int64_t ms, char *why,
+		      size_t whylen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
+	char ports[16];
+	int gai, err = ETIMEDOUT;
+
+	snprintf(ports, sizeof(ports), "%d", port);
+	gai = getaddrinfo(host, ports, &hints, &ai);
+	if (gai) {
+		snprintf(why, whylen, "cannot resolve %s: %s", host,
+			 gai_strerror(gai));
+		return -1;
+	}
+	for (a = ai; a; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
+				SOCK_CLOEXEC, 0);
+		struct pollfd pfd = { fd, POLLOUT, 0 };
+		socklen_t len = sizeof(err);
+
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			err = 0;
+		} else if (errno != EINPROGRESS) {
+			err = errno;
+		} else if (poll(&pfd, 1, (int)ms) != 1) {
+			err = ETIMEDOUT;
+		} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+			err = errno;
+		}
+		close(fd);
+		if (!err)
+			break;
+	}
+	freeaddrinfo(ai);
+	if (!err)
+		return 0;
+	if (err == ETIMEDOUT)
+		snprintf(why, whylen, "no answer within %lld ms", (long long)ms);
+	else
+		snprintf(why, whylen, "%s", strerror(err));
+	return -1;
+}
+
+/*
+ * On when its sshd answers.  When it does not, the board may be off,
+ * booting, or on and running a hypervisor without sshd: that is not a
+ * state but an error that says what was tried.
+ */
 static int ssh_status(struct power_dev *dev, enum power_state *state)
 {
-	*state = lab_tcp_port_open(power_param(dev, "host"), port_param(dev),
-				   duration_param(dev, "connect_timeout", 10000)) ?
-		 POWER_ON : POWER_UNKNOWN;
+	const char *host = power_param(dev, "host");
+	int port = port_param(dev);
+	char why[256];
+
+	*state = POWER_UNKNOWN;
+	if (probe_port(host, port, duration_param(dev, "connect_timeout", 10000),
+		       why, sizeof(why)))
+		return lab_err(LAB_EINFRA,
+			       "power driver ssh: cannot tell whether %s is on: its ssh port %d does not answer (%s); it is off, booting, or running without sshd",
+			       host, port, why);
+	*state = POWER_ON;
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/strbuf.h"
 #include "power/wsman.h"
 
@@ -234,47 +235,71 @@ static int fault(const char *body, size_t blen, const char *what)
 	if (find_text(f, flen, subcode, 2, &c))
 		find_text(f, flen, code, 2, &c);
 	find_text(f, flen, reason, 2, &r);
-	ret = lab_err(LAB_EINFRA, "%s answered a SOAP fault: %s%s%s", what,
-		      c.len ? strbuf_str(&c) : "(no code)",
-		      r.len ? ": " : "", strbuf_str(&r));
+	{
+		char *code_text = lab_escape(c.buf, c.len);
+		char *reason_text = lab_escape(r.buf, r.len);
+
+		ret = lab_err(LAB_EINFRA, "%s answered a SOAP fault: %s%s%s",
+			      what, c.len ? code_text : "(no code)",
+			      r.len ? ": " : "", reason_text);
+		free(code_text);
+		free(reason_text);
+	}
 	strbuf_release(&c);
 	strbuf_release(&r);
 	return ret;
 }
 
-static int first_line_len(const char *s)
+/* The first line of a peer's answer, escaped, for a message. */
+static char *first_line(const char *s)
 {
-	int n = (int)strcspn(s, "\r\n");
+	size_t n = strcspn(s, "\r\n");
 
-	return n > 120 ? 120 : n;
+	return lab_escape(s, n > 120 ? 120 : n);
 }
 
-/* The number in element path of the Body, after checking for a fault. */
+/*
+ * The number in element path of the Body, after checking for a fault.  An
+ * answer that is not what AMT sends is the lab's problem (-LAB_EINFRA):
+ * the user's configuration cannot fix it.
+ */
 static int body_number(const char *xml, const char *what,
 		       const char *const *path, int n, const char *expect,
 		       int *value)
 {
 	struct strbuf t = STRBUF_INIT;
 	const char *body;
+	char *text;
 	size_t blen;
 	char *end;
 	long v;
 	int ret;
 
-	if (wsman_find_element(xml, strlen(xml), "Body", &body, &blen))
-		return lab_err(LAB_EFORMAT,
-			       "%s answered something that is not a SOAP envelope: '%.*s'",
-			       what, first_line_len(xml), xml);
+	if (wsman_find_element(xml, strlen(xml), "Body", &body, &blen)) {
+		text = first_line(xml);
+		ret = lab_err(LAB_EINFRA,
+			      "%s answered something that is not a SOAP envelope: '%s'",
+			      what, text);
+		free(text);
+		return ret;
+	}
 	ret = fault(body, blen, what);
 	if (ret)
 		return ret;
-	if (find_text(body, blen, path, n, &t))
-		return lab_err(LAB_EFORMAT, "%s answered without %s: '%.*s'",
-			       what, expect, first_line_len(xml), xml);
+	if (find_text(body, blen, path, n, &t)) {
+		text = first_line(xml);
+		ret = lab_err(LAB_EINFRA, "%s answered without %s: '%s'",
+			      what, expect, text);
+		free(text);
+		strbuf_release(&t);
+		return ret;
+	}
 	v = strtol(strbuf_str(&t), &end, 10);
 	if (!t.len || *end || v < 0 || v > 65535) {
-		ret = lab_err(LAB_EFORMAT, "%s answered %s '%s', not a number",
-			      what, expect, strbuf_str(&t));
+		text = lab_escape(t.buf, t.len);
+		ret = lab_err(LAB_EINFRA, "%s answered %s '%s', not a number",
+			      what, expect, text);
+		free(text);
 		strbuf_release(&t);
 		return ret;
 	}

@@ -17,6 +17,7 @@
 #include "proc.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/secret.h"
 #include "lib/spawn.h"
 #include "lib/xmalloc.h"
@@ -369,9 +370,11 @@ const char *console_proc_err_line(struct console_proc *p, struct strbuf *tmp)
 		le[n++] = e;
 		e = s;
 	}
-	for (i = n - 1; i >= 0; i--)
-		strbuf_addf(tmp, "%s%.*s", tmp->len ? "; " : "",
-			    (int)(le[i] - ls[i]), ls[i]);
+	for (i = n - 1; i >= 0; i--) {
+		if (tmp->len)
+			strbuf_addstr(tmp, "; ");
+		strbuf_add_escaped(tmp, ls[i], (size_t)(le[i] - ls[i]), 0);
+	}
 	return strbuf_str(tmp);
 }
 

@@ -35,6 +35,13 @@ void lab_sftp_free(struct lab_sftp *sftp);
 int lab_ssh_err(const struct lab_ssh *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * libssh's last error, which may quote the server (its disconnect text,
+ * a banner), escaped for a message (lib/escape.h).  The text lives until
+ * the next call in this thread.
+ */
+const char *lab_ssh_peer_error(const struct lab_ssh *s);
+
 /* Apply a deadline to libssh's blocking calls (at least 1 ms). */
 void lab_ssh_set_timeout(struct lab_ssh *s, int64_t ms);
 

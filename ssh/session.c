@@ -31,6 +31,7 @@
 
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/shquote.h"
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
@@ -299,6 +300,16 @@ int lab_ssh_err(const struct lab_ssh *s, int code, const char *fmt, ...)
 	return ret;
 }
 
+const char *lab_ssh_peer_error(const struct lab_ssh *s)
+{
+	static __thread char text[1024];
+	char *e = lab_escape_str(ssh_get_error(s->ssh));
+
+	snprintf(text, sizeof(text), "%s", e);
+	free(e);
+	return text;
+}
+
 void lab_ssh_set_timeout(struct lab_ssh *s, int64_t ms)
 {
 	long sec, usec;
@@ -362,7 +373,11 @@ static void proxy_log_tail(const struct lab_ssh *s, struct strbuf *out)
 		goto out;
 	start = strrchr(log.buf, '\n');
 	start = start ? start + 1 : log.buf;
-	strbuf_addf(out, " (jump host: %.300s)", start);
+	if (strlen(start) > 300)
+		start[300] = '\0';
+	strbuf_addstr(out, " (jump host: ");
+	strbuf_add_escaped(out, start, strlen(start), 0);
+	strbuf_addch(out, ')');
 out:
 	strbuf_release(&log);
 	lab_err_clear();
@@ -418,7 +433,7 @@ static int session_new(struct lab_ssh **out, const struct lab_ssh_config *cfg,
 	if (ssh_options_parse_config(s->ssh, NULL) != 0)
 		ret = lab_err(LAB_ECONFIG, "ssh: cannot use %s/config or "
 			      "/etc/ssh/ssh_config: %s", ssh_dir,
-			      ssh_get_error(s->ssh));
+			      lab_ssh_peer_error(s));
 	if (cfg->port > 0)
 		ssh_options_set(s->ssh, SSH_OPTIONS_PORT, &cfg->port);
 	set_str(s->ssh, SSH_OPTIONS_USER, cfg->user);
@@ -514,11 +529,11 @@ static int session_connect(struct lab_ssh *s, int64_t start, int64_t timeout)
 		ret = lab_ssh_err(s, LAB_ETIMEDOUT,
 				  "no answer within %lld ms (%s)%s; is the "
 				  "board up and reachable?",
-				  (long long)timeout, ssh_get_error(s->ssh),
+				  (long long)timeout, lab_ssh_peer_error(s),
 				  jl.buf ? jl.buf : "");
 	else
 		ret = lab_ssh_err(s, LAB_EINFRA, "cannot connect: %s%s",
-				  ssh_get_error(s->ssh), jl.buf ? jl.buf : "");
+				  lab_ssh_peer_error(s), jl.buf ? jl.buf : "");
 	strbuf_release(&jl);
 	return ret;
 }
@@ -532,7 +547,7 @@ static int host_key_state(struct lab_ssh *s, struct strbuf *fp,
 
 	if (ssh_get_server_publickey(s->ssh, &key) != SSH_OK)
 		return lab_ssh_err(s, LAB_EINFRA, "no host key: %s",
-				   ssh_get_error(s->ssh));
+				   lab_ssh_peer_error(s));
 	ret = lab_ssh_key_fingerprint(key, fp, type);
 	ssh_key_free(key);
 	if (ret)
@@ -541,7 +556,7 @@ static int host_key_state(struct lab_ssh *s, struct strbuf *fp,
 	if (*state == SSH_KNOWN_HOSTS_ERROR)
 		return lab_ssh_err(s, LAB_EINFRA,
 				   "cannot check the host key: %s",
-				   ssh_get_error(s->ssh));
+				   lab_ssh_peer_error(s));
 	return 0;
 }
 
@@ -626,7 +641,7 @@ static int authenticate(struct lab_ssh *s, const struct lab_ssh_config *cfg)
 		return 0;
 	if (rc == SSH_AUTH_ERROR)
 		return lab_ssh_err(s, LAB_EINFRA, "authentication failed: %s",
-				   ssh_get_error(s->ssh));
+				   lab_ssh_peer_error(s));
 	methods = ssh_userauth_list(s->ssh, NULL);
 	if (methods & SSH_AUTH_METHOD_PUBLICKEY) {
 		if (cfg->identity && *cfg->identity) {
@@ -678,7 +693,7 @@ static int authenticate(struct lab_ssh *s, const struct lab_ssh_config *cfg)
 lost:
 	strbuf_release(&tried);
 	return lab_ssh_err(s, LAB_EINFRA, "authentication failed: %s",
-			   ssh_get_error(s->ssh));
+			   lab_ssh_peer_error(s));
 }
 
 int lab_ssh_connect(struct lab_ssh **out, const struct lab_ssh_config *cfg)
@@ -799,7 +814,7 @@ int lab_ssh_trust(const struct lab_ssh_config *cfg, bool write,
 	}
 	if (ssh_session_update_known_hosts(s->ssh) != SSH_OK) {
 		ret = lab_ssh_err(s, LAB_EIO, "cannot add the host key to "
-				  "%s: %s", kh, ssh_get_error(s->ssh));
+				  "%s: %s", kh, lab_ssh_peer_error(s));
 		goto out;
 	}
 	if (ssh_session_is_known_server(s->ssh) != SSH_KNOWN_HOSTS_OK)
@@ -912,14 +927,14 @@ int lab_ssh_run(struct lab_ssh *s, const char *const *argv,
 	ch = ssh_channel_new(s->ssh);
 	if (!ch) {
 		ret = lab_ssh_err(s, LAB_EINFRA, "cannot open a channel: %s",
-				  ssh_get_error(s->ssh));
+				  lab_ssh_peer_error(s));
 		goto out;
 	}
 	s->round_trips++;
 	if (ssh_channel_open_session(ch) != SSH_OK) {
 		ret = lab_ssh_err(s, LAB_EINFRA, "cannot open a channel for "
 				  "%s: %s", shortcmd.buf,
-				  ssh_get_error(s->ssh));
+				  lab_ssh_peer_error(s));
 		goto out;
 	}
 	memset(&cb, 0, sizeof(cb));
@@ -931,7 +946,7 @@ int lab_ssh_run(struct lab_ssh *s, const char *const *argv,
 	s->round_trips++;
 	if (ssh_channel_request_exec(ch, cmd.buf) != SSH_OK) {
 		ret = lab_ssh_err(s, LAB_EINFRA, "cannot run %s: %s",
-				  shortcmd.buf, ssh_get_error(s->ssh));
+				  shortcmd.buf, lab_ssh_peer_error(s));
 		goto out;
 	}
 
@@ -964,7 +979,7 @@ int lab_ssh_run(struct lab_ssh *s, const char *const *argv,
 		if (r1 < 0 || r2 < 0) {
 			ret = lab_ssh_err(s, LAB_EINFRA, "connection lost "
 					  "while running %s: %s",
-					  shortcmd.buf, ssh_get_error(s->ssh));
+					  shortcmd.buf, lab_ssh_peer_error(s));
 			goto out;
 		}
 		now = lab_mono_ms();

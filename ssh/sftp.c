@@ -184,7 +184,7 @@ static int lost(struct lab_ssh *s, const char *what)
 {
 	s->sftp->broken = true;
 	return lab_ssh_err(s, LAB_EINFRA, "SFTP connection lost (%s): %s",
-			   what, ssh_get_error(s->ssh));
+			   what, lab_ssh_peer_error(s));
 }
 
 static int send_packet(struct lab_ssh *s, struct strbuf *b)
@@ -393,7 +393,7 @@ static int sftp_start(struct lab_ssh *s)
 	    ssh_channel_request_subsystem(f->ch, "sftp") != SSH_OK) {
 		ret = lab_ssh_err(s, LAB_EINFRA, "cannot start SFTP (does "
 				  "sshd have a Subsystem sftp line?): %s",
-				  ssh_get_error(s->ssh));
+				  lab_ssh_peer_error(s));
 		goto fail;
 	}
 	put_u32(&b, 0);

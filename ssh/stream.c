@@ -34,22 +34,22 @@ int lab_ssh_stream_open(struct lab_ssh *s, const char *const *argv, bool pty,
 	ch = ssh_channel_new(s->ssh);
 	if (!ch)
 		return lab_ssh_err(s, LAB_EINFRA, "cannot open a channel: %s",
-				   ssh_get_error(s->ssh));
+				   lab_ssh_peer_error(s));
 	s->round_trips += 2;
 	if (ssh_channel_open_session(ch) != SSH_OK) {
 		ret = lab_ssh_err(s, LAB_EINFRA, "cannot open a channel: %s",
-				  ssh_get_error(s->ssh));
+				  lab_ssh_peer_error(s));
 		goto fail;
 	}
 	/* A raw terminal: no echo, no line editing, no CR/LF changes. */
 	if (pty && (ssh_channel_request_pty_size(ch, "dumb", 200, 50) != SSH_OK)) {
 		ret = lab_ssh_err(s, LAB_EINFRA, "cannot get a terminal for %s: %s",
-				  cmd.buf, ssh_get_error(s->ssh));
+				  cmd.buf, lab_ssh_peer_error(s));
 		goto fail;
 	}
 	if (ssh_channel_request_exec(ch, cmd.buf) != SSH_OK) {
 		ret = lab_ssh_err(s, LAB_EINFRA, "cannot run %s: %s", cmd.buf,
-				  ssh_get_error(s->ssh));
+				  lab_ssh_peer_error(s));
 		goto fail;
 	}
 	st = xcalloc(1, sizeof(*st));
@@ -83,7 +83,7 @@ ssize_t lab_ssh_stream_read(struct lab_ssh_stream *st, void *buf, size_t len)
 		return n;
 	if (n == SSH_ERROR || !ssh_is_connected(st->s->ssh))
 		return lab_ssh_err(st->s, LAB_EINFRA, "console stream lost: %s",
-				   ssh_get_error(st->s->ssh));
+				   lab_ssh_peer_error(st->s));
 	if (ssh_channel_is_eof(st->ch) || ssh_channel_is_closed(st->ch))
 		return 0;
 	return -LAB_EBUSY;
@@ -96,7 +96,7 @@ ssize_t lab_ssh_stream_write(struct lab_ssh_stream *st, const void *buf,
 
 	if (n < 0)
 		return lab_ssh_err(st->s, LAB_EINFRA, "cannot write to the console stream: %s",
-				   ssh_get_error(st->s->ssh));
+				   lab_ssh_peer_error(st->s));
 	return n;
 }
 

@@ -132,8 +132,23 @@ expect "verb before file" 2 "the file comes first" "$F" grubenv list "$F"
 expect "missing verb" 2 "missing command after" "$F" grubenv "$F"
 expect "list with arguments" 2 "list: unexpected argument 'a'" \
 	"$F" grubenv "$F" list a
-expect "create --size too small" 2 "block size 93 is out of range" \
+expect "create --size too small" 2 "'93' is out of range: a block has from 94 to 16777216 bytes" \
 	"$F" grubenv "$F" create --size 93
+# Sizes that overflow 64 bits once multiplied (or even before) are out of
+# range, and the message shows the text as given, not a wrapped number.
+for size in 17592186044417M 18014398509481985k 99999999999 \
+	99999999999999999999999999 16385k 17M; do
+	expect "create --size $size" 2 "--size: '$size' is out of range" \
+		"$T/big" grubenv "$T/big" create --size "$size"
+done
+expect "create --size=" 2 "--size: '' is not a number of bytes" \
+	"$T/big" grubenv "$T/big" create --size=
+expect "create --size without a value" 2 "--size needs a value" \
+	"$T/big" grubenv "$T/big" create --size
+expect "--size for set" 2 "--size is for create only" \
+	"$F" grubenv "$F" set --size 4k a=1
+expect "grubenv: unknown option" 2 "unknown option '--bogus'" \
+	"$F" grubenv "$F" list --bogus=1
 expect "create --size not a number" 2 "'12x' is not a number of bytes" \
 	"$F" grubenv "$F" create --size=12x
 expect "create extra argument" 2 "unexpected argument 'now'" \
@@ -206,8 +221,19 @@ same_file "$T/before" "$F" "file size limit: file unchanged"
 
 # ---------------------------------------------------- what still works
 run_labctl grubenv "$F" set 'a=1' -- 'b=2'
-is "$rc" 2 "'--' after the first NAME=VALUE is a bad parameter"
-run_labctl grubenv "$F" unset -- a
+is "$rc" 0 "'--' ends the options wherever it is (getopt)"
+run_labctl grubenv "$F" list
+is "$out" "$(printf 'a=1\nb=2')" "... both NAME=VALUE are set"
+run_labctl grubenv --size=16M "$T/opt" create
+is "$(stat -c %s "$T/opt" 2>/dev/null)" 16777216 "--size=16M before FILE: the largest block"
+run_labctl grubenv "$T/opt" create --size 1M
+is "$(stat -c %s "$T/opt" 2>/dev/null)" 1048576 "--size 1M after create"
+run_labctl grubenv "$T/opt" set -- -x=1
+is "$rc" 0 "set -- NAME=VALUE starting with -"
+run_labctl grubenv "$T/opt" unset -- -x
+run_labctl grubenv "$T/opt" list
+is "$out" "" "unset -- NAME starting with -"
+run_labctl grubenv "$F" unset -- a b
 is "$rc" 0 "unset -- NAME"
 run_labctl --json grubenv "$F" list
 is "$out" "{\"file\":\"$F\",\"variables\":[]}" "json list of an empty block"

@@ -6,6 +6,10 @@
 # power driver, ~. quits with exit 0 and the terminal is restored; the
 # session is captured to results/ and published, so `labctl console LAB
 # --follow` shows it live without taking any byte; --no-log; bad input.
+# A bare LF from the board is shown as CR LF (no staircase in the raw
+# terminal), ~m switches that off and on, --map none starts without it;
+# the capture keeps the bytes as sent.  Every message of labctl's is one
+# "[labctl: ...]" line; ~? is a block, one line per escape.
 . "$(dirname "$0")/lib.sh"
 
 command -v socat >/dev/null || skip_all "no socat"
@@ -37,9 +41,9 @@ cd "$T/work" || exit 1
 
 TM="tmux -S $T/tmux.sock"
 at_exit "$TM kill-server"
-# pane_has REGEX: until the pane shows it (bounded, 5 s)
+# pane_has REGEX: until the pane shows it (bounded, 10 s: a loaded machine)
 pane_has() {
-	for _ in $(seq 100); do
+	for _ in $(seq 200); do
 		$TM capture-pane -p -t con 2>/dev/null | grep -Eq -- "$1" && return 0
 		sleep 0.05
 	done
@@ -75,18 +79,42 @@ $TM send-keys -t con 'typed text' Enter
 wait_for "$T/board.in" 'typed text'
 ok "console: typed bytes reach the board" test $? = 0
 $TM send-keys -t con '~?'
-pane_has 'escapes after a newline: ~\. quit, ~b send a break, ~p power-cycle'
+pane_has '^  ~~  send one ~'
 ok "console: ~? prints the help" test $? = 0
+help=$($TM capture-pane -p -t con | sed -n '/escapes, typed after a newline/,/send one ~/p')
+is "$(printf '%s\n' "$help" | sed 's/ *$//')" "$(printf '%s\n' \
+	'[labctl: escapes, typed after a newline or at the start:]' \
+	'  ~.  quit' \
+	'  ~b  send a break' \
+	'  ~p  power-cycle the board (dummy)' \
+	'  ~m  map LF to CR LF on output: on or off (now on)' \
+	'  ~?  this help' \
+	'  ~~  send one ~')" "console: ~? is a block, one line per escape, each at the line start"
 $TM send-keys -t con '~b'
 pane_has 'break sent'
 ok "console: ~b sends a break on a tty" test $? = 0
 $TM send-keys -t con '~p'
-pane_has 'power cycle done'
-ok "console: ~p power-cycles the board" test $? = 0
+pane_has '^\[labctl: b: power cycle: ok, the board is on\]'
+ok "console: ~p power-cycles the board, one [labctl: ...] line at the line start" test $? = 0
+unlike "$($TM capture-pane -p -t con | sed '1,/~? for help/d')" '(^|[^[])labctl: |^ +\[labctl' \
+	"console: ... in the session, no other message style, no staircase"
 is "$(tr '\n' ' ' <"$T/power.log" 2>/dev/null)" "off on " "console: ... through its dummy power driver (off, on)"
 $TM send-keys -t con '~~x' Enter
 wait_for "$T/board.in" '~x'
 ok "console: ~~ sends one ~" test $? = 0
+# LF alone: each line starts at the left edge (CR LF shown), by default
+printf 'lf-one\nlf-two\n' >"$B"
+pane_has '^lf-two'
+ok "console: a bare LF is shown as CR LF (no staircase)" test $? = 0
+$TM send-keys -t con Enter '~m'
+pane_has 'LF to CR LF mapping off'
+ok "console: ~m switches the mapping off" test $? = 0
+printf 'st-one\nst-two\n' >"$B"
+pane_has '^ +st-two'
+ok "console: ... then a bare LF staircases as the bytes say" test $? = 0
+$TM send-keys -t con Enter '~m'
+pane_has 'LF to CR LF mapping on'
+ok "console: ~m switches it back on" test $? = 0
 printf 'board: last words\r\n' >"$B"
 pane_has 'board: last words'
 $TM send-keys -t con '~.'
@@ -97,8 +125,8 @@ ok "console: the terminal is restored (icanon again)" test $? = 0
 wait "$FOL"
 is "$?" 0 "follow: ends with exit 0 when the session ends"
 same_file "$T/follow.out" "$T/work/results/$log" "follow: printed exactly the captured bytes"
-is "$(cat "results/$log")" "$(printf 'board: hello from the serial port\r\nboard: last words\r')" \
-	"console: the capture holds the board's bytes only"
+is "$(cat "results/$log")" "$(printf 'board: hello from the serial port\r\nlf-one\nlf-two\nst-one\nst-two\nboard: last words\r')" \
+	"console: the capture holds the board's bytes only, as sent (LF not mapped)"
 like "$(cat "$T/board.in")" "^typed text" "console: the escapes did not reach the board"
 unlike "$(cat "$T/board.in")" '~\?|~b|~p|~\.' "console: ... none of them"
 ok "console: the live link is gone after the session" test ! -e "results/.live/b"
@@ -110,9 +138,13 @@ like "$err" "nothing is capturing the console of b now" "follow: ... says so"
 $TM kill-session -t con
 n_before=$(ls results | wc -l)
 $TM new-session -d -s con -x 150 -y 40 \
-	"cd $T/work; LABCTL_LABS=$T/labs $LABCTL console b --no-log; echo EXIT=\$?; sleep 60"
-pane_has '~\? for help'
-$TM send-keys -t con '~.'
+	"cd $T/work; LABCTL_LABS=$T/labs $LABCTL console --map=none b --no-log; echo EXIT=\$?; sleep 60"
+pane_has '~\? for help, ~\. to quit\]'
+ok "--map=none: the session starts (and says LF is not mapped)" pane_has 'LF not mapped'
+printf 'nl-one\nnl-two\n' >"$B"
+pane_has '^ +nl-two'
+ok "--map=none: a bare LF is passed as it is" test $? = 0
+$TM send-keys -t con Enter '~.'
 pane_has 'EXIT=0'
 ok "no-log: quits with exit 0" test $? = 0
 is "$(ls results | wc -l)" "$n_before" "no-log: nothing written to results/"
@@ -124,6 +156,22 @@ is "$rc" 3 "a device that does not exist: exit 3"
 like "$err" "no serial device $T/no-such-tty" "... names it"
 run_labctl console b --bogus
 is "$rc" 2 "an unknown option: exit 2"
+like "$err" "unknown option '--bogus'" "... named"
+run_labctl console b --map=crlf
+is "$rc" 2 "--map with a bad value: exit 2"
+like "$err" "--map: 'crlf' is not lf-crlf or none" "... says what it takes"
+run_labctl console b --results
+is "$rc" 2 "--results without a value: exit 2"
+like "$err" "--results needs a value" "... says so"
+run_labctl console -f --results="$T/nowhere" -- b
+is "$rc" 2 "-f --results=DIR -- LAB: parsed (nothing live there: exit 2)"
+like "$err" "no live $T/nowhere/\.live/b" "... in the --results=DIR given"
+# A QEMU board that is not running: the message names the board
+cp "$TOP/labs/qemu.conf" "$T/labs/qemu.conf"
+LABCTL_STATE_DIR=$T/state run_labctl console qemu
+is "$rc" 3 "the QEMU board off: exit 3"
+like "$err" "^labctl: the QEMU board of qemu is not running \(nothing answers on its console $T/state/qemu-[0-9a-f]+/console\.sock\): start it with \`labctl power qemu on\`" \
+	"... names the board, its console and what to do"
 cat >"$T/labs/n.conf" <<EOF
 [board]
 type = pc

@@ -17,7 +17,9 @@
 # DIR/events what it did: "relay 1", "pulse 9 5", "amt 10"...
 # DIR/next   read and removed before an authenticated request (amt):
 #            "fault" answers a SOAP fault, "rv N" ReturnValue N, "hang N"
-#            (read at connect) stalls the connection N s then drops it.
+#            (read at connect) stalls the connection N s then drops it,
+#            "answer CODE FILE" answers status CODE with DIR/FILE's bytes
+#            as they are (a hostile or broken peer).
 # Core Perl modules only.  It ends on SIGTERM, or by itself after 300 s.
 use strict;
 use warnings;
@@ -287,6 +289,15 @@ sub amt {
 	my ($action) = $x =~ m{<wsa:Action s:mustUnderstand="true">([^<]+)</wsa:Action>} or return "no Action";
 	my ($res) = $x =~ m{<wsman:ResourceURI s:mustUnderstand="true">([^<]+)</wsman:ResourceURI>} or return "no ResourceURI";
 	my $next = take_next();
+	if ($next =~ /^answer (\d+) (\S+)$/) {
+		open my $fh, '<:raw', "$dir/$2" or die "$dir/$2: $!";
+		local $/;
+		my $raw = <$fh>;
+		close $fh;
+		respond($c, $1, 'application/soap+xml;charset=UTF-8', $raw);
+		event("amt answer $1 $2");
+		return '';
+	}
 	if ($next eq 'fault') {
 		respond($c, 400, 'application/soap+xml;charset=UTF-8', envelope("$A/fault", $mid, $S,
 			qq(<a:Fault><a:Code><a:Value>a:Sender</a:Value><a:Subcode><a:Value>b:DestinationUnreachable</a:Value></a:Subcode></a:Code>)

@@ -35,6 +35,7 @@
 
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/escape.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/shquote.h"
@@ -2353,7 +2354,7 @@ static void test_params(void **state)
 /* The one reader of password files: 0600 only, first line, ~ is $HOME. */
 static void test_secret_file(void **state)
 {
-	char dir[] = "/tmp/labctl-secret.XXXXXX", path[PATH_MAX];
+	char dir[] = "/tmp/labctl-secret.XXXXXX", path[PATH_MAX], link[PATH_MAX];
 	const char *old_home = getenv("HOME");
 	char *saved = old_home ? strdup(old_home) : NULL;
 	struct strbuf sb = STRBUF_INIT;
@@ -2385,12 +2386,83 @@ static void test_secret_file(void **state)
 	assert_non_null(strstr(lab_errmsg(ret), dir));
 	ret = lab_read_secret_file("x", dir, &sb);
 	assert_true(ret < 0);
+	/* A link and an empty file are configuration errors naming the file. */
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(path, link), 0);
+	strbuf_reset(&sb);
+	ret = lab_read_secret_file("x", link, &sb);
+	assert_int_equal(ret, -LAB_ECONFIG);
+	assert_non_null(strstr(lab_errmsg(ret), "is a symbolic link"));
+	assert_non_null(strstr(lab_errmsg(ret), link));
+	assert_int_equal(sb.len, 0);
+	unlink(link);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("\nsecond line\n", f);
+	fclose(f);
+	ret = lab_read_secret_file("x", path, &sb);
+	assert_int_equal(ret, -LAB_ECONFIG);
+	assert_non_null(strstr(lab_errmsg(ret), "is empty"));
+	assert_non_null(strstr(lab_errmsg(ret), path));
+	assert_int_equal(sb.len, 0);
 	if (saved)
 		setenv("HOME", saved, 1);
 	free(saved);
 	unlink(path);
 	rmdir(dir);
 	strbuf_release(&sb);
+}
+
+/* Peer text in messages: nothing a terminal acts on gets through. */
+static void test_escape(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+		const char *lines;
+	} cases[] = {
+		{ "plain text, ok", "plain text, ok", "plain text, ok" },
+		{ "\x1b[31mred\x1b[0m", "\\e[31mred\\e[0m", "\\e[31mred\\e[0m" },
+		{ "a\nb\tc\rd", "a\\nb\\tc\\rd", "a\nb\tc\\rd" },
+		{ "bell\x07 del\x7f nul-free", "bell\\x07 del\\x7f nul-free",
+		  "bell\\x07 del\\x7f nul-free" },
+		{ "back\\slash", "back\\\\slash", "back\\\\slash" },
+		{ "caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93",
+		  "caf\xc3\xa9 \xe2\x9c\x93" },
+		/* C1 CSI (U+009B), a bidi override (U+202E), a stray byte */
+		{ "\xc2\x9b" "2J \xe2\x80\xae \xff", "\\u009b2J \\u202e \\xff",
+		  "\\u009b2J \\u202e \\xff" },
+		/* a sequence cut off at the end */
+		{ "x\xe2\x9c", "x\\xe2\\x9c", "x\\xe2\\x9c" },
+	};
+	const char *tail[] = { "sh", "-c", "printf 'boom \\033]0;title\\007\\033[2J' >&2; exit 1", NULL };
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	char *s;
+	int ret;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = lab_escape(cases[i].in, strlen(cases[i].in));
+		assert_string_equal(s, cases[i].out);
+		free(s);
+		s = lab_escape_lines(cases[i].in, strlen(cases[i].in));
+		assert_string_equal(s, cases[i].lines);
+		free(s);
+	}
+	strbuf_addstr(&sb, "x: ");
+	strbuf_add_escaped(&sb, "a\0b", 3, 0);
+	assert_int_equal(sb.len, 9);
+	assert_string_equal(strbuf_str(&sb), "x: a\\x00b");
+	strbuf_release(&sb);
+	s = lab_escape_str(NULL);
+	assert_string_equal(s, "");
+	free(s);
+	/* A program's stderr quoted in its error: escaped. */
+	ret = lab_run(tail, NULL);
+	assert_int_equal(ret, -LAB_EPROGRAM);
+	assert_contains(lab_errmsg(ret), "boom \\e]0;title\\x07\\e[2J");
+	assert_null(strchr(lab_errmsg(ret), '\033'));
 }
 
 static void test_utf8(void **state)
@@ -2425,6 +2497,7 @@ static void test_utf8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(test_escape),
 		T(test_utf8),
 		T(test_secret_file),
 		T(test_params),

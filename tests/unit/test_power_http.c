@@ -202,9 +202,10 @@ static void test_wsman_parse_garbage(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rv = -1;
-		if (wsman_parse_power_answer(bad[i], "AMT at h", &rv) != -LAB_EFORMAT)
+		/* An answer AMT would not send is the lab's problem: exit 3. */
+		if (wsman_parse_power_answer(bad[i], "AMT at h", &rv) != -LAB_EINFRA)
 			fail_msg("garbage #%zu was accepted (rv %d)", i, rv);
-		assert_contains(lab_errmsg(-LAB_EFORMAT), "AMT at h answered");
+		assert_contains(lab_errmsg(-LAB_EINFRA), "AMT at h answered");
 	}
 }
 
@@ -239,9 +240,14 @@ static void test_wsman_parse_status(void **state)
 	assert_string_equal(wsman_power_state_name(99), "unknown power state");
 	/* A PowerState outside the association is not the answer. */
 	p = "<s:Envelope><s:Body><x:Other><x:PowerState>2</x:PowerState></x:Other></s:Body></s:Envelope>";
-	assert_int_equal(wsman_parse_status_answer(p, "AMT", &ps), -LAB_EFORMAT);
+	assert_int_equal(wsman_parse_status_answer(p, "AMT", &ps), -LAB_EINFRA);
 	assert_int_equal(wsman_parse_status_answer("garbage", "AMT", &ps),
-			 -LAB_EFORMAT);
+			 -LAB_EINFRA);
+	/* Terminal escapes in an answer are shown escaped, never raw. */
+	assert_int_equal(wsman_parse_status_answer("\x1b[31mred\x1b[0m\x07",
+						   "AMT", &ps), -LAB_EINFRA);
+	assert_contains(lab_errmsg(-LAB_EINFRA), "'\\e[31mred\\e[0m\\x07'");
+	assert_null(strchr(lab_errmsg(-LAB_EINFRA), '\x1b'));
 	strbuf_release(&sb);
 }
 
