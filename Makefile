@@ -21,6 +21,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/labctl
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 ifneq ($(SANITIZE),)
 BUILD_KIND ?= san
@@ -193,6 +194,8 @@ install: all
 	install -m 0644 labs/*.conf $(DESTDIR)$(DATADIR)/labs/
 	install -d $(DESTDIR)$(DATADIR)/rules
 	install -m 0644 rules/*.rules $(DESTDIR)$(DATADIR)/rules/
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 scripts/labctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/labctl
 	# The stand-in's sources: an installed labctl builds the default lab.
 	install -d $(DESTDIR)$(DATADIR)/hypervisor
 	install -m 0644 $(filter-out %.o %.d,$(wildcard hypervisor/*.c hypervisor/*.h \
