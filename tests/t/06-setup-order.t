@@ -39,6 +39,8 @@ echo "install-deps" >>"$FAKE_DIR/log"
 SH
 chmod +x "$F/pkg-config" "$F/cc" "$F/install"
 export FAKE_DIR=$F
+# Run from `make check`: the outer make's variables must not leak in.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS DEPS_READY
 
 for target in run check bench; do
 	rm -f "$F/log" "$F/installed"

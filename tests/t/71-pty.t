@@ -12,6 +12,8 @@ command -v script >/dev/null || skip_all "no script(1) (bsdutils)"
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
 
 export TERM=xterm
+# Run from `make check`: the outer make's variables must not leak in.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS DEPS_READY
 unset LABCTL_LAB LABCTL_IMAGES
 export LABCTL_LABS=$TOP/labs
 export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor
