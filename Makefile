@@ -21,6 +21,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/labctl
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 ifneq ($(SANITIZE),)
 BUILD_KIND ?= san
@@ -30,10 +31,14 @@ endif
 BUILDDIR ?= build/$(BUILD_KIND)
 
 PKGS := inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
-CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+# Flags from pkg-config are computed when a recipe first needs them, never
+# while the Makefile is read: `make run` and `make check` install missing
+# packages first and only then build, in a new make (see "set-up" below).
+once = $(eval $(1) := $$(shell $(2)))$($(1))
+PKG_CFLAGS = $(call once,PKG_CFLAGS,$(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(call once,PKG_LIBS,$(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS = $(call once,CMOCKA_CFLAGS,$(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS = $(call once,CMOCKA_LIBS,$(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra
@@ -45,12 +50,12 @@ SAN_FLAGS :=
 ifneq ($(SANITIZE),)
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) \
 	-I. -MMD -MP $(PKG_CFLAGS) \
 	-DLABCTL_VERSION='"$(VERSION)$(if $(GIT_REV),-g$(GIT_REV))"' \
 	-DLABCTL_DATADIR='"$(DATADIR)"'
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
-LIBS := $(PKG_LIBS) -lm
+LIBS = $(PKG_LIBS) -lm
 
 # Modules in dependency order: later ones may use earlier ones.
 MODULES := lib ssh grubenv hvimage power serial-capture report labctl
@@ -97,9 +102,20 @@ $(BUILDDIR)/unit/%: tests/unit/%.c $(CORE_LIB) $(UNIT_HELPER_OBJS)
 
 -include $(CORE_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 
-# ---------------------------------------------------------------- deps
+# ---------------------------------------------------------------- set-up
+# `make run`, `make check` and `make bench` first install what is missing,
+# then build in a new make that reads pkg-config only now, so the very
+# first run on a fresh machine gets every flag.
+INSTALL_DEPS ?= scripts/install-deps --if-missing
+
 deps:
-	@scripts/install-deps --if-missing
+	@$(INSTALL_DEPS)
+
+ifndef DEPS_READY
+run check bench:
+	@$(INSTALL_DEPS)
+	@$(MAKE) --no-print-directory DEPS_READY=1 $@
+endif
 
 # ---------------------------------------------------------------- tests
 CHECK_DIR := build/check
@@ -107,8 +123,10 @@ CHECK_MAKE = $(MAKE) --no-print-directory DEVELOPER=1 \
 	SANITIZE=address,undefined BUILD_KIND=check
 
 # Fuzzing first, so the log ends with prove's own summary.
-check: deps
+ifdef DEPS_READY
+check:
 	@$(CHECK_MAKE) fuzz-run check-unit check-t
+endif
 
 # Unit suites print TAP (CMOCKA_MESSAGE_OUTPUT) so prove reads them too.
 check-unit: $(UNIT_BINS)
@@ -122,7 +140,8 @@ check-t: $(LABCTL) $(CORE_LIB)
 # ---------------------------------------------------------------- fuzz
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-DLABCTL_VERSION='"fuzz"' -DLABCTL_DATADIR='"$(DATADIR)"'
 FUZZ_RUNS ?= 20000
@@ -134,13 +153,13 @@ FUZZ_CORE := build/fuzz/libcore.a
 fuzz: $(FUZZ_BINS)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -MMD -MP -c -o $@ $<
+	$(FUZZ_CC) $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -MMD -MP -c -o $@ $<
 $(FUZZ_CORE): $(FUZZ_CORE_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_CORE)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CORE) $(PKG_LIBS) -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CORE) $(PKG_LIBS) -lm
 -include $(FUZZ_CORE_OBJS:.o=.d)
 
 # Run every target on its seed corpus, then a short bounded exploration.
@@ -156,12 +175,14 @@ fuzz-run: fuzz
 	done
 
 # ---------------------------------------------------------------- run
-run: deps all
+ifdef DEPS_READY
+run: all
 	@scripts/demo-run $(LABCTL)
 
-bench: deps all
+bench: all
 	@set -e; for b in bench/*.sh; do [ -x $$b ] || continue; \
 		echo "== $$b"; LABCTL=$(abspath $(LABCTL)) $$b; done
+endif
 
 # ---------------------------------------------------------------- install
 install: all
@@ -173,6 +194,8 @@ install: all
 	install -m 0644 labs/*.conf $(DESTDIR)$(DATADIR)/labs/
 	install -d $(DESTDIR)$(DATADIR)/rules
 	install -m 0644 rules/*.rules $(DESTDIR)$(DATADIR)/rules/
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 scripts/labctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/labctl
 	# The stand-in's sources: an installed labctl builds the default lab.
 	install -d $(DESTDIR)$(DATADIR)/hypervisor
 	install -m 0644 $(filter-out %.o %.d,$(wildcard hypervisor/*.c hypervisor/*.h \

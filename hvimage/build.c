@@ -4,7 +4,7 @@
  *
  * One worker thread per parallel build takes the next queued variant,
  * checks its cache, and builds it (recipe.c).  Build steps are started
- * with posix_spawn (thread-safe, no fork of a threaded process) in their
+ * with lab_spawn_fds (lib/spawn: no terminal, dying with labctl) in their
  * own process group with their output appended to the variant's log, so
  * the log grows while the build runs.  The main thread only draws the
  * progress and enforces timeouts and interrupts by killing process groups.
@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,69 +211,18 @@ static void log_command(struct hv_job *j, const char *const *argv,
 }
 
 /*
- * Start argv in a new process group: stdin in_fd (or /dev/null), stdout
- * out_fd (or the log), stderr err_fd (or the log).  Returns the pid or <0.
+ * Start argv in a new process group (lib/spawn: no terminal, dies with
+ * labctl): stdin in_fd (or /dev/null), stdout out_fd (or the log), stderr
+ * err_fd (or the log).  Returns the pid or <0.
  */
 static pid_t job_spawn(struct hv_job *j, const char *const *argv,
 		       const char *cwd, int in_fd, int out_fd, int err_fd)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, def;
-	pid_t pid = -1;
-	int e;
+	struct spawn_opts so = { .cwd = cwd, .env = j->ctx->env };
+	int fds[3] = { in_fd, out_fd >= 0 ? out_fd : j->log_fd,
+		       err_fd >= 0 ? err_fd : j->log_fd };
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	if (in_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (out_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-	else if (j->log_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, j->log_fd, 1);
-	else
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	if (err_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-	else if (j->log_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, j->log_fd, 2);
-	else
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, cwd);
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGXFSZ);
-	sigaddset(&def, SIGQUIT);
-	sigaddset(&def, SIGHUP);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	e = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv,
-			 j->ctx->env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (e == ENOENT && cwd && access(cwd, X_OK) < 0)
-		return lab_err(LAB_ESPAWN, "cannot run %s in %s: %s", argv[0],
-			       cwd, strerror(errno));
-	if (e == ENOENT && strchr(argv[0], '/'))
-		return lab_err(LAB_ESPAWN, "cannot run %s%s%s: no such file",
-			       argv[0], cwd ? " in " : "", cwd ? cwd : "");
-	if (e == ENOENT)
-		return lab_err(LAB_ESPAWN,
-			       "cannot run %s: program not found (is its package installed? try scripts/install-deps)",
-			       argv[0]);
-	if (e)
-		return lab_err(LAB_ESPAWN, "cannot run %s: %s", argv[0],
-			       strerror(e));
-	return pid;
+	return lab_spawn_fds(argv, &so, fds);
 }
 
 /* From now on the main thread kills pid's group on timeout or interrupt. */

@@ -437,7 +437,7 @@ static int make_fat(const char *tmp, uint32_t part_sectors)
 			goto out;
 	}
 	{
-		const char *const argv[] = { "mmd", "-i", img, "::/boot",
+		const char *const argv[] = { "mmd", "-D", "s", "-i", img, "::/boot",
 					     "::/boot/grub", "::/boot/xmhf", NULL };
 
 		ret = mtool(argv, NULL, 0, NULL, &err);
@@ -450,7 +450,7 @@ static int make_fat(const char *tmp, uint32_t part_sectors)
 	if (ret)
 		goto out;
 	{
-		const char *const argv[] = { "mcopy", "-i", img, "-",
+		const char *const argv[] = { "mcopy", "-D", "o", "-i", img, "-",
 					     "::/boot/grub/grubenv", NULL };
 
 		ret = mtool(argv, env->buf, env->size, NULL, &err);
@@ -650,7 +650,11 @@ out:
 
 /* ------------------------------------------------------------ files */
 
-/* mmd of dest's parents; existing ones make mmd complain, which is fine. */
+/*
+ * mmd of dest's parents.  "-D s": an existing one is skipped, never asked
+ * about (mtools prompts on the terminal otherwise); its exit status 1 then
+ * is fine.
+ */
 static int make_parents(const char *img, const char *mdest)
 {
 	const char *argv[64];
@@ -660,6 +664,8 @@ static int make_parents(const char *img, const char *mdest)
 	char *ia = image_arg(img);
 
 	argv[n++] = "mmd";
+	argv[n++] = "-D";
+	argv[n++] = "s";
 	argv[n++] = "-i";
 	argv[n++] = ia;
 	for (p = strchr(mdest + 3, '/'); p && n < 62; p = strchr(p + 1, '/')) {
@@ -667,7 +673,7 @@ static int make_parents(const char *img, const char *mdest)
 		argv[n++] = copies[k++];
 	}
 	argv[n] = NULL;
-	ret = n > 3 ? mtool(argv, NULL, 0, NULL, NULL) : 0;
+	ret = n > 5 ? mtool(argv, NULL, 0, NULL, NULL) : 0;
 	while (k--)
 		free(copies[k]);
 	free(ia);
@@ -688,7 +694,7 @@ static int put(const char *img, const char *local, const void *data,
 		return ret;
 	ia = image_arg(img);
 	for (attempt = 0; attempt < 2; attempt++) {
-		const char *const argv[] = { "mcopy", "-o", "-i", ia,
+		const char *const argv[] = { "mcopy", "-D", "o", "-i", ia,
 					     local ? local : "-", md, NULL };
 
 		strbuf_reset(&err);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Board reservations: expiring leases (see lease.h). */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -215,20 +216,27 @@ static void new_token(char *buf, size_t size)
 }
 
 /*
- * A virtual board is one user's (its QEMU runs in /tmp/labctl-<uid>/), so
- * its leases are that user's too: another user's "qemu" is another board.
+ * A virtual board is one user's (its QEMU runs in the state directory,
+ * $LABCTL_STATE_DIR or /tmp/labctl-<uid>/), so its leases are that user's
+ * too, beside it: another user's (or state directory's) "qemu" is another
+ * board.  lock.dir in the lab file, then $LABCTL_LOCK_DIR, come first.
  */
 const char *lease_local_dir(const struct lab *lab)
 {
-	static char def[64];
+	static char def[PATH_MAX];
 	const char *dir = lab_get(lab, "lock", "dir");
 	const char *env = getenv("LABCTL_LOCK_DIR");
+	const char *state = getenv("LABCTL_STATE_DIR");
 
 	if (dir)
 		return dir;
 	if (env && *env)
 		return env;
-	snprintf(def, sizeof(def), "/tmp/labctl-%u/leases", (unsigned)getuid());
+	if (state && *state)
+		snprintf(def, sizeof(def), "%s/leases", state);
+	else
+		snprintf(def, sizeof(def), "/tmp/labctl-%u/leases",
+			 (unsigned)getuid());
 	return def;
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,13 +30,15 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* Build the child's environment: ours plus env_add (which wins). */
-static char **child_env(const char *const *add)
+/* Build the child's environment: base (ours if NULL) plus add (which wins). */
+static char **child_env(char *const *base, const char *const *add)
 {
 	size_t n = 0, m = 0, i, j;
 	char **env;
 
-	while (environ[n])
+	if (!base)
+		base = environ;
+	while (base[n])
 		n++;
 	while (add && add[m])
 		m++;
@@ -45,55 +49,208 @@ static char **child_env(const char *const *add)
 		for (k = 0; k < m; k++) {
 			size_t len = strcspn(add[k], "=");
 
-			if (!strncmp(environ[i], add[k], len) &&
-			    environ[i][len] == '=')
+			if (!strncmp(base[i], add[k], len) && base[i][len] == '=')
 				keep = 0;
 		}
 		if (keep)
-			env[j++] = environ[i];
+			env[j++] = base[i];
 	}
 	for (i = 0; i < m; i++)
 		env[j++] = (char *)add[i];
 	return env;
 }
 
-/* In the child: never returns. */
-static void exec_child(const char *const *argv, const struct spawn_opts *o,
-		       int in_fd, int out_fd, int err_fd, int report_fd)
-{
-	int null_fd = open("/dev/null", O_RDWR);
-	int e;
+/*
+ * What the forked child needs, all prepared before fork(): labctl has
+ * threads (build workers, the lease keeper), so between fork and exec the
+ * child only makes async-signal-safe calls.
+ */
+struct child_setup {
+	const char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int fd[3];		/* >= 0: dup2 onto 0, 1, 2 */
+	bool null_fd[3];	/* /dev/null onto 0, 1, 2; neither: inherit */
+	bool err_to_out;
+	bool outlive;
+	pid_t parent;
+	int report_fd;
+};
 
-	setpgid(0, 0);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGXFSZ, SIG_DFL);
-	dup2(in_fd >= 0 ? in_fd : null_fd, 0);
-	if (out_fd >= 0)
-		dup2(out_fd, 1);
-	else if (o->quiet)
-		dup2(null_fd, 1);
-	if (o->err_to_out)
-		dup2(1, 2);
-	else if (err_fd >= 0)
-		dup2(err_fd, 2);
-	else if (o->quiet)
-		dup2(null_fd, 2);
-	if (null_fd > 2)
-		close(null_fd);
-	if (o->cwd && chdir(o->cwd) < 0) {
-		e = -errno;	/* negative: the directory, not the program */
-		goto report;
-	}
-	if (o->env_add)
-		environ = child_env(o->env_add);
-	execvp(argv[0], (char *const *)argv);
-	e = errno;
-report:
+/* The parent-death signal of the supervisor: one nobody else sends it. */
+#define SUPERVISOR_PDEATH_SIG SIGUSR2
+
+static const int reset_signals[] = {
+	SIGPIPE, SIGINT, SIGTERM, SIGXFSZ, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+	SIGCHLD, SIGALRM,
+};
+
+static void report_and_exit(int report_fd, int e)
+{
 	if (write(report_fd, &e, sizeof(e)) < 0)
 		_exit(127);
 	_exit(127);
+}
+
+/* Default signal actions and an empty mask, as a program expects them. */
+static void default_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
+		sigaction(reset_signals[i], &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void exec_program(const struct child_setup *c)
+{
+	default_signals();
+	execvpe(c->argv[0], (char *const *)c->argv, c->envp);
+	report_and_exit(c->report_fd, errno);
+}
+
+/*
+ * Close every close-on-exec descriptor: a supervisor never execs, and it
+ * must not hold the pipes of programs other threads start meanwhile (their
+ * callers wait for EOF).  Descriptors without FD_CLOEXEC reach the program
+ * as they always did.
+ */
+static void close_cloexec_fds(void)
+{
+	char buf[4096];
+	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool closed_some = true;
+
+	if (dir < 0)
+		return;
+	while (closed_some) {
+		long n;
+
+		closed_some = false;
+		lseek(dir, 0, SEEK_SET);
+		while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+			long off = 0;
+
+			while (off < n) {
+				const char *name = buf + off + 19;
+				unsigned short reclen;
+				int fd = 0;
+
+				memcpy(&reclen, buf + off + 16, sizeof(reclen));
+				off += reclen;
+				if (*name < '0' || *name > '9')
+					continue;
+				while (*name >= '0' && *name <= '9')
+					fd = fd * 10 + (*name++ - '0');
+				if (fd > 2 && fd != dir &&
+				    (fcntl(fd, F_GETFD) & FD_CLOEXEC) &&
+				    close(fd) == 0)
+					closed_some = true;
+			}
+		}
+	}
+	close(dir);
+}
+
+/*
+ * The supervisor: the program runs as its child in the supervisor's
+ * session and process group.  When labctl dies, however it dies (SIGKILL
+ * included), the kernel sends the supervisor SUPERVISOR_PDEATH_SIG and it
+ * kills the whole group, so make's compilers go too, not only make.  When
+ * the program ends, the supervisor ends the same way.  Never returns.
+ */
+static void supervise(const struct child_setup *c)
+{
+	sigset_t set;
+	siginfo_t si;
+	struct rlimit no_core = { 0, 0 };
+	struct sigaction dfl;
+	pid_t child;
+	int status = 0, null_fd, sig;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
+		sigaddset(&set, reset_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &dfl, NULL);
+	/* Armed before checking: labctl may have died right after fork. */
+	if (prctl(PR_SET_PDEATHSIG, SUPERVISOR_PDEATH_SIG) < 0 ||
+	    getppid() != c->parent)
+		_exit(127);
+	child = fork();
+	if (child < 0)
+		report_and_exit(c->report_fd, errno);
+	if (child == 0)
+		exec_program(c);
+	close_cloexec_fds();
+	/* The program's output pipes must close when the program ends. */
+	null_fd = open("/dev/null", O_RDWR);
+	for (i = 0; i < 3; i++)
+		dup2(null_fd, (int)i);
+	if (null_fd > 2)
+		close(null_fd);
+	for (;;) {
+		sig = sigwaitinfo(&set, &si);
+		if (sig == SIGCHLD) {
+			if (waitpid(child, &status, WNOHANG) == child)
+				break;
+		} else if (sig == SUPERVISOR_PDEATH_SIG) {
+			/* The spawning thread ended; labctl is gone only if
+			 * we were handed to another process. */
+			if (getppid() != c->parent)
+				kill(0, SIGKILL);
+		} else if (sig > 0) {
+			kill(child, sig);
+		}
+	}
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	/* Killed by a signal: end by the same one (no core of ours). */
+	sig = WTERMSIG(status);
+	setrlimit(RLIMIT_CORE, &no_core);
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
+}
+
+/*
+ * In the child: never returns.  A new session (no controlling terminal:
+ * nothing labctl starts can read or stop on the user's terminal) whose
+ * process group lab_kill_group() kills as one.
+ */
+static void run_child(const struct child_setup *c)
+{
+	int null_fd = open("/dev/null", O_RDWR);
+	int i;
+
+	setsid();
+	for (i = 0; i < 3; i++) {
+		if (c->fd[i] >= 0)
+			dup2(c->fd[i], i);
+		else if (c->null_fd[i])
+			dup2(null_fd, i);
+	}
+	if (c->err_to_out)
+		dup2(1, 2);
+	if (null_fd > 2)
+		close(null_fd);
+	/* Negative: the directory, not the program. */
+	if (c->cwd && chdir(c->cwd) < 0)
+		report_and_exit(c->report_fd, -errno);
+	if (c->outlive)
+		exec_program(c);
+	supervise(c);
 }
 
 void lab_kill_group(pid_t pgid, int64_t grace_ms)
@@ -115,56 +272,100 @@ void lab_kill_group(pid_t pgid, int64_t grace_ms)
 	kill(-pgid, SIGKILL);
 }
 
-static pid_t start(const char *const *argv, const struct spawn_opts *o,
-		   int *in_w, int *out_r, int *err_r)
+/*
+ * Fork the child for argv.  fd[i] >= 0 is used as descriptor i; for i in
+ * 0..2 a negative fd[i] means /dev/null when null_fd[i], else inherit
+ * (stdin: always /dev/null).  Returns the pid, or <0.
+ */
+static pid_t start_fds(const char *const *argv, const struct spawn_opts *o,
+		       const int fd[3], const bool null_fd[3])
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct child_setup c = { .argv = argv, .cwd = o->cwd,
+				 .err_to_out = o->err_to_out,
+				 .outlive = o->outlive, .parent = getpid() };
+	char **envp = child_env(o->env, o->env_add);
 	int report[2];
 	pid_t pid;
 	ssize_t n;
-	int e = 0;
+	int e = 0, i;
 
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return lab_err_errno(errno, "cannot run %s", argv[0]);
-	if ((in_w && pipe2(in, O_CLOEXEC) < 0) ||
-	    (out_r && pipe2(out, O_CLOEXEC) < 0) ||
-	    (err_r && pipe2(err, O_CLOEXEC) < 0)) {
-		e = errno;
-		goto fail;
+	for (i = 0; i < 3; i++) {
+		c.fd[i] = fd[i];
+		c.null_fd[i] = null_fd[i] || i == 0;
 	}
+	c.envp = envp;
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		e = errno;
+		free(envp);
+		return lab_err(LAB_ESPAWN, "cannot run %s: %s", argv[0], strerror(e));
+	}
+	c.report_fd = report[1];
 	pid = fork();
 	if (pid < 0) {
 		e = errno;
-		goto fail;
+		close(report[0]);
+		close(report[1]);
+		free(envp);
+		return lab_err(LAB_ESPAWN, "cannot run %s: %s", argv[0], strerror(e));
 	}
 	if (pid == 0)
-		exec_child(argv, o, in[0], out[1], err[1], report[1]);
-	/* Also from the parent, so a kill right after fork hits the group. */
-	setpgid(pid, pid);
+		run_child(&c);
+	free(envp);
 	close(report[1]);
-	close_fd(&in[0]);
-	close_fd(&out[1]);
-	close_fd(&err[1]);
+	/* EOF once the program runs (and, supervised, its supervisor too). */
 	do
 		n = read(report[0], &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
 	close(report[0]);
-	if (n == sizeof(e)) {
-		waitpid(pid, NULL, 0);
+	if (n != sizeof(e))
+		return pid;
+	waitpid(pid, NULL, 0);
+	if (e < 0)
+		return lab_err(LAB_ESPAWN, "cannot run %s in %s: %s", argv[0],
+			       o->cwd, strerror(-e));
+	/* execvp says EACCES when a PATH directory is unreadable. */
+	if (e == ENOENT || (e == EACCES && !strchr(argv[0], '/') &&
+			    !lab_have_program(argv[0])))
+		return lab_err(LAB_ESPAWN,
+			       "cannot run %s: program not found (is its package installed? try scripts/install-deps)",
+			       argv[0]);
+	return lab_err(LAB_ESPAWN, "cannot run %s: %s", argv[0], strerror(e));
+}
+
+static pid_t start(const char *const *argv, const struct spawn_opts *o,
+		   int *in_w, int *out_r, int *err_r)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	bool null_fd[3] = { true, o->quiet, o->quiet };
+	int fd[3];
+	pid_t pid;
+
+	if ((in_w && pipe2(in, O_CLOEXEC) < 0) ||
+	    (out_r && pipe2(out, O_CLOEXEC) < 0) ||
+	    (err_r && pipe2(err, O_CLOEXEC) < 0)) {
+		int e = errno;
+
+		close_fd(&in[0]);
+		close_fd(&in[1]);
+		close_fd(&out[0]);
+		close_fd(&out[1]);
+		close_fd(&err[0]);
+		close_fd(&err[1]);
+		return lab_err(LAB_ESPAWN, "cannot run %s: %s", argv[0],
+			       strerror(e));
+	}
+	fd[0] = in[0];
+	fd[1] = out[1];
+	fd[2] = err[1];
+	pid = start_fds(argv, o, fd, null_fd);
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	close_fd(&err[1]);
+	if (pid < 0) {
 		close_fd(&in[1]);
 		close_fd(&out[0]);
 		close_fd(&err[0]);
-		if (e < 0)
-			return lab_err(LAB_ESPAWN, "cannot run %s in %s: %s",
-				       argv[0], o->cwd, strerror(-e));
-		/* execvp says EACCES when a PATH directory is unreadable. */
-		if (e == ENOENT || (e == EACCES && !strchr(argv[0], '/') &&
-				    !lab_have_program(argv[0])))
-			return lab_err(LAB_ESPAWN,
-				       "cannot run %s: program not found (is its package installed? try scripts/install-deps)",
-				       argv[0]);
-		return lab_err(LAB_ESPAWN, "cannot run %s: %s", argv[0],
-			       strerror(e));
+		return pid;
 	}
 	if (in_w)
 		*in_w = in[1];
@@ -173,16 +374,15 @@ static pid_t start(const char *const *argv, const struct spawn_opts *o,
 	if (err_r)
 		*err_r = err[0];
 	return pid;
-fail:
-	close(report[0]);
-	close(report[1]);
-	close_fd(&in[0]);
-	close_fd(&in[1]);
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&err[0]);
-	close_fd(&err[1]);
-	return lab_err(LAB_ESPAWN, "cannot run %s: %s", argv[0], strerror(e));
+}
+
+pid_t lab_spawn_fds(const char *const *argv, const struct spawn_opts *opts,
+		    const int fds[3])
+{
+	static const struct spawn_opts no_opts;
+	static const bool all_null[3] = { true, true, true };
+
+	return start_fds(argv, opts ? opts : &no_opts, fds, all_null);
 }
 
 /* Take what is in the pipe now, without waiting for more, and close it. */

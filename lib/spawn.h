@@ -2,8 +2,20 @@
 /*
  * Run programs from argv arrays, never through a shell.
  *
- * The child runs in its own process group so a timeout (or the caller's
- * cleanup) can kill everything it started.
+ * Every program runs in a new session: no controlling terminal (it cannot
+ * prompt on, read from or be stopped by the user's terminal), stdin from
+ * /dev/null unless stdin_data is given, and one process group that a
+ * timeout (or the caller's cleanup) kills as a whole.
+ *
+ * A program dies with labctl, SIGKILL of labctl included: a small
+ * supervisor (a forked copy of labctl that never execs) is the session and
+ * group leader, runs the program as its child, ends as the program ends
+ * (same exit status or signal, so the pid returned here behaves like the
+ * program's), forwards the signals sent to it alone, and kills the whole
+ * group when labctl dies.  The supervisor watches the thread that started
+ * it: if that thread ends first and labctl lives on, nothing happens; a
+ * program started from a thread that exits early is therefore not killed.
+ * spawn_opts.outlive opts out (no supervisor: the program survives labctl).
  */
 #ifndef LAB_SPAWN_H
 #define LAB_SPAWN_H
@@ -26,6 +38,8 @@ struct spawn_opts {
 	bool quiet;			/* uncaptured stdout/stderr to /dev/null */
 	int64_t timeout_ms;		/* 0: no timeout */
 	int64_t kill_grace_ms;		/* SIGTERM -> SIGKILL delay; 0: 500 ms */
+	char *const *env;		/* whole environment, NULL: ours */
+	bool outlive;			/* may outlive labctl: no supervisor */
 };
 
 struct spawn_result {
@@ -54,6 +68,13 @@ int lab_run(const char *const *argv, const struct spawn_opts *opts);
 
 /* Start argv in the background in a new process group; returns pid or <0. */
 pid_t lab_spawn_bg(const char *const *argv, const struct spawn_opts *opts);
+/*
+ * The same with the caller's descriptors: fds[0..2] become the program's
+ * stdin, stdout and stderr (-1: /dev/null).  Of opts only cwd, env,
+ * env_add and outlive apply.  Safe to call from threads.
+ */
+pid_t lab_spawn_fds(const char *const *argv, const struct spawn_opts *opts,
+		    const int fds[3]);
 /* Kill a process group: SIGTERM, wait up to grace_ms, then SIGKILL. */
 void lab_kill_group(pid_t pgid, int64_t grace_ms);
 

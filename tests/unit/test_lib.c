@@ -1987,6 +1987,122 @@ static void test_spawn_bg_kill_group(void **state)
 	free(pidfile);
 }
 
+/*
+ * What a "labctl" (a forked copy of this test) leaves when it is
+ * SIGKILLed while a program it started runs: the program and its
+ * background child die with it, unless started with .outlive.
+ */
+struct fake_labctl {
+	const char *const *argv;
+	bool outlive;
+	bool from_thread;	/* start from a thread that then ends */
+};
+
+static void *fake_labctl_thread(void *arg)
+{
+	const struct fake_labctl *f = arg;
+	struct spawn_opts o = { .quiet = true, .outlive = f->outlive };
+
+	if (lab_spawn_bg(f->argv, &o) < 0)
+		_exit(3);
+	return NULL;
+}
+
+static pid_t start_fake_labctl(const struct fake_labctl *f)
+{
+	pid_t fake = fork();
+
+	assert_true(fake >= 0);
+	if (fake == 0) {
+		struct spawn_opts o = { .quiet = true, .outlive = f->outlive };
+		pthread_t t;
+
+		if (f->from_thread) {
+			if (pthread_create(&t, NULL, fake_labctl_thread,
+					   (void *)f) != 0)
+				_exit(3);
+			pthread_join(t, NULL);
+			pause();
+		}
+		lab_spawn(f->argv, &o, NULL);
+		_exit(0);
+	}
+	return fake;
+}
+
+static void test_spawn_dies_with_labctl(void **state)
+{
+	char *pidfile = scratch_path("orphan.pid");
+	const char *const a[] = { "sh", "-c",
+				  "sleep 300 & echo $$ $! > \"$1.tmp\"; "
+				  "mv \"$1.tmp\" \"$1\"; sleep 300", "sh",
+				  pidfile, NULL };
+	struct strbuf sb = STRBUF_INIT;
+	int round;
+
+	(void)state;
+	alarm(20);
+	for (round = 0; round < 3; round++) {
+		struct fake_labctl f = { .argv = a, .outlive = round == 2,
+					 .from_thread = round == 1 };
+		pid_t fake = start_fake_labctl(&f);
+		long sh = 0, bg = 0;
+
+		assert_true(read_pidfile(pidfile, 3000) > 0);
+		strbuf_reset(&sb);
+		assert_int_equal(strbuf_read_file(&sb, pidfile, 0), 0);
+		assert_int_equal(sscanf(sb.buf, "%ld %ld", &sh, &bg), 2);
+		unlink(pidfile);
+		if (f.from_thread) {
+			/* The thread that started it ended: it still runs. */
+			lab_sleep_ms(200);
+			assert_false(pid_gone((pid_t)sh));
+		}
+		kill(fake, SIGKILL);
+		waitpid(fake, NULL, 0);
+		if (f.outlive) {
+			lab_sleep_ms(300);
+			if (pid_gone((pid_t)sh) || pid_gone((pid_t)bg))
+				fail_msg("an outlive program died with labctl");
+			/* Its own session and group: ours to end now. */
+			assert_int_equal(getsid((pid_t)sh), (pid_t)sh);
+			kill(-(pid_t)sh, SIGKILL);
+		}
+		if (!wait_gone((pid_t)sh, 3000) || !wait_gone((pid_t)bg, 3000))
+			fail_msg("round %d: %ld or %ld outlived labctl's SIGKILL",
+				 round, sh, bg);
+	}
+	alarm(0);
+	strbuf_release(&sb);
+	free(pidfile);
+}
+
+/* No controlling terminal, a session of its own, stdin /dev/null. */
+static void test_spawn_no_terminal(void **state)
+{
+	const char *const a[] = { "sh", "-c",
+				  "cat /proc/self/stat; readlink /proc/self/fd/0",
+				  NULL };
+	struct strbuf out = STRBUF_INIT;
+	struct spawn_opts o = { .out = &out, .timeout_ms = 10000 };
+	struct spawn_result r;
+	long session = 0, tty = -1, pgrp = 0;
+	const char *p;
+
+	(void)state;
+	assert_int_equal(lab_spawn(a, &o, &r), 0);
+	assert_int_equal(r.exit_code, 0);
+	p = strrchr(out.buf, ')');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%*c %*d %ld %ld %ld", &pgrp, &session,
+				&tty), 3);
+	assert_int_equal(tty, 0);
+	assert_true(session != (long)getsid(0));
+	assert_int_equal(pgrp, session);
+	assert_non_null(strstr(out.buf, "\n/dev/null\n"));
+	strbuf_release(&out);
+}
+
 static void test_have_program(void **state)
 {
 	char *dir = scratch_path("pbin");
@@ -2536,6 +2652,8 @@ int main(void)
 		T(test_spawn_no_fd_leak),
 		T(test_run_messages),
 		T(test_spawn_bg_kill_group),
+		T(test_spawn_dies_with_labctl),
+		T(test_spawn_no_terminal),
 		T(test_have_program),
 		T(test_fileio_new_file),
 		T(test_fileio_replace),
