@@ -29,7 +29,7 @@ BUILD_KIND ?= default
 endif
 BUILDDIR ?= build/$(BUILD_KIND)
 
-PKGS := inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson
+PKGS := inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson libpcre2-8
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)

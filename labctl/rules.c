@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "labctl/labconf.h"
+#include "labctl/pattern.h"
 #include "labctl/rules.h"
 #include "lib/err.h"
 #include "lib/paths.h"
@@ -25,7 +25,7 @@
 #define MAX_PATTERN 512
 #define MAX_LINES_READ 100000	/* per load, includes counted: fan-out guard */
 #define MAX_FILE (1024 * 1024)
-/* regcomp copies bounded repeats out: caps on counts and on the result. */
+/* PCRE2 copies bounded repeats out: caps on counts and on the result. */
 #define MAX_REPEAT 255
 #define MAX_EXPANSION 1000L
 #define MAX_SET_ATOMS 20000L	/* all of a set's patterns together */
@@ -230,10 +230,10 @@ static int perr(const char *file, int line, const char *fmt, ...)
 }
 
 /*
- * How many atoms the pattern has once regcomp has copied every bounded
- * repeat ({n}, {n,m}, {n,}, {,m}) and every X+ (as XX*) out: its memory
- * and time grow with the square of that, so a few nested repeats could
- * take gigabytes.
+ * How many atoms the pattern has once every bounded repeat ({n}, {n,m},
+ * {n,}, {,m}) is copied out, as PCRE2 compiles it (a{3} as aaa): nested
+ * repeats multiply, so a few of them would make a compiled pattern of
+ * megabytes and a match that walks all of it.
  */
 static long expanded_size(const char *re)
 {
@@ -289,10 +289,7 @@ static long expanded_size(const char *re)
 		} else {
 			if (*p == '|') {
 				last = 0;
-			} else if (*p == '+') {	/* X+ is compiled as XX* */
-				cur += last;
-				last *= 2;
-			} else if (!strchr("*?", *p)) {
+			} else if (!strchr("*+?", *p)) {
 				cur += 1;
 				last = 1;
 			}
@@ -312,7 +309,7 @@ static int check_regex(const char *file, int line, enum rule_kind kind,
 	struct strbuf tmp = STRBUF_INIT;
 	const char *s = re, *v;
 	char msg[256], buf[96];
-	regex_t rx;
+	struct pattern_re *rx;
 	int rc, i;
 
 	if (strstr(re, VARIANT_VAR) && kind != RULE_BANNER)
@@ -347,15 +344,13 @@ static int check_regex(const char *file, int line, enum rule_kind kind,
 			    kind_names[kind], shown(re, strlen(re), buf, sizeof(buf)),
 			    MAX_REPEAT, MAX_EXPANSION);
 	}
-	rc = regcomp(&rx, s, REG_EXTENDED | (icase ? REG_ICASE : 0));
+	rx = pattern_new(s, icase ? PATTERN_ICASE : 0, msg, sizeof(msg));
 	strbuf_release(&tmp);
-	if (rc) {
-		regerror(rc, &rx, msg, sizeof(msg));
+	if (!rx)
 		return perr(file, line, "%s /%s/: bad pattern: %s", kind_names[kind],
 			    shown(re, strlen(re), buf, sizeof(buf)), msg);
-	}
-	rc = kind == RULE_ITER && rx.re_nsub < 1;
-	regfree(&rx);
+	rc = kind == RULE_ITER && pattern_groups(rx) < 1;
+	pattern_free(rx);
 	if (rc)
 		return perr(file, line, "iter /%s/: needs a group, (...), around the CPU id",
 			    shown(re, strlen(re), buf, sizeof(buf)));

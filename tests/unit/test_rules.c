@@ -264,7 +264,7 @@ static void test_parse_errors(void **state)
 	parse_bad("fail /((a{200}){200}){200}/\n", 1, "fail /((a{200}){200}){200}/: repeat counts too large (at most 255, and 1000 atoms once expanded)");
 	parse_bad("fail /x{,1}{9999}/\n", 1, "fail /x{,1}{9999}/: repeat counts too large");
 	parse_bad("fail /((x*y*){45}){45}/\n", 1, "fail /((x*y*){45}){45}/: repeat counts too large");
-	parse_bad("fail /x++++++++++/\n", 1, "fail /x++++++++++/: repeat counts too large");
+	parse_bad("fail /x++++++++++/\n", 1, "fail /x++++++++++/: bad pattern: a repeat right after a repeat");
 	parse_bad("banner /${variant}(/\n", 1, "banner /${variant}(/: bad pattern");
 	parse_bad("include\n", 1, "include: want one set name or file, not ''");
 	parse_bad("include a b\n", 1, "include: want one set name or file, not 'a b'");
