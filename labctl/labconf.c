@@ -14,7 +14,11 @@
 
 #include <ini.h>
 
+#include <regex.h>
+
 #include "labctl/labconf.h"
+#include "labctl/matrix.h"
+#include "labctl/rules.h"
 #include "lib/clock.h"
 #include "lib/param.h"
 #include "lib/err.h"
@@ -496,6 +500,111 @@ static const char *check_value(const struct lab_key_def *d, const char *v,
 	return NULL;
 }
 
+/* A name that becomes one file name on the board: no '/', '.' or '..'. */
+static const char *check_file_name(const char *v, char *msg, size_t size)
+{
+	const char *p;
+
+	if (!strcmp(v, ".") || !strcmp(v, "..") || strchr(v, '/')) {
+		snprintf(msg, size,
+			 "'%s' is not a plain file name (it becomes /etc/grub.d/NAME on the board: no '/', '.' or '..')",
+			 v);
+		return msg;
+	}
+	for (p = v; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
+			snprintf(msg, size,
+				 "'%s' is not a plain file name (letters, digits, '.', '_', '-')",
+				 v);
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+/* A directory on the board: absolute, each part a plain name. */
+static const char *check_board_dir(const char *v, char *msg, size_t size)
+{
+	const char *p = v;
+
+	if (*v != '/') {
+		snprintf(msg, size, "'%s' is not an absolute path (a directory on the board)", v);
+		return msg;
+	}
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2))) {
+			snprintf(msg, size, "'%s' has a '%.*s' part: write the directory itself",
+				 v, (int)n, p);
+			return msg;
+		}
+		p += n;
+	}
+	return NULL;
+}
+
+/*
+ * What a value means beyond its type: patterns as a rule file checks them,
+ * the HTTP driver's regexes, opt_requires, names of files on the board.
+ * Checked at load, so `labctl show` refuses what a run would refuse later.
+ */
+static const char *check_meaning(const struct lab_key_def *d, const char *v,
+				 char *msg, size_t size)
+{
+	static const struct {
+		const char *section, *key;
+		enum rule_kind kind;
+	} patterns[] = {
+		{ "watch", "fail", RULE_FAIL },
+		{ "watch", "pass", RULE_PASS },
+		{ "variant", "banner", RULE_BANNER },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++)
+		if (!strcmp(d->section, patterns[i].section) &&
+		    !strcmp(d->key, patterns[i].key))
+			return rules_pattern_problem(patterns[i].kind, v, msg, size);
+	if (!strcmp(d->section, "power") &&
+	    (!strcmp(d->key, "status_on") || !strcmp(d->key, "status_off"))) {
+		char why[128];
+		regex_t rx;
+		int rc = regcomp(&rx, v, REG_EXTENDED | REG_NOSUB);
+
+		if (!rc) {
+			regfree(&rx);
+			return NULL;
+		}
+		regerror(rc, &rx, why, sizeof(why));
+		snprintf(msg, size, "bad regular expression: %s", why);
+		return msg;
+	}
+	if (!strcmp(d->section, "variant") && !strcmp(d->key, "opt_requires")) {
+		struct mx_deps deps;
+		const char *why;
+
+		if (!mx_deps_parse(v, &deps)) {
+			mx_deps_release(&deps);
+			return NULL;
+		}
+		why = lab_errmsg(-LAB_EINVAL);
+		if (!strncmp(why, "opt_requires: ", 14))
+			why += 14;
+		snprintf(msg, size, "%s", why);
+		return msg;
+	}
+	if (!strcmp(d->section, "grub") &&
+	    (!strcmp(d->key, "entries") || !strcmp(d->key, "dropin")))
+		return check_file_name(v, msg, size);
+	if (!strcmp(d->section, "deploy") && !strcmp(d->key, "dir"))
+		return check_board_dir(v, msg, size);
+	return NULL;
+}
+
 static bool looks_secret(const char *key)
 {
 	return strstr(key, "password") || strstr(key, "passwd") ||
@@ -549,6 +658,8 @@ static int handler(void *user, const char *section, const char *name,
 	why = value[0] == ';' ?
 		"a value cannot start with ';' (after a space, ';' starts a comment)" :
 		check_value(d, value, msg, sizeof(msg));
+	if (!why)
+		why = check_meaning(d, value, msg, sizeof(msg));
 	if (why) {
 		parse_error(ps, ps->line, "[%s] %s: %s", ps->section, name, why);
 		return 1;

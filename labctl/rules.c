@@ -303,18 +303,36 @@ static long expanded_size(const char *re)
 	return cur;
 }
 
-static int check_regex(const char *file, int line, enum rule_kind kind,
-		       const char *re, bool icase, long *atoms)
+/*
+ * Why re cannot be a pattern of this kind, as "WHAT /re/: why" in msg, or
+ * NULL; *atoms is its size once expanded.
+ */
+static const char *pattern_problem(const char *what, enum rule_kind kind,
+				   const char *re, bool icase, long *atoms,
+				   char *msg, size_t size)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	const char *s = re, *v;
-	char msg[256], buf[96];
+	char why[256], buf[96];
 	struct pattern_re *rx;
-	int rc, i;
+	int i;
 
-	if (strstr(re, VARIANT_VAR) && kind != RULE_BANNER)
-		return perr(file, line, "%s: ${variant} stands for the stage's variant only in banner patterns",
-			    kind_names[kind]);
+	*atoms = 0;
+	shown(re, strlen(re), buf, sizeof(buf));
+	if (strstr(re, VARIANT_VAR) && kind != RULE_BANNER) {
+		snprintf(msg, size, "%s: ${variant} stands for the stage's variant only in banner patterns",
+			 what);
+		return msg;
+	}
+	if (!*re) {
+		snprintf(msg, size, "%s: empty pattern", what);
+		return msg;
+	}
+	if (strlen(re) > MAX_PATTERN) {
+		snprintf(msg, size, "%s: pattern longer than %d bytes", what,
+			 MAX_PATTERN);
+		return msg;
+	}
 	if (kind == RULE_BANNER) {
 		/* Check it as it will be compiled: with a variant name in. */
 		while ((v = strstr(s, VARIANT_VAR))) {
@@ -327,34 +345,54 @@ static int check_regex(const char *file, int line, enum rule_kind kind,
 	}
 	for (i = 0; s[i]; i++) {
 		if (s[i] == '\\' && s[i + 1] >= '1' && s[i + 1] <= '9') {
-			char digit = s[i + 1];
-
+			snprintf(msg, size, "%s /%s/: back-references (\\%c) are not supported",
+				 what, buf, s[i + 1]);
 			strbuf_release(&tmp);
-			return perr(file, line, "%s /%s/: back-references (\\%c) are not supported",
-				    kind_names[kind], shown(re, strlen(re), buf, sizeof(buf)),
-				    digit);
+			return msg;
 		}
 		if (s[i] == '\\' && s[i + 1])
 			i++;
 	}
 	*atoms = expanded_size(s);
 	if (*atoms > MAX_EXPANSION) {
+		snprintf(msg, size, "%s /%s/: repeat counts too large (at most %d, and %ld atoms once expanded)",
+			 what, buf, MAX_REPEAT, MAX_EXPANSION);
 		strbuf_release(&tmp);
-		return perr(file, line, "%s /%s/: repeat counts too large (at most %d, and %ld atoms once expanded)",
-			    kind_names[kind], shown(re, strlen(re), buf, sizeof(buf)),
-			    MAX_REPEAT, MAX_EXPANSION);
+		return msg;
 	}
-	rx = pattern_new(s, icase ? PATTERN_ICASE : 0, msg, sizeof(msg));
+	rx = pattern_new(s, icase ? PATTERN_ICASE : 0, why, sizeof(why));
 	strbuf_release(&tmp);
-	if (!rx)
-		return perr(file, line, "%s /%s/: bad pattern: %s", kind_names[kind],
-			    shown(re, strlen(re), buf, sizeof(buf)), msg);
-	rc = kind == RULE_ITER && pattern_groups(rx) < 1;
+	if (!rx) {
+		snprintf(msg, size, "%s /%s/: bad pattern: %s", what, buf, why);
+		return msg;
+	}
+	i = pattern_groups(rx);
 	pattern_free(rx);
-	if (rc)
-		return perr(file, line, "iter /%s/: needs a group, (...), around the CPU id",
-			    shown(re, strlen(re), buf, sizeof(buf)));
+	if (kind == RULE_ITER && i < 1) {
+		snprintf(msg, size, "%s /%s/: needs a group, (...), around the CPU id",
+			 what, buf);
+		return msg;
+	}
+	return NULL;
+}
+
+static int check_regex(const char *file, int line, enum rule_kind kind,
+		       const char *re, bool icase, long *atoms)
+{
+	char msg[512];
+
+	if (pattern_problem(kind_names[kind], kind, re, icase, atoms, msg,
+			    sizeof(msg)))
+		return perr(file, line, "%s", msg);
 	return 0;
+}
+
+const char *rules_pattern_problem(enum rule_kind kind, const char *re,
+				  char *msg, size_t size)
+{
+	long atoms;
+
+	return pattern_problem("pattern", kind, re, false, &atoms, msg, size);
 }
 
 static bool same_rule(const struct rule *a, const struct rule *b)
@@ -896,6 +934,39 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 	else
 		out->iter_min = out->run->iter_min;
 	return 0;
+}
+
+int lab_rules_check(const struct lab *lab)
+{
+	struct rule_set *set = rules_new();
+	const char *s;
+	int i, ret;
+
+	s = lab_get(lab, "watch", "rules");
+	ret = load_list(set, s ? s : "standin", lab->path,
+			value_line(lab->values, lab->nvalues, "watch", "rules"));
+	s = lab_get(lab, "watch", "rules_file");
+	if (!ret && s)
+		ret = load_lab_file(set, lab->path, s,
+				    value_line(lab->values, lab->nvalues, "watch",
+					       "rules_file"));
+	for (i = 0; i < lab->nvariants && !ret; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+		int line = value_line(v->values, v->nvalues, "variant", "rules");
+
+		rules_free(set);
+		set = rules_new();
+		s = lab_variant_get(v, "rules");
+		ret = load_list(set, s ? s : recipe_default(v), lab->path,
+				line ? line : v->line);
+		s = lab_variant_get(v, "rules_file");
+		if (!ret && s)
+			ret = load_lab_file(set, lab->path, s,
+					    value_line(v->values, v->nvalues,
+						       "variant", "rules_file"));
+	}
+	rules_free(set);
+	return ret;
 }
 
 void lab_rules_release(struct lab_rules *lr)
