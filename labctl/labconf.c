@@ -6,6 +6,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -909,13 +911,73 @@ int lab_parse(const char *path, const char *text, size_t len, struct lab **out)
 	return 0;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" :
+	       S_ISCHR(mode) ? "a character device" :
+	       S_ISBLK(mode) ? "a block device" :
+	       S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+int lab_read_regular_file(struct strbuf *sb, const char *path, size_t max)
+{
+	struct stat st;
+	char chunk[65536];
+	size_t start = sb->len;
+	int fd, flags;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return lab_err_errno(errno, "cannot open %s", path);
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return lab_err_errno(e, "cannot read %s", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return lab_err(LAB_ECONFIG, "%s is %s, not a regular file",
+			       path, file_kind(st.st_mode));
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			strbuf_setlen(sb, start);
+			return lab_err_errno(e, "cannot read %s", path);
+		}
+		if (n == 0)
+			break;
+		if (max && sb->len - start + (size_t)n > max) {
+			close(fd);
+			strbuf_setlen(sb, start);
+			return lab_err(LAB_EFORMAT, "%s is larger than %zu bytes",
+				       path, max);
+		}
+		strbuf_add(sb, chunk, (size_t)n);
+	}
+	close(fd);
+	strbuf_grow(sb, 0);
+	return 0;
+}
+
 int lab_load(const char *path, struct lab **out)
 {
 	struct strbuf sb = STRBUF_INIT;
 	int ret;
 
 	*out = NULL;
-	ret = strbuf_read_file(&sb, path, LAB_MAX_FILE);
+	ret = lab_read_regular_file(&sb, path, LAB_MAX_FILE);
 	if (ret < 0) {
 		char msg[1024];
 
@@ -931,50 +993,120 @@ int lab_load(const char *path, struct lab **out)
 	return ret;
 }
 
-static bool file_exists(const char *path)
+char *lab_path_clean(const char *path)
 {
-	struct stat st;
+	struct strbuf out = STRBUF_INIT;
+	const char *p = path;
+	char real[PATH_MAX];
 
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (*p == '/')
+		strbuf_addch(&out, '/');
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			/* Only the file system knows what .. is (symlinks). */
+			strbuf_release(&out);
+			return xstrdup(realpath(path, real) ? real : path);
+		}
+		if (n && !(n == 1 && *p == '.')) {
+			if (out.len && out.buf[out.len - 1] != '/')
+				strbuf_addch(&out, '/');
+			strbuf_add(&out, p, n);
+		}
+		p += n;
+	}
+	if (!out.len)
+		strbuf_addch(&out, '.');
+	return strbuf_detach(&out, NULL);
+}
+
+char **lab_search_dirs(int *n)
+{
+	const char *env = getenv("LABCTL_LABS");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	char **dirs = NULL;
+	int k = 0;
+
+	while (env && *env) {
+		size_t len = strcspn(env, ":");
+
+		if (len) {
+			dirs = xrealloc(dirs, (size_t)(k + 1) * sizeof(*dirs));
+			dirs[k++] = xstrndup(env, len);
+		}
+		env += len + (env[len] == ':');
+	}
+	dirs = xrealloc(dirs, (size_t)(k + 3) * sizeof(*dirs));
+	dirs[k++] = xstrdup("labs");
+	/* The XDG base directory spec: a relative XDG_CONFIG_HOME is ignored. */
+	if (xdg && xdg[0] == '/')
+		dirs[k++] = xasprintf("%s/labctl/labs", xdg);
+	else if (home && home[0] == '/')
+		dirs[k++] = xasprintf("%s/.config/labctl/labs", home);
+	dirs[k++] = xasprintf("%s/labs", lab_data_dir());
+	*n = k;
+	return dirs;
+}
+
+void lab_search_dirs_free(char **dirs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(dirs[i]);
+	free(dirs);
 }
 
 char *lab_find(const char *name)
 {
 	struct strbuf tried = STRBUF_INIT;
-	const char *env = getenv("LABCTL_LABS");
-	char *dirs, *dir, *save = NULL, *found = NULL;
+	char *found = NULL;
 	size_t len = strlen(name);
+	struct stat st;
+	char **dirs;
+	int i, n;
 
 	if (!*name) {
 		lab_err(LAB_ENOENT, "empty lab name");
 		return NULL;
 	}
 	if (strchr(name, '/') || (len > 5 && !strcmp(name + len - 5, ".conf"))) {
-		if (file_exists(name))
-			return xstrdup(name);
-		lab_err(LAB_ENOENT, "lab file %s does not exist", name);
-		return NULL;
+		if (stat(name, &st) < 0) {
+			lab_err(LAB_ENOENT, "lab file %s does not exist", name);
+			return NULL;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			lab_err(LAB_ECONFIG, "lab file %s is %s, not a regular file",
+				name, file_kind(st.st_mode));
+			return NULL;
+		}
+		return lab_path_clean(name);
 	}
-	dirs = xasprintf("%s%slabs:%s/labs", env ? env : "", env ? ":" : "",
-			 lab_data_dir());
-	for (dir = strtok_r(dirs, ":", &save); dir && !found;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *path;
+	dirs = lab_search_dirs(&n);
+	for (i = 0; i < n && !found; i++) {
+		char *path = xasprintf("%s/%s.conf", dirs[i], name);
 
-		if (!*dir)
-			continue;
-		path = xasprintf("%s/%s.conf", dir, name);
-		if (file_exists(path))
-			found = path;
-		else
+		strbuf_addf(&tried, "%s%s", tried.len ? ", " : "", dirs[i]);
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			lab_err(LAB_ECONFIG, "lab file %s is %s, not a regular file",
+				path, file_kind(st.st_mode));
 			free(path);
-		strbuf_addf(&tried, "%s%s", tried.len ? ", " : "", dir);
+			break;
+		}
+		if (!access(path, F_OK))
+			found = lab_path_clean(path);
+		free(path);
 	}
-	if (!found)
+	if (!found && i == n)
 		lab_err(LAB_ENOENT,
 			"unknown lab '%s' (looked in %s; `labctl labs` lists the labs)",
 			name, strbuf_str(&tried));
-	free(dirs);
+	lab_search_dirs_free(dirs, n);
 	strbuf_release(&tried);
 	return found;
 }
@@ -1025,7 +1157,7 @@ int lab_open(const char *name, struct lab **out)
 		if (*out)
 			return 0;
 		lab_err_restore(&why);
-		return -LAB_ENOENT;
+		return why.code ? -why.code : -LAB_ENOENT;
 	}
 	ret = lab_load(path, out);
 	free(path);

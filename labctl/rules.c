@@ -644,7 +644,7 @@ static int load_path(struct ctx *c, const char *path, const char *from,
 	char real[PATH_MAX];
 	int ret;
 
-	ret = strbuf_read_file(&text, path, MAX_FILE);
+	ret = lab_read_regular_file(&text, path, MAX_FILE);
 	if (ret) {
 		char msg[512];
 
