@@ -859,6 +859,70 @@ static const char *recipe_default(const struct lab_variant *v)
 	return args && strstr(args, "--lhv-opt") ? "lhv" : "xmhf";
 }
 
+#define STANDIN_OPT_LHV 0x400	/* hypervisor/README.md: an LHV build */
+
+/* The stand-in's HV_OPT at boot: the last hv_opt= on its command line wins
+ * over the built-in options (hypervisor/README.md). */
+static int64_t standin_options(const struct lab *lab, const struct lab_variant *v)
+{
+	const char *lines[2] = { lab_get(lab, "grub", "cmdline"),
+				 lab_variant_get(v, "cmdline") };
+	int64_t opt = 0;
+	int i;
+
+	lab_parse_int(lab_variant_get(v, "options"), &opt);
+	for (i = 0; i < 2; i++) {
+		char *copy = lines[i] ? xstrdup(lines[i]) : NULL, *save = NULL, *w;
+
+		for (w = copy ? strtok_r(copy, " \t", &save) : NULL; w;
+		     w = strtok_r(NULL, " \t", &save))
+			if (!strncmp(w, "hv_opt=", 7))
+				lab_parse_int(w + 7, &opt);
+		free(copy);
+	}
+	return opt;
+}
+
+/*
+ * The run's last stage is judged by iteration lines alone, from a built-in
+ * set, and its variant is a stand-in that is not an LHV build: in a chain
+ * it boots the disk's next GRUB entry and prints no iteration line, so the
+ * run could only time out.  Say so before anything is built or powered.
+ */
+static int check_last_can_iterate(const struct lab *lab,
+				  const struct lab_variant *last,
+				  const struct rule_set *judge)
+{
+	const char *recipe = lab_variant_get(last, "recipe");
+	struct strbuf lhv = STRBUF_INIT;
+	int i, ret;
+
+	if (lab_get(lab, "watch", "pass") || (recipe && strcmp(recipe, "standin")) ||
+	    (standin_options(lab, last) & STANDIN_OPT_LHV))
+		return 0;
+	for (i = 0; i < judge->n; i++) {
+		const struct rule *r = &judge->rules[i];
+
+		if (r->kind == RULE_PASS || r->kind == RULE_END ||
+		    (r->kind == RULE_ITER && strncmp(r->file, "builtin:", 8)))
+			return 0;
+	}
+	for (i = 0; i < lab->nvariants; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+		const char *rec = lab_variant_get(v, "recipe");
+
+		if ((!rec || !strcmp(rec, "standin")) &&
+		    (standin_options(lab, v) & STANDIN_OPT_LHV))
+			strbuf_addf(&lhv, "%s%s", lhv.len ? ", " : "", v->name);
+	}
+	ret = perr(lab->path, last->line,
+		   "nothing can pass the last stage: %s is a stand-in without the LHV option (0x%x in options), so it boots the next GRUB entry and prints no iteration lines, which are what passes the run; end the chain with an LHV variant%s%s%s, or give %s a pass or end rule (its rules_file, or [watch] pass)",
+		   last->name, STANDIN_OPT_LHV, lhv.len ? " (" : "",
+		   strbuf_str(&lhv), lhv.len ? ")" : "", last->name);
+	strbuf_release(&lhv);
+	return ret;
+}
+
 int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain,
 		   int n, struct lab_rules *out)
 {
@@ -916,6 +980,10 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 		ret = perr(lab->path, 0,
 			   "nothing can pass the last stage (%s): give the run or that variant a rule set with pass, iter or end rules (e.g. rules = lhv), or set [watch] pass",
 			   chain[n - 1]->name);
+	if (!ret && n)
+		ret = check_last_can_iterate(lab, chain[n - 1],
+					     rules_judges(out->stage[n - 1]) ?
+					     out->stage[n - 1] : out->run);
 	if (ret) {
 		lab_rules_release(out);
 		return ret;
