@@ -127,7 +127,7 @@ is "$rc" 0 "a relative XDG_CONFIG_HOME is ignored (the spec): ~/.config"
 XDG_CONFIG_HOME="$T/xdg" run_labctl labs
 like "$out" '^xlab +qemu +0 +from xdg$' "labs lists the XDG labs"
 printf '[board]\ndescription = from ./labs\n' >"$T/work/labs/xlab.conf"
-XDG_CONFIG_HOME="$T/xdg" LABCTL_LABS= run_labctl show xlab
+XDG_CONFIG_HOME="$T/xdg" LABCTL_LABS='' run_labctl show xlab
 like "$out" '^description = from \./labs$' "./labs comes before XDG"
 like "$out" '^# lab xlab \(labs/xlab\.conf\)$' "./labs: a relative path, as found"
 printf '[board]\ndescription = from LABCTL_LABS\n' >"$T/labs/xlab.conf"
