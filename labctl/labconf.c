@@ -769,6 +769,24 @@ static void check_only_for(struct parse_state *ps, const struct lab_value *vals,
 	}
 }
 
+/* [grub] chain names variants of this lab. */
+static void check_chain(struct parse_state *ps)
+{
+	const struct lab_value *c = find_value(ps->lab->values, ps->lab->nvalues,
+					       "grub", "chain");
+	char *copy, *save = NULL, *w;
+
+	if (!c)
+		return;
+	copy = xstrdup(c->value);
+	for (w = strtok_r(copy, " ,\t", &save); w && !ps->err;
+	     w = strtok_r(NULL, " ,\t", &save))
+		if (!find_variant(ps->lab, w))
+			parse_error(ps, c->line, "[grub] chain: no variant '%s' in this lab",
+				    w);
+	free(copy);
+}
+
 /* Cross-key rules that a per-key check cannot see. */
 static void check_lab(struct parse_state *ps)
 {
@@ -807,6 +825,8 @@ static void check_lab(struct parse_state *ps)
 				    "[variant %s]: recipe xmhf64 needs src = PATH of the XMHF64 tree",
 				    v->name);
 	}
+	if (!ps->err)
+		check_chain(ps);
 	if (!ps->err && strcmp(type, "qemu") && !lab_get(lab, "board", "host")) {
 		const struct lab_value *t = find_value(lab->values, lab->nvalues,
 						       "board", "type");

@@ -72,6 +72,21 @@ static size_t bound_len(const char *p)
 	return (size_t)(q - p + 1);
 }
 
+/* The POSIX classes; PCRE2 also knows [:word:] and [:ascii:], an ERE not. */
+static bool posix_class(const char *name, size_t n)
+{
+	static const char *const names[] = {
+		"alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower",
+		"print", "punct", "space", "upper", "xdigit",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && !strncmp(name, names[i], n))
+			return true;
+	return false;
+}
+
 /* A bracket expression at *pp ('['), copied with its backslashes literal. */
 static bool translate_bracket(const char **pp, struct strbuf *out, char *err,
 			      size_t size)
@@ -93,6 +108,9 @@ static bool translate_bracket(const char **pp, struct strbuf *out, char *err,
 
 			if (!end)
 				return fail(err, size, "'[:' without ':]' in a bracket expression");
+			if (!posix_class(p + 2, (size_t)(end - p - 2)))
+				return fail(err, size, "unknown class [:%.*s:] (POSIX: alnum, alpha, blank, cntrl, digit, graph, lower, print, punct, space, upper, xdigit)",
+					    (int)(end - p - 2 > 20 ? 20 : end - p - 2), p + 2);
 			strbuf_add(out, p, (size_t)(end + 2 - p));
 			p = end + 1;
 			continue;

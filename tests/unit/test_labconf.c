@@ -1504,6 +1504,8 @@ static void test_value_meaning(void **state)
 	    "[deploy] dir: '/boot/xmhf/../../tmp' has a '..' part: write the directory itself");
 	bad_has("[deploy]\ndir = /boot/./xmhf\n", 2, "has a '.' part");
 	bad_has("[deploy]\ndir = xmhf\n", 2, "is not an absolute path");
+	bad("[grub]\nchain = a, b\n[variant a]\n", 2, "[grub] chain: no variant 'b' in this lab");
+	lab_free(parse_ok("[grub]\nchain = b a\n[variant a]\n[variant b]\n"));
 	lab_free(parse_ok("[watch]\nfail = ^(Oops|BUG): [a-z]+$\npass = [[:digit:]]+ passed\n"
 			  "[grub]\nentries = 42_labctl.local\ndropin = 05-chain_x\n"
 			  "[deploy]\ndir = /boot/xmhf\n"

@@ -176,7 +176,8 @@ static void test_refused(void **state)
 	refused("[abc", "'[' without its ']'");
 	refused("[[.a.]]", "collating elements");
 	refused("[[=a=]]", "collating elements");
-	refused("[[:nope:]]", "unknown POSIX class");
+	refused("[[:nope:]]", "unknown class [:nope:]");
+	refused("[[:word:]]", "unknown class [:word:]");
 	refused("x{3,2}", "out of order");
 	refused("x\\", "trailing backslash");
 	refused("a{x", "'{' that does not start a bound");
