@@ -68,25 +68,28 @@ static char *expand(const char *re)
 	return strbuf_detach(&sb, NULL);
 }
 
-/* The same lines as regexec picks, for the input's first lines. */
+/*
+ * The same lines as regexec picks, for the input's first lines, cut short:
+ * regexec's own cost on long lines is what PCRE2 replaced.
+ */
 static void same_lines(struct pattern_re *p, const char *re, bool icase,
 		       const uint8_t *data, size_t size)
 {
 	const uint8_t *q = data, *end = data + size, *nl;
-	char line[513];
+	char line[65];
 	regex_t rx;
 	int lines = 0;
 
 	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0)))
 		return;		/* PCRE2 takes more than glibc, e.g. [[:word:]] */
-	while (q < end && lines++ < 8) {
+	while (q < end && lines++ < 4) {
 		size_t n, k;
 		int got, want;
 
 		nl = memchr(q, '\n', (size_t)(end - q));
 		n = nl ? (size_t)(nl - q) : (size_t)(end - q);
-		if (n > 512)
-			n = 512;
+		if (n > 64)
+			n = 64;
 		memcpy(line, q, n);
 		line[n] = '\0';
 		for (k = 0; k < n; k++)	/* as the watch feeds lines */
