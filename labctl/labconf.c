@@ -524,13 +524,13 @@ static const char *check_file_name(const char *v, char *msg, size_t size)
 	return NULL;
 }
 
-/* A directory on the board: absolute, each part a plain name. */
-static const char *check_board_dir(const char *v, char *msg, size_t size)
+/* A path labctl writes on the board: absolute, no "." or ".." parts. */
+static const char *check_board_path(const char *v, char *msg, size_t size)
 {
 	const char *p = v;
 
 	if (*v != '/') {
-		snprintf(msg, size, "'%s' is not an absolute path (a directory on the board)", v);
+		snprintf(msg, size, "'%s' is not an absolute path (a path on the board)", v);
 		return msg;
 	}
 	while (*p) {
@@ -602,8 +602,10 @@ static const char *check_meaning(const struct lab_key_def *d, const char *v,
 	if (!strcmp(d->section, "grub") &&
 	    (!strcmp(d->key, "entries") || !strcmp(d->key, "dropin")))
 		return check_file_name(v, msg, size);
-	if (!strcmp(d->section, "deploy") && !strcmp(d->key, "dir"))
-		return check_board_dir(v, msg, size);
+	if ((!strcmp(d->section, "deploy") && !strcmp(d->key, "dir")) ||
+	    (!strcmp(d->section, "grub") &&
+	     (!strcmp(d->key, "grubenv") || !strcmp(d->key, "cfg"))))
+		return check_board_path(v, msg, size);
 	return NULL;
 }
 

@@ -72,6 +72,7 @@ bad 2 "\\[grub\\] dropin: '\\.\\.' is not a plain file name" "dropin = .." '[gru
 bad 2 "\\[grub\\] entries: 'x y' is not a plain file name \\(letters, digits" "entries with a blank" '[grub]\nentries = x y\n'
 bad 2 "\\[deploy\\] dir: '/boot/\\.\\./tmp' has a '\\.\\.' part" "deploy dir with .." '[deploy]\ndir = /boot/../tmp\n'
 bad 2 "\\[deploy\\] dir: 'boot/xmhf' is not an absolute path" "relative deploy dir" '[deploy]\ndir = boot/xmhf\n'
+bad 2 "\\[grub\\] grubenv: '/boot/grub/\\.\\./\\.\\./tmp/env' has a '\\.\\.' part" "grubenv with .." '[grub]\ngrubenv = /boot/grub/../../tmp/env\n'
 bad 1 "invalid variant name '\\.\\.'" "variant named .." '[variant ..]\n'
 bad 2 "\\[grub\\] chain: no variant 'lvh' in this lab" "a chain naming no variant" '[grub]\nchain = lhv lvh\n[variant lhv]\noptions = 0x400\n'
 printf '[grub]\nentries = 42_my-lab.d\ndropin = 05_chain\n[deploy]\ndir = /boot//xmhf/\n' >"$T/labs/good.conf"

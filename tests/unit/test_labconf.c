@@ -1503,7 +1503,9 @@ static void test_value_meaning(void **state)
 	bad("[deploy]\ndir = /boot/xmhf/../../tmp\n", 2,
 	    "[deploy] dir: '/boot/xmhf/../../tmp' has a '..' part: write the directory itself");
 	bad_has("[deploy]\ndir = /boot/./xmhf\n", 2, "has a '.' part");
-	bad_has("[deploy]\ndir = xmhf\n", 2, "is not an absolute path");
+	bad_has("[deploy]\ndir = xmhf\n", 2, "is not an absolute path (a path on the board)");
+	bad_has("[grub]\ngrubenv = /boot/grub/../../tmp/env\n", 2, "[grub] grubenv: '/boot/grub/../../tmp/env' has a '..' part");
+	bad_has("[grub]\ncfg = grub.cfg\n", 2, "[grub] cfg: 'grub.cfg' is not an absolute path");
 	bad("[grub]\nchain = a, b\n[variant a]\n", 2, "[grub] chain: no variant 'b' in this lab");
 	lab_free(parse_ok("[grub]\nchain = b a\n[variant a]\n[variant b]\n"));
 	lab_free(parse_ok("[watch]\nfail = ^(Oops|BUG): [a-z]+$\npass = [[:digit:]]+ passed\n"
