@@ -10,7 +10,8 @@
  * back-references, (? and (* groups, a repeat right after a repeat (PCRE2
  * reads x*? and x++ as lazy and possessive), escapes other than \w \W \s
  * \S \b \B and a backslash before a punctuation character (\d is a 'd' in
- * an ERE, a digit in PCRE2), GNU's \< \> \` \', collating elements.
+ * an ERE, a digit in PCRE2), GNU's \< \> \` \', collating elements,
+ * classes POSIX does not have ([:word:]), a '{' that starts no bound.
  *
  * Matching leftmost-first (Perl) instead of leftmost-longest (POSIX) picks
  * the same lines; only what a group captures can differ, for alternatives
@@ -29,8 +30,9 @@
  * The work one match may do (PCRE2 match limit, counted over the whole
  * line: the pattern runs anchored behind a lazy .*?), the depth of its
  * backtracking and the memory it may use.  At the match limit a pattern
- * gives up on the line: about 2 ms with PCRE2's JIT, 20 ms without it, on
- * a 4 KiB line.
+ * gives up on the line: after a few ms on a 4 KiB line with PCRE2's JIT,
+ * about 10 ms without it (bench/regex-worst.sh); sound patterns need a
+ * few thousand steps on such a line.
  */
 #define PATTERN_MATCH_LIMIT 100000u
 #define PATTERN_DEPTH_LIMIT 10000u
