@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
-/* labctl labs: every lab file on the search path, with its board and status. */
+/*
+ * labctl labs: every lab file on the search path, with its board and
+ * status.  A file that cannot be read as a lab (a FIFO, a syntax error) is
+ * listed as invalid, with why.
+ */
 #include <dirent.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
-#include "lib/paths.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 
@@ -35,16 +39,13 @@ static bool seen(const struct found *f, int n, const char *name)
 /* Labs earlier on the search path hide later ones of the same name. */
 static int collect(struct found **out)
 {
-	const char *env = getenv("LABCTL_LABS");
-	char *dirs = xasprintf("%s%slabs:%s/labs", env ? env : "", env ? ":" : "",
-			       lab_data_dir());
-	char *dir, *save = NULL;
 	struct found *f = NULL;
-	int n = 0;
+	int n = 0, ndirs, i;
+	char **dirs = lab_search_dirs(&ndirs);
 
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+	for (i = 0; i < ndirs; i++) {
 		struct dirent **ents;
-		int k, m = scandir(dir, &ents, NULL, alphasort);
+		int k, m = scandir(dirs[i], &ents, NULL, alphasort);
 
 		for (k = 0; k < m; k++) {
 			const char *d = ents[k]->d_name;
@@ -56,9 +57,12 @@ static int collect(struct found **out)
 				if (seen(f, n, name)) {
 					free(name);
 				} else {
+					char *path = xasprintf("%s/%s", dirs[i], d);
+
 					f = xrealloc(f, (n + 1) * sizeof(*f));
 					f[n].name = name;
-					f[n].path = xasprintf("%s/%s", dir, d);
+					f[n].path = lab_path_clean(path);
+					free(path);
 					n++;
 				}
 			}
@@ -67,7 +71,7 @@ static int collect(struct found **out)
 		if (m >= 0)
 			free(ents);
 	}
-	free(dirs);
+	lab_search_dirs_free(dirs, ndirs);
 	if (n)
 		qsort(f, (size_t)n, sizeof(*f), by_name);
 	*out = f;
@@ -76,12 +80,19 @@ static int collect(struct found **out)
 
 int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 {
+	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 	struct strbuf out = STRBUF_INIT;
 	struct found *f;
 	int n, i, bad = 0;
 
-	(void)argv;
-	if (argc > 1)
+	optind = 0;	/* GNU: a fresh scan */
+	opterr = 0;
+	if (getopt_long(argc, argv, "+", opts, NULL) != -1) {
+		if (optopt)
+			return cmd_usage_error("labs", "unknown option '-%c'", optopt);
+		return cmd_usage_error("labs", "unknown option '%s'", argv[optind - 1]);
+	}
+	if (optind < argc)
 		return cmd_usage_error("labs", "takes no arguments");
 	n = collect(&f);
 	if (ctx->json)
@@ -130,7 +141,7 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 		strbuf_addstr(&out, "]\n");
 	else if (!n)
 		strbuf_addstr(&out,
-			      "no lab files found (looked in $LABCTL_LABS, ./labs and the installed labs)\n");
+			      "no lab files found (looked in $LABCTL_LABS, ./labs, $XDG_CONFIG_HOME/labctl/labs and the installed labs)\n");
 	fputs(strbuf_str(&out), stdout);
 	strbuf_release(&out);
 	/* Listing works even with broken files; say so in the exit code. */

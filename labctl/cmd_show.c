@@ -1,24 +1,42 @@
 // SPDX-License-Identifier: MIT
-/* labctl show [LAB]: the lab as labctl understands it, defaults filled in. */
+/*
+ * labctl show [LAB]: the lab as labctl understands it, defaults filled in.
+ * Loading checks every value (lab_load); show also reads the rule sets and
+ * rule files the lab names, so whatever a run would refuse for the lab file
+ * is refused here, with its file and line.
+ */
+#include <getopt.h>
 #include <stdio.h>
 
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
+#include "labctl/rules.h"
 #include "lib/strbuf.h"
 
 int cmd_show(int argc, char **argv, struct cmd_ctx *ctx)
 {
+	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 	struct strbuf out = STRBUF_INIT;
 	struct lab *lab;
 	int rc;
 
-	if (argc > 2)
+	optind = 0;	/* GNU: a fresh scan */
+	opterr = 0;
+	if (getopt_long(argc, argv, "+", opts, NULL) != -1) {
+		if (optopt)
+			return cmd_usage_error("show", "unknown option '-%c'", optopt);
+		return cmd_usage_error("show", "unknown option '%s'", argv[optind - 1]);
+	}
+	if (argc - optind > 1)
 		return cmd_usage_error("show", "too many arguments");
-	if (argc == 2 && argv[1][0] == '-' && argv[1][1])
-		return cmd_usage_error("show", "unknown option '%s'", argv[1]);
-	rc = cmd_open_lab(ctx, argc == 2 ? argv[1] : NULL, &lab);
+	rc = cmd_open_lab(ctx, optind < argc ? argv[optind] : NULL, &lab);
 	if (rc)
 		return rc;
+	rc = lab_rules_check(lab);
+	if (rc) {
+		lab_free(lab);
+		return cmd_fail(rc);
+	}
 	if (ctx->json)
 		lab_show_json(lab, &out);
 	else

@@ -6,6 +6,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,11 @@
 
 #include <ini.h>
 
+#include <regex.h>
+
 #include "labctl/labconf.h"
+#include "labctl/matrix.h"
+#include "labctl/rules.h"
 #include "lib/clock.h"
 #include "lib/param.h"
 #include "lib/err.h"
@@ -496,6 +502,113 @@ static const char *check_value(const struct lab_key_def *d, const char *v,
 	return NULL;
 }
 
+/* A name that becomes one file name on the board: no '/', '.' or '..'. */
+static const char *check_file_name(const char *v, char *msg, size_t size)
+{
+	const char *p;
+
+	if (!strcmp(v, ".") || !strcmp(v, "..") || strchr(v, '/')) {
+		snprintf(msg, size,
+			 "'%s' is not a plain file name (it becomes /etc/grub.d/NAME on the board: no '/', '.' or '..')",
+			 v);
+		return msg;
+	}
+	for (p = v; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
+			snprintf(msg, size,
+				 "'%s' is not a plain file name (letters, digits, '.', '_', '-')",
+				 v);
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+/* A path labctl writes on the board: absolute, no "." or ".." parts. */
+static const char *check_board_path(const char *v, char *msg, size_t size)
+{
+	const char *p = v;
+
+	if (*v != '/') {
+		snprintf(msg, size, "'%s' is not an absolute path (a path on the board)", v);
+		return msg;
+	}
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2))) {
+			snprintf(msg, size, "'%s' has a '%.*s' part: write the directory itself",
+				 v, (int)n, p);
+			return msg;
+		}
+		p += n;
+	}
+	return NULL;
+}
+
+/*
+ * What a value means beyond its type: patterns as a rule file checks them,
+ * the HTTP driver's regexes, opt_requires, names of files on the board.
+ * Checked at load, so `labctl show` refuses what a run would refuse later.
+ */
+static const char *check_meaning(const struct lab_key_def *d, const char *v,
+				 char *msg, size_t size)
+{
+	static const struct {
+		const char *section, *key;
+		enum rule_kind kind;
+	} patterns[] = {
+		{ "watch", "fail", RULE_FAIL },
+		{ "watch", "pass", RULE_PASS },
+		{ "variant", "banner", RULE_BANNER },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++)
+		if (!strcmp(d->section, patterns[i].section) &&
+		    !strcmp(d->key, patterns[i].key))
+			return rules_pattern_problem(patterns[i].kind, v, msg, size);
+	if (!strcmp(d->section, "power") &&
+	    (!strcmp(d->key, "status_on") || !strcmp(d->key, "status_off"))) {
+		char why[128];
+		regex_t rx;
+		int rc = regcomp(&rx, v, REG_EXTENDED | REG_NOSUB);
+
+		if (!rc) {
+			regfree(&rx);
+			return NULL;
+		}
+		regerror(rc, &rx, why, sizeof(why));
+		snprintf(msg, size, "bad regular expression: %s", why);
+		return msg;
+	}
+	if (!strcmp(d->section, "variant") && !strcmp(d->key, "opt_requires")) {
+		struct mx_deps deps;
+		const char *why;
+
+		if (!mx_deps_parse(v, &deps)) {
+			mx_deps_release(&deps);
+			return NULL;
+		}
+		why = lab_errmsg(-LAB_EINVAL);
+		if (!strncmp(why, "opt_requires: ", 14))
+			why += 14;
+		snprintf(msg, size, "%s", why);
+		return msg;
+	}
+	if (!strcmp(d->section, "grub") &&
+	    (!strcmp(d->key, "entries") || !strcmp(d->key, "dropin")))
+		return check_file_name(v, msg, size);
+	if ((!strcmp(d->section, "deploy") && !strcmp(d->key, "dir")) ||
+	    (!strcmp(d->section, "grub") &&
+	     (!strcmp(d->key, "grubenv") || !strcmp(d->key, "cfg"))))
+		return check_board_path(v, msg, size);
+	return NULL;
+}
+
 static bool looks_secret(const char *key)
 {
 	return strstr(key, "password") || strstr(key, "passwd") ||
@@ -549,6 +662,8 @@ static int handler(void *user, const char *section, const char *name,
 	why = value[0] == ';' ?
 		"a value cannot start with ';' (after a space, ';' starts a comment)" :
 		check_value(d, value, msg, sizeof(msg));
+	if (!why)
+		why = check_meaning(d, value, msg, sizeof(msg));
 	if (why) {
 		parse_error(ps, ps->line, "[%s] %s: %s", ps->section, name, why);
 		return 1;
@@ -656,6 +771,24 @@ static void check_only_for(struct parse_state *ps, const struct lab_value *vals,
 	}
 }
 
+/* [grub] chain names variants of this lab. */
+static void check_chain(struct parse_state *ps)
+{
+	const struct lab_value *c = find_value(ps->lab->values, ps->lab->nvalues,
+					       "grub", "chain");
+	char *copy, *save = NULL, *w;
+
+	if (!c)
+		return;
+	copy = xstrdup(c->value);
+	for (w = strtok_r(copy, " ,\t", &save); w && !ps->err;
+	     w = strtok_r(NULL, " ,\t", &save))
+		if (!find_variant(ps->lab, w))
+			parse_error(ps, c->line, "[grub] chain: no variant '%s' in this lab",
+				    w);
+	free(copy);
+}
+
 /* Cross-key rules that a per-key check cannot see. */
 static void check_lab(struct parse_state *ps)
 {
@@ -694,6 +827,8 @@ static void check_lab(struct parse_state *ps)
 				    "[variant %s]: recipe xmhf64 needs src = PATH of the XMHF64 tree",
 				    v->name);
 	}
+	if (!ps->err)
+		check_chain(ps);
 	if (!ps->err && strcmp(type, "qemu") && !lab_get(lab, "board", "host")) {
 		const struct lab_value *t = find_value(lab->values, lab->nvalues,
 						       "board", "type");
@@ -798,13 +933,73 @@ int lab_parse(const char *path, const char *text, size_t len, struct lab **out)
 	return 0;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" :
+	       S_ISCHR(mode) ? "a character device" :
+	       S_ISBLK(mode) ? "a block device" :
+	       S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+int lab_read_regular_file(struct strbuf *sb, const char *path, size_t max)
+{
+	struct stat st;
+	char chunk[65536];
+	size_t start = sb->len;
+	int fd, flags;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return lab_err_errno(errno, "cannot open %s", path);
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return lab_err_errno(e, "cannot read %s", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return lab_err(LAB_ECONFIG, "%s is %s, not a regular file",
+			       path, file_kind(st.st_mode));
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			strbuf_setlen(sb, start);
+			return lab_err_errno(e, "cannot read %s", path);
+		}
+		if (n == 0)
+			break;
+		if (max && sb->len - start + (size_t)n > max) {
+			close(fd);
+			strbuf_setlen(sb, start);
+			return lab_err(LAB_EFORMAT, "%s is larger than %zu bytes",
+				       path, max);
+		}
+		strbuf_add(sb, chunk, (size_t)n);
+	}
+	close(fd);
+	strbuf_grow(sb, 0);
+	return 0;
+}
+
 int lab_load(const char *path, struct lab **out)
 {
 	struct strbuf sb = STRBUF_INIT;
 	int ret;
 
 	*out = NULL;
-	ret = strbuf_read_file(&sb, path, LAB_MAX_FILE);
+	ret = lab_read_regular_file(&sb, path, LAB_MAX_FILE);
 	if (ret < 0) {
 		char msg[1024];
 
@@ -820,50 +1015,120 @@ int lab_load(const char *path, struct lab **out)
 	return ret;
 }
 
-static bool file_exists(const char *path)
+char *lab_path_clean(const char *path)
 {
-	struct stat st;
+	struct strbuf out = STRBUF_INIT;
+	const char *p = path;
+	char real[PATH_MAX];
 
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (*p == '/')
+		strbuf_addch(&out, '/');
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			/* Only the file system knows what .. is (symlinks). */
+			strbuf_release(&out);
+			return xstrdup(realpath(path, real) ? real : path);
+		}
+		if (n && !(n == 1 && *p == '.')) {
+			if (out.len && out.buf[out.len - 1] != '/')
+				strbuf_addch(&out, '/');
+			strbuf_add(&out, p, n);
+		}
+		p += n;
+	}
+	if (!out.len)
+		strbuf_addch(&out, '.');
+	return strbuf_detach(&out, NULL);
+}
+
+char **lab_search_dirs(int *n)
+{
+	const char *env = getenv("LABCTL_LABS");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	char **dirs = NULL;
+	int k = 0;
+
+	while (env && *env) {
+		size_t len = strcspn(env, ":");
+
+		if (len) {
+			dirs = xrealloc(dirs, (size_t)(k + 1) * sizeof(*dirs));
+			dirs[k++] = xstrndup(env, len);
+		}
+		env += len + (env[len] == ':');
+	}
+	dirs = xrealloc(dirs, (size_t)(k + 3) * sizeof(*dirs));
+	dirs[k++] = xstrdup("labs");
+	/* The XDG base directory spec: a relative XDG_CONFIG_HOME is ignored. */
+	if (xdg && xdg[0] == '/')
+		dirs[k++] = xasprintf("%s/labctl/labs", xdg);
+	else if (home && home[0] == '/')
+		dirs[k++] = xasprintf("%s/.config/labctl/labs", home);
+	dirs[k++] = xasprintf("%s/labs", lab_data_dir());
+	*n = k;
+	return dirs;
+}
+
+void lab_search_dirs_free(char **dirs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(dirs[i]);
+	free(dirs);
 }
 
 char *lab_find(const char *name)
 {
 	struct strbuf tried = STRBUF_INIT;
-	const char *env = getenv("LABCTL_LABS");
-	char *dirs, *dir, *save = NULL, *found = NULL;
+	char *found = NULL;
 	size_t len = strlen(name);
+	struct stat st;
+	char **dirs;
+	int i, n;
 
 	if (!*name) {
 		lab_err(LAB_ENOENT, "empty lab name");
 		return NULL;
 	}
 	if (strchr(name, '/') || (len > 5 && !strcmp(name + len - 5, ".conf"))) {
-		if (file_exists(name))
-			return xstrdup(name);
-		lab_err(LAB_ENOENT, "lab file %s does not exist", name);
-		return NULL;
+		if (stat(name, &st) < 0) {
+			lab_err(LAB_ENOENT, "lab file %s does not exist", name);
+			return NULL;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			lab_err(LAB_ECONFIG, "lab file %s is %s, not a regular file",
+				name, file_kind(st.st_mode));
+			return NULL;
+		}
+		return lab_path_clean(name);
 	}
-	dirs = xasprintf("%s%slabs:%s/labs", env ? env : "", env ? ":" : "",
-			 lab_data_dir());
-	for (dir = strtok_r(dirs, ":", &save); dir && !found;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *path;
+	dirs = lab_search_dirs(&n);
+	for (i = 0; i < n && !found; i++) {
+		char *path = xasprintf("%s/%s.conf", dirs[i], name);
 
-		if (!*dir)
-			continue;
-		path = xasprintf("%s/%s.conf", dir, name);
-		if (file_exists(path))
-			found = path;
-		else
+		strbuf_addf(&tried, "%s%s", tried.len ? ", " : "", dirs[i]);
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			lab_err(LAB_ECONFIG, "lab file %s is %s, not a regular file",
+				path, file_kind(st.st_mode));
 			free(path);
-		strbuf_addf(&tried, "%s%s", tried.len ? ", " : "", dir);
+			break;
+		}
+		if (!access(path, F_OK))
+			found = lab_path_clean(path);
+		free(path);
 	}
-	if (!found)
+	if (!found && i == n)
 		lab_err(LAB_ENOENT,
 			"unknown lab '%s' (looked in %s; `labctl labs` lists the labs)",
 			name, strbuf_str(&tried));
-	free(dirs);
+	lab_search_dirs_free(dirs, n);
 	strbuf_release(&tried);
 	return found;
 }
@@ -914,7 +1179,7 @@ int lab_open(const char *name, struct lab **out)
 		if (*out)
 			return 0;
 		lab_err_restore(&why);
-		return -LAB_ENOENT;
+		return why.code ? -why.code : -LAB_ENOENT;
 	}
 	ret = lab_load(path, out);
 	free(path);

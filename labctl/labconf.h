@@ -80,12 +80,32 @@ struct lab {
 extern const struct lab_key_def lab_schema[];
 
 /*
- * Find a lab by name ("qemu") or path ("labs/x.conf", "./my.conf").
- * Search order for names: $LABCTL_LABS (':'-separated dirs), ./labs,
- * the installed data dir.  Returns a malloc'd path or NULL with an error
- * recorded (LAB_ENOENT).
+ * Where lab files are looked for, in order: the directories in
+ * $LABCTL_LABS (':'-separated), ./labs, $XDG_CONFIG_HOME/labctl/labs
+ * (~/.config/labctl/labs when XDG_CONFIG_HOME is unset or relative), the
+ * installed data dir's labs.  Free with lab_search_dirs_free.
+ */
+char **lab_search_dirs(int *n);
+void lab_search_dirs_free(char **dirs, int n);
+
+/*
+ * Find a lab by name ("qemu") in the search dirs, or by path ("labs/x.conf",
+ * "./my.conf").  Returns a malloc'd path, normalised (lab_path_clean), or
+ * NULL with an error recorded: LAB_ENOENT, or LAB_ECONFIG for a file that
+ * is not a regular file (a FIFO would block its reader).
  */
 char *lab_find(const char *name);
+
+/* path without "." parts and repeated '/'; with a ".." part, realpath's
+ * answer (when the file exists).  Malloc'd. */
+char *lab_path_clean(const char *path);
+
+/*
+ * Read a lab or rule file: a FIFO, a device or a directory is refused
+ * (LAB_ECONFIG, "PATH is a FIFO, not a regular file") without waiting on
+ * it; larger than max (0: no limit) is LAB_EFORMAT.  Appends to sb.
+ */
+int lab_read_regular_file(struct strbuf *sb, const char *path, size_t max);
 /* The default lab's name when none is given. */
 #define LAB_DEFAULT_NAME "qemu"
 

@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "labctl/labconf.h"
+#include "labctl/pattern.h"
 #include "labctl/rules.h"
 #include "lib/err.h"
 #include "lib/paths.h"
@@ -25,7 +25,7 @@
 #define MAX_PATTERN 512
 #define MAX_LINES_READ 100000	/* per load, includes counted: fan-out guard */
 #define MAX_FILE (1024 * 1024)
-/* regcomp copies bounded repeats out: caps on counts and on the result. */
+/* PCRE2 copies bounded repeats out: caps on counts and on the result. */
 #define MAX_REPEAT 255
 #define MAX_EXPANSION 1000L
 #define MAX_SET_ATOMS 20000L	/* all of a set's patterns together */
@@ -393,10 +393,10 @@ static int perr(const char *file, int line, const char *fmt, ...)
 }
 
 /*
- * How many atoms the pattern has once regcomp has copied every bounded
- * repeat ({n}, {n,m}, {n,}, {,m}) and every X+ (as XX*) out: its memory
- * and time grow with the square of that, so a few nested repeats could
- * take gigabytes.
+ * How many atoms the pattern has once every bounded repeat ({n}, {n,m},
+ * {n,}, {,m}) is copied out, as PCRE2 compiles it (a{3} as aaa): nested
+ * repeats multiply, so a few of them would make a compiled pattern of
+ * megabytes and a match that walks all of it.
  */
 static long expanded_size(const char *re)
 {
@@ -452,10 +452,7 @@ static long expanded_size(const char *re)
 		} else {
 			if (*p == '|') {
 				last = 0;
-			} else if (*p == '+') {	/* X+ is compiled as XX* */
-				cur += last;
-				last *= 2;
-			} else if (!strchr("*?", *p)) {
+			} else if (!strchr("*+?", *p)) {
 				cur += 1;
 				last = 1;
 			}
@@ -469,18 +466,36 @@ static long expanded_size(const char *re)
 	return cur;
 }
 
-static int check_regex(const char *file, int line, enum rule_kind kind,
-		       const char *re, bool icase, long *atoms)
+/*
+ * Why re cannot be a pattern of this kind, as "WHAT /re/: why" in msg, or
+ * NULL; *atoms is its size once expanded.
+ */
+static const char *pattern_problem(const char *what, enum rule_kind kind,
+				   const char *re, bool icase, long *atoms,
+				   char *msg, size_t size)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	const char *s = re, *v;
-	char msg[256], buf[96];
-	regex_t rx;
-	int rc, i;
+	char why[256], buf[96];
+	struct pattern_re *rx;
+	int i;
 
-	if (strstr(re, VARIANT_VAR) && kind != RULE_BANNER)
-		return perr(file, line, "%s: ${variant} stands for the stage's variant only in banner patterns",
-			    kind_names[kind]);
+	*atoms = 0;
+	shown(re, strlen(re), buf, sizeof(buf));
+	if (strstr(re, VARIANT_VAR) && kind != RULE_BANNER) {
+		snprintf(msg, size, "%s: ${variant} stands for the stage's variant only in banner patterns",
+			 what);
+		return msg;
+	}
+	if (!*re) {
+		snprintf(msg, size, "%s: empty pattern", what);
+		return msg;
+	}
+	if (strlen(re) > MAX_PATTERN) {
+		snprintf(msg, size, "%s: pattern longer than %d bytes", what,
+			 MAX_PATTERN);
+		return msg;
+	}
 	if (kind == RULE_BANNER) {
 		/* Check it as it will be compiled: with a variant name in. */
 		while ((v = strstr(s, VARIANT_VAR))) {
@@ -493,36 +508,54 @@ static int check_regex(const char *file, int line, enum rule_kind kind,
 	}
 	for (i = 0; s[i]; i++) {
 		if (s[i] == '\\' && s[i + 1] >= '1' && s[i + 1] <= '9') {
-			char digit = s[i + 1];
-
+			snprintf(msg, size, "%s /%s/: back-references (\\%c) are not supported",
+				 what, buf, s[i + 1]);
 			strbuf_release(&tmp);
-			return perr(file, line, "%s /%s/: back-references (\\%c) are not supported",
-				    kind_names[kind], shown(re, strlen(re), buf, sizeof(buf)),
-				    digit);
+			return msg;
 		}
 		if (s[i] == '\\' && s[i + 1])
 			i++;
 	}
 	*atoms = expanded_size(s);
 	if (*atoms > MAX_EXPANSION) {
+		snprintf(msg, size, "%s /%s/: repeat counts too large (at most %d, and %ld atoms once expanded)",
+			 what, buf, MAX_REPEAT, MAX_EXPANSION);
 		strbuf_release(&tmp);
-		return perr(file, line, "%s /%s/: repeat counts too large (at most %d, and %ld atoms once expanded)",
-			    kind_names[kind], shown(re, strlen(re), buf, sizeof(buf)),
-			    MAX_REPEAT, MAX_EXPANSION);
+		return msg;
 	}
-	rc = regcomp(&rx, s, REG_EXTENDED | (icase ? REG_ICASE : 0));
+	rx = pattern_new(s, icase ? PATTERN_ICASE : 0, why, sizeof(why));
 	strbuf_release(&tmp);
-	if (rc) {
-		regerror(rc, &rx, msg, sizeof(msg));
-		return perr(file, line, "%s /%s/: bad pattern: %s", kind_names[kind],
-			    shown(re, strlen(re), buf, sizeof(buf)), msg);
+	if (!rx) {
+		snprintf(msg, size, "%s /%s/: bad pattern: %s", what, buf, why);
+		return msg;
 	}
-	rc = kind == RULE_ITER && rx.re_nsub < 1;
-	regfree(&rx);
-	if (rc)
-		return perr(file, line, "iter /%s/: needs a group, (...), around the CPU id",
-			    shown(re, strlen(re), buf, sizeof(buf)));
+	i = pattern_groups(rx);
+	pattern_free(rx);
+	if (kind == RULE_ITER && i < 1) {
+		snprintf(msg, size, "%s /%s/: needs a group, (...), around the CPU id",
+			 what, buf);
+		return msg;
+	}
+	return NULL;
+}
+
+static int check_regex(const char *file, int line, enum rule_kind kind,
+		       const char *re, bool icase, long *atoms)
+{
+	char msg[512];
+
+	if (pattern_problem(kind_names[kind], kind, re, icase, atoms, msg,
+			    sizeof(msg)))
+		return perr(file, line, "%s", msg);
 	return 0;
+}
+
+const char *rules_pattern_problem(enum rule_kind kind, const char *re,
+				  char *msg, size_t size)
+{
+	long atoms;
+
+	return pattern_problem("pattern", kind, re, false, &atoms, msg, size);
 }
 
 static bool same_rule(const struct rule *a, const struct rule *b)
@@ -774,7 +807,7 @@ static int load_path(struct ctx *c, const char *path, const char *from,
 	char real[PATH_MAX];
 	int ret;
 
-	ret = strbuf_read_file(&text, path, MAX_FILE);
+	ret = lab_read_regular_file(&text, path, MAX_FILE);
 	if (ret) {
 		char msg[512];
 
@@ -989,6 +1022,70 @@ static const char *recipe_default(const struct lab_variant *v)
 	return args && strstr(args, "--lhv-opt") ? "lhv" : "xmhf";
 }
 
+#define STANDIN_OPT_LHV 0x400	/* hypervisor/README.md: an LHV build */
+
+/* The stand-in's HV_OPT at boot: the last hv_opt= on its command line wins
+ * over the built-in options (hypervisor/README.md). */
+static int64_t standin_options(const struct lab *lab, const struct lab_variant *v)
+{
+	const char *lines[2] = { lab_get(lab, "grub", "cmdline"),
+				 lab_variant_get(v, "cmdline") };
+	int64_t opt = 0;
+	int i;
+
+	lab_parse_int(lab_variant_get(v, "options"), &opt);
+	for (i = 0; i < 2; i++) {
+		char *copy = lines[i] ? xstrdup(lines[i]) : NULL, *save = NULL, *w;
+
+		for (w = copy ? strtok_r(copy, " \t", &save) : NULL; w;
+		     w = strtok_r(NULL, " \t", &save))
+			if (!strncmp(w, "hv_opt=", 7))
+				lab_parse_int(w + 7, &opt);
+		free(copy);
+	}
+	return opt;
+}
+
+/*
+ * The run's last stage is judged by iteration lines alone, from a built-in
+ * set, and its variant is a stand-in that is not an LHV build: in a chain
+ * it boots the disk's next GRUB entry and prints no iteration line, so the
+ * run could only time out.  Say so before anything is built or powered.
+ */
+static int check_last_can_iterate(const struct lab *lab,
+				  const struct lab_variant *last,
+				  const struct rule_set *judge)
+{
+	const char *recipe = lab_variant_get(last, "recipe");
+	struct strbuf lhv = STRBUF_INIT;
+	int i, ret;
+
+	if (lab_get(lab, "watch", "pass") || (recipe && strcmp(recipe, "standin")) ||
+	    (standin_options(lab, last) & STANDIN_OPT_LHV))
+		return 0;
+	for (i = 0; i < judge->n; i++) {
+		const struct rule *r = &judge->rules[i];
+
+		if (r->kind == RULE_PASS || r->kind == RULE_END ||
+		    (r->kind == RULE_ITER && strncmp(r->file, "builtin:", 8)))
+			return 0;
+	}
+	for (i = 0; i < lab->nvariants; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+		const char *rec = lab_variant_get(v, "recipe");
+
+		if ((!rec || !strcmp(rec, "standin")) &&
+		    (standin_options(lab, v) & STANDIN_OPT_LHV))
+			strbuf_addf(&lhv, "%s%s", lhv.len ? ", " : "", v->name);
+	}
+	ret = perr(lab->path, last->line,
+		   "nothing can pass the last stage: %s is a stand-in without the LHV option (0x%x in options), so it boots the next GRUB entry and prints no iteration lines, which are what passes the run; end the chain with an LHV variant%s%s%s, or give %s a pass or end rule (its rules_file, or [watch] pass)",
+		   last->name, STANDIN_OPT_LHV, lhv.len ? " (" : "",
+		   strbuf_str(&lhv), lhv.len ? ")" : "", last->name);
+	strbuf_release(&lhv);
+	return ret;
+}
+
 int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain,
 		   int n, struct lab_rules *out)
 {
@@ -1046,6 +1143,10 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 		ret = perr(lab->path, 0,
 			   "nothing can pass the last stage (%s): give the run or that variant a rule set with pass, iter or end rules (e.g. rules = lhv), or set [watch] pass",
 			   chain[n - 1]->name);
+	if (!ret && n)
+		ret = check_last_can_iterate(lab, chain[n - 1],
+					     rules_judges(out->stage[n - 1]) ?
+					     out->stage[n - 1] : out->run);
 	if (ret) {
 		lab_rules_release(out);
 		return ret;
@@ -1064,6 +1165,39 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 	else
 		out->iter_min = out->run->iter_min;
 	return 0;
+}
+
+int lab_rules_check(const struct lab *lab)
+{
+	struct rule_set *set = rules_new();
+	const char *s;
+	int i, ret;
+
+	s = lab_get(lab, "watch", "rules");
+	ret = load_list(set, s ? s : "standin", lab->path,
+			value_line(lab->values, lab->nvalues, "watch", "rules"));
+	s = lab_get(lab, "watch", "rules_file");
+	if (!ret && s)
+		ret = load_lab_file(set, lab->path, s,
+				    value_line(lab->values, lab->nvalues, "watch",
+					       "rules_file"));
+	for (i = 0; i < lab->nvariants && !ret; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+		int line = value_line(v->values, v->nvalues, "variant", "rules");
+
+		rules_free(set);
+		set = rules_new();
+		s = lab_variant_get(v, "rules");
+		ret = load_list(set, s ? s : recipe_default(v), lab->path,
+				line ? line : v->line);
+		s = lab_variant_get(v, "rules_file");
+		if (!ret && s)
+			ret = load_lab_file(set, lab->path, s,
+					    value_line(v->values, v->nvalues,
+						       "variant", "rules_file"));
+	}
+	rules_free(set);
+	return ret;
 }
 
 void lab_rules_release(struct lab_rules *lr)

@@ -78,6 +78,13 @@ const char *rules_banner(const struct rule_set *set);
 /* Whether it has a rule that can pass the last stage (pass, iter, end). */
 bool rules_judges(const struct rule_set *set);
 
+/*
+ * Why re cannot be a pattern of this kind (the checks of a rule file), as
+ * "pattern /re/: why" in msg, or NULL.  For the lab file's pattern keys.
+ */
+const char *rules_pattern_problem(enum rule_kind kind, const char *re,
+				  char *msg, size_t size);
+
 /* Text of a set (includes expanded), which parses back to the same set. */
 char *rules_format(const struct rule_set *set);
 
@@ -109,6 +116,8 @@ struct lab_rules {
 
 int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain,
 		   int n, struct lab_rules *out);
+/* Every rule key of the lab reads: [watch] and each variant's (show). */
+int lab_rules_check(const struct lab *lab);
 void lab_rules_release(struct lab_rules *lr);
 
 #endif

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "labctl/pattern.h"
 #include "labctl/rules.h"
 #include "labctl/watch.h"
 #include "lib/err.h"
+#include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 
@@ -14,7 +15,7 @@
 #define MAX_LINE_KEEP 512
 
 struct pattern {
-	regex_t re;
+	struct pattern_re *re;
 	char *text;
 };
 
@@ -58,15 +59,13 @@ struct watch {
 };
 
 static int compile(struct pattern *p, const char *what, const char *re,
-		   int flags)
+		   unsigned flags)
 {
 	char msg[256];
-	int rc = regcomp(&p->re, re, REG_EXTENDED | flags);
 
-	if (rc) {
-		regerror(rc, &p->re, msg, sizeof(msg));
+	p->re = pattern_new(re, flags, msg, sizeof(msg));
+	if (!p->re)
 		return lab_err(LAB_ECONFIG, "%s pattern '%s': %s", what, re, msg);
-	}
 	p->text = xstrdup(re);
 	return 0;
 }
@@ -75,7 +74,7 @@ static void release(struct pattern *p)
 {
 	if (!p->text)
 		return;
-	regfree(&p->re);
+	pattern_free(p->re);
 	free(p->text);
 	p->text = NULL;
 }
@@ -93,7 +92,7 @@ static int cset_add(struct cset *cs, enum rule_kind kind, const char *re,
 	cs->r = xrealloc(cs->r, (size_t)(cs->n + 1) * sizeof(*cs->r));
 	r = &cs->r[cs->n];
 	memset(r, 0, sizeof(*r));
-	if (compile(&r->p, what[kind], re, icase ? REG_ICASE : 0) < 0)
+	if (compile(&r->p, what[kind], re, icase ? PATTERN_ICASE : 0) < 0)
 		return -LAB_ECONFIG;
 	r->kind = kind;
 	r->reason = reason ? xstrdup(reason) : NULL;
@@ -248,10 +247,16 @@ static const char *stage_label(const struct watch *w, int i, char *buf,
 	return buf;
 }
 
+/* A pattern that gives up on a line (its work limit) does not match it. */
 static bool match(const struct pattern *p, const char *line, regmatch_t *m,
 		  size_t nm)
 {
-	return regexec(&p->re, line, nm, m, 0) == 0;
+	int rc = pattern_match(p->re, line, m, nm);
+
+	if (rc < 0 && pattern_gave_up(p->re) == 1)
+		lab_warn("pattern /%s/ is too costly on a console line (more than %u steps): it counts as not matching there",
+			 p->text, PATTERN_MATCH_LIMIT);
+	return rc > 0;
 }
 
 /* The first rule of a kind in the sets that matches the line, or NULL. */

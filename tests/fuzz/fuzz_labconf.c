@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "labctl/labconf.h"
+#include "labctl/pattern.h"
 #include "lib/err.h"
 #include "lib/strbuf.h"
 
@@ -240,6 +241,37 @@ static void check_value(const struct lab_key_def *d, const char *v)
 	}
 }
 
+/* What becomes a path on the board stays inside its directory, and the
+ * watch compiles the patterns the loader took. */
+static void check_meaning(const struct lab *lab)
+{
+	static const char *const names[] = { "entries", "dropin" };
+	static const char *const patterns[] = { "fail", "pass" };
+	const char *v, *p;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		v = lab_get(lab, "grub", names[i]);
+		CHECK(v && *v && !strchr(v, '/') && strcmp(v, ".") && strcmp(v, ".."));
+	}
+	v = lab_get(lab, "deploy", "dir");
+	CHECK(v && *v == '/');
+	for (p = v; *p; p++)
+		CHECK(!(p[0] == '/' && p[1] == '.' &&
+			(!p[2] || p[2] == '/' || (p[2] == '.' && (!p[3] || p[3] == '/')))));
+	for (i = 0; i < 2; i++) {
+		char err[256];
+		struct pattern_re *re;
+
+		v = lab_get(lab, "watch", patterns[i]);
+		if (!v)
+			continue;
+		re = pattern_new(v, 0, err, sizeof(err));
+		CHECK(re);
+		pattern_free(re);
+	}
+}
+
 static void check_lab(const struct lab *lab)
 {
 	const struct lab_key_def *d;
@@ -259,6 +291,7 @@ static void check_lab(const struct lab *lab)
 		(void)lab_get_int(lab, d->section, d->key, 0);
 		(void)lab_get_bool(lab, d->section, d->key);
 	}
+	check_meaning(lab);
 	for (i = 0; i < lab->nvariants; i++) {
 		const struct lab_variant *v = &lab->variants[i];
 

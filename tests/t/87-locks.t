@@ -21,7 +21,7 @@ options = 0x400
 
 [variant vhang]
 arch = amd64
-options = 0x1
+options = 0x401
 EOF
 host=$(hostname)
 hm='[0-9]{2}:[0-9]{2}'

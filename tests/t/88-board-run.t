@@ -121,9 +121,11 @@ options = 0x400
 
 [variant vfatal]
 arch = amd64
+options = 0x404
 
 [variant vslow]
 arch = amd64
+options = 0x410
 ${1:-}
 EOF
 }
@@ -150,7 +152,7 @@ is "$(cat "$STATE/boots")" "$boots0" "the board went straight into the hyperviso
 # labctl says so; with one it power-cycles the board back to its OS first.
 is "$(board_state b1)" hung "the board is still in the hypervisor"
 start=$(date +%s)
-run_labctl run b1 v64
+run_labctl run b1 v32lhv
 is "$rc" 3 "a board that does not answer ssh, no power driver: exit 3"
 like "$err" "does not answer ssh.*no \\[power\\] driver" "says what is missing"
 ok "gave up within connect timeout + a few s ($(($(date +%s) - start)) s)" \

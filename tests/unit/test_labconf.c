@@ -1189,17 +1189,19 @@ static void test_lab_find(void **state)
 	setenv("LABCTL_LABS", env, 1);
 
 	/* An unknown name: the message lists where it looked. */
+	setenv("XDG_CONFIG_HOME", "/nonexistent-xdg", 1);
 	assert_null(lab_find("nope"));
-	want = xasprintf("unknown lab 'nope' (looked in %s/a, %s/b, labs, %s/labs; `labctl labs` lists the labs)",
+	unsetenv("XDG_CONFIG_HOME");
+	want = xasprintf("unknown lab 'nope' (looked in %s/a, %s/b, labs, /nonexistent-xdg/labctl/labs, %s/labs; `labctl labs` lists the labs)",
 			 tmpdir, tmpdir, LABCTL_DATADIR);
 	assert_string_equal(lab_errmsg(-LAB_ENOENT), want);
 	free(want);
 	/* A directory is not a lab file. */
 	assert_null(lab_find("d"));
 
-	/* Names with a '/' or ".conf" are paths, taken as they are. */
+	/* Names with a '/' or ".conf" are paths, normalised. */
 	p = lab_find("./labs/z.conf");
-	assert_string_equal(p, "./labs/z.conf");
+	assert_string_equal(p, "labs/z.conf");
 	free(p);
 	p = lab_find("labs/z.conf");
 	assert_string_equal(p, "labs/z.conf");
@@ -1479,6 +1481,138 @@ static void test_schema(void **state)
 	strbuf_release(&sb);
 }
 
+/* Values with a meaning beyond their type, checked at load (issue 13). */
+static void test_value_meaning(void **state)
+{
+	(void)state;
+	bad("[watch]\nfail = (.*)(.*)(.*)(.*)(.*)\\5\\4\\3\\2\\1~~\n", 2,
+	    "[watch] fail: pattern /(.*)(.*)(.*)(.*)(.*)\\5\\4\\3\\2\\1~~/: back-references (\\5) are not supported");
+	bad("[watch]\nfail = ([\n", 2,
+	    "[watch] fail: pattern /([/: bad pattern: '[' without its ']'");
+	bad_has("[watch]\npass = x{2}{3}\n", 2, "a repeat right after a repeat");
+	bad_has("[variant a]\nbanner = (${variant}\n", 2, "[variant a] banner: pattern /(${variant}/: bad pattern");
+	bad("[variant a]\nopt_requires = 0x8:0x4, 0x40\n", 2,
+	    "[variant a] opt_requires: '0x40' is not BITS:NEEDED or BITS:!NEEDED (e.g. 0x8:0x4)");
+	bad_has("[board]\ntype = pc\nhost = h\n[power]\ndriver = http\nurl = http://p/\nstatus_off = a{1\n",
+		7, "[power] status_off: bad regular expression: ");
+	bad("[grub]\nentries = ../../tmp/x\n", 2,
+	    "[grub] entries: '../../tmp/x' is not a plain file name (it becomes /etc/grub.d/NAME on the board: no '/', '.' or '..')");
+	bad_has("[grub]\ndropin = .\n", 2, "[grub] dropin: '.' is not a plain file name");
+	bad_has("[grub]\ndropin = /etc/passwd\n", 2, "[grub] dropin: '/etc/passwd' is not a plain file name");
+	bad_has("[grub]\nentries = a\\b\n", 2, "is not a plain file name (letters, digits, '.', '_', '-')");
+	bad("[deploy]\ndir = /boot/xmhf/../../tmp\n", 2,
+	    "[deploy] dir: '/boot/xmhf/../../tmp' has a '..' part: write the directory itself");
+	bad_has("[deploy]\ndir = /boot/./xmhf\n", 2, "has a '.' part");
+	bad_has("[deploy]\ndir = xmhf\n", 2, "is not an absolute path (a path on the board)");
+	bad_has("[grub]\ngrubenv = /boot/grub/../../tmp/env\n", 2, "[grub] grubenv: '/boot/grub/../../tmp/env' has a '..' part");
+	bad_has("[grub]\ncfg = grub.cfg\n", 2, "[grub] cfg: 'grub.cfg' is not an absolute path");
+	bad("[grub]\nchain = a, b\n[variant a]\n", 2, "[grub] chain: no variant 'b' in this lab");
+	lab_free(parse_ok("[grub]\nchain = b a\n[variant a]\n[variant b]\n"));
+	lab_free(parse_ok("[watch]\nfail = ^(Oops|BUG): [a-z]+$\npass = [[:digit:]]+ passed\n"
+			  "[grub]\nentries = 42_labctl.local\ndropin = 05-chain_x\n"
+			  "[deploy]\ndir = /boot/xmhf\n"
+			  "[variant a]\nbanner = ^LHV ${variant}$\nopt_requires = 0x8:0x4, 0x40:!0x2\n"));
+}
+
+static void test_paths(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "labs/x.conf", "labs/x.conf" }, { "./labs/x.conf", "labs/x.conf" },
+		{ ".//labs/./x.conf", "labs/x.conf" }, { "/a//b/./c", "/a/b/c" },
+		{ "/a/b/", "/a/b" }, { "/", "/" }, { ".", "." }, { "./", "." },
+	};
+	const char *home_env = getenv("HOME");
+	char *home = home_env ? xstrdup(home_env) : NULL;
+	char **dirs, *p, *want;
+	size_t i;
+	int n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = lab_path_clean(cases[i][0]);
+		assert_string_equal(p, cases[i][1]);
+		free(p);
+	}
+	/* A '..' part: what the file system says (realpath). */
+	assert_int_equal(chdir(tmpdir), 0);
+	write_file("a/x.conf", "");
+	p = lab_path_clean("labs/../a/./x.conf");
+	want = xasprintf("%s/a/x.conf", tmpdir);
+	{
+		char real[PATH_MAX];
+
+		assert_non_null(realpath(want, real));
+		assert_string_equal(p, real);
+	}
+	free(p);
+	free(want);
+
+	/* The search order: $LABCTL_LABS, ./labs, XDG, the data dir. */
+	setenv("LABCTL_LABS", "/one::/two", 1);
+	setenv("XDG_CONFIG_HOME", "/xdg", 1);
+	dirs = lab_search_dirs(&n);
+	assert_int_equal(n, 5);
+	assert_string_equal(dirs[0], "/one");
+	assert_string_equal(dirs[1], "/two");
+	assert_string_equal(dirs[2], "labs");
+	assert_string_equal(dirs[3], "/xdg/labctl/labs");
+	assert_string_equal(dirs[4], LABCTL_DATADIR "/labs");
+	lab_search_dirs_free(dirs, n);
+	/* Unset or relative: ~/.config; without HOME either: none. */
+	setenv("XDG_CONFIG_HOME", "rel", 1);
+	setenv("HOME", "/home/u", 1);
+	unsetenv("LABCTL_LABS");
+	dirs = lab_search_dirs(&n);
+	assert_int_equal(n, 3);
+	assert_string_equal(dirs[1], "/home/u/.config/labctl/labs");
+	lab_search_dirs_free(dirs, n);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("HOME");
+	dirs = lab_search_dirs(&n);
+	assert_int_equal(n, 2);
+	lab_search_dirs_free(dirs, n);
+	if (home)
+		setenv("HOME", home, 1);
+	free(home);
+}
+
+/* A FIFO is refused at once (no writer would ever come), with why. */
+static void test_not_regular(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct lab *lab = NULL;
+	char *p;
+
+	(void)state;
+	assert_int_equal(chdir(tmpdir), 0);
+	assert_int_equal(mkfifo("labs/f.conf", 0644), 0);
+	alarm(10);	/* a hang fails the suite, it does not stall it */
+	assert_int_equal(lab_read_regular_file(&sb, "labs/f.conf", 0), -LAB_ECONFIG);
+	assert_string_equal(lab_errmsg(-LAB_ECONFIG),
+			    "labs/f.conf is a FIFO, not a regular file");
+	assert_int_equal(lab_load("labs/f.conf", &lab), -LAB_ECONFIG);
+	assert_null(lab);
+	assert_null(lab_find("labs/f.conf"));
+	assert_string_equal(lab_errmsg(-LAB_ECONFIG),
+			    "lab file labs/f.conf is a FIFO, not a regular file");
+	setenv("LABCTL_LABS", "labs", 1);
+	assert_null(lab_find("f"));
+	assert_string_equal(lab_errmsg(-LAB_ECONFIG),
+			    "lab file labs/f.conf is a FIFO, not a regular file");
+	assert_int_equal(lab_open("f", &lab), -LAB_ECONFIG);
+	assert_int_equal(lab_read_regular_file(&sb, "labs", 0), -LAB_ECONFIG);
+	assert_string_equal(lab_errmsg(-LAB_ECONFIG), "labs is a directory, not a regular file");
+	alarm(0);
+	assert_int_equal(sb.len, 0);
+	write_file("labs/r.conf", "[board]\n");
+	assert_int_equal(lab_read_regular_file(&sb, "labs/r.conf", 0), 0);
+	assert_string_equal(strbuf_str(&sb), "[board]\n");
+	p = lab_find("r");
+	assert_string_equal(p, "labs/r.conf");
+	free(p);
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1520,6 +1654,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lab_find, files_setup,
 						files_teardown),
 		cmocka_unit_test_setup_teardown(test_lab_load, files_setup,
+						files_teardown),
+		cmocka_unit_test(test_value_meaning),
+		cmocka_unit_test_setup_teardown(test_paths, files_setup,
+						files_teardown),
+		cmocka_unit_test_setup_teardown(test_not_regular, files_setup,
 						files_teardown),
 		cmocka_unit_test(test_show_full),
 		cmocka_unit_test(test_show_defaults),

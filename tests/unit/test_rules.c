@@ -264,7 +264,7 @@ static void test_parse_errors(void **state)
 	parse_bad("fail /((a{200}){200}){200}/\n", 1, "fail /((a{200}){200}){200}/: repeat counts too large (at most 255, and 1000 atoms once expanded)");
 	parse_bad("fail /x{,1}{9999}/\n", 1, "fail /x{,1}{9999}/: repeat counts too large");
 	parse_bad("fail /((x*y*){45}){45}/\n", 1, "fail /((x*y*){45}){45}/: repeat counts too large");
-	parse_bad("fail /x++++++++++/\n", 1, "fail /x++++++++++/: repeat counts too large");
+	parse_bad("fail /x++++++++++/\n", 1, "fail /x++++++++++/: bad pattern: a repeat right after a repeat");
 	parse_bad("banner /${variant}(/\n", 1, "banner /${variant}(/: bad pattern");
 	parse_bad("include\n", 1, "include: want one set name or file, not ''");
 	parse_bad("include a b\n", 1, "include: want one set name or file, not 'a b'");
@@ -553,7 +553,7 @@ static void test_lab_keys(void **state)
 
 	/* The lab file's own [watch] keys over any set's. */
 	lab = lab_from("k2.conf", "[watch]\nrules_file = extra.rules\ncpus = 2\niter_min = 9\n"
-		       "[variant a]\n");
+		       "[variant a]\noptions = 0x400\n");
 	assert_int_equal(load_chain(lab, &lr), 0);
 	assert_int_equal(lr.cpus, 2);
 	assert_int_equal(lr.iter_min, 9);
@@ -561,7 +561,7 @@ static void test_lab_keys(void **state)
 	lab_free(lab);
 
 	/* A stage set without a banner keeps its recipe's. */
-	lab = lab_from("k3.conf", "[variant a]\nrules = linux\n");
+	lab = lab_from("k3.conf", "[variant a]\nrules = linux\noptions = 0x400\n");
 	assert_int_equal(load_chain(lab, &lr), 0);
 	assert_string_equal(lr.banner[0],
 			    "Stand-in Hypervisor \\(labctl\\) variant=${variant}( |$)");
@@ -615,6 +615,73 @@ static void test_lab_keys(void **state)
 	lab_free(lab);
 }
 
+/*
+ * A chain whose last stage can never meet its pass rule is refused before
+ * anything runs (issue 12): a stand-in that is not an LHV build prints no
+ * iteration lines, and the built-in sets' iteration count is all that
+ * judges it.  Anything else that can pass lets it through.
+ */
+static void cannot_pass(const char *name, const char *text, bool refused)
+{
+	struct lab *lab = lab_from(name, text);
+	struct lab_rules lr;
+	int ret = load_chain(lab, &lr);
+
+	if (refused) {
+		if (ret != -LAB_ECONFIG)
+			fail_msg("%s: want refused, got %d\n%s", name, ret, text);
+		assert_contains(lab_errmsg(ret), "nothing can pass the last stage");
+	} else {
+		if (ret)
+			fail_msg("%s: want accepted, got %s\n%s", name,
+				 lab_errmsg(ret), text);
+		lab_rules_release(&lr);
+	}
+	lab_free(lab);
+}
+
+static void test_lab_cannot_pass(void **state)
+{
+	struct lab *lab;
+	struct lab_rules lr;
+	char *want;
+	int ret;
+
+	(void)state;
+	lab = lab_from("p1.conf", "[variant build64]\narch = amd64\n"
+		       "[variant build32]\narch = i386\n"
+		       "[variant build32lhv]\narch = i386\noptions = 0x400\n");
+	{
+		const struct lab_variant *chain[2] = { &lab->variants[0],
+						       &lab->variants[1] };
+
+		ret = lab_rules_load(lab, chain, 2, &lr);
+	}
+	assert_int_equal(ret, -LAB_ECONFIG);
+	assert_int_equal(lab_exit_code(ret), 2);
+	want = xasprintf("%s/p1.conf:3: nothing can pass the last stage: build32 is a stand-in without the LHV option (0x400 in options), so it boots the next GRUB entry and prints no iteration lines, which are what passes the run; end the chain with an LHV variant (build32lhv), or give build32 a pass or end rule (its rules_file, or [watch] pass)",
+			 tmpdir);
+	assert_string_equal(lab_errmsg(ret), want);
+	free(want);
+	lab_free(lab);
+
+	cannot_pass("p2.conf", "[variant a]\n", true);
+	cannot_pass("p3.conf", "[variant a]\noptions = 0x404\n", false);
+	cannot_pass("p4.conf", "[variant a]\nrules = lhv\n", true);
+	cannot_pass("p5.conf", "[variant a]\ncmdline = iters=3 hv_opt=0x400\n", false);
+	cannot_pass("p6.conf", "[grub]\ncmdline = hv_opt=0x400\n[variant a]\n", false);
+	/* The command line wins over the built-in options. */
+	cannot_pass("p7.conf", "[variant a]\noptions = 0x400\ncmdline = hv_opt=0x0\n", true);
+	cannot_pass("p8.conf", "[watch]\npass = ^all done$\n[variant a]\n", false);
+	cannot_pass("p9.conf", "[watch]\nrules = standin, linux\n[variant a]\n", false);
+	write_file("mine.rules", "iter /^core ([0-9]+) tick/\n");
+	cannot_pass("p10.conf", "[variant a]\nrules_file = mine.rules\n", false);
+	write_file("incl.rules", "include standin\n");
+	cannot_pass("p11.conf", "[variant a]\nrules_file = incl.rules\n", true);
+	/* Only the stand-in is known this well: XMHF64 stages are let through. */
+	cannot_pass("p12.conf", "[variant a]\nrecipe = xmhf64\nsrc = /x\nargs = amd64\n", false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_named_sets),
 		cmocka_unit_test(test_lab_defaults),
 		cmocka_unit_test(test_lab_keys),
+		cmocka_unit_test(test_lab_cannot_pass),
 	};
 
 	return cmocka_run_group_tests_name("rules", tests, setup, teardown);
