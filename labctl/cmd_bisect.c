@@ -16,7 +16,7 @@
  *
  * The parent reads git's bisect log for the answer, prints the first bad
  * commit with its result, and ends every path after `git bisect start`
- * (SIGINT and SIGTERM included) with `git bisect reset`.
+ * (SIGINT, SIGTERM, SIGHUP and SIGQUIT included) with `git bisect reset`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,31 +66,6 @@ struct bisect_args {
 	char **names;		/* LAB and VARIANTs, in order */
 	int nnames;
 };
-
-static void catch_stop_signals(struct sigaction *old_int,
-			       struct sigaction *old_term)
-{
-	struct sigaction sa = { .sa_handler = lab_stop_handler };
-
-	sigemptyset(&sa.sa_mask);
-	lab_stop_signal = 0;
-	if (lab_stop_pipe[0] < 0 && pipe2(lab_stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
-	sigaction(SIGINT, &sa, old_int);
-	sigaction(SIGTERM, &sa, old_term);
-}
-
-static void restore_stop_signals(const struct sigaction *old_int,
-				 const struct sigaction *old_term)
-{
-	sigaction(SIGINT, old_int, NULL);
-	sigaction(SIGTERM, old_term, NULL);
-	if (lab_stop_pipe[0] >= 0) {
-		close(lab_stop_pipe[0]);
-		close(lab_stop_pipe[1]);
-	}
-	lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
-}
 
 static int parse(int argc, char **argv, struct bisect_args *a)
 {
@@ -406,7 +381,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 		       const char *steps_path)
 {
 	struct bisect_args a = { 0 };
-	struct sigaction old_int, old_term;
+	struct lab_stop_saved stop;
 	const struct lab_variant **chain = NULL;
 	struct hv_variant *hv = NULL;
 	struct hv_build_result *built = NULL;
@@ -420,7 +395,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	pid_t git_pid = getppid();
 	int n = 0, i, nb = 0, run_rc = -1, code = STEP_SKIP, ret, fd;
 
-	catch_stop_signals(&old_int, &old_term);
+	lab_stop_catch(&stop);
 	if (!cwd || !top || chdir(cwd) < 0) {
 		reason = xasprintf("labctl bisect step: %s",
 				   !cwd || !top ? "not started by labctl bisect"
@@ -561,7 +536,7 @@ record:
 	strbuf_release(&obj);
 	lab_free(lab);
 	free(a.names);
-	restore_stop_signals(&old_int, &old_term);
+	lab_stop_release(&stop);
 	return code;
 }
 
@@ -715,7 +690,7 @@ static char **step_argv(int argc, char **argv, const struct cmd_ctx *ctx,
 	return v;
 }
 
-/* git bisect run, stopped (step first, cleanly) on SIGINT/SIGTERM. */
+/* git bisect run, stopped (step first, cleanly) on a stop signal. */
 static int run_bisect(struct bisect *b, int argc, char **argv,
 		      const struct cmd_ctx *ctx)
 {
@@ -959,7 +934,7 @@ static int bisect_main(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct bisect b = { .log = STRBUF_INIT, .gitout = STRBUF_INIT,
 			    .t0_ms = lab_mono_ms() };
-	struct sigaction old_int, old_term;
+	struct lab_stop_saved stop;
 	const struct lab_variant **chain = NULL;
 	const char *tmp = getenv("TMPDIR");
 	char *path = xasprintf("%s/labctl-bisect-steps-XXXXXX",
@@ -1016,14 +991,14 @@ static int bisect_main(int argc, char **argv, struct cmd_ctx *ctx)
 		strbuf_release(&cnt);
 	}
 
-	catch_stop_signals(&old_int, &old_term);
+	lab_stop_catch(&stop);
 	ret = start_bisect(&b);
 	if (!ret && !lab_stop_signal)
 		ret = run_bisect(&b, argc, argv, ctx);
 	if (lab_stop_signal)
 		b.interrupted = true;
 	end_bisect(&b);
-	restore_stop_signals(&old_int, &old_term);
+	lab_stop_release(&stop);
 	if (ret) {
 		rc = cmd_fail(ret);
 		if (rc != LAB_EXIT_INFRA)

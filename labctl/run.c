@@ -50,7 +50,8 @@ struct run_state {
 	int64_t t0_ns;		/* monotonic time of power-on; 0 before */
 	bool capture_closed;
 	bool qemu_exited;
-	char exit_detail[128];
+	char exit_detail[400];
+	char host_stop[64];	/* QEMU's SHUTDOWN reason when the host stopped it */
 };
 
 static int64_t since_t0(const struct run_state *rs)
@@ -97,6 +98,36 @@ static void run_on_link(void *arg, bool up, const char *reason)
 			 reason ? reason : "");
 }
 
+/*
+ * Whether QEMU's end was the lab's doing, not the guest's: a signal (kill
+ * from outside, the OOM killer), QEMU's own error ("status N: message",
+ * see power/qemu.c), or a shutdown the host asked for.  The guest ends
+ * QEMU only by isa-debug-exit (an odd status), shutdown, reset or triple
+ * fault.  The reason for the record, or NULL when it was the guest.
+ */
+static const char *qemu_lab_exit(const struct run_state *rs, char *buf,
+				 size_t size)
+{
+	const char *d = rs->exit_detail;
+	int sig;
+
+	if (sscanf(d, "signal %d", &sig) == 1) {
+		snprintf(buf, size, "QEMU was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
+			 lab_stop_name(sig));
+		return buf;
+	}
+	if (!strncmp(d, "status ", 7) && strstr(d, ": ")) {
+		snprintf(buf, size, "QEMU failed on its own (%.400s)", d);
+		return buf;
+	}
+	if (*rs->host_stop) {
+		snprintf(buf, size, "QEMU was stopped by the host (%s), not by the guest (%.200s)",
+			 rs->host_stop, d);
+		return buf;
+	}
+	return NULL;
+}
+
 static void on_power_event(void *arg, const char *name, const char *detail)
 {
 	struct run_state *rs = arg;
@@ -111,6 +142,21 @@ static void on_power_event(void *arg, const char *name, const char *detail)
 		rs->qemu_exited = true;
 		snprintf(rs->exit_detail, sizeof(rs->exit_detail), "%s",
 			 detail ? detail : "");
+		return;
+	}
+	/* host-signal, host-error, host-ui: QEMU was told to stop, by
+	 * someone other than the guest; the EXIT that follows says the rest. */
+	if (!strcmp(name, "SHUTDOWN") && detail && !strncmp(detail, "host-", 5)) {
+		snprintf(rs->host_stop, sizeof(rs->host_stop), "%s", detail);
+		return;
+	}
+	/* A system_reset from outside (`labctl power cycle`) is not a fault. */
+	if (!strcmp(name, "RESET") && detail && !strncmp(detail, "host-", 5)) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "QEMU was reset by the host (%s), not by the guest",
+			 detail);
+		watch_event(rs->watch, "ERROR", why, since_t0(rs));
 		return;
 	}
 	if (!strcmp(name, "RESET") || !strcmp(name, "SHUTDOWN") ||
@@ -434,15 +480,33 @@ static int watch_boot(struct run_state *rs)
 
 		if (lab_stop_signal) {
 			watch_event(rs->watch, "INTERRUPTED",
-				    lab_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-				    now);
+				    lab_stop_name(lab_stop_signal), now);
 			return -LAB_EINTR;
 		}
 		if (rs->qemu_exited && !drain_until)
 			drain_until = now + DRAIN_MS * 1000000LL;
 		if (drain_until && (eof || now >= drain_until)) {
-			watch_event(rs->watch, "EXIT", rs->exit_detail, now);
+			char why[512];
+			const char *lab_why = qemu_lab_exit(rs, why, sizeof(why));
+
+			if (lab_why)
+				watch_event(rs->watch, "ERROR", lab_why, now);
+			else
+				watch_event(rs->watch, "EXIT", rs->exit_detail, now);
 			break;
+		}
+		/* The console may close a moment before QEMU's end is reaped:
+		 * wait briefly for it, so the reason is QEMU's, not the socket's. */
+		if (eof && !rs->qemu_exited && pfd >= 0) {
+			struct pollfd pp = { pfd, POLLIN, 0 };
+			int64_t until = lab_mono_ms() + 500;
+
+			while (!rs->qemu_exited && lab_mono_ms() < until &&
+			       poll(&pp, 1, 50) >= 0)
+				if (power_dispatch(rs->power) < 0)
+					break;
+			if (rs->qemu_exited)
+				continue;
 		}
 		if (eof && !rs->qemu_exited) {
 			watch_event(rs->watch, "CONSOLE_EOF", "the console socket closed", now);
@@ -726,7 +790,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	struct strbuf *titles = xcalloc((size_t)n + 1, sizeof(*titles));
 	struct qemu_board board = { .lock_fd = -1 };
 	struct run_state rs = { .lab = lab, .opts = o };
-	struct sigaction sa = { .sa_handler = lab_stop_handler }, old_int, old_term;
+	struct lab_stop_saved stop;
 	struct power_config pcfg = { 0 };
 	struct lab_param params[MAX_POWER_PARAMS];
 	int nparams;
@@ -762,13 +826,9 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	}
 	nbuild = unique_variants(chain, n, hv);
 
-	if (pipe2(lab_stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		ret = lab_err_errno(errno, "pipe");
+	ret = lab_stop_catch(&stop);
+	if (ret)
 		goto out;
-	}
-	lab_stop_signal = 0;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
 
 	/* The reservation first: nothing is touched on a board someone holds.
 	 * A pool lab picks a free board of the pool here (it renames lab). */
@@ -948,13 +1008,7 @@ out_watch:
 out_board:
 	qemu_board_close(&board);
 	board_session_close(&bs);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	if (lab_stop_pipe[0] >= 0) {
-		close(lab_stop_pipe[0]);
-		close(lab_stop_pipe[1]);
-		lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
-	}
+	lab_stop_release(&stop);
 	run_record_release(&rs.rec);
 out:
 	if (ret)
