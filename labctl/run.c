@@ -539,7 +539,9 @@ static int watch_boot(struct run_state *rs)
 		rc = drain_console(rs, &eof);
 		check_partial(rs, &partial_len, &partial_since);
 		if (rc < 0) {
-			watch_event(rs->watch, "CONSOLE_EOF", lab_errmsg(rc), since_t0(rs));
+			/* A log that cannot be written is the lab's failure too. */
+			watch_event(rs->watch, capture_error(rs->cap) ? "ERROR" :
+				    "CONSOLE_EOF", lab_errmsg(rc), since_t0(rs));
 			break;
 		}
 		if (pfd >= 0 && power_dispatch(rs->power) < 0)
@@ -549,10 +551,13 @@ static int watch_boot(struct run_state *rs)
 	return 0;
 }
 
-static void print_summary(const struct run_state *rs, FILE *f)
+static void print_summary(const struct run_state *rs, FILE *f,
+			  const char *record_err, const char *kept)
 {
 	const struct watch *w = rs->watch;
 	enum verdict v = watch_verdict(w);
+	const char *word = v == VERDICT_PASS ? "PASS" :
+			   v == VERDICT_FAIL ? "FAIL" : "ERROR";
 	int i;
 
 	fprintf(f, "\n%s %s on %s:", capture_name(rs->cap), rs->lab->name,
@@ -572,12 +577,31 @@ static void print_summary(const struct run_state *rs, FILE *f)
 				((s->end_ns >= 0 ? s->end_ns : watch_decided_ns(w)) -
 				 s->start_ns) / 1e9, s->line_no);
 	}
-	fprintf(f, "%s: %s\n", v == VERDICT_PASS ? "PASS" :
-		v == VERDICT_FAIL ? "FAIL" : "ERROR", watch_reason(w));
+	if (record_err) {
+		/* Never a PASS without its record. */
+		fprintf(f, "ERROR: the record of this run could not be written: %s\n",
+			record_err);
+		fprintf(f, "  the boot itself: %s: %s\n", word, watch_reason(w));
+		if (kept)
+			fprintf(f, "log: %s (incomplete), no details\n", kept);
+		else
+			fprintf(f, "log: none kept\n");
+		return;
+	}
+	fprintf(f, "%s: %s\n", word, watch_reason(w));
 	if (*watch_line_text(w))
 		fprintf(f, "  line %d: %s\n", watch_line_no(w), watch_line_text(w));
 	fprintf(f, "log: %s (%llu bytes), details: %s.json\n", capture_path(rs->cap),
 		(unsigned long long)capture_bytes(rs->cap), capture_path(rs->cap));
+}
+
+/* The first error's message survives the cleanups after it (power off...). */
+static void keep_error(int ret, struct lab_err_saved *saved, bool *kept)
+{
+	if (ret && !*kept) {
+		lab_err_save(saved);
+		*kept = true;
+	}
 }
 
 static int verdict_exit(enum verdict v)
@@ -801,6 +825,9 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	bool remote = board_is_remote(lab);
 	int i, nbuild = 0, ret = 0, exit_code = LAB_EXIT_INFRA;
 	enum verdict verdict = VERDICT_INFRA;
+	char *record_err = NULL, *kept = NULL;
+	struct lab_err_saved err_saved;
+	bool err_kept = false;
 
 	/* Validate the chain before touching anything. */
 	ret = resolve_chain(lab, chain_names, n, chain);
@@ -961,11 +988,29 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		run_record_event(&rs.rec, since_t0(&rs), "LEASE_STOLEN_BY",
 				 lease_keeper_stolen());
 	}
-	capture_close(rs.cap);
+	/* PASS only with the whole record on disk: the log, its sidecar and
+	 * the JSON; otherwise exit 3, and nothing half-written that
+	 * `labctl results` would list (the bytes received stay in .partial). */
 	rs.capture_closed = true;
+	if (capture_close(rs.cap) < 0)
+		record_err = xstrdup(capture_error(rs.cap));
 	run_record_finish(&rs.rec, rs.watch, since_t0(&rs));
-	if (run_record_write(&rs.rec, capture_path(rs.cap)) < 0) {
-		lab_warn("%s", lab_errmsg(-LAB_EIO));
+	if (!record_err && run_record_write(&rs.rec, capture_path(rs.cap)) < 0)
+		record_err = xstrdup(lab_errmsg(-LAB_EIO));
+	if (record_err) {
+		char *js = xasprintf("%s.json", capture_path(rs.cap));
+
+		unlink(js);
+		free(js);
+		capture_abandon(rs.cap, &kept);
+		run_record_lost(&rs.rec, record_err);
+		exit_code = LAB_EXIT_INFRA;
+		lab_error_msg("the record of run %s is incomplete: %s; %s",
+			      capture_name(rs.cap), record_err,
+			      kept ? "the console bytes received are in" :
+			      "nothing of it was kept");
+		if (kept)
+			lab_error_msg("  %s", kept);
 	} else {
 		/* The index is a cache: `labctl results` catches up if this fails. */
 		char *js = xasprintf("%s.json", capture_path(rs.cap));
@@ -980,37 +1025,45 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	if (ctx->json) {
 		struct strbuf js = STRBUF_INIT;
 
-		run_record_json(&rs.rec, capture_path(rs.cap), &js);
+		run_record_json(&rs.rec, kept ? kept : capture_path(rs.cap), &js);
 		fputs(strbuf_str(&js), stdout);
 		strbuf_release(&js);
 	} else if (!o->tap) {
-		print_summary(&rs, stdout);
+		print_summary(&rs, stdout, record_err, kept);
 	}
 	/* --junit/--tap: from the files just written, as `labctl report` would. */
-	if ((o->junit_path || o->tap) &&
+	if (!record_err && (o->junit_path || o->tap) &&
 	    report_run_formats(capture_path(rs.cap), o->junit_path, o->tap,
 			       stdout) < 0) {
 		lab_warn("%s", lab_errmsg(-LAB_EIO));
 		if (exit_code == LAB_EXIT_PASS)
 			exit_code = LAB_EXIT_INFRA;
 	}
+	free(record_err);
+	free(kept);
 	ret = 0;
 	capture_free(rs.cap);
 out_console:
+	keep_error(ret, &err_saved, &err_kept);
 	console_close(rs.con);
 out_power:
+	keep_error(ret, &err_saved, &err_kept);
 	if (rs.power && !o->keep_on && !remote)
 		power_off(rs.power);
 	if (rs.power)
 		power_close(rs.power);
 out_watch:
+	keep_error(ret, &err_saved, &err_kept);
 	watch_free(rs.watch);
 out_board:
+	keep_error(ret, &err_saved, &err_kept);
 	qemu_board_close(&board);
 	board_session_close(&bs);
 	lab_stop_release(&stop);
 	run_record_release(&rs.rec);
 out:
+	if (err_kept)
+		lab_err_restore(&err_saved);
 	if (ret)
 		exit_code = cmd_fail(ret);
 	for (i = 0; i < nbuild; i++)

@@ -45,6 +45,7 @@ struct capture {
 	struct strbuf carry;	/* its text, when it spans chunks (on_line) */
 	struct strbuf side;	/* sidecar records not yet written */
 	int err;		/* first error, sticky */
+	char errmsg[512];	/* and its message */
 	bool closed;
 	bool in_gap;		/* capture_gap_begin without an end yet */
 	int64_t gap_mono, gap_wall;
@@ -115,9 +116,12 @@ static size_t write_all(int fd, const char *buf, size_t len)
 
 static int fail(struct capture *cap, int e, const char *what)
 {
-	if (!cap->err)
+	if (!cap->err) {
 		cap->err = lab_err_errno(e, "cannot write %s after %llu bytes of console output",
 					 what, (unsigned long long)cap->offset);
+		snprintf(cap->errmsg, sizeof(cap->errmsg), "%s",
+			 lab_errmsg(cap->err));
+	}
 	return cap->err;
 }
 
@@ -293,9 +297,13 @@ int capture_open(struct capture **out, const char *results_dir,
 	}
 	capture_mark_t0(cap);
 	if (cap->err) {
-		ret = cap->err;
+		/* Nothing of this run is on disk: leave no empty files. */
+		char msg[sizeof(cap->errmsg)];
+
+		snprintf(msg, sizeof(msg), "%s", cap->errmsg);
+		capture_abandon(cap, NULL);
 		capture_free(cap);
-		return ret;
+		return lab_err(LAB_EIO, "%s", msg);
 	}
 	*out = cap;
 	return 0;
@@ -511,9 +519,41 @@ int capture_close(struct capture *cap)
 		flush_side(cap);
 	ret = close_fd(&cap->fd, cap->path);
 	r2 = close_fd(&cap->side_fd, cap->lines_path);
-	if (cap->err)
-		return cap->err;
-	return ret ? ret : r2;
+	if (!cap->err && (ret || r2)) {
+		cap->err = ret ? ret : r2;
+		snprintf(cap->errmsg, sizeof(cap->errmsg), "%s",
+			 lab_errmsg(cap->err));
+	}
+	return cap->err;
+}
+
+int capture_abandon(struct capture *cap, char **kept)
+{
+	struct stat st;
+	char *partial;
+
+	if (kept)
+		*kept = NULL;
+	if (!cap->closed)
+		capture_close(cap);
+	unlink(cap->lines_path);
+	partial = xasprintf("%s.partial", cap->path);
+	if (stat(cap->path, &st) == 0 && st.st_size > 0 &&
+	    rename(cap->path, partial) == 0) {
+		if (kept) {
+			*kept = partial;
+			partial = NULL;
+		}
+	} else {
+		unlink(cap->path);
+	}
+	free(partial);
+	return 0;
+}
+
+const char *capture_error(const struct capture *cap)
+{
+	return cap->err ? cap->errmsg : NULL;
 }
 
 void capture_free(struct capture *cap)

@@ -113,6 +113,16 @@ bool capture_is_live(int fd);
  * Calling it twice is harmless.
  */
 int capture_close(struct capture *cap);
+/*
+ * A capture whose record cannot be complete (a failed write, a disk
+ * full): close it, remove the sidecar, and keep the console bytes that
+ * did reach the disk as <path>.partial (a name `labctl results` does not
+ * list), or remove the raw log when it is empty.  *kept (when kept is not
+ * NULL): the .partial path (malloc'd), or NULL.
+ */
+int capture_abandon(struct capture *cap, char **kept);
+/* The message of the capture's sticky error, or NULL when none. */
+const char *capture_error(const struct capture *cap);
 /* Close (when not closed yet) and free; NULL is fine. */
 void capture_free(struct capture *cap);
 

@@ -94,4 +94,35 @@ run_labctl run sig hv triple
 is "$rc" 1 "a triple fault is still the guest's failure: exit 1"
 like "$out" 'FAIL: stage 2 \(triple\): the guest reset itself' "triple fault: the reason"
 
+# --- a full disk: never PASS without the whole record, nothing
+# half-written that `labctl results` would list
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/small" && mount -t tmpfs -o size=200k tmpfs "$T/small" 2>/dev/null; then
+	at_exit "umount -l '$T/small'"
+	fill_to() {	# fill_to KIB-FREE (0: fill it all)
+		if [ "$1" = 0 ]; then
+			dd if=/dev/zero of="$T/small/fill" bs=1k status=none 2>/dev/null
+		else
+			dd if=/dev/zero of="$T/small/fill" bs=1k count=$((200 - $1)) status=none 2>/dev/null
+		fi
+	}
+	for free in 8 4 0; do
+		fill_to "$free"
+		run_labctl run sig hv lhv --results "$T/small/r"
+		is "$rc" 3 "disk full ($free KiB free): exit 3, not PASS" || diag "$out" "$err"
+		unlike "$out" '^PASS' "disk full ($free KiB free): no PASS line"
+		like "$out$err" 'No space left on device' "disk full ($free KiB free): ENOSPC named"
+		like "$err" "$T/small/r/[0-9]{14}" "disk full ($free KiB free): the path named"
+		rm -f "$T/small/fill"
+		run_labctl results --results "$T/small/r"
+		unlike "$out" '[0-9]{14}' "disk full ($free KiB free): labctl results lists no run"
+		is "$(ls "$T/small/r" | grep -vE '^[0-9]{14}(-[0-9]+)?\.partial$|^\.' | tr '\n' ' ')" "" \
+			"disk full ($free KiB free): only a .partial left, nothing half-written"
+	done
+	p=$(ls "$T/small/r"/*.partial 2>/dev/null | head -1)
+	ok "disk full: the console bytes received are kept as .partial" test -n "$p"
+	umount -l "$T/small"
+else
+	skip "a tiny tmpfs needs root (mount -t tmpfs)"
+fi
+
 done_testing
