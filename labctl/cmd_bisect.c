@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
@@ -67,39 +68,60 @@ struct bisect_args {
 	int nnames;
 };
 
+/*
+ * The options as getopt_long reads them (--opt=value, --opt value,
+ * options among the names, -- ends them).  argv is not reordered: the
+ * step gets the same words.
+ */
 static int parse(int argc, char **argv, struct bisect_args *a)
 {
-	bool only_names = false;
-	int i;
+	static const struct option longopts[] = {
+		{ "good", required_argument, NULL, 'g' },
+		{ "bad", required_argument, NULL, 'b' },
+		{ "src", required_argument, NULL, 's' },
+		{ "results", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char **scan = xcalloc((size_t)argc + 1, sizeof(*scan));
+	int c, ret = 0;
 
 	a->names = xcalloc((size_t)argc + 1, sizeof(*a->names));
 	a->results_dir = "results";
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (only_names || arg[0] != '-') {
-			a->names[a->nnames++] = argv[i];
-		} else if (!strcmp(arg, "--")) {
-			only_names = true;
-		} else if (!strcmp(arg, "--good") || !strcmp(arg, "--bad") ||
-			   !strcmp(arg, "--src") || !strcmp(arg, "--results")) {
-			if (!val || !*val)
-				return cmd_usage_error("bisect", "%s needs a value",
-						       arg);
-			if (!strcmp(arg, "--good"))
-				a->good = val;
-			else if (!strcmp(arg, "--bad"))
-				a->bad = val;
-			else if (!strcmp(arg, "--src"))
-				a->src = val;
-			else
-				a->results_dir = val;
-			i++;
-		} else {
-			return cmd_usage_error("bisect", "unknown option '%s'", arg);
+	memcpy(scan, argv, (size_t)argc * sizeof(*argv));
+	optind = 0;	/* a fresh scan (GNU: reinitialise) */
+	opterr = 0;
+	/* Long options only: "-g" is not "--good". */
+	while (!ret && (c = getopt_long(argc, scan, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+		case 'b':
+		case 's':
+		case 'r':
+			if (!*optarg) {
+				ret = cmd_usage_error("bisect", "%s needs a value",
+						      scan[optind - 1]);
+				break;
+			}
+			*(c == 'g' ? &a->good : c == 'b' ? &a->bad :
+			  c == 's' ? &a->src : &a->results_dir) = optarg;
+			break;
+		case ':':
+			ret = cmd_usage_error("bisect", "%s needs a value",
+					      scan[optind - 1]);
+			break;
+		default:
+			ret = optopt > 0 && optopt < 128 && optopt != '?' ?
+			      cmd_usage_error("bisect", "unknown option '-%c'", optopt) :
+			      cmd_usage_error("bisect", "unknown option '%s'",
+					      scan[optind - 1]);
+			break;
 		}
 	}
+	while (!ret && optind < argc)
+		a->names[a->nnames++] = scan[optind++];
+	free(scan);
+	if (ret)
+		return ret;
 	if (!a->good || !a->bad)
 		return cmd_usage_error("bisect",
 				       "say which revisions are --good and --bad");
