@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
+#include "labctl/progress.h"
 #include "labctl/run.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 struct run_args {
@@ -208,6 +211,7 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 		       struct cmd_ctx *ctx, bool build)
 {
 	struct run_args a = { 0 };
+	struct progress *view = NULL;
 	const char **chain;
 	struct lab *lab = NULL;
 	char **names;
@@ -238,7 +242,14 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 	} else {
 		a.opts.build = build;
 		a.opts.deploy = build;
+		/* The live view on stderr; -v adds the console itself. */
+		if (!ctx->json && lab_log_get_level() >= LAB_LOG_INFO) {
+			view = progress_new(stderr, isatty(2),
+					    lab_log_get_level() > LAB_LOG_INFO);
+			a.opts.view = progress_view(view);
+		}
 		rc = lab_run_chain(lab, chain, n, &a.opts, ctx);
+		progress_free(view);
 	}
 	if (chain != (const char **)names)
 		free(chain);

@@ -42,6 +42,7 @@ struct capture {
 	size_t line_len;	/* bytes of it so far */
 	int64_t line_ns;	/* its time since T0 */
 	uint64_t line_start;	/* its byte offset in the raw log */
+	uint64_t line_end;	/* in on_line: where the line delivered ends */
 	struct strbuf carry;	/* its text, when it spans chunks (on_line) */
 	struct strbuf side;	/* sidecar records not yet written */
 	int err;		/* first error, sticky */
@@ -192,6 +193,7 @@ static void scan(struct capture *cap, const char *p, size_t n, int64_t mono,
 		if (cap->on_line) {
 			size_t text = nl ? seg - 1 : seg;
 
+			cap->line_end = base + (uint64_t)(p - start) + seg;
 			if (line_end && !cap->carry.len) {
 				deliver(cap, p, text);
 			} else {
@@ -511,6 +513,7 @@ int capture_close(struct capture *cap)
 		gap_record(cap, " (still lost when the capture ended)");
 	cap->closed = true;
 	unpublish(cap);
+	cap->line_end = cap->offset;
 	if (cap->on_line && cap->line_open && !cap->err)
 		deliver(cap, cap->carry.buf ? cap->carry.buf : "", cap->carry.len);
 	cap->line_open = false;
@@ -595,6 +598,64 @@ const char *capture_lines_path(const struct capture *cap)
 uint64_t capture_line_start(const struct capture *cap)
 {
 	return cap->line_start;
+}
+
+uint64_t capture_line_end(const struct capture *cap)
+{
+	return cap->line_end;
+}
+
+/* The sidecar position of the first record at or after byte offset end. */
+static int side_cut(struct capture *cap, uint64_t end, off_t *cut)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p, *stop;
+	int ret;
+
+	ret = strbuf_read_file(&sb, cap->lines_path, SIZE_MAX / 2);
+	if (ret < 0) {
+		strbuf_release(&sb);
+		return ret;
+	}
+	*cut = (off_t)sb.len;
+	for (p = strbuf_str(&sb), stop = p + sb.len; p < stop; ) {
+		const char *nl = memchr(p, '\n', (size_t)(stop - p));
+		unsigned long long off;
+
+		if ((p[0] == 'L' || p[0] == 'G') && p[1] == '\t' &&
+		    sscanf(p + 2, "%llu", &off) == 1 &&
+		    (off > end || (p[0] == 'L' && off == end))) {
+			*cut = (off_t)(p - sb.buf);
+			break;
+		}
+		p = nl ? nl + 1 : stop;
+	}
+	strbuf_release(&sb);
+	return 0;
+}
+
+int capture_truncate(struct capture *cap, uint64_t end)
+{
+	off_t cut;
+
+	if (cap->err || cap->closed || end >= cap->offset)
+		return cap->err;
+	if (flush_side(cap) < 0)
+		return cap->err;
+	if (side_cut(cap, end, &cut) < 0) {
+		lab_err_clear();
+		return 0;	/* the log stays whole: nothing is lost */
+	}
+	if (ftruncate(cap->fd, (off_t)end) < 0 ||
+	    lseek(cap->fd, (off_t)end, SEEK_SET) < 0)
+		return fail(cap, errno, cap->path);
+	if (ftruncate(cap->side_fd, cut) < 0 ||
+	    lseek(cap->side_fd, cut, SEEK_SET) < 0)
+		return fail(cap, errno, cap->lines_path);
+	cap->offset = end;
+	cap->line_open = false;
+	strbuf_reset(&cap->carry);
+	return 0;
 }
 
 uint64_t capture_bytes(const struct capture *cap)
