@@ -2,7 +2,7 @@
 /*
  * One run: build -> deploy -> chain -> console -> power -> watch ->
  * verdict -> results/<ts>.json -> power off.  Cleanups run on every path
- * (verdict, error, SIGINT/SIGTERM), so the console is closed, QEMU is
+ * (verdict, error, a stop signal), so the console is closed, QEMU is
  * stopped and the log is complete whatever happens.
  */
 #ifndef RUN_H
