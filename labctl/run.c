@@ -836,6 +836,8 @@ static int watch_boot(struct run_state *rs)
 		now = since_t0(rs);
 		if (more && !behind_told && now - rs->watch_t > BEHIND_WARN_NS) {
 			/* Bytes are safe on disk; the verdict comes late. */
+			if (rs->opts->view && rs->opts->view->clear)
+				rs->opts->view->clear(rs->opts->view->arg);
 			lab_warn("the verdict engine is %.1f s behind the console (slow patterns?); it catches up, the log has every byte",
 				 (now - rs->watch_t) / 1e9);
 			run_record_event(&rs->rec, now, "WATCH_BEHIND",
