@@ -37,7 +37,8 @@ results() { ls -1 "$1" 2>/dev/null | grep -E '^[0-9]{14}(-[0-9]+)?$' | sort; }
 # --- without a terminal: one line per stage, nothing that redraws
 run_labctl run live hv slow --results rp
 is "$rc" 0 "no terminal: the run passes" || diag "$out" "$err"
-like "$err" $'stage 1/2 hv at [0-9.]+ s\nstage 2/2 slow at [0-9.]+ s' "no terminal: one line per stage as it starts"
+is "$(printf '%s\n' "$err" | grep -E '^stage [0-9]/' | sed -E 's/ at [0-9.]+ s$//' | tr '\n' ' ')" \
+	"stage 1/2 hv stage 2/2 slow " "no terminal: one line per stage as it starts"
 is "$(printf '%s' "$err" | tr -cd '\r\033' | wc -c)" 0 "no terminal: no carriage return or escape code"
 
 # --- on a terminal (script(1) gives a pty): one status line, cleared
@@ -45,7 +46,7 @@ script -qec "timeout -k 5 120 '$LABCTL' run live hv slow --results rt" /dev/null
 like "$(tr '\r' '\n' <"$T/tty.out")" '^\[2/2 slow\] [0-9.]+ s, [0-9]+ lines, [0-9.]+ (B|KiB), quiet [0-9.]+ s \| CPU\(0x0[01]\): test iter' \
 	"terminal: the status line shows stage, time, lines, bytes, silence and the last line"
 ok "terminal: the status line is redrawn in place" grep -q $'\r\\[2/2 slow\\]' "$T/tty.out"
-ok "terminal: it is cleared before the verdict" sh -c "tr -d '\n' <'$T/tty.out' | grep -q \"\$(printf '\\r\\033\\[K\\r')\$(printf '\\r')*\\r*[0-9]\\{14\\} live on qemu\" || tr -d '\n' <'$T/tty.out' | grep -q \"\$(printf '\\033\\[K\\r\\033\\[K')\""
+ok "terminal: it is cleared before the verdict" perl -e 'local $/; my $s = <>; exit !($s =~ /\[2\/2 slow\][^\r\n]*\e\[K\r\e\[K\r?\n[0-9]{14} live on qemu/)' "$T/tty.out"
 like "$(cat "$T/tty.out")" 'PASS: all 2 CPUs' "terminal: the verdict follows"
 unlike "$(grep -a 'PASS:' "$T/tty.out")" '\[2/2' "terminal: the verdict line has no status text on it"
 # -v streams the console as it arrives
