@@ -32,6 +32,7 @@
 #include "lib/paths.h"
 #include "lib/shquote.h"
 #include "lib/spawn.h"
+#include "lib/stopsig.h"
 #include "lib/xmalloc.h"
 
 #define DEFAULT_TIMEOUT_MS (30 * 60 * 1000)
@@ -39,14 +40,6 @@
 #define TICK_MS 100
 
 extern char **environ;
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 /* ------------------------------------------------------------ small API */
 
@@ -873,7 +866,8 @@ int hv_build(const struct hv_variant *v, int n, const struct hv_build_opts *o,
 {
 	static const struct hv_build_opts no_opts;
 	struct hv_ctx ctx;
-	struct sigaction sa, old_int, old_term, old_pipe;
+	struct sigaction sa, old_pipe;
+	struct lab_stop_saved stop;
 	pthread_condattr_t ca;
 	pthread_t *threads;
 	enum hv_progress progress;
@@ -921,12 +915,11 @@ int hv_build(const struct hv_variant *v, int n, const struct hv_build_opts *o,
 		j->state = j->shown = HV_QUEUED;
 	}
 
-	interrupted = 0;
+	/* Every stop signal (lib/stopsig), nested in a run's own. */
+	if (lab_stop_catch(&stop) < 0)
+		lab_err_clear();
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
 	/* A step that stops reading its stdin must not kill us. */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &old_pipe);
@@ -945,7 +938,7 @@ int hv_build(const struct hv_variant *v, int n, const struct hv_build_opts *o,
 		struct timespec ts;
 		int64_t ns;
 
-		if (interrupted && !ctx.stop)
+		if (lab_stop_signal && !ctx.stop)
 			ctx.stop = true;
 		police(&ctx);
 		if (progress == HV_PROGRESS_TTY)
@@ -999,8 +992,7 @@ int hv_build(const struct hv_variant *v, int n, const struct hv_build_opts *o,
 	else if (nfailed)
 		ret = lab_err(LAB_EINFRA, "build failed: %s", failed.buf);
 out_sig:
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	lab_stop_release(&stop);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	free(threads);
 	for (i = 0; i < n; i++) {

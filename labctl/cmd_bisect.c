@@ -16,10 +16,11 @@
  *
  * The parent reads git's bisect log for the answer, prints the first bad
  * commit with its result, and ends every path after `git bisect start`
- * (SIGINT and SIGTERM included) with `git bisect reset`.
+ * (SIGINT, SIGTERM, SIGHUP and SIGQUIT included) with `git bisect reset`.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
@@ -67,64 +68,60 @@ struct bisect_args {
 	int nnames;
 };
 
-static void catch_stop_signals(struct sigaction *old_int,
-			       struct sigaction *old_term)
-{
-	struct sigaction sa = { .sa_handler = lab_stop_handler };
-
-	sigemptyset(&sa.sa_mask);
-	lab_stop_signal = 0;
-	if (lab_stop_pipe[0] < 0 && pipe2(lab_stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
-	sigaction(SIGINT, &sa, old_int);
-	sigaction(SIGTERM, &sa, old_term);
-}
-
-static void restore_stop_signals(const struct sigaction *old_int,
-				 const struct sigaction *old_term)
-{
-	sigaction(SIGINT, old_int, NULL);
-	sigaction(SIGTERM, old_term, NULL);
-	if (lab_stop_pipe[0] >= 0) {
-		close(lab_stop_pipe[0]);
-		close(lab_stop_pipe[1]);
-	}
-	lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
-}
-
+/*
+ * The options as getopt_long reads them (--opt=value, --opt value,
+ * options among the names, -- ends them).  argv is not reordered: the
+ * step gets the same words.
+ */
 static int parse(int argc, char **argv, struct bisect_args *a)
 {
-	bool only_names = false;
-	int i;
+	static const struct option longopts[] = {
+		{ "good", required_argument, NULL, 'g' },
+		{ "bad", required_argument, NULL, 'b' },
+		{ "src", required_argument, NULL, 's' },
+		{ "results", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char **scan = xcalloc((size_t)argc + 1, sizeof(*scan));
+	int c, ret = 0;
 
 	a->names = xcalloc((size_t)argc + 1, sizeof(*a->names));
 	a->results_dir = "results";
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (only_names || arg[0] != '-') {
-			a->names[a->nnames++] = argv[i];
-		} else if (!strcmp(arg, "--")) {
-			only_names = true;
-		} else if (!strcmp(arg, "--good") || !strcmp(arg, "--bad") ||
-			   !strcmp(arg, "--src") || !strcmp(arg, "--results")) {
-			if (!val || !*val)
-				return cmd_usage_error("bisect", "%s needs a value",
-						       arg);
-			if (!strcmp(arg, "--good"))
-				a->good = val;
-			else if (!strcmp(arg, "--bad"))
-				a->bad = val;
-			else if (!strcmp(arg, "--src"))
-				a->src = val;
-			else
-				a->results_dir = val;
-			i++;
-		} else {
-			return cmd_usage_error("bisect", "unknown option '%s'", arg);
+	memcpy(scan, argv, (size_t)argc * sizeof(*argv));
+	optind = 0;	/* a fresh scan (GNU: reinitialise) */
+	opterr = 0;
+	/* Long options only: "-g" is not "--good". */
+	while (!ret && (c = getopt_long(argc, scan, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+		case 'b':
+		case 's':
+		case 'r':
+			if (!*optarg) {
+				ret = cmd_usage_error("bisect", "%s needs a value",
+						      scan[optind - 1]);
+				break;
+			}
+			*(c == 'g' ? &a->good : c == 'b' ? &a->bad :
+			  c == 's' ? &a->src : &a->results_dir) = optarg;
+			break;
+		case ':':
+			ret = cmd_usage_error("bisect", "%s needs a value",
+					      scan[optind - 1]);
+			break;
+		default:
+			ret = optopt > 0 && optopt < 128 && optopt != '?' ?
+			      cmd_usage_error("bisect", "unknown option '-%c'", optopt) :
+			      cmd_usage_error("bisect", "unknown option '%s'",
+					      scan[optind - 1]);
+			break;
 		}
 	}
+	while (!ret && optind < argc)
+		a->names[a->nnames++] = scan[optind++];
+	free(scan);
+	if (ret)
+		return ret;
 	if (!a->good || !a->bad)
 		return cmd_usage_error("bisect",
 				       "say which revisions are --good and --bad");
@@ -406,7 +403,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 		       const char *steps_path)
 {
 	struct bisect_args a = { 0 };
-	struct sigaction old_int, old_term;
+	struct lab_stop_saved stop;
 	const struct lab_variant **chain = NULL;
 	struct hv_variant *hv = NULL;
 	struct hv_build_result *built = NULL;
@@ -420,7 +417,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	pid_t git_pid = getppid();
 	int n = 0, i, nb = 0, run_rc = -1, code = STEP_SKIP, ret, fd;
 
-	catch_stop_signals(&old_int, &old_term);
+	lab_stop_catch(&stop);
 	if (!cwd || !top || chdir(cwd) < 0) {
 		reason = xasprintf("labctl bisect step: %s",
 				   !cwd || !top ? "not started by labctl bisect"
@@ -561,7 +558,7 @@ record:
 	strbuf_release(&obj);
 	lab_free(lab);
 	free(a.names);
-	restore_stop_signals(&old_int, &old_term);
+	lab_stop_release(&stop);
 	return code;
 }
 
@@ -715,7 +712,7 @@ static char **step_argv(int argc, char **argv, const struct cmd_ctx *ctx,
 	return v;
 }
 
-/* git bisect run, stopped (step first, cleanly) on SIGINT/SIGTERM. */
+/* git bisect run, stopped (step first, cleanly) on a stop signal. */
 static int run_bisect(struct bisect *b, int argc, char **argv,
 		      const struct cmd_ctx *ctx)
 {
@@ -959,7 +956,7 @@ static int bisect_main(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct bisect b = { .log = STRBUF_INIT, .gitout = STRBUF_INIT,
 			    .t0_ms = lab_mono_ms() };
-	struct sigaction old_int, old_term;
+	struct lab_stop_saved stop;
 	const struct lab_variant **chain = NULL;
 	const char *tmp = getenv("TMPDIR");
 	char *path = xasprintf("%s/labctl-bisect-steps-XXXXXX",
@@ -1016,14 +1013,14 @@ static int bisect_main(int argc, char **argv, struct cmd_ctx *ctx)
 		strbuf_release(&cnt);
 	}
 
-	catch_stop_signals(&old_int, &old_term);
+	lab_stop_catch(&stop);
 	ret = start_bisect(&b);
 	if (!ret && !lab_stop_signal)
 		ret = run_bisect(&b, argc, argv, ctx);
 	if (lab_stop_signal)
 		b.interrupted = true;
 	end_bisect(&b);
-	restore_stop_signals(&old_int, &old_term);
+	lab_stop_release(&stop);
 	if (ret) {
 		rc = cmd_fail(ret);
 		if (rc != LAB_EXIT_INFRA)

@@ -7,21 +7,26 @@
  *   boot   the same without build and deploy
  *   deploy build (cached) and copy, nothing else
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
+#include "labctl/progress.h"
 #include "labctl/run.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 struct run_args {
 	struct run_opts opts;
 	char **names;
 	int nnames;
+	char **scan;		/* argv for getopt to reorder; argv stays as typed */
 };
 
 /* Options of run/boot/deploy; positionals are collected in order. */
@@ -82,6 +87,101 @@ static int parse(const char *verb, int argc, char **argv, struct run_args *a,
 	return 0;
 }
 
+/* The option getopt_long stopped at, as the user wrote it. */
+static const char *bad_option(char **argv, char *buf, size_t size)
+{
+	if (optopt > 0 && optopt < 128 && optopt != '?') {
+		snprintf(buf, size, "-%c", optopt);
+		return buf;
+	}
+	return argv[optind - 1];
+}
+
+/*
+ * Options of run and boot, as getopt_long reads them (--opt=value,
+ * --opt value, -jN, options among the names, -- ends them); the names
+ * are collected in order.
+ */
+static int parse_run(const char *verb, int argc, char **argv,
+		     struct run_args *a, bool build)
+{
+	enum { OPT_FORCE = 256, OPT_TIMEOUT, OPT_RESULTS, OPT_JUNIT, OPT_TAP,
+	       OPT_KEEP_ON, OPT_STEAL };
+	static const struct option run_long[] = {
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "results", required_argument, NULL, OPT_RESULTS },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "tap", no_argument, NULL, OPT_TAP },
+		{ "keep-on", no_argument, NULL, OPT_KEEP_ON },
+		{ "steal", no_argument, NULL, OPT_STEAL },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* boot builds nothing: no -j, no --force. */
+	const struct option *longopts = build ? run_long : run_long + 1;
+	char opt[64];
+	int c;
+
+	a->names = xcalloc((size_t)argc + 1, sizeof(*a->names));
+	a->opts.results_dir = "results";
+	a->opts.argc = argc;
+	a->opts.argv = argv;
+	a->scan = xcalloc((size_t)argc + 1, sizeof(*a->scan));
+	memcpy(a->scan, argv, (size_t)argc * sizeof(*argv));
+	argv = a->scan;
+	optind = 0;	/* a fresh scan (GNU: reinitialise) */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, build ? ":j:" : ":", longopts,
+				NULL)) != -1) {
+		int64_t n;
+
+		switch (c) {
+		case 'j':
+			if (lab_parse_int(optarg, &n) < 0 || n < 1 || n > 1024)
+				return cmd_usage_error(verb, "-j takes a number from 1 to 1024");
+			a->opts.jobs = (int)n;
+			break;
+		case OPT_FORCE:
+			a->opts.force_build = true;
+			break;
+		case OPT_TIMEOUT:
+			if (lab_parse_duration_ms(optarg, &a->opts.timeout_ms) < 0 ||
+			    a->opts.timeout_ms <= 0)
+				return cmd_usage_error(verb,
+						       "--timeout takes a duration such as 90s or 5m");
+			break;
+		case OPT_RESULTS:
+			if (!*optarg)
+				return cmd_usage_error(verb, "--results needs a directory");
+			a->opts.results_dir = optarg;
+			break;
+		case OPT_JUNIT:
+			if (!*optarg)
+				return cmd_usage_error(verb, "--junit needs a file (- for standard output)");
+			a->opts.junit_path = optarg;
+			break;
+		case OPT_TAP:
+			a->opts.tap = true;
+			break;
+		case OPT_KEEP_ON:
+			a->opts.keep_on = true;
+			break;
+		case OPT_STEAL:
+			a->opts.steal = true;
+			break;
+		case ':':
+			return cmd_usage_error(verb, "%s needs a value",
+					       bad_option(argv, opt, sizeof(opt)));
+		default:
+			return cmd_usage_error(verb, "unknown option '%s'",
+					       bad_option(argv, opt, sizeof(opt)));
+		}
+	}
+	while (optind < argc)
+		a->names[a->nnames++] = argv[optind++];
+	return 0;
+}
+
 /* No names: the lab's grub.chain, else every variant in file order. */
 static const char **default_chain(const struct lab *lab, int *n, char **keep)
 {
@@ -111,13 +211,14 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 		       struct cmd_ctx *ctx, bool build)
 {
 	struct run_args a = { 0 };
+	struct progress *view = NULL;
 	const char **chain;
 	struct lab *lab = NULL;
 	char **names;
 	char *keep = NULL;
 	int rc, n;
 
-	rc = parse(verb, argc, argv, &a, build, true);
+	rc = parse_run(verb, argc, argv, &a, build);
 	if (rc)
 		goto out;
 	if (a.opts.tap + ctx->json +
@@ -141,7 +242,14 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 	} else {
 		a.opts.build = build;
 		a.opts.deploy = build;
+		/* The live view on stderr; -v adds the console itself. */
+		if (!ctx->json && lab_log_get_level() >= LAB_LOG_INFO) {
+			view = progress_new(stderr, isatty(2),
+					    lab_log_get_level() > LAB_LOG_INFO);
+			a.opts.view = progress_view(view);
+		}
 		rc = lab_run_chain(lab, chain, n, &a.opts, ctx);
+		progress_free(view);
 	}
 	if (chain != (const char **)names)
 		free(chain);
@@ -149,6 +257,7 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 out:
 	lab_free(lab);
 	free(a.names);
+	free(a.scan);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/stopsig.h"
 #include "lib/xmalloc.h"
 
 /* The stand-in's Makefile takes variant names of at most 31 characters. */
@@ -858,13 +859,6 @@ static int build_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 	return ret;
 }
 
-static volatile sig_atomic_t mx_stop;
-
-static void on_stop(int sig)
-{
-	mx_stop = sig;
-}
-
 static char *cell_file(const struct mx_runner *r, int slot, const char *ext)
 {
 	return xasprintf("%s/%d.%s", r->tmpdir, slot, ext);
@@ -874,7 +868,6 @@ static char *cell_file(const struct mx_runner *r, int slot, const char *ext)
 static void __attribute__((noreturn))
 run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	char *out = cell_file(r, slot, "json"), *err = cell_file(r, slot, "err");
 	const char **chain = xcalloc((size_t)r->nbefore + 2, sizeof(*chain));
 	char *argv[16], opt[16], *before = NULL;
@@ -885,8 +878,7 @@ run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 	};
 	int fd, i, argc = 0, rc;
 
-	sigaction(SIGINT, &dfl, NULL);
-	sigaction(SIGTERM, &dfl, NULL);
+	lab_stop_default();
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || dup2(fd, 1) < 0)
 		_exit(LAB_EXIT_INFRA);
@@ -1017,7 +1009,7 @@ static void collect(struct mx_runner *r, struct mx_cell *c, int slot,
 
 int mx_run_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 {
-	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
+	struct lab_stop_saved stop = { .active = false };
 	pid_t *pids = xcalloc((size_t)r->jobs, sizeof(*pids));
 	int *slot_cell = xcalloc((size_t)r->jobs, sizeof(*slot_cell));
 	int64_t *t0 = xcalloc((size_t)r->jobs, sizeof(*t0));
@@ -1031,15 +1023,15 @@ int mx_run_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 	for (i = 0; i < n; i++)
 		if (cells[i]->verdict != MX_PENDING && r->cells_total > r->cells_done)
 			r->cells_total--;
-	mx_stop = 0;
 	/* No SA_RESTART: a signal must wake waitpid(). */
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	ret = lab_stop_catch(&stop);
+	if (ret)
+		goto out;
 	for (;;) {
 		int status;
 		pid_t pid;
 
-		while (!mx_stop && running < r->jobs && next < n) {
+		while (!lab_stop_signal && running < r->jobs && next < n) {
 			struct mx_cell *c = cells[next];
 			int slot;
 
@@ -1054,7 +1046,7 @@ int mx_run_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 			pid = fork();
 			if (pid < 0) {
 				ret = lab_err_errno(errno, "fork");
-				mx_stop = SIGTERM;
+				lab_stop_signal = SIGTERM;
 				break;
 			}
 			if (pid == 0)
@@ -1064,7 +1056,7 @@ int mx_run_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 			t0[slot] = lab_mono_ns();
 			running++;
 		}
-		if (mx_stop && !forwarded) {
+		if (lab_stop_signal && !forwarded) {
 			/* A terminal's ^C reached them already; kill(1) did not. */
 			for (i = 0; i < r->jobs; i++)
 				if (pids[i])
@@ -1090,11 +1082,10 @@ int mx_run_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 		pids[i] = 0;
 		running--;
 	}
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	if (!ret && mx_stop)
+	if (!ret && lab_stop_signal)
 		ret = lab_err(LAB_EINTR, "%s interrupted by %s", r->verb,
-			      mx_stop == SIGINT ? "SIGINT" : "SIGTERM");
+			      lab_stop_name(lab_stop_signal));
+	lab_stop_release(&stop);
 out:
 	free(pids);
 	free(slot_cell);

@@ -137,6 +137,16 @@ void run_record_finish(struct run_record *r, const struct watch *w,
 	}
 }
 
+void run_record_lost(struct run_record *r, const char *why)
+{
+	char *reason = xasprintf("the record of this run could not be written: %s (the boot itself: %s: %s)",
+				 why, r->verdict, r->reason ? r->reason : "");
+
+	free(r->reason);
+	r->reason = reason;
+	r->verdict = "infra";
+}
+
 void run_record_json(const struct run_record *r, const char *log_path,
 		     struct strbuf *out)
 {

@@ -47,6 +47,11 @@ void run_record_event(struct run_record *r, int64_t t_ns, const char *name,
 		      const char *detail);
 void run_record_finish(struct run_record *r, const struct watch *w,
 		       int64_t end_ns);
+/*
+ * The record could not be written whole (why: the message): the verdict
+ * becomes infra with that reason, the boot's own verdict kept in it.
+ */
+void run_record_lost(struct run_record *r, const char *why);
 /* The JSON document for the log at log_path. */
 void run_record_json(const struct run_record *r, const char *log_path,
 		     struct strbuf *out);

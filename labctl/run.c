@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,12 @@ struct run_state {
 	int64_t t0_ns;		/* monotonic time of power-on; 0 before */
 	bool capture_closed;
 	bool qemu_exited;
-	char exit_detail[128];
+	char exit_detail[400];
+	char host_stop[64];	/* QEMU's SHUTDOWN reason when the host stopped it */
+	struct reader *reader;	/* the console's own thread, while it runs */
+	uint64_t decided_end;	/* end of the line that decided, 0: none */
+	int64_t watch_t;	/* time of the last line the watcher judged */
+	int64_t test_delay_us;	/* LABCTL_TEST_WATCH_DELAY_US: tests only */
 };
 
 static int64_t since_t0(const struct run_state *rs)
@@ -58,11 +64,145 @@ static int64_t since_t0(const struct run_state *rs)
 	return rs->t0_ns ? lab_mono_ns() - rs->t0_ns : 0;
 }
 
-static void on_line(void *arg, const char *line, size_t len, int64_t offset_ns)
-{
-	struct run_state *rs = arg;
+/* ------------------------------------------------------------ reader */
+/*
+ * The console is drained to disk by its own thread at full speed, whatever
+ * the watcher does: the reader reads the console, writes the raw log and
+ * the sidecar (capture_feed) and queues each line; the watcher judges them
+ * behind it in the main thread.  Events that must be judged after the
+ * bytes before them (a reset) go through the reader too, so they keep
+ * their place.  A watcher that falls behind is reported; one QUEUE_MAX
+ * bytes of lines behind stops getting lines and the run is a lab error,
+ * the log still has every byte.
+ */
+#define QUEUE_MAX (64u << 20)
+#define BEHIND_WARN_NS (2 * 1000000000LL)
+#define STATUS_MS 100
 
-	watch_line(rs->watch, line, len, offset_ns, capture_line_start(rs->cap));
+enum item_kind { IT_LINE, IT_PARTIAL, IT_EVENT, IT_LINK_UP, IT_LINK_DOWN, IT_EOF };
+
+struct item {
+	struct item *next;
+	enum item_kind kind;
+	int64_t t_ns;		/* since power-on */
+	uint64_t start, end;	/* IT_LINE, IT_PARTIAL: [start, end) in the log */
+	char *name, *detail;	/* IT_EVENT; IT_LINK_*, IT_EOF: detail */
+	int err;		/* IT_EOF: 0 (closed) or why reading stopped */
+	bool write_err;		/* IT_EOF: the log could not be written */
+	size_t len;
+	char text[];
+};
+
+struct reader {
+	struct run_state *rs;
+	pthread_t thread;
+	bool inited, started;
+	pthread_mutex_t lock;
+	struct item *head, **tail;	/* for the watcher */
+	struct item *req, **req_tail;	/* events to queue after a drain */
+	size_t queued;			/* text bytes in head */
+	bool overflow;			/* lines were not queued */
+	bool stop;
+	int wake[2];			/* main -> reader */
+	int notify[2];			/* reader -> main */
+	uint64_t lines;			/* lines captured (atomic) */
+};
+
+static void poke(int fd)
+{
+	char c = 1;
+
+	if (fd >= 0 && write(fd, &c, 1) < 0)
+		(void)0;	/* a full pipe is awake already */
+}
+
+static void empty_pipe(int fd)
+{
+	char buf[256];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static struct item *item_new(enum item_kind kind, int64_t t_ns,
+			     const char *text, size_t len)
+{
+	struct item *it = xzalloc(sizeof(*it) + len + 1);
+
+	it->kind = kind;
+	it->t_ns = t_ns;
+	it->len = len;
+	if (len)
+		memcpy(it->text, text, len);
+	return it;
+}
+
+static void item_free(struct item *it)
+{
+	free(it->name);
+	free(it->detail);
+	free(it);
+}
+
+static void push(struct reader *r, struct item *it)
+{
+	pthread_mutex_lock(&r->lock);
+	*r->tail = it;
+	r->tail = &it->next;
+	r->queued += it->len;
+	pthread_mutex_unlock(&r->lock);
+	poke(r->notify[1]);
+}
+
+static struct item *pop(struct reader *r, bool *more)
+{
+	struct item *it;
+
+	pthread_mutex_lock(&r->lock);
+	it = r->head;
+	if (it) {
+		r->head = it->next;
+		if (!r->head)
+			r->tail = &r->head;
+		r->queued -= it->len;
+	}
+	*more = r->head != NULL;
+	pthread_mutex_unlock(&r->lock);
+	return it;
+}
+
+/* capture's on_line, in the reader thread: queue it for the watcher. */
+static void reader_on_line(void *arg, const char *line, size_t len,
+			   int64_t offset_ns)
+{
+	struct reader *r = arg;
+	struct item *it;
+	bool full;
+
+	__atomic_add_fetch(&r->lines, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&r->lock);
+	full = r->overflow || r->queued + len > QUEUE_MAX;
+	if (full)
+		r->overflow = true;
+	pthread_mutex_unlock(&r->lock);
+	if (full)
+		return;
+	it = item_new(IT_LINE, offset_ns, line, len);
+	it->start = capture_line_start(r->rs->cap);
+	it->end = capture_line_end(r->rs->cap);
+	push(r, it);
+}
+
+static void push_eof(struct reader *r, int err)
+{
+	struct item *it = item_new(IT_EOF, since_t0(r->rs), NULL, 0);
+	const char *werr = capture_error(r->rs->cap);
+
+	it->err = err;
+	it->write_err = werr != NULL;
+	if (err)
+		it->detail = xstrdup(werr ? werr : lab_errmsg(err));
+	push(r, it);
 }
 
 /* Read everything the console has right now into the capture. */
@@ -86,21 +226,202 @@ static int drain_console(struct run_state *rs, bool *eof)
 	}
 }
 
+/*
+ * A line without its newline that stopped growing (a login prompt) goes
+ * to the watch once it has waited PARTIAL_MS, so `end` rules see it.
+ */
+#define PARTIAL_MS 200
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	struct run_state *rs = r->rs;
+	int cfd = console_fd(rs->con);
+	size_t last_len = 0;
+	int64_t since = 0;
+	bool eof = false, told = true, stop = false;
+
+	while (!stop) {
+		struct pollfd fds[2] = { { r->wake[0], POLLIN, 0 },
+					 { eof ? -1 : cfd, POLLIN, 0 } };
+		size_t len;
+		const char *text;
+		struct item *req;
+
+		poll(fds, 2, told ? -1 : PARTIAL_MS);
+		empty_pipe(r->wake[0]);
+		if (!eof) {
+			int rc = drain_console(rs, &eof);
+
+			if (rc < 0 || eof) {
+				push_eof(r, rc < 0 ? rc : 0);
+				eof = true;
+			}
+		}
+		text = eof ? NULL : capture_pending(rs->cap, &len);
+		if (!text) {
+			last_len = 0;
+			told = true;
+		} else if (len != last_len) {
+			last_len = len;
+			since = lab_mono_ms();
+			told = false;
+		} else if (!told && lab_mono_ms() - since >= PARTIAL_MS) {
+			struct item *it = item_new(IT_PARTIAL, since_t0(rs), text, len);
+
+			it->start = capture_line_start(rs->cap);
+			it->end = capture_bytes(rs->cap);
+			push(r, it);
+			told = true;
+		}
+		/* Events asked for now come after every byte read before them. */
+		pthread_mutex_lock(&r->lock);
+		req = r->req;
+		r->req = NULL;
+		r->req_tail = &r->req;
+		stop = r->stop;
+		pthread_mutex_unlock(&r->lock);
+		while (req) {
+			struct item *next = req->next;
+
+			req->next = NULL;
+			push(r, req);
+			req = next;
+		}
+	}
+	return NULL;
+}
+
+static int reader_init(struct reader *r, struct run_state *rs)
+{
+	memset(r, 0, sizeof(*r));
+	r->rs = rs;
+	r->tail = &r->head;
+	r->req_tail = &r->req;
+	r->wake[0] = r->wake[1] = r->notify[0] = r->notify[1] = -1;
+	pthread_mutex_init(&r->lock, NULL);
+	r->inited = true;
+	if (pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    pipe2(r->notify, O_CLOEXEC | O_NONBLOCK) < 0)
+		return lab_err_errno(errno, "pipe");
+	return 0;
+}
+
+static int reader_start(struct reader *r)
+{
+	int e = pthread_create(&r->thread, NULL, reader_main, r);
+
+	if (e)
+		return lab_err_errno(e, "cannot start the console reader thread");
+	r->started = true;
+	return 0;
+}
+
+/* Stop after one last drain; the capture is the main thread's again. */
+static void reader_stop(struct reader *r)
+{
+	if (!r->started)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_mutex_unlock(&r->lock);
+	poke(r->wake[1]);
+	pthread_join(r->thread, NULL);
+	r->started = false;
+}
+
+static void reader_release(struct reader *r)
+{
+	struct item *it;
+	bool more;
+	int i;
+
+	if (!r->inited)
+		return;
+	reader_stop(r);
+	while ((it = pop(r, &more)))
+		item_free(it);
+	while ((it = r->req)) {
+		r->req = it->next;
+		item_free(it);
+	}
+	for (i = 0; i < 2; i++) {
+		if (r->wake[i] >= 0)
+			close(r->wake[i]);
+		if (r->notify[i] >= 0)
+			close(r->notify[i]);
+	}
+	pthread_mutex_destroy(&r->lock);
+}
+
+/* An event to judge after the bytes the console has now. */
+static void reader_event(struct reader *r, const char *name,
+			 const char *detail, int64_t t_ns)
+{
+	struct item *it = item_new(IT_EVENT, t_ns, NULL, 0);
+
+	it->name = xstrdup(name);
+	it->detail = xstrdup(detail ? detail : "");
+	pthread_mutex_lock(&r->lock);
+	*r->req_tail = it;
+	r->req_tail = &it->next;
+	pthread_mutex_unlock(&r->lock);
+	poke(r->wake[1]);
+}
+
 /* The console went away or came back: a gap record in the capture. */
 static void run_on_link(void *arg, bool up, const char *reason)
 {
 	struct run_state *rs = arg;
+	struct item *it;
 
 	if (rs->cap && !rs->capture_closed)
 		capture_on_link(rs->cap, up, reason);
-	run_record_event(&rs->rec, since_t0(rs), up ? "CONSOLE_BACK" : "CONSOLE_LOST",
-			 reason ? reason : "");
+	if (!rs->reader || !rs->reader->started) {
+		run_record_event(&rs->rec, since_t0(rs),
+				 up ? "CONSOLE_BACK" : "CONSOLE_LOST",
+				 reason ? reason : "");
+		return;
+	}
+	/* In the reader thread: the record is the main thread's. */
+	it = item_new(up ? IT_LINK_UP : IT_LINK_DOWN, since_t0(rs), NULL, 0);
+	it->detail = xstrdup(reason ? reason : "");
+	push(rs->reader, it);
+}
+
+/*
+ * Whether QEMU's end was the lab's doing, not the guest's: a signal (kill
+ * from outside, the OOM killer), QEMU's own error ("status N: message",
+ * see power/qemu.c), or a shutdown the host asked for.  The guest ends
+ * QEMU only by isa-debug-exit (an odd status), shutdown, reset or triple
+ * fault.  The reason for the record, or NULL when it was the guest.
+ */
+static const char *qemu_lab_exit(const struct run_state *rs, char *buf,
+				 size_t size)
+{
+	const char *d = rs->exit_detail;
+	int sig;
+
+	if (sscanf(d, "signal %d", &sig) == 1) {
+		snprintf(buf, size, "QEMU was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
+			 lab_stop_name(sig));
+		return buf;
+	}
+	if (!strncmp(d, "status ", 7) && strstr(d, ": ")) {
+		snprintf(buf, size, "QEMU failed on its own (%.400s)", d);
+		return buf;
+	}
+	if (*rs->host_stop) {
+		snprintf(buf, size, "QEMU was stopped by the host (%s), not by the guest (%.200s)",
+			 rs->host_stop, d);
+		return buf;
+	}
+	return NULL;
 }
 
 static void on_power_event(void *arg, const char *name, const char *detail)
 {
 	struct run_state *rs = arg;
-	bool eof = false;
 
 	run_record_event(&rs->rec, since_t0(rs), name, detail);
 	lab_debug("power event %s %s", name, detail ? detail : "");
@@ -113,11 +434,28 @@ static void on_power_event(void *arg, const char *name, const char *detail)
 			 detail ? detail : "");
 		return;
 	}
+	/* host-signal, host-error, host-ui: QEMU was told to stop, by
+	 * someone other than the guest; the EXIT that follows says the rest. */
+	if (!strcmp(name, "SHUTDOWN") && detail && !strncmp(detail, "host-", 5)) {
+		snprintf(rs->host_stop, sizeof(rs->host_stop), "%s", detail);
+		return;
+	}
+	/* A system_reset from outside (`labctl power cycle`) is not a fault. */
+	if (!strcmp(name, "RESET") && detail && !strncmp(detail, "host-", 5)) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "QEMU was reset by the host (%s), not by the guest",
+			 detail);
+		watch_event(rs->watch, "ERROR", why, since_t0(rs));
+		return;
+	}
 	if (!strcmp(name, "RESET") || !strcmp(name, "SHUTDOWN") ||
 	    !strcmp(name, "GUEST_PANICKED")) {
-		if (rs->con && !rs->capture_closed)
-			drain_console(rs, &eof);
-		watch_event(rs->watch, name, detail, since_t0(rs));
+		/* Judged after the bytes printed before it. */
+		if (rs->reader && rs->reader->started)
+			reader_event(rs->reader, name, detail, since_t0(rs));
+		else
+			watch_event(rs->watch, name, detail, since_t0(rs));
 	}
 }
 
@@ -429,61 +767,163 @@ int lab_deploy(struct lab *lab, const char *const *names, int n,
 	return ret ? cmd_fail(ret) : 0;
 }
 
-/* The event loop: console bytes, QMP events, timers, signals. */
-/*
- * A line without its newline that stopped growing (a login prompt) goes
- * to the watch once it has waited PARTIAL_MS, so `end` rules see it.
- */
-#define PARTIAL_MS 200
-static void check_partial(struct run_state *rs, size_t *last_len,
-			  int64_t *since)
-{
-	size_t len;
-	const char *text = capture_pending(rs->cap, &len);
-	int64_t now = lab_mono_ms();
+/* ------------------------------------------------------------ the watcher */
 
-	if (!text || len != *last_len) {
-		*last_len = text ? len : 0;
-		*since = now;
+static void view_status(struct run_state *rs, int64_t now, int64_t *next)
+{
+	const struct run_view *v = rs->opts->view;
+	const struct watch *w = rs->watch;
+	struct run_status st;
+	int cur = watch_current_stage(w);
+
+	if (!v || !v->status || lab_mono_ms() < *next)
 		return;
-	}
-	if (*since >= 0 && now - *since >= PARTIAL_MS) {
-		watch_partial(rs->watch, text, len, since_t0(rs));
-		*since = -1;	/* once per unfinished line */
+	*next = lab_mono_ms() + STATUS_MS;
+	st.stage = cur + 1;
+	st.nstages = watch_nstages(w);
+	st.stage_name = cur >= 0 ? rs->rec.chain[cur] : "";
+	st.elapsed_ns = now;
+	st.lines = __atomic_load_n(&rs->reader->lines, __ATOMIC_RELAXED);
+	st.bytes = capture_bytes(rs->cap);
+	st.silence_ns = now - rs->watch_t;
+	v->status(v->arg, &st);
+}
+
+/* One line (or an unfinished one) for the watch. */
+static void judge(struct run_state *rs, const struct item *it)
+{
+	const struct run_view *v = rs->opts->view;
+	int before = watch_current_stage(rs->watch), after;
+
+	if (rs->test_delay_us > 0)
+		usleep((useconds_t)rs->test_delay_us);
+	if (it->kind == IT_LINE)
+		watch_line(rs->watch, it->text, it->len, it->t_ns, it->start);
+	else
+		watch_partial(rs->watch, it->text, it->len, it->t_ns);
+	rs->watch_t = it->t_ns;
+	if (v && v->line && it->kind == IT_LINE)
+		v->line(v->arg, it->text, it->len, it->t_ns);
+	after = watch_current_stage(rs->watch);
+	if (v && v->stage && after != before && after >= 0)
+		v->stage(v->arg, after + 1, watch_nstages(rs->watch),
+			 rs->rec.chain[after], it->t_ns);
+	if (watch_verdict(rs->watch) != VERDICT_PENDING)
+		rs->decided_end = it->end;
+}
+
+/* An item from the reader; *eof once the console has ended. */
+static void handle(struct run_state *rs, const struct item *it, bool *eof)
+{
+	switch (it->kind) {
+	case IT_LINE:
+	case IT_PARTIAL:
+		judge(rs, it);
+		break;
+	case IT_EVENT:
+		watch_event(rs->watch, it->name, it->detail, it->t_ns);
+		break;
+	case IT_LINK_UP:
+	case IT_LINK_DOWN:
+		run_record_event(&rs->rec, it->t_ns, it->kind == IT_LINK_UP ?
+				 "CONSOLE_BACK" : "CONSOLE_LOST", it->detail);
+		break;
+	case IT_EOF:
+		*eof = true;
+		/* A log that cannot be written is the lab's failure too. */
+		if (it->err)
+			watch_event(rs->watch, it->write_err ? "ERROR" : "CONSOLE_EOF",
+				    it->detail, it->t_ns);
+		break;
 	}
 }
 
+/* The event loop: the reader's lines, QMP events, timers, signals. */
 static int watch_boot(struct run_state *rs)
 {
-	size_t partial_len = 0;
-	int64_t partial_since = 0;
-	int cfd = console_fd(rs->con);
+	struct reader *r = rs->reader;
 	int pfd = rs->power ? power_event_fd(rs->power) : -1;
-	int64_t drain_until = 0;
-	bool eof = false;
+	int64_t drain_until = 0, next_status = 0;
+	bool eof = false, behind_told = false;
 
 	while (watch_verdict(rs->watch) == VERDICT_PENDING) {
 		struct pollfd fds[3];
-		int nfds = 0, timeout = -1, rc;
-		int64_t deadline = watch_deadline(rs->watch), now = since_t0(rs);
+		struct item *it;
+		int nfds = 0, timeout = -1, rc, batch;
+		int64_t deadline, now = since_t0(rs);
+		bool more = false, overflow;
 
 		if (lab_stop_signal) {
 			watch_event(rs->watch, "INTERRUPTED",
-				    lab_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-				    now);
+				    lab_stop_name(lab_stop_signal), now);
 			return -LAB_EINTR;
+		}
+		/* What the reader queued, a batch at a time, so signals and
+		 * power events are not kept waiting by a long queue. */
+		for (batch = 0; batch < 256 && !eof &&
+		     watch_verdict(rs->watch) == VERDICT_PENDING &&
+		     (it = pop(r, &more)); batch++) {
+			handle(rs, it, &eof);
+			item_free(it);
+		}
+		if (watch_verdict(rs->watch) != VERDICT_PENDING)
+			break;
+		now = since_t0(rs);
+		if (more && !behind_told && now - rs->watch_t > BEHIND_WARN_NS) {
+			/* Bytes are safe on disk; the verdict comes late. */
+			if (rs->opts->view && rs->opts->view->clear)
+				rs->opts->view->clear(rs->opts->view->arg);
+			lab_warn("the verdict engine is %.1f s behind the console (slow patterns?); it catches up, the log has every byte",
+				 (now - rs->watch_t) / 1e9);
+			run_record_event(&rs->rec, now, "WATCH_BEHIND",
+					 "the verdict engine fell behind the console");
+			behind_told = true;
+		}
+		pthread_mutex_lock(&r->lock);
+		overflow = r->overflow && !r->head;
+		pthread_mutex_unlock(&r->lock);
+		if (overflow && !more) {
+			watch_event(rs->watch, "ERROR",
+				    "the verdict engine fell more than 64 MiB of lines behind the console; the lines after that were not judged (the log has every byte)",
+				    now);
+			break;
 		}
 		if (rs->qemu_exited && !drain_until)
 			drain_until = now + DRAIN_MS * 1000000LL;
-		if (drain_until && (eof || now >= drain_until)) {
-			watch_event(rs->watch, "EXIT", rs->exit_detail, now);
+		if (drain_until && (eof || now >= drain_until) && !more) {
+			char why[512];
+			const char *lab_why = qemu_lab_exit(rs, why, sizeof(why));
+
+			if (lab_why)
+				watch_event(rs->watch, "ERROR", lab_why, now);
+			else
+				watch_event(rs->watch, "EXIT", rs->exit_detail, now);
 			break;
 		}
-		if (eof && !rs->qemu_exited) {
+		/* The console may close a moment before QEMU's end is reaped:
+		 * wait briefly for it, so the reason is QEMU's, not the socket's. */
+		if (eof && !rs->qemu_exited && pfd >= 0) {
+			struct pollfd pp = { pfd, POLLIN, 0 };
+			int64_t until = lab_mono_ms() + 500;
+
+			while (!rs->qemu_exited && lab_mono_ms() < until &&
+			       poll(&pp, 1, 50) >= 0)
+				if (power_dispatch(rs->power) < 0)
+					break;
+			if (rs->qemu_exited)
+				continue;
+		}
+		if (eof && !rs->qemu_exited && !more) {
 			watch_event(rs->watch, "CONSOLE_EOF", "the console socket closed", now);
 			break;
 		}
-		if (deadline >= 0) {
+		/* Behind: the watch's clock is the console's, not the wall's. */
+		watch_tick(rs->watch, more ? rs->watch_t : now);
+		if (watch_verdict(rs->watch) != VERDICT_PENDING)
+			break;
+		view_status(rs, now, &next_status);
+		deadline = watch_deadline(rs->watch);
+		if (deadline >= 0 && !more) {
 			int64_t ms = (deadline - now) / 1000000 + 1;
 
 			timeout = ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
@@ -494,36 +934,31 @@ static int watch_boot(struct run_state *rs)
 			if (timeout < 0 || ms < timeout)
 				timeout = ms < 0 ? 0 : (int)ms;
 		}
-		/* Wake up to hand a waiting unfinished line to the watch. */
-		if (partial_len && partial_since >= 0 &&
-		    (timeout < 0 || timeout > PARTIAL_MS))
-			timeout = PARTIAL_MS;
-		if (!eof)
-			fds[nfds++] = (struct pollfd){ cfd, POLLIN, 0 };
+		if (rs->opts->view && (timeout < 0 || timeout > STATUS_MS))
+			timeout = STATUS_MS;
+		if (more)
+			timeout = 0;
+		fds[nfds++] = (struct pollfd){ r->notify[0], POLLIN, 0 };
 		if (pfd >= 0)
 			fds[nfds++] = (struct pollfd){ pfd, POLLIN, 0 };
 		fds[nfds++] = (struct pollfd){ lab_stop_pipe[0], POLLIN, 0 };
 		rc = poll(fds, (nfds_t)nfds, timeout);
 		if (rc < 0 && errno != EINTR)
 			return lab_err_errno(errno, "poll");
-		/* Console first, so bytes printed before an event are seen first. */
-		rc = drain_console(rs, &eof);
-		check_partial(rs, &partial_len, &partial_since);
-		if (rc < 0) {
-			watch_event(rs->watch, "CONSOLE_EOF", lab_errmsg(rc), since_t0(rs));
-			break;
-		}
+		empty_pipe(r->notify[0]);
 		if (pfd >= 0 && power_dispatch(rs->power) < 0)
 			pfd = -1;
-		watch_tick(rs->watch, since_t0(rs));
 	}
 	return 0;
 }
 
-static void print_summary(const struct run_state *rs, FILE *f)
+static void print_summary(const struct run_state *rs, FILE *f,
+			  const char *record_err, const char *kept)
 {
 	const struct watch *w = rs->watch;
 	enum verdict v = watch_verdict(w);
+	const char *word = v == VERDICT_PASS ? "PASS" :
+			   v == VERDICT_FAIL ? "FAIL" : "ERROR";
 	int i;
 
 	fprintf(f, "\n%s %s on %s:", capture_name(rs->cap), rs->lab->name,
@@ -543,12 +978,31 @@ static void print_summary(const struct run_state *rs, FILE *f)
 				((s->end_ns >= 0 ? s->end_ns : watch_decided_ns(w)) -
 				 s->start_ns) / 1e9, s->line_no);
 	}
-	fprintf(f, "%s: %s\n", v == VERDICT_PASS ? "PASS" :
-		v == VERDICT_FAIL ? "FAIL" : "ERROR", watch_reason(w));
+	if (record_err) {
+		/* Never a PASS without its record. */
+		fprintf(f, "ERROR: the record of this run could not be written: %s\n",
+			record_err);
+		fprintf(f, "  the boot itself: %s: %s\n", word, watch_reason(w));
+		if (kept)
+			fprintf(f, "log: %s (incomplete), no details\n", kept);
+		else
+			fprintf(f, "log: none kept\n");
+		return;
+	}
+	fprintf(f, "%s: %s\n", word, watch_reason(w));
 	if (*watch_line_text(w))
 		fprintf(f, "  line %d: %s\n", watch_line_no(w), watch_line_text(w));
 	fprintf(f, "log: %s (%llu bytes), details: %s.json\n", capture_path(rs->cap),
 		(unsigned long long)capture_bytes(rs->cap), capture_path(rs->cap));
+}
+
+/* The first error's message survives the cleanups after it (power off...). */
+static void keep_error(int ret, struct lab_err_saved *saved, bool *kept)
+{
+	if (ret && !*kept) {
+		lab_err_save(saved);
+		*kept = true;
+	}
 }
 
 static int verdict_exit(enum verdict v)
@@ -761,7 +1215,8 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	struct strbuf *titles = xcalloc((size_t)n + 1, sizeof(*titles));
 	struct qemu_board board = { .lock_fd = -1 };
 	struct run_state rs = { .lab = lab, .opts = o };
-	struct sigaction sa = { .sa_handler = lab_stop_handler }, old_int, old_term;
+	struct reader reader = { .wake = { -1, -1 }, .notify = { -1, -1 } };
+	struct lab_stop_saved stop;
 	struct power_config pcfg = { 0 };
 	struct lab_param params[MAX_POWER_PARAMS];
 	int nparams;
@@ -772,6 +1227,9 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	bool remote = board_is_remote(lab);
 	int i, nbuild = 0, ret = 0, exit_code = LAB_EXIT_INFRA;
 	enum verdict verdict = VERDICT_INFRA;
+	char *record_err = NULL, *kept = NULL;
+	struct lab_err_saved err_saved;
+	bool err_kept = false;
 
 	/* Validate the chain before touching anything. */
 	ret = resolve_chain(lab, chain_names, n, chain);
@@ -797,13 +1255,9 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	}
 	nbuild = unique_variants(chain, n, hv);
 
-	if (pipe2(lab_stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		ret = lab_err_errno(errno, "pipe");
+	ret = lab_stop_catch(&stop);
+	if (ret)
 		goto out;
-	}
-	lab_stop_signal = 0;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
 
 	/* The reservation first: nothing is touched on a board someone holds.
 	 * A pool lab picks a free board of the pool here (it renames lab). */
@@ -900,7 +1354,17 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		if (ret)
 			goto out_power;
 	}
-	ret = capture_open(&rs.cap, o->results_dir, on_line, &rs);
+	ret = reader_init(&reader, &rs);
+	if (ret)
+		goto out_console;
+	{
+		const char *d = getenv("LABCTL_TEST_WATCH_DELAY_US");
+
+		/* Tests only: a watcher this slow must not cost console bytes. */
+		if (d && *d)
+			rs.test_delay_us = strtoll(d, NULL, 10);
+	}
+	ret = capture_open(&rs.cap, o->results_dir, reader_on_line, &reader);
 	if (ret)
 		goto out_console;
 	lab_info("run %s: %s", capture_name(rs.cap), capture_path(rs.cap));
@@ -914,13 +1378,23 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	capture_mark_t0(rs.cap);
 	rs.t0_ns = lab_mono_ns();
 	rs.rec.t0_wall_ns = lab_wall_ns();
-	ret = remote ? start_remote_boot(&rs, &bs) : power_on(rs.power);
+	rs.reader = &reader;
+	ret = reader_start(&reader);
+	if (!ret)
+		ret = remote ? start_remote_boot(&rs, &bs) : power_on(rs.power);
 	if (ret) {
 		watch_event(rs.watch, "POWER", lab_errmsg(ret), since_t0(&rs));
 		verdict = VERDICT_INFRA;
 	} else {
 		ret = watch_boot(&rs);
 	}
+	reader_stop(&reader);
+	/* Identical boots, identical logs: the log ends with the line that
+	 * decided (what came after it depends on when the reader stopped). */
+	if (rs.decided_end && capture_truncate(rs.cap, rs.decided_end) < 0)
+		lab_err_clear();	/* capture_close reports it */
+	if (o->view && o->view->clear)
+		o->view->clear(o->view->arg);
 	verdict = watch_verdict(rs.watch);
 	if (verdict == VERDICT_PENDING) {
 		verdict = VERDICT_INFRA;
@@ -937,11 +1411,29 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		run_record_event(&rs.rec, since_t0(&rs), "LEASE_STOLEN_BY",
 				 lease_keeper_stolen());
 	}
-	capture_close(rs.cap);
+	/* PASS only with the whole record on disk: the log, its sidecar and
+	 * the JSON; otherwise exit 3, and nothing half-written that
+	 * `labctl results` would list (the bytes received stay in .partial). */
 	rs.capture_closed = true;
+	if (capture_close(rs.cap) < 0)
+		record_err = xstrdup(capture_error(rs.cap));
 	run_record_finish(&rs.rec, rs.watch, since_t0(&rs));
-	if (run_record_write(&rs.rec, capture_path(rs.cap)) < 0) {
-		lab_warn("%s", lab_errmsg(-LAB_EIO));
+	if (!record_err && run_record_write(&rs.rec, capture_path(rs.cap)) < 0)
+		record_err = xstrdup(lab_errmsg(-LAB_EIO));
+	if (record_err) {
+		char *js = xasprintf("%s.json", capture_path(rs.cap));
+
+		unlink(js);
+		free(js);
+		capture_abandon(rs.cap, &kept);
+		run_record_lost(&rs.rec, record_err);
+		exit_code = LAB_EXIT_INFRA;
+		lab_error_msg("the record of run %s is incomplete: %s; %s",
+			      capture_name(rs.cap), record_err,
+			      kept ? "the console bytes received are in" :
+			      "nothing of it was kept");
+		if (kept)
+			lab_error_msg("  %s", kept);
 	} else {
 		/* The index is a cache: `labctl results` catches up if this fails. */
 		char *js = xasprintf("%s.json", capture_path(rs.cap));
@@ -956,43 +1448,48 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	if (ctx->json) {
 		struct strbuf js = STRBUF_INIT;
 
-		run_record_json(&rs.rec, capture_path(rs.cap), &js);
+		run_record_json(&rs.rec, kept ? kept : capture_path(rs.cap), &js);
 		fputs(strbuf_str(&js), stdout);
 		strbuf_release(&js);
 	} else if (!o->tap) {
-		print_summary(&rs, stdout);
+		print_summary(&rs, stdout, record_err, kept);
 	}
 	/* --junit/--tap: from the files just written, as `labctl report` would. */
-	if ((o->junit_path || o->tap) &&
+	if (!record_err && (o->junit_path || o->tap) &&
 	    report_run_formats(capture_path(rs.cap), o->junit_path, o->tap,
 			       stdout) < 0) {
 		lab_warn("%s", lab_errmsg(-LAB_EIO));
 		if (exit_code == LAB_EXIT_PASS)
 			exit_code = LAB_EXIT_INFRA;
 	}
+	free(record_err);
+	free(kept);
 	ret = 0;
-	capture_free(rs.cap);
 out_console:
+	keep_error(ret, &err_saved, &err_kept);
+	capture_free(rs.cap);
+	rs.cap = NULL;
+	reader_release(&reader);
+	rs.reader = NULL;
 	console_close(rs.con);
 out_power:
+	keep_error(ret, &err_saved, &err_kept);
 	if (rs.power && !o->keep_on && !remote)
 		power_off(rs.power);
 	if (rs.power)
 		power_close(rs.power);
 out_watch:
+	keep_error(ret, &err_saved, &err_kept);
 	watch_free(rs.watch);
 out_board:
+	keep_error(ret, &err_saved, &err_kept);
 	qemu_board_close(&board);
 	board_session_close(&bs);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	if (lab_stop_pipe[0] >= 0) {
-		close(lab_stop_pipe[0]);
-		close(lab_stop_pipe[1]);
-		lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
-	}
+	lab_stop_release(&stop);
 	run_record_release(&rs.rec);
 out:
+	if (err_kept)
+		lab_err_restore(&err_saved);
 	if (ret)
 		exit_code = cmd_fail(ret);
 	for (i = 0; i < nbuild; i++)

@@ -2,17 +2,44 @@
 /*
  * One run: build -> deploy -> chain -> console -> power -> watch ->
  * verdict -> results/<ts>.json -> power off.  Cleanups run on every path
- * (verdict, error, SIGINT/SIGTERM), so the console is closed, QEMU is
+ * (verdict, error, a stop signal), so the console is closed, QEMU is
  * stopped and the log is complete whatever happens.
  */
 #ifndef RUN_H
 #define RUN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
+
+/* What a live view is told while the board boots (see labctl/progress.h). */
+struct run_status {
+	int stage, nstages;	/* 1-based; 0 before the first banner */
+	const char *stage_name;	/* "" before the first */
+	int64_t elapsed_ns;	/* since power-on */
+	uint64_t lines, bytes;	/* captured so far */
+	int64_t silence_ns;	/* since the last line the watcher judged */
+};
+
+/*
+ * Events from the run engine for a live view; any may be NULL.  Called
+ * from the thread that called lab_run_chain.  The engine prints nothing
+ * of this itself.
+ */
+struct run_view {
+	/* Stage k of n starts (its banner line), t_ns after power-on. */
+	void (*stage)(void *arg, int k, int n, const char *name, int64_t t_ns);
+	/* A console line, as the watcher judges it (no newline). */
+	void (*line)(void *arg, const char *text, size_t len, int64_t t_ns);
+	/* The state now, at most every 100 ms. */
+	void (*status)(void *arg, const struct run_status *st);
+	/* The verdict is known: take down anything drawn. */
+	void (*clear)(void *arg);
+	void *arg;
+};
 
 struct run_opts {
 	bool build;		/* build the variants first (run), or not (boot) */
@@ -25,6 +52,7 @@ struct run_opts {
 	int64_t timeout_ms;	/* overrides watch.timeout when > 0 */
 	const char *junit_path;	/* --junit FILE: the result as JUnit XML */
 	bool tap;		/* --tap: TAP on stdout instead of the summary */
+	const struct run_view *view;	/* a live view, or NULL */
 	int argc;		/* the command line, for the record */
 	char **argv;
 };

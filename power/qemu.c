@@ -27,7 +27,9 @@
  *           "prelaunch" (paused at start), "shutdown" and no process off
  *
  * Every QMP event goes to cfg->event as (NAME, data.reason), and the end
- * of the process as ("EXIT", "status N" | "signal N").
+ * of the process as ("EXIT", "status N" | "signal N"); an exit that is
+ * QEMU's own error (an even status, or 1 with a "qemu-system...: " line
+ * last in qemu.log) is "status N: <that line>".
  *
  * What QEMU 7.2 (TCG) sends, measured with the stand-in hypervisor:
  *   - isa-debug-exit write: no event, QMP EOF, exit status (v << 1) | 1
@@ -238,18 +240,51 @@ static void forget_process(struct qemu *q)
 	unlink(q->qmp_path);
 }
 
+/*
+ * QEMU's own last error, from qemu.log: its last line when that is a
+ * "qemu-system-...: " message and not a warning or the note QEMU prints
+ * when a signal ends it.  Empty when there is none.
+ */
+static void qemu_error_line(struct qemu *q, char *out, size_t size)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *line;
+
+	out[0] = '\0';
+	if (strbuf_read_file(&sb, q->log_path, 1 << 20)) {
+		lab_err_clear();
+		return;
+	}
+	strbuf_rtrim(&sb);
+	line = strrchr(strbuf_str(&sb), '\n');
+	line = line ? line + 1 : strbuf_str(&sb);
+	if (!strncmp(line, "qemu-system", 11) && strstr(line, ": ") &&
+	    !strstr(line, "warning:") && !strstr(line, "terminating on signal"))
+		snprintf(out, size, "%s", line);
+	strbuf_release(&sb);
+}
+
 static void report_exit(struct qemu *q, int status)
 {
-	char detail[64];
+	char detail[400], why[300];
 
-	if (status == -1)
+	if (status == -1) {
 		snprintf(detail, sizeof(detail), "status unknown");
-	else if (WIFEXITED(status))
-		snprintf(detail, sizeof(detail), "status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
+	} else if (WIFEXITED(status)) {
+		/* isa-debug-exit statuses are odd: an even one, or a 1 with
+		 * QEMU's error message, is QEMU's own failure. */
+		int code = WEXITSTATUS(status);
+
+		why[0] = '\0';
+		if (code && (code % 2 == 0 || code == 1))
+			qemu_error_line(q, why, sizeof(why));
+		snprintf(detail, sizeof(detail), "status %d%s%s", code,
+			 *why ? ": " : "", why);
+	} else if (WIFSIGNALED(status)) {
 		snprintf(detail, sizeof(detail), "signal %d", WTERMSIG(status));
-	else
+	} else {
 		snprintf(detail, sizeof(detail), "status unknown");
+	}
 	power_emit(q->dev, "EXIT", detail);
 }
 

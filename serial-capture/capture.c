@@ -42,9 +42,11 @@ struct capture {
 	size_t line_len;	/* bytes of it so far */
 	int64_t line_ns;	/* its time since T0 */
 	uint64_t line_start;	/* its byte offset in the raw log */
+	uint64_t line_end;	/* in on_line: where the line delivered ends */
 	struct strbuf carry;	/* its text, when it spans chunks (on_line) */
 	struct strbuf side;	/* sidecar records not yet written */
 	int err;		/* first error, sticky */
+	char errmsg[512];	/* and its message */
 	bool closed;
 	bool in_gap;		/* capture_gap_begin without an end yet */
 	int64_t gap_mono, gap_wall;
@@ -115,9 +117,12 @@ static size_t write_all(int fd, const char *buf, size_t len)
 
 static int fail(struct capture *cap, int e, const char *what)
 {
-	if (!cap->err)
+	if (!cap->err) {
 		cap->err = lab_err_errno(e, "cannot write %s after %llu bytes of console output",
 					 what, (unsigned long long)cap->offset);
+		snprintf(cap->errmsg, sizeof(cap->errmsg), "%s",
+			 lab_errmsg(cap->err));
+	}
 	return cap->err;
 }
 
@@ -188,6 +193,7 @@ static void scan(struct capture *cap, const char *p, size_t n, int64_t mono,
 		if (cap->on_line) {
 			size_t text = nl ? seg - 1 : seg;
 
+			cap->line_end = base + (uint64_t)(p - start) + seg;
 			if (line_end && !cap->carry.len) {
 				deliver(cap, p, text);
 			} else {
@@ -293,9 +299,13 @@ int capture_open(struct capture **out, const char *results_dir,
 	}
 	capture_mark_t0(cap);
 	if (cap->err) {
-		ret = cap->err;
+		/* Nothing of this run is on disk: leave no empty files. */
+		char msg[sizeof(cap->errmsg)];
+
+		snprintf(msg, sizeof(msg), "%s", cap->errmsg);
+		capture_abandon(cap, NULL);
 		capture_free(cap);
-		return ret;
+		return lab_err(LAB_EIO, "%s", msg);
 	}
 	*out = cap;
 	return 0;
@@ -503,6 +513,7 @@ int capture_close(struct capture *cap)
 		gap_record(cap, " (still lost when the capture ended)");
 	cap->closed = true;
 	unpublish(cap);
+	cap->line_end = cap->offset;
 	if (cap->on_line && cap->line_open && !cap->err)
 		deliver(cap, cap->carry.buf ? cap->carry.buf : "", cap->carry.len);
 	cap->line_open = false;
@@ -511,9 +522,41 @@ int capture_close(struct capture *cap)
 		flush_side(cap);
 	ret = close_fd(&cap->fd, cap->path);
 	r2 = close_fd(&cap->side_fd, cap->lines_path);
-	if (cap->err)
-		return cap->err;
-	return ret ? ret : r2;
+	if (!cap->err && (ret || r2)) {
+		cap->err = ret ? ret : r2;
+		snprintf(cap->errmsg, sizeof(cap->errmsg), "%s",
+			 lab_errmsg(cap->err));
+	}
+	return cap->err;
+}
+
+int capture_abandon(struct capture *cap, char **kept)
+{
+	struct stat st;
+	char *partial;
+
+	if (kept)
+		*kept = NULL;
+	if (!cap->closed)
+		capture_close(cap);
+	unlink(cap->lines_path);
+	partial = xasprintf("%s.partial", cap->path);
+	if (stat(cap->path, &st) == 0 && st.st_size > 0 &&
+	    rename(cap->path, partial) == 0) {
+		if (kept) {
+			*kept = partial;
+			partial = NULL;
+		}
+	} else {
+		unlink(cap->path);
+	}
+	free(partial);
+	return 0;
+}
+
+const char *capture_error(const struct capture *cap)
+{
+	return cap->err ? cap->errmsg : NULL;
 }
 
 void capture_free(struct capture *cap)
@@ -555,6 +598,64 @@ const char *capture_lines_path(const struct capture *cap)
 uint64_t capture_line_start(const struct capture *cap)
 {
 	return cap->line_start;
+}
+
+uint64_t capture_line_end(const struct capture *cap)
+{
+	return cap->line_end;
+}
+
+/* The sidecar position of the first record at or after byte offset end. */
+static int side_cut(struct capture *cap, uint64_t end, off_t *cut)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p, *stop;
+	int ret;
+
+	ret = strbuf_read_file(&sb, cap->lines_path, SIZE_MAX / 2);
+	if (ret < 0) {
+		strbuf_release(&sb);
+		return ret;
+	}
+	*cut = (off_t)sb.len;
+	for (p = strbuf_str(&sb), stop = p + sb.len; p < stop; ) {
+		const char *nl = memchr(p, '\n', (size_t)(stop - p));
+		unsigned long long off;
+
+		if ((p[0] == 'L' || p[0] == 'G') && p[1] == '\t' &&
+		    sscanf(p + 2, "%llu", &off) == 1 &&
+		    (off > end || (p[0] == 'L' && off == end))) {
+			*cut = (off_t)(p - sb.buf);
+			break;
+		}
+		p = nl ? nl + 1 : stop;
+	}
+	strbuf_release(&sb);
+	return 0;
+}
+
+int capture_truncate(struct capture *cap, uint64_t end)
+{
+	off_t cut;
+
+	if (cap->err || cap->closed || end >= cap->offset)
+		return cap->err;
+	if (flush_side(cap) < 0)
+		return cap->err;
+	if (side_cut(cap, end, &cut) < 0) {
+		lab_err_clear();
+		return 0;	/* the log stays whole: nothing is lost */
+	}
+	if (ftruncate(cap->fd, (off_t)end) < 0 ||
+	    lseek(cap->fd, (off_t)end, SEEK_SET) < 0)
+		return fail(cap, errno, cap->path);
+	if (ftruncate(cap->side_fd, cut) < 0 ||
+	    lseek(cap->side_fd, cut, SEEK_SET) < 0)
+		return fail(cap, errno, cap->lines_path);
+	cap->offset = end;
+	cap->line_open = false;
+	strbuf_reset(&cap->carry);
+	return 0;
 }
 
 uint64_t capture_bytes(const struct capture *cap)

@@ -113,6 +113,16 @@ bool capture_is_live(int fd);
  * Calling it twice is harmless.
  */
 int capture_close(struct capture *cap);
+/*
+ * A capture whose record cannot be complete (a failed write, a disk
+ * full): close it, remove the sidecar, and keep the console bytes that
+ * did reach the disk as <path>.partial (a name `labctl results` does not
+ * list), or remove the raw log when it is empty.  *kept (when kept is not
+ * NULL): the .partial path (malloc'd), or NULL.
+ */
+int capture_abandon(struct capture *cap, char **kept);
+/* The message of the capture's sticky error, or NULL when none. */
+const char *capture_error(const struct capture *cap);
 /* Close (when not closed yet) and free; NULL is fine. */
 void capture_free(struct capture *cap);
 
@@ -125,5 +135,15 @@ const char *capture_lines_path(const struct capture *cap);
 uint64_t capture_bytes(const struct capture *cap);
 /* Inside on_line: the byte offset in the raw log where that line starts. */
 uint64_t capture_line_start(const struct capture *cap);
+/* Inside on_line: where it ends (after its newline, when it has one). */
+uint64_t capture_line_end(const struct capture *cap);
+/*
+ * End the log at byte offset end (a run ends its log at the end of the
+ * line that decided it, so identical boots give identical logs): the raw
+ * log is cut there and the sidecar's records of the bytes after it are
+ * removed.  Nothing happens when end is not before the current end.
+ * Before capture_close; 0 or the capture's error.
+ */
+int capture_truncate(struct capture *cap, uint64_t end);
 
 #endif

@@ -219,6 +219,29 @@ is "$(json_get "$T/r2/$r.json" '$j->{bisect}{outcome}')" interrupted "SIGINT: it
 sleep 0.5
 is "$(qemus)" 0 "SIGINT: no QEMU left running"
 
+# --- SIGHUP (the terminal closed) is handled as SIGINT is: the step's
+# run ends with its record, its children stop, git bisect reset.
+"$LABCTL" bisect bslow --good "$c0" --bad "$c7" --src "$repo/hv" --results "$T/r3" -- hv lhv \
+	>"$T/hup.out" 2>"$T/hup.err" &
+pid=$!
+for _ in $(seq 1 600); do
+	r=$(ls "$T/r3" 2>/dev/null | grep -E '^[0-9]{14}$' | head -1)
+	[ -n "$r" ] && grep -a -q 'variant=hv ' "$T/r3/$r" && break
+	sleep 0.05
+done
+kill -HUP "$pid"
+wait "$pid"
+is "$?" 3 "SIGHUP: exit 3"
+like "$(cat "$T/hup.err")" 'labctl bisect: interrupted' "SIGHUP: says it was interrupted"
+ok "SIGHUP: the repository is not in bisect state" not_bisecting
+ok "SIGHUP: HEAD is back on main, the tree clean" on_main
+r=$(ls "$T/r3" | grep -E '^[0-9]{14}$' | head -1)
+is "$(json_get "$T/r3/$r.json" '$j->{bisect}{outcome}')" interrupted "SIGHUP: the step's JSON says it was interrupted"
+is "$(ls "$T/r3" | grep -cE '^[0-9]{14}(-[0-9]+)?$')" 1 "SIGHUP: no step ran after it"
+sleep 0.5
+is "$(qemus)" 0 "SIGHUP: no QEMU left running"
+is "$(pgrep -f -- "[g]it -C $repo bisect run" | wc -l)" 0 "SIGHUP: git bisect run stopped"
+
 # --- bad input: exit 2, a message, the repository untouched
 run_labctl bisect bq --bad "$c7" -- hv lhv
 is "$rc" 2 "no --good: exit 2"

@@ -15,6 +15,7 @@
 
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -625,6 +626,107 @@ static void test_capture_enospc(void **state)
 	free(dir);
 }
 
+/* The log ends at the deciding line: raw log and sidecar cut together. */
+static void test_capture_truncate(void **state)
+{
+	char *dir = results_dir("truncate");
+	struct capture *cap;
+	struct strbuf got, side;
+	const char *p;
+	int nl = 0;
+
+	(void)state;
+	assert_int_equal(capture_open(&cap, dir, NULL, NULL), 0);
+	assert_int_equal(capture_feed(cap, "one\ntwo\n", 8), 0);
+	assert_int_equal(capture_feed(cap, "three\nfo", 9), 0);
+	/* not before the end: nothing happens */
+	assert_int_equal(capture_truncate(cap, 100), 0);
+	assert_int_equal(capture_bytes(cap), 17);
+	/* after "two\n" */
+	assert_int_equal(capture_truncate(cap, 8), 0);
+	assert_int_equal(capture_bytes(cap), 8);
+	assert_int_equal(capture_close(cap), 0);
+	got = read_all(capture_path(cap));
+	assert_string_equal(got.buf, "one\ntwo\n");
+	side = read_all(capture_lines_path(cap));
+	for (p = side.buf; (p = strstr(p, "\nL\t")); p++)
+		nl++;
+	assert_int_equal(nl, 2);	/* the records of "one" and "two" only */
+	assert_null(strstr(side.buf, "L\t8\t"));
+	assert_null(strstr(side.buf, "L\t14\t"));
+	strbuf_release(&got);
+	strbuf_release(&side);
+	capture_free(cap);
+	free(dir);
+}
+
+/* A record that cannot be complete: .partial kept, nothing half-written. */
+static void test_capture_abandon(void **state)
+{
+	char *dir = results_dir("abandon"), *kept = NULL, *path, *lines;
+	struct capture *cap;
+	struct strbuf got;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(capture_open(&cap, dir, NULL, NULL), 0);
+	assert_int_equal(capture_feed(cap, "bytes\n", 6), 0);
+	inject.fail_errno = ENOSPC;
+	assert_int_equal(capture_feed(cap, "more\n", 5), -LAB_EIO);
+	memset(&inject, 0, sizeof(inject));
+	assert_non_null(capture_error(cap));
+	assert_contains(capture_error(cap), "No space left on device");
+	path = xstrdup(capture_path(cap));
+	lines = xstrdup(capture_lines_path(cap));
+	assert_int_equal(capture_abandon(cap, &kept), 0);
+	assert_non_null(kept);
+	assert_int_equal(strcmp(kept + strlen(kept) - 8, ".partial"), 0);
+	got = read_all(kept);
+	assert_string_equal(got.buf, "bytes\n");
+	strbuf_release(&got);
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(stat(lines, &st), -1);
+	capture_free(cap);
+	free(kept);
+	free(path);
+	free(lines);
+	free(dir);
+}
+
+/* Regular files in dir (the .live directory aside). */
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* No room even for the first record: no empty files left, the reason said. */
+static void test_capture_open_enospc(void **state)
+{
+	char *dir = results_dir("openfull");
+	struct capture *cap = NULL;
+	int ret;
+
+	(void)state;
+	inject.fail_errno = ENOSPC;
+	ret = capture_open(&cap, dir, NULL, NULL);
+	memset(&inject, 0, sizeof(inject));
+	assert_int_equal(ret, -LAB_EIO);
+	assert_null(cap);
+	assert_contains(lab_errmsg(ret), "No space left on device");
+	assert_contains(lab_errmsg(ret), dir);
+	assert_int_equal(count_files(dir), 0);
+	free(dir);
+}
+
 static void test_capture_short_writes_eintr(void **state)
 {
 	char *dir = results_dir("short");
@@ -771,6 +873,9 @@ int main(void)
 		cmocka_unit_test_setup(test_capture_gap_at_close_and_live, reset_inject),
 		cmocka_unit_test_setup(test_capture_name_collision, reset_inject),
 		cmocka_unit_test_setup(test_capture_enospc, reset_inject),
+		cmocka_unit_test_setup(test_capture_truncate, reset_inject),
+		cmocka_unit_test_setup(test_capture_abandon, reset_inject),
+		cmocka_unit_test_setup(test_capture_open_enospc, reset_inject),
 		cmocka_unit_test_setup(test_capture_short_writes_eintr, reset_inject),
 		cmocka_unit_test_setup(test_capture_killed, reset_inject),
 		cmocka_unit_test_setup(test_capture_throughput, reset_inject),

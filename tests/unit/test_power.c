@@ -706,6 +706,13 @@ static int fake_qemu(int argc, char **argv)
 				usleep(50000);
 				_exit(7);
 			}
+			/* QEMU's own failure: its message last in qemu.log. */
+			if (!strcmp(cmd, "cont") && !strncmp(mode, "qemuerr", 7)) {
+				fprintf(stderr, "qemu-system-x86_64: warning: a warning first\n"
+					"qemu-system-x86_64: fake device error\n");
+				usleep(50000);
+				_exit(atoi(mode + 7));
+			}
 		}
 		n = read(fd, line + len, sizeof(line) - len);
 		if (n <= 0)
@@ -844,6 +851,34 @@ static void test_fake_qemu_exits(void **state)
 	free(dir);
 }
 
+/* An exit that is QEMU's own error names it; debug-exit statuses do not. */
+static void test_fake_qemu_own_error(void **state)
+{
+	static const char *const modes[] = { "qemuerr1", "qemuerr4" };
+	static const char *const want[] = {
+		"EXIT=status 1: qemu-system-x86_64: fake device error;",
+		"EXIT=status 4: qemu-system-x86_64: fake device error;",
+	};
+	struct lab_param p[] = { { "console_wait", "0" } };
+	struct power_config cfg;
+	struct power_dev *dev;
+	const char *argv[4];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		char *dir = xasprintf("%s/fakeerr%d", scratch, i);
+
+		fake_config(&cfg, argv, modes[i], dir, p, 1);
+		strbuf_reset(&events);
+		assert_int_equal(power_open(&dev, &cfg), 0);
+		assert_int_equal(power_on(dev), 0);
+		wait_events(dev, want[i], 3000);
+		power_close(dev);
+		free(dir);
+	}
+}
+
 static void test_fake_qemu_deaf(void **state)
 {
 	struct lab_param p[] = { { "quit_timeout", "300ms" } };
@@ -886,6 +921,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_qemu_stale_pid_not_ours),
 		cmocka_unit_test(test_fake_qemu_session),
 		cmocka_unit_test(test_fake_qemu_exits),
+		cmocka_unit_test(test_fake_qemu_own_error),
 		cmocka_unit_test(test_fake_qemu_deaf),
 	};
 	ssize_t n;
