@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,8 +33,23 @@ const char *lab_data_dir(void)
 	*slash = '\0';
 	if (strlen(exe) + sizeof("/../share/labctl") > sizeof(exe))
 		return dir;
+	n = (ssize_t)strlen(exe);
 	strcat(exe, "/../share/labctl");
-	if (stat(exe, &st) == 0 && S_ISDIR(st.st_mode))
+	if (stat(exe, &st) == 0 && S_ISDIR(st.st_mode)) {
 		snprintf(dir, sizeof(dir), "%s", exe);
+		return dir;
+	}
+	/* Not installed: build/<kind>/bin/labctl in a source tree, put on
+	 * PATH as the README says, finds the tree's labs, rules and the
+	 * stand-in from any directory. */
+	exe[n] = '\0';
+	strcat(exe, "/../../../labs/qemu.conf");
+	if (stat(exe, &st) == 0 && S_ISREG(st.st_mode)) {
+		exe[n] = '\0';
+		strcat(exe, "/../../..");
+		if (realpath(exe, dir))
+			return dir;
+		snprintf(dir, sizeof(dir), "%s", LABCTL_DATADIR);
+	}
 	return dir;
 }
