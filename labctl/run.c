@@ -23,6 +23,7 @@
 #include "labctl/run.h"
 #include "labctl/watch.h"
 #include "lib/clock.h"
+#include "lib/color.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/netcheck.h"
@@ -290,6 +291,29 @@ static void *reader_main(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* After a FAIL: let the reader take what the board prints next (a
+ * register dump, a backtrace) until FAIL_TAIL_QUIET_MS of quiet, at most
+ * FAIL_TAIL_MAX_MS. */
+#define FAIL_TAIL_QUIET_MS 300
+#define FAIL_TAIL_MAX_MS 2000
+static void read_fail_tail(struct reader *r)
+{
+	int64_t start = lab_mono_ms(), quiet_since = start;
+	uint64_t seen = __atomic_load_n(&r->lines, __ATOMIC_RELAXED);
+
+	while (lab_mono_ms() - start < FAIL_TAIL_MAX_MS &&
+	       lab_mono_ms() - quiet_since < FAIL_TAIL_QUIET_MS) {
+		uint64_t now;
+
+		poll(NULL, 0, 50);
+		now = __atomic_load_n(&r->lines, __ATOMIC_RELAXED);
+		if (now != seen) {
+			seen = now;
+			quiet_since = lab_mono_ms();
+		}
+	}
 }
 
 static int reader_init(struct reader *r, struct run_state *rs)
@@ -980,8 +1004,8 @@ static void print_summary(const struct run_state *rs, FILE *f,
 	}
 	if (record_err) {
 		/* Never a PASS without its record. */
-		fprintf(f, "ERROR: the record of this run could not be written: %s\n",
-			record_err);
+		fprintf(f, "%sERROR%s: the record of this run could not be written: %s\n",
+			color_on(f, COLOR_INFRA), color_off(f), record_err);
 		fprintf(f, "  the boot itself: %s: %s\n", word, watch_reason(w));
 		if (kept)
 			fprintf(f, "log: %s (incomplete), no details\n", kept);
@@ -989,7 +1013,10 @@ static void print_summary(const struct run_state *rs, FILE *f,
 			fprintf(f, "log: none kept\n");
 		return;
 	}
-	fprintf(f, "%s: %s\n", word, watch_reason(w));
+	fprintf(f, "%s%s%s: %s\n",
+		color_on(f, v == VERDICT_PASS ? COLOR_PASS :
+			    v == VERDICT_FAIL ? COLOR_FAIL : COLOR_INFRA),
+		word, color_off(f), watch_reason(w));
 	if (*watch_line_text(w))
 		fprintf(f, "  line %d: %s\n", watch_line_no(w), watch_line_text(w));
 	fprintf(f, "log: %s (%llu bytes), details: %s.json\n", capture_path(rs->cap),
@@ -1388,10 +1415,16 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	} else {
 		ret = watch_boot(&rs);
 	}
+	/* A failing board often prints its registers after the line that
+	 * failed it: keep reading until it falls quiet, briefly. */
+	if (!ret && watch_verdict(rs.watch) == VERDICT_FAIL)
+		read_fail_tail(&reader);
 	reader_stop(&reader);
-	/* Identical boots, identical logs: the log ends with the line that
-	 * decided (what came after it depends on when the reader stopped). */
-	if (rs.decided_end && capture_truncate(rs.cap, rs.decided_end) < 0)
+	/* Identical boots, identical logs: a passing log ends with the line
+	 * that decided (what came after it depends on when the reader
+	 * stopped).  A failing log keeps its tail. */
+	if (rs.decided_end && watch_verdict(rs.watch) == VERDICT_PASS &&
+	    capture_truncate(rs.cap, rs.decided_end) < 0)
 		lab_err_clear();	/* capture_close reports it */
 	if (o->view && o->view->clear)
 		o->view->clear(o->view->arg);
