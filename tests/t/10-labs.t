@@ -96,9 +96,13 @@ unlike "$out" 'shadowed' "labs: an earlier directory hides a later lab of the sa
 # No labs at all.
 mkdir -p "$T/empty"
 cd "$T/empty" || exit 1
-LABCTL_LABS="$T/empty" run_labctl labs
+# A labctl outside any tree and not installed: no labs but the user's.
+mkdir -p "$T/bin" && cp "$LABCTL" "$T/bin/labctl"
+LABCTL_LABS="$T/empty" LABCTL="$T/bin/labctl" run_labctl labs
 is "$rc" 0 "labs with no lab files: exit 0"
 like "$out" '^no lab files found' "labs with no lab files: says so"
+LABCTL_LABS="$T/empty" run_labctl labs
+like "$out" '(^|\n)qemu +qemu ' "labs: a labctl in build/KIND/bin of a tree finds the tree's labs from any directory"
 cd "$T/work" || exit 1
 
 # ---------------------------------------------------------- labctl show
@@ -143,7 +147,7 @@ LABCTL_LAB=beta run_labctl --lab alpha show
 like "$out" '^# lab alpha ' "--lab beats \$LABCTL_LAB"
 run_labctl --lab beta show alpha
 like "$out" '^# lab alpha ' "a lab named on the command line beats --lab"
-LABCTL_LAB='' run_labctl show
+LABCTL_LAB='' LABCTL="$T/bin/labctl" run_labctl show
 is "$rc" 2 "empty \$LABCTL_LAB: the default lab (qemu), not found here: exit 2"
 like "$err" "^labctl: unknown lab 'qemu'" "empty \$LABCTL_LAB falls back to qemu"
 run_labctl show "$T/labs/alpha.conf"

@@ -27,7 +27,8 @@ at_exit "kill $!"
 at_terminal() {
 	timeout -k 5 "$2" script -qec "$3" /dev/null <&3 >"$T/tty.out" 2>&1
 	rc=$?
-	out=$(tr -d '\r' <"$T/tty.out")
+	# The verdict is in colour at a terminal: read the words.
+	out=$(tr -d '\r' <"$T/tty.out" | sed 's/\x1b\[[0-9;]*m//g')
 }
 
 mkdir -p "$T/run" && cd "$T/run" || exit 1

@@ -47,7 +47,7 @@ like "$(tr '\r' '\n' <"$T/tty.out")" '^\[2/2 slow\] [0-9.]+ s, [0-9]+ lines, [0-
 	"terminal: the status line shows stage, time, lines, bytes, silence and the last line"
 ok "terminal: the status line is redrawn in place" grep -q $'\r\\[2/2 slow\\]' "$T/tty.out"
 ok "terminal: it is cleared before the verdict" perl -e 'local $/; my $s = <>; exit !($s =~ /\[2\/2 slow\][^\r\n]*\e\[K\r\e\[K\r?\n[0-9]{14} live on qemu/)' "$T/tty.out"
-like "$(cat "$T/tty.out")" 'PASS: all 2 CPUs' "terminal: the verdict follows"
+like "$(cat "$T/tty.out")" $'\e\\[32mPASS\e\\[m: all 2 CPUs' "terminal: the verdict follows, PASS in green"
 unlike "$(grep -a 'PASS:' "$T/tty.out")" '\[2/2' "terminal: the verdict line has no status text on it"
 # -v streams the console as it arrives
 run_labctl -v run live hv lhv --results rv
