@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -226,38 +227,25 @@ void http_url_redact(struct strbuf *out, const char *url)
 
 bool http_json_get(const char *json, const char *key, struct strbuf *value)
 {
-	size_t klen = strlen(key);
-	const char *p;
+	json_t *root = json_loads(json, 0, NULL);
+	json_t *v = json_is_object(root) ? json_object_get(root, key) : NULL;
+	bool found = true;
 
 	strbuf_reset(value);
-	for (p = strchr(json, '"'); p; p = strchr(p + 1, '"')) {
-		const char *v;
+	if (json_is_string(v)) {
+		strbuf_add(value, json_string_value(v), json_string_length(v));
+	} else if (json_is_integer(v)) {
+		strbuf_addf(value, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	} else if (json_is_real(v) || json_is_boolean(v) || json_is_null(v)) {
+		char *text = json_dumps(v, JSON_ENCODE_ANY);
 
-		if (strncmp(p + 1, key, klen) || p[1 + klen] != '"')
-			continue;
-		v = p + 2 + klen;
-		v += strspn(v, " \t\r\n");
-		if (*v != ':')
-			continue;
-		v++;
-		v += strspn(v, " \t\r\n");
-		if (*v == '"') {
-			for (v++; *v && *v != '"'; v++) {
-				if (*v == '\\' && v[1])
-					v++;
-				strbuf_addch(value, *v);
-			}
-			return *v == '"';
-		}
-		if (*v == '-' || isdigit((unsigned char)*v) ||
-		    !strncmp(v, "true", 4) || !strncmp(v, "false", 5) ||
-		    !strncmp(v, "null", 4)) {
-			strbuf_add(value, v, strcspn(v, ",}] \t\r\n"));
-			return true;
-		}
-		return false;
+		strbuf_addstr(value, text);
+		free(text);
+	} else {
+		found = false;
 	}
-	return false;
+	json_decref(root);
+	return found;
 }
 
 int http_param_bool(struct power_dev *dev, const char *key, bool *out)

@@ -7,7 +7,7 @@
  * name the method and the URL (never a password: none is ever in a URL).
  *
  * Also the small pure helpers both drivers share: URL escaping and
- * joining, a flat-JSON value lookup, and the [power] keys that concern
+ * joining, a JSON member lookup, and the [power] keys that concern
  * the connection (user, password_file, tls_verify, timeout).
  */
 #ifndef POWER_CURL_H
@@ -64,10 +64,11 @@ void http_url_join(struct strbuf *out, const char *base, const char *path);
 void http_url_redact(struct strbuf *out, const char *url);
 
 /*
- * The value of "key" in a flat JSON object (the first occurrence of the
- * key at any depth): a string without its quotes (escapes \" \\ \/ kept
- * simple), or a number, true, false or null as written.  false when the
- * key is missing or its value is not one of those.
+ * The value of "key" in the JSON object json (a member of the object
+ * itself, not of one nested in it): a string decoded (escapes and \u
+ * included), or a number, true, false or null as JSON writes it.  false
+ * when json is not an object, the key is missing or its value is an
+ * object or an array.
  */
 bool http_json_get(const char *json, const char *key, struct strbuf *value);
 

@@ -310,6 +310,14 @@ static void test_json_get(void **state)
 	assert_false(http_json_get("{\"POWER1\":\"ON\"}", "POWER", &v));
 	assert_false(http_json_get("{\"a\":{\"b\":1}}", "a", &v));
 	assert_false(http_json_get("", "a", &v));
+	/* \u escapes decoded; a nested object's key is not the answer's. */
+	assert_true(http_json_get("{\"POWER\":\"\\u004fN\"}", "POWER", &v));
+	assert_string_equal(strbuf_str(&v), "ON");
+	assert_true(http_json_get("{\"Status\":{\"POWER\":\"OFF\"},\"POWER\":\"ON\"}",
+				  "POWER", &v));
+	assert_string_equal(strbuf_str(&v), "ON");
+	assert_false(http_json_get("{\"Status\":{\"POWER\":\"OFF\"}}", "POWER", &v));
+	assert_false(http_json_get("{\"POWER\":\"ON\"", "POWER", &v));
 	strbuf_release(&v);
 }
 
