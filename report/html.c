@@ -17,15 +17,19 @@
 
 /* ------------------------------------------------------------ escaping */
 
-/* Bytes that go through unchanged in text (attr adds nothing: \t \n). */
-static bool plain(unsigned char c, bool attr)
+enum escape_mode { ESCAPE_TEXT, ESCAPE_ATTR, ESCAPE_CHARS };
+
+/* Bytes that go through unchanged (an attribute adds nothing: \t \n). */
+static bool plain(unsigned char c, enum escape_mode mode)
 {
 	if (c >= 0x20 && c < 0x7f)
-		return c != '&' && c != '<' && c != '>' && c != '"' && c != '\'';
-	return !attr && (c == '\t' || c == '\n');
+		return mode == ESCAPE_CHARS || (c != '&' && c != '<' &&
+			c != '>' && c != '"' && c != '\'');
+	return mode != ESCAPE_ATTR && (c == '\t' || c == '\n');
 }
 
-void report_escape(struct strbuf *out, const char *s, size_t n, bool attr)
+static void escape(struct strbuf *out, const char *s, size_t n,
+		   enum escape_mode mode)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0;
@@ -35,7 +39,7 @@ void report_escape(struct strbuf *out, const char *s, size_t n, bool attr)
 		unsigned char c = p[i];
 		size_t len;
 
-		if (plain(c, attr)) {
+		if (plain(c, mode)) {
 			i++;
 			continue;
 		}
@@ -87,6 +91,16 @@ void report_escape(struct strbuf *out, const char *s, size_t n, bool attr)
 		run = i;
 	}
 	strbuf_add(out, s + run, i - run);
+}
+
+void report_escape(struct strbuf *out, const char *s, size_t n, bool attr)
+{
+	escape(out, s, n, attr ? ESCAPE_ATTR : ESCAPE_TEXT);
+}
+
+void report_xml_chars(struct strbuf *out, const char *s, size_t n)
+{
+	escape(out, s, n, ESCAPE_CHARS);
 }
 
 void report_escape_str(struct strbuf *out, const char *s, bool attr)

@@ -39,6 +39,11 @@ typedef void (*report_text_filter)(const char *in, size_t n,
 void report_escape(struct strbuf *out, const char *s, size_t n, bool attr);
 /* The same for a C string. */
 void report_escape_str(struct strbuf *out, const char *s, bool attr);
+/*
+ * Only the characters: s[0..n) as report_escape would have it but with
+ * & < > " ' as they are, for a writer that escapes markup itself.
+ */
+void report_xml_chars(struct strbuf *out, const char *s, size_t n);
 
 /* What a matrix row or column is keyed by (report_key_value). */
 enum report_key {
