@@ -58,8 +58,15 @@ int http_check_status(const struct http_request *req,
 
 /* Percent-encode everything but RFC 3986 unreserved characters. */
 void http_url_escape(struct strbuf *out, const char *s);
-/* base (its trailing slashes dropped) followed by path ("/..." or "?..."). */
-void http_url_join(struct strbuf *out, const char *base, const char *path);
+/*
+ * base with path ("/...", escaped already; it may end in "?QUERY")
+ * appended to base's path (its trailing slashes dropped), then each
+ * name=value of query (NAME, VALUE pairs ending in NULL, or NULL; each
+ * value escaped here) appended to the query, with libcurl's URL API.
+ * 0, or -LAB_ECONFIG (libcurl's reason) when base is not a URL it reads.
+ */
+int http_url_join(struct strbuf *out, const char *base, const char *path,
+		  const char *const *query);
 /* The URL without any user@ part, for messages. */
 void http_url_redact(struct strbuf *out, const char *url);
 

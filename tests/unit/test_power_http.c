@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -293,8 +294,17 @@ static void test_url_escape_join_redact(void **state)
 	http_url_escape(&sb, "pdu 1&x=y/z~_-.%\xc3\xa9");
 	assert_string_equal(strbuf_str(&sb), "pdu%201%26x%3Dy%2Fz~_-.%25%C3%A9");
 	strbuf_reset(&sb);
-	http_url_join(&sb, "http://h:1/prefix//", "/a?b");
+	assert_int_equal(http_url_join(&sb, "http://h:1/prefix//", "/a?b", NULL), 0);
 	assert_string_equal(strbuf_str(&sb), "http://h:1/prefix/a?b");
+	strbuf_reset(&sb);
+	{
+		const char *const q[] = { "x", "a b&c/d~", "y", "", NULL };
+
+		assert_int_equal(http_url_join(&sb, "https://h", "/p?k=1", q), 0);
+		/* libcurl may write the hex digits in either case. */
+		assert_int_equal(strcasecmp(strbuf_str(&sb),
+					    "https://h/p?k=1&x=a%20b%26c%2Fd~&y="), 0);
+	}
 	strbuf_reset(&sb);
 	http_url_redact(&sb, "https://user@host:8/x@y");
 	assert_string_equal(strbuf_str(&sb), "https://host:8/x@y");
@@ -605,6 +615,14 @@ static void test_http_config_errors(void **state)
 
 		assert_int_equal(open_with("http", p, 2, &dev), -LAB_ECONFIG);
 		assert_contains(lab_errmsg(-LAB_ECONFIG), "without a query");
+	}
+	{
+		/* A URL libcurl cannot read: the lab file's error, at open. */
+		struct lab_param p[] = { { "url", "http://x:99999" }, { "flavor", "shelly" } };
+
+		assert_int_equal(open_with("http", p, 2, &dev), -LAB_ECONFIG);
+		assert_contains(lab_errmsg(-LAB_ECONFIG),
+				"power driver http: url = http://x:99999: ");
 	}
 	{
 		struct lab_param p[] = { { "url", "http://x" }, { "flavor", "shelly" },
