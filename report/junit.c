@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* JUnit XML, and the stage outcomes and log lines every format shares. */
+/* JUnit XML; see junit.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,160 +9,11 @@
 
 #include "lib/err.h"
 #include "lib/strbuf.h"
-#include "report/html.h"
+#include "report/common.h"
 #include "report/junit.h"
 #include "report/result.h"
 
 #define X(s) ((const xmlChar *)(s))
-
-/* ------------------------------------------------------------ shared */
-
-int report_deciding_stage(const struct result *r)
-{
-	int i, last = -1;
-
-	for (i = 0; i < r->nstages; i++)
-		if (r->stages[i].reached)
-			last = i;
-	if (last < 0 && r->nstages)
-		last = 0;
-	return last;
-}
-
-static bool verdict_is(const struct result *r, const char *v)
-{
-	return r->verdict && !strcmp(r->verdict, v);
-}
-
-enum report_outcome report_stage_outcome(const struct result *r, int i)
-{
-	int d = report_deciding_stage(r);
-
-	if (verdict_is(r, "pass"))
-		return r->stages[i].reached ? REPORT_PASS : REPORT_NOT_REACHED;
-	if (i < d)
-		return REPORT_PASS;
-	if (i > d)
-		return REPORT_NOT_REACHED;
-	return verdict_is(r, "fail") ? REPORT_FAIL : REPORT_ERROR;
-}
-
-const char *report_outcome_name(enum report_outcome o)
-{
-	switch (o) {
-	case REPORT_PASS:
-		return "pass";
-	case REPORT_FAIL:
-		return "fail";
-	case REPORT_ERROR:
-		return "error";
-	case REPORT_NOT_REACHED:
-		break;
-	}
-	return "not reached";
-}
-
-size_t report_log_nlines(const struct result *r)
-{
-	size_t i, n = 0;
-
-	if (!r->log)
-		return 0;
-	if (r->nlines)
-		return r->nlines;
-	for (i = 0; i < r->log_len; i++)
-		if (r->log[i] == '\n')
-			n++;
-	return n + (r->log_len && r->log[r->log_len - 1] != '\n');
-}
-
-bool report_log_line(const struct result *r, size_t i, const char **s,
-		     size_t *n)
-{
-	size_t a, b;
-
-	if (!r->log)
-		return false;
-	if (r->nlines) {
-		if (i >= r->nlines)
-			return false;
-		a = (size_t)r->lines[i].offset;
-		b = i + 1 < r->nlines ? (size_t)r->lines[i + 1].offset : r->log_len;
-		if (a > r->log_len)
-			a = r->log_len;
-		if (b > r->log_len || b < a)
-			b = r->log_len;
-	} else {
-		const char *p = r->log, *end = r->log + r->log_len, *nl;
-
-		for (; i && p < end; i--) {
-			nl = memchr(p, '\n', (size_t)(end - p));
-			p = nl ? nl + 1 : end;
-		}
-		if (p >= end)
-			return false;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		a = (size_t)(p - r->log);
-		b = nl ? (size_t)(nl - r->log) + 1 : r->log_len;
-	}
-	if (b > a && r->log[b - 1] == '\n')
-		b--;
-	if (b > a && r->log[b - 1] == '\r')
-		b--;
-	*s = r->log + a;
-	*n = b - a;
-	return true;
-}
-
-/* One context line: control bytes as spaces, so it stays one line. */
-static void context_line(struct strbuf *out, bool mark, size_t no,
-			 const char *s, size_t n, report_text_filter filter)
-{
-	struct strbuf t = STRBUF_INIT;
-	size_t i;
-
-	if (filter)
-		filter(s, n, &t);
-	else
-		strbuf_add(&t, s, n);
-	strbuf_addf(out, "%s%6zu | ", mark ? ">" : " ", no);
-	for (i = 0; i < t.len; i++) {
-		unsigned char c = (unsigned char)t.buf[i];
-
-		strbuf_addch(out, (c < 0x20 && c != '\t') || c == 0x7f ?
-			     ' ' : (char)c);
-	}
-	strbuf_addch(out, '\n');
-	strbuf_release(&t);
-}
-
-void report_context(struct strbuf *out, const struct result *r, int around,
-		    report_text_filter filter)
-{
-	size_t total = report_log_nlines(r), first, last, i, n;
-	size_t at = r->reason_line_no > 0 ? (size_t)r->reason_line_no : 0;
-	const char *s;
-
-	if (!total) {
-		if (at && r->reason_line && *r->reason_line)
-			context_line(out, true, at, r->reason_line,
-				     strlen(r->reason_line), filter);
-		return;
-	}
-	if (at && at <= total) {
-		first = at > (size_t)around ? at - (size_t)around : 1;
-		last = at + (size_t)around < total ? at + (size_t)around : total;
-	} else {
-		at = 0;
-		first = total > (size_t)around ? total - (size_t)around + 1 : 1;
-		last = total;
-	}
-	for (i = first; i <= last; i++)
-		if (report_log_line(r, i - 1, &s, &n))
-			context_line(out, i == at, i, s, n, filter);
-}
-
-/* ------------------------------------------------------------ JUnit */
 
 /*
  * Writes go to a libxml2 text writer, which escapes.  Text first goes
@@ -246,7 +97,7 @@ static void failure(struct junit *j, const struct result *r,
 
 	start(j, o == REPORT_FAIL ? "failure" : "error");
 	attr(j, "message", r->reason && *r->reason ? r->reason :
-	     verdict_is(r, "unknown") || !r->verdict ?
+	     report_verdict_is(r, "unknown") || !r->verdict ?
 	     "no verdict recorded (the run ended before it wrote its .json)" :
 	     r->verdict);
 	attr(j, "type", o == REPORT_FAIL ? "fail" :
@@ -336,8 +187,8 @@ static const char *host_of(const struct result *r, char *buf, size_t size)
 /* The outcome of a run without stages, which is one test. */
 static enum report_outcome run_outcome(const struct result *r)
 {
-	return verdict_is(r, "pass") ? REPORT_PASS :
-	       verdict_is(r, "fail") ? REPORT_FAIL : REPORT_ERROR;
+	return report_verdict_is(r, "pass") ? REPORT_PASS :
+	       report_verdict_is(r, "fail") ? REPORT_FAIL : REPORT_ERROR;
 }
 
 struct counts {
