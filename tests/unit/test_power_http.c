@@ -212,6 +212,12 @@ static void test_wsman_parse_garbage(void **state)
 		ENV_START "<a:Body><g:RequestPowerStateChange_OUTPUT><g:ReturnValue>zero</g:ReturnValue></g:RequestPowerStateChange_OUTPUT></a:Body></a:Envelope>",
 		ENV_START "<a:Body><g:RequestPowerStateChange_OUTPUT><g:ReturnValue></g:ReturnValue></g:RequestPowerStateChange_OUTPUT></a:Body></a:Envelope>",
 		ENV_START "<a:Body><g:ReturnValue>0</g:ReturnValue></a:Body></a:Envelope>",
+		/* SOAP has no DTD: its entities are never expanded. */
+		"<!DOCTYPE a:Envelope [<!ENTITY z \"0\">]>"
+		"<a:Envelope xmlns:a=\"http://www.w3.org/2003/05/soap-envelope\""
+		" xmlns:g=\"" WSMAN_POWER_SERVICE "\"><a:Body><g:RequestPowerStateChange_OUTPUT>"
+		"<g:ReturnValue>&z;</g:ReturnValue></g:RequestPowerStateChange_OUTPUT>"
+		"</a:Body></a:Envelope>",
 	};
 	size_t i;
 	int rv;
