@@ -30,7 +30,7 @@ BUILD_KIND ?= default
 endif
 BUILDDIR ?= build/$(BUILD_KIND)
 
-PKGS := inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson libpcre2-8
+PKGS := inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson libpcre2-8 libxml-2.0
 # Flags from pkg-config are computed when a recipe first needs them, never
 # while the Makefile is read: `make run` and `make check` install missing
 # packages first and only then build, in a new make (see "set-up" below).

@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 EOF
 # shellcheck disable=SC2046
 cc -std=c11 -O2 -D_GNU_SOURCE -I"$TOP" -o "$W/drv" "$W/drv.c" "$LIBCORE" \
-	$(pkg-config --libs inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson libpcre2-8 2>/dev/null) -lm \
+	$(pkg-config --libs inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson libpcre2-8 libxml-2.0 2>/dev/null) -lm \
 	${san:+-fsanitize=address,undefined}
 [ -z "$san" ] || echo "regex bench: $LIBCORE is a sanitizer build: labctl's numbers are pessimistic"
 

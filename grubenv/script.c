@@ -28,11 +28,6 @@ void grub_quote(struct strbuf *out, const char *word)
 	strbuf_addch(out, '\'');
 }
 
-bool grub_title_ok(const char *title)
-{
-	return title && *title && !strchr(title, '\n') && !strchr(title, '\r');
-}
-
 static void slot_name(struct strbuf *out, int k)
 {
 	if (k == 1)

@@ -29,9 +29,6 @@ struct grub_script_opts {
 /* Append word quoted for GRUB's script syntax (single quotes as needed). */
 void grub_quote(struct strbuf *out, const char *word);
 
-/* True if GRUB can match a menu entry by this title (no newline, not empty). */
-bool grub_title_ok(const char *title);
-
 /* The shift: next_entry <- next_entry_2 <- ... <- next_entry_N, save_env. */
 void grub_script_chain_shift(struct strbuf *out, int max_stages);
 

@@ -99,8 +99,11 @@ int hv_standin_tree_hash(const char *dir, char hex[SHA256_HEX_LEN + 1],
 		lab_sha256_init(&f);
 		ret = lab_sha256_update_file(&f, path, &size);
 		free(path);
-		if (ret)
+		if (ret) {
+			lab_sha256_release(&f);
+			lab_sha256_release(&c);
 			goto out;
+		}
 		lab_sha256_final_hex(&f, fhex);
 		snprintf(line, sizeof(line), "%s %llu %s\n", fhex,
 			 (unsigned long long)size, names[i]);
@@ -405,8 +408,10 @@ unlock:
 			ret = lab_sha256_update_file(&c, p, &size);
 		}
 		free(p);
-		if (ret)
+		if (ret) {
+			lab_sha256_release(&c);
 			goto out;
+		}
 	}
 	lab_sha256_final_hex(&c, j->dirty);
 out:

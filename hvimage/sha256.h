@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SHA-256 (FIPS 180-4), small and self-contained.
+ * SHA-256 on libcrypto's EVP interface: a stream (names, parameters and
+ * file contents fed in turn, for the build cache's keys) and whole files.
  *
- * Why our own instead of spawning sha256sum: the build cache hashes a
- * stream made of names, parameters and file contents (not whole files),
- * and a cached `labctl build` must answer in a few milliseconds, so the
- * hashing happens in-process without a program start per file.  Whole
- * files (lab_sha256_file) use libcrypto, for its SHA extensions.
+ * Why in process instead of spawning sha256sum: a cached `labctl build`
+ * must answer in a few milliseconds, so there is no program start per
+ * file.
  */
 #ifndef HVIMAGE_SHA256_H
 #define HVIMAGE_SHA256_H
@@ -17,13 +16,14 @@
 #define SHA256_LEN 32
 #define SHA256_HEX_LEN 64	/* without the NUL */
 
+struct evp_md_ctx_st;
+
+/* A stream being hashed: between lab_sha256_init and a final or release. */
 struct lab_sha256 {
-	uint32_t h[8];
-	uint64_t bytes;		/* total length so far */
-	uint8_t buf[64];
-	size_t fill;		/* bytes in buf */
+	struct evp_md_ctx_st *ctx;
 };
 
+/* Start a stream (out of memory aborts, as with xmalloc). */
 void lab_sha256_init(struct lab_sha256 *c);
 void lab_sha256_update(struct lab_sha256 *c, const void *data, size_t len);
 static inline void lab_sha256_addstr(struct lab_sha256 *c, const char *s)
@@ -38,6 +38,8 @@ static inline void lab_sha256_addstr(struct lab_sha256 *c, const char *s)
 void lab_sha256_final(struct lab_sha256 *c, uint8_t out[SHA256_LEN]);
 /* Finish into 64 lowercase hex digits and a NUL. */
 void lab_sha256_final_hex(struct lab_sha256 *c, char hex[SHA256_HEX_LEN + 1]);
+/* Drop a stream that will not be finished (an error on the way). */
+void lab_sha256_release(struct lab_sha256 *c);
 
 /* One call: the hex digest of len bytes. */
 void lab_sha256_hex(const void *data, size_t len,
@@ -49,7 +51,8 @@ void lab_sha256_hex(const void *data, size_t len,
  */
 int lab_sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1],
 		    uint64_t *size);
-/* Feed a file's contents into c (same errors). */
+/* Feed a file's contents into c (same errors; c stays to be finished
+ * or released). */
 int lab_sha256_update_file(struct lab_sha256 *c, const char *path,
 			   uint64_t *size);
 

@@ -10,6 +10,7 @@
 #include "grubenv/envblk.h"
 #include "hvimage/build.h"
 #include "labctl/board.h"
+#include "labctl/hostconn.h"
 #include "labctl/labgrub.h"
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -35,37 +36,9 @@ bool board_is_remote(const struct lab *lab)
 	return type && strcmp(type, "qemu");
 }
 
-void board_ssh_config(const struct lab *lab, const char *host,
-		      struct lab_ssh_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->name = lab->name;
-	cfg->host = host ? host : lab_get(lab, "board", "host");
-	cfg->port = (int)lab_get_int(lab, "board", "ssh_port", 22);
-	cfg->user = lab_get(lab, "board", "user");
-	cfg->jump = lab_get(lab, "board", "jump");
-	cfg->identity = lab_get(lab, "board", "identity");
-	cfg->connect_timeout_ms = lab_get_duration_ms(lab, "board",
-						      "connect_timeout", 10000);
-	cfg->command_timeout_ms = lab_get_duration_ms(lab, "board",
-						      "command_timeout", 60000);
-}
-
-int board_connect_for(const struct lab *lab, const char *host,
-		      struct lab_ssh **out)
-{
-	struct lab_ssh_config cfg;
-
-	board_ssh_config(lab, host, &cfg);
-	if (!cfg.host)
-		return lab_err(LAB_ECONFIG, "%s: [board] host is not set",
-			       lab->path);
-	return lab_ssh_connect(out, &cfg);
-}
-
 int board_connect(const struct lab *lab, struct lab_ssh **out)
 {
-	return board_connect_for(lab, NULL, out);
+	return hostconn_open(lab, NULL, out);
 }
 
 static bool board_user_is_root(const struct lab *lab)

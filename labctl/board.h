@@ -17,15 +17,9 @@
 #include "labctl/labconf.h"
 
 struct lab_ssh;
-struct lab_ssh_config;
 struct strbuf;
 
-/* The lab's [board] keys as an ssh config for host (NULL: board.host). */
-void board_ssh_config(const struct lab *lab, const char *host,
-		      struct lab_ssh_config *cfg);
-/* Connect to host (NULL: the board) with the board's ssh settings. */
-int board_connect_for(const struct lab *lab, const char *host,
-		      struct lab_ssh **out);
+/* Connect to the board (labctl/hostconn.h with board.host). */
 int board_connect(const struct lab *lab, struct lab_ssh **out);
 
 /* True for a board reached over ssh (type pc or laptop). */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "labctl/board.h"
+#include "labctl/hostconn.h"
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
 #include "labctl/lease.h"
@@ -306,7 +307,7 @@ int cmd_trust(int argc, char **argv, struct cmd_ctx *ctx)
 			      lab->name);
 		goto out;
 	}
-	board_ssh_config(lab, NULL, &cfg);
+	hostconn_config(lab, NULL, &cfg);
 	ret = lab_ssh_trust(&cfg, !ctx->dry_run, &fp, &state);
 	if (ret)
 		goto out;

@@ -24,6 +24,7 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "report/common.h"
 #include "report/html.h"
 #include "report/junit.h"
 #include "report/result.h"

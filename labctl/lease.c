@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "labctl/board.h"
+#include "labctl/hostconn.h"
 #include "labctl/lease.h"
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -320,7 +320,7 @@ static int lease_call(struct lease *l, const char *op, const char *flags,
 			goto out;
 		}
 		if (!l->ssh) {
-			ret = board_connect_for(l->lab, l->remote_host, &l->ssh);
+			ret = hostconn_open(l->lab, l->remote_host, &l->ssh);
 			if (ret)
 				goto out;
 		}

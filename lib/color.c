@@ -55,11 +55,6 @@ void color_set_mode(enum color_mode m)
 	mode = m;
 }
 
-enum color_mode color_get_mode(void)
-{
-	return mode;
-}
-
 bool color_enabled(FILE *f)
 {
 	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");

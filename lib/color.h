@@ -43,7 +43,6 @@ enum color_role {
  * none of them. */
 int color_parse_mode(const char *s, enum color_mode *mode);
 void color_set_mode(enum color_mode mode);
-enum color_mode color_get_mode(void);
 
 /* Whether output to f gets colour under the current mode. */
 bool color_enabled(FILE *f);

@@ -2,15 +2,16 @@
 /*
  * HTTP for the power drivers on libcurl (see power/curl.h).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -176,29 +177,60 @@ int http_check_status(const struct http_request *req,
 
 void http_url_escape(struct strbuf *out, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
+	char *e = curl_easy_escape(NULL, s, 0);
 
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			strbuf_addch(out, (char)c);
-		} else {
-			strbuf_addch(out, '%');
-			strbuf_addch(out, hex[c >> 4]);
-			strbuf_addch(out, hex[c & 15]);
-		}
+	if (!e) {
+		fprintf(stderr, "labctl: out of memory escaping a URL part\n");
+		abort();
 	}
+	strbuf_addstr(out, e);
+	curl_free(e);
 }
 
-void http_url_join(struct strbuf *out, const char *base, const char *path)
+int http_url_join(struct strbuf *out, const char *base, const char *path,
+		  const char *const *query)
 {
-	size_t n = strlen(base);
+	const char *qmark = strchr(path, '?');
+	struct strbuf p = STRBUF_INIT, kv = STRBUF_INIT;
+	char *base_path = NULL, *url = NULL;
+	CURLU *u = curl_url();
+	CURLUcode rc;
+	size_t n;
+	int i;
 
-	while (n && base[n - 1] == '/')
-		n--;
-	strbuf_add(out, base, n);
-	strbuf_addstr(out, path);
+	if (!u) {
+		fprintf(stderr, "labctl: out of memory parsing a URL\n");
+		abort();
+	}
+	rc = curl_url_set(u, CURLUPART_URL, base, 0);
+	if (!rc)
+		rc = curl_url_get(u, CURLUPART_PATH, &base_path, 0);
+	if (!rc) {
+		n = strlen(base_path);
+		while (n && base_path[n - 1] == '/')
+			n--;
+		strbuf_add(&p, base_path, n);
+		strbuf_add(&p, path, qmark ? (size_t)(qmark - path) : strlen(path));
+		rc = curl_url_set(u, CURLUPART_PATH, p.len ? p.buf : "/", 0);
+	}
+	if (!rc && qmark)
+		rc = curl_url_set(u, CURLUPART_QUERY, qmark + 1, 0);
+	for (i = 0; !rc && query && query[i]; i += 2) {
+		strbuf_reset(&kv);
+		strbuf_addf(&kv, "%s=", query[i]);
+		http_url_escape(&kv, query[i + 1]);
+		rc = curl_url_set(u, CURLUPART_QUERY, kv.buf, CURLU_APPENDQUERY);
+	}
+	if (!rc)
+		rc = curl_url_get(u, CURLUPART_URL, &url, 0);
+	if (!rc)
+		strbuf_addstr(out, url);
+	curl_free(base_path);
+	curl_free(url);
+	curl_url_cleanup(u);
+	strbuf_release(&p);
+	strbuf_release(&kv);
+	return rc ? lab_err(LAB_ECONFIG, "%s", curl_url_strerror(rc)) : 0;
 }
 
 void http_url_redact(struct strbuf *out, const char *url)
@@ -226,38 +258,25 @@ void http_url_redact(struct strbuf *out, const char *url)
 
 bool http_json_get(const char *json, const char *key, struct strbuf *value)
 {
-	size_t klen = strlen(key);
-	const char *p;
+	json_t *root = json_loads(json, 0, NULL);
+	json_t *v = json_is_object(root) ? json_object_get(root, key) : NULL;
+	bool found = true;
 
 	strbuf_reset(value);
-	for (p = strchr(json, '"'); p; p = strchr(p + 1, '"')) {
-		const char *v;
+	if (json_is_string(v)) {
+		strbuf_add(value, json_string_value(v), json_string_length(v));
+	} else if (json_is_integer(v)) {
+		strbuf_addf(value, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	} else if (json_is_real(v) || json_is_boolean(v) || json_is_null(v)) {
+		char *text = json_dumps(v, JSON_ENCODE_ANY);
 
-		if (strncmp(p + 1, key, klen) || p[1 + klen] != '"')
-			continue;
-		v = p + 2 + klen;
-		v += strspn(v, " \t\r\n");
-		if (*v != ':')
-			continue;
-		v++;
-		v += strspn(v, " \t\r\n");
-		if (*v == '"') {
-			for (v++; *v && *v != '"'; v++) {
-				if (*v == '\\' && v[1])
-					v++;
-				strbuf_addch(value, *v);
-			}
-			return *v == '"';
-		}
-		if (*v == '-' || isdigit((unsigned char)*v) ||
-		    !strncmp(v, "true", 4) || !strncmp(v, "false", 5) ||
-		    !strncmp(v, "null", 4)) {
-			strbuf_add(value, v, strcspn(v, ",}] \t\r\n"));
-			return true;
-		}
-		return false;
+		strbuf_addstr(value, text);
+		free(text);
+	} else {
+		found = false;
 	}
-	return false;
+	json_decref(root);
+	return found;
 }
 
 int http_param_bool(struct power_dev *dev, const char *key, bool *out)

@@ -7,7 +7,7 @@
  * name the method and the URL (never a password: none is ever in a URL).
  *
  * Also the small pure helpers both drivers share: URL escaping and
- * joining, a flat-JSON value lookup, and the [power] keys that concern
+ * joining, a JSON member lookup, and the [power] keys that concern
  * the connection (user, password_file, tls_verify, timeout).
  */
 #ifndef POWER_CURL_H
@@ -58,16 +58,24 @@ int http_check_status(const struct http_request *req,
 
 /* Percent-encode everything but RFC 3986 unreserved characters. */
 void http_url_escape(struct strbuf *out, const char *s);
-/* base (its trailing slashes dropped) followed by path ("/..." or "?..."). */
-void http_url_join(struct strbuf *out, const char *base, const char *path);
+/*
+ * base with path ("/...", escaped already; it may end in "?QUERY")
+ * appended to base's path (its trailing slashes dropped), then each
+ * name=value of query (NAME, VALUE pairs ending in NULL, or NULL; each
+ * value escaped here) appended to the query, with libcurl's URL API.
+ * 0, or -LAB_ECONFIG (libcurl's reason) when base is not a URL it reads.
+ */
+int http_url_join(struct strbuf *out, const char *base, const char *path,
+		  const char *const *query);
 /* The URL without any user@ part, for messages. */
 void http_url_redact(struct strbuf *out, const char *url);
 
 /*
- * The value of "key" in a flat JSON object (the first occurrence of the
- * key at any depth): a string without its quotes (escapes \" \\ \/ kept
- * simple), or a number, true, false or null as written.  false when the
- * key is missing or its value is not one of those.
+ * The value of "key" in the JSON object json (a member of the object
+ * itself, not of one nested in it): a string decoded (escapes and \u
+ * included), or a number, true, false or null as JSON writes it.  false
+ * when json is not an object, the key is missing or its value is an
+ * object or an array.
  */
 bool http_json_get(const char *json, const char *key, struct strbuf *value);
 

@@ -136,11 +136,12 @@ static int64_t whole_seconds(int64_t ms)
 	return ms <= 0 ? 0 : (ms + 999) / 1000;
 }
 
-static void path(const struct http_target *t, struct http_call *call,
-		 const char *method, const char *p)
+/* method on the device's url with path and query (see http_url_join). */
+static int path(const struct http_target *t, struct http_call *call,
+		const char *method, const char *p, const char *const *query)
 {
 	call->method = method;
-	http_url_join(&call->url, t->url, p);
+	return http_url_join(&call->url, t->url, p, query);
 }
 
 static int build_pdudaemon(const struct http_target *t, enum http_action a,
@@ -148,33 +149,38 @@ static int build_pdudaemon(const struct http_target *t, enum http_action a,
 {
 	const char *what = a == HTTP_ON ? "on" : a == HTTP_OFF ? "off" :
 			   a == HTTP_CYCLE ? "reboot" : NULL;
+	char p[64], port[24], delay[24];
+	const char *query[] = {
+		"hostname", t->pdu, "port", port, NULL, NULL, NULL
+	};
 
 	if (a == HTTP_PRESS || a == HTTP_PRESS_LONG)
 		return lab_err(LAB_ECONFIG,
 			       "power driver http: pdudaemon switches outlets: it has no power button to press");
 	if (!what)
 		return 1;
-	path(t, call, "GET", "/power/control/");
-	strbuf_addf(&call->url, "%s?hostname=", what);
-	http_url_escape(&call->url, t->pdu);
-	strbuf_addf(&call->url, "&port=%lld", (long long)t->port);
-	if (a == HTTP_CYCLE)
-		strbuf_addf(&call->url, "&delay=%lld",
-			    (long long)whole_seconds(t->off_time_ms));
-	return 0;
+	snprintf(p, sizeof(p), "/power/control/%s", what);
+	snprintf(port, sizeof(port), "%lld", (long long)t->port);
+	if (a == HTTP_CYCLE) {
+		snprintf(delay, sizeof(delay), "%lld",
+			 (long long)whole_seconds(t->off_time_ms));
+		query[4] = "delay";
+		query[5] = delay;
+	}
+	return path(t, call, "GET", p, query);
 }
 
-static void rte_patch(const struct http_target *t, struct http_call *call,
-		      int gpio, int state, int time_s)
+static int rte_patch(const struct http_target *t, struct http_call *call,
+		     int gpio, int state, int time_s)
 {
 	char p[64];
 
 	snprintf(p, sizeof(p), "/api/v1/gpio/%d", gpio);
-	path(t, call, "PATCH", p);
 	strbuf_addf(&call->body, "{\"state\":%d,\"direction\":\"out\",\"time\":%d}",
 		    state, time_s);
 	call->content_type = "application/json";
 	call->wait_ms = time_s * 1000;
+	return path(t, call, "PATCH", p, NULL);
 }
 
 static int build_rte(const struct http_target *t, enum http_action a,
@@ -183,30 +189,23 @@ static int build_rte(const struct http_target *t, enum http_action a,
 	switch (a) {
 	case HTTP_ON:
 		if (t->button)
-			rte_patch(t, call, RTE_GPIO_POWER, 1, RTE_PRESS_S);
-		else
-			rte_patch(t, call, RTE_GPIO_RELAY, 1, 0);
-		return 0;
+			return rte_patch(t, call, RTE_GPIO_POWER, 1, RTE_PRESS_S);
+		return rte_patch(t, call, RTE_GPIO_RELAY, 1, 0);
 	case HTTP_OFF:
 		if (t->button)
-			rte_patch(t, call, RTE_GPIO_POWER, 1, RTE_LONG_PRESS_S);
-		else
-			rte_patch(t, call, RTE_GPIO_RELAY, 0, 0);
-		return 0;
+			return rte_patch(t, call, RTE_GPIO_POWER, 1,
+					 RTE_LONG_PRESS_S);
+		return rte_patch(t, call, RTE_GPIO_RELAY, 0, 0);
 	case HTTP_RESET:
-		rte_patch(t, call, RTE_GPIO_RESET, 1, RTE_PRESS_S);
-		return 0;
+		return rte_patch(t, call, RTE_GPIO_RESET, 1, RTE_PRESS_S);
 	case HTTP_PRESS:
-		rte_patch(t, call, RTE_GPIO_POWER, 1, RTE_PRESS_S);
-		return 0;
+		return rte_patch(t, call, RTE_GPIO_POWER, 1, RTE_PRESS_S);
 	case HTTP_PRESS_LONG:
-		rte_patch(t, call, RTE_GPIO_POWER, 1, RTE_LONG_PRESS_S);
-		return 0;
+		return rte_patch(t, call, RTE_GPIO_POWER, 1, RTE_LONG_PRESS_S);
 	case HTTP_STATUS:
 		if (t->button)
 			return 1;
-		path(t, call, "GET", "/api/v1/gpio/0");
-		return 0;
+		return path(t, call, "GET", "/api/v1/gpio/0", NULL);
 	default:
 		return 1;
 	}
@@ -224,6 +223,8 @@ static int build_tasmota(const struct http_target *t, enum http_action a,
 			 struct http_call *call, bool redact)
 {
 	struct strbuf cmnd = STRBUF_INIT;
+	const char *query[] = { "cmnd", NULL, NULL };
+	int ret;
 
 	if (a == HTTP_PRESS || a == HTTP_PRESS_LONG)
 		return lab_err(LAB_ECONFIG,
@@ -234,7 +235,7 @@ static int build_tasmota(const struct http_target *t, enum http_action a,
 	if (a != HTTP_STATUS)
 		strbuf_addstr(&cmnd, a == HTTP_ON ? " On" : " Off");
 	if (t->user) {
-		path(t, call, "POST", "/cm");
+		ret = path(t, call, "POST", "/cm", NULL);
 		strbuf_addstr(&call->body, "user=");
 		http_url_escape(&call->body, t->user);
 		strbuf_addstr(&call->body, "&password=");
@@ -246,18 +247,19 @@ static int build_tasmota(const struct http_target *t, enum http_action a,
 		http_url_escape(&call->body, strbuf_str(&cmnd));
 		call->content_type = "application/x-www-form-urlencoded";
 	} else {
-		path(t, call, "GET", "/cm?cmnd=");
-		http_url_escape(&call->url, strbuf_str(&cmnd));
+		query[1] = strbuf_str(&cmnd);
+		ret = path(t, call, "GET", "/cm", query);
 	}
 	strbuf_release(&cmnd);
-	return 0;
+	return ret;
 }
 
 static int build_shelly(const struct http_target *t, enum http_action a,
 			struct http_call *call)
 {
 	long long relay = t->channel ? t->channel - 1 : 0;
-	char p[64];
+	const char *query[] = { "turn", NULL, NULL, NULL, NULL };
+	char p[64], timer[24];
 
 	if (a == HTTP_PRESS || a == HTTP_PRESS_LONG)
 		return lab_err(LAB_ECONFIG,
@@ -265,21 +267,23 @@ static int build_shelly(const struct http_target *t, enum http_action a,
 	if (a == HTTP_RESET)
 		return 1;
 	snprintf(p, sizeof(p), "/relay/%lld", relay);
-	path(t, call, "GET", p);
 	if (a == HTTP_ON) {
-		strbuf_addstr(&call->url, "?turn=on");
+		query[1] = "on";
 	} else if (a == HTTP_OFF) {
-		strbuf_addstr(&call->url, "?turn=off");
+		query[1] = "off";
 	} else if (a == HTTP_CYCLE) {
 		int64_t s = whole_seconds(t->off_time_ms);
 
 		if (s < 1)
 			s = 1;
-		strbuf_addf(&call->url, "?turn=off&timer=%lld", (long long)s);
+		snprintf(timer, sizeof(timer), "%lld", (long long)s);
+		query[1] = "off";
+		query[2] = "timer";
+		query[3] = timer;
 		/* Its timer has whole seconds: give it half a second more. */
 		call->wait_ms = s * 1000 + 500;
 	}
-	return 0;
+	return path(t, call, "GET", p, query[1] ? query : NULL);
 }
 
 static const char *const methods[] = {
@@ -290,7 +294,8 @@ static int build_generic(const struct http_target *t, enum http_action a,
 			 struct http_call *call)
 {
 	const char *spec = t->generic[a], *p, *sp;
-	int i;
+	char *target;
+	int i, ret;
 
 	if (a == HTTP_PRESS || a == HTTP_PRESS_LONG)
 		return lab_err(LAB_ECONFIG,
@@ -319,8 +324,11 @@ static int build_generic(const struct http_target *t, enum http_action a,
 			       "power driver http: %s = %s: want [METHOD ]PATH[ BODY] with a PATH that starts with / (METHOD: GET, POST, PUT, PATCH or DELETE)",
 			       generic_keys[a], spec);
 	sp = p + strcspn(p, " ");
-	http_url_join(&call->url, t->url, "");
-	strbuf_add(&call->url, p, (size_t)(sp - p));
+	target = xstrndup(p, (size_t)(sp - p));
+	ret = http_url_join(&call->url, t->url, target, NULL);
+	free(target);
+	if (ret)
+		return ret;
 	if (*sp) {
 		sp += strspn(sp, " ");
 		strbuf_addstr(&call->body, sp);
@@ -753,6 +761,20 @@ static int check_flavor(struct power_dev *dev, struct http_priv *p)
 	return ret;
 }
 
+/* A url libcurl cannot read is the lab file's error, found at open. */
+static int check_url(const char *url)
+{
+	struct strbuf joined = STRBUF_INIT;
+	int ret = http_url_join(&joined, url, "", NULL);
+
+	strbuf_release(&joined);
+	if (!ret)
+		return 0;
+	ret = lab_err(LAB_ECONFIG, "power driver http: url = %s: %s", url,
+		      lab_errmsg(ret));
+	return ret;
+}
+
 static int http_open(struct power_dev *dev, const struct power_config *cfg)
 {
 	struct http_priv *p = xzalloc(sizeof(*p));
@@ -786,6 +808,9 @@ static int http_open(struct power_dev *dev, const struct power_config *cfg)
 			      url);
 		goto fail;
 	}
+	ret = check_url(url);
+	if (ret)
+		goto fail;
 	p->t.url = url;
 	p->t.pdu = power_param(dev, "pdu");
 	p->t.off_time_ms = cfg->off_time_ms;

@@ -32,6 +32,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/escape.h"
+#include "lib/ipmitool.h"
 #include "lib/secret.h"
 #include "lib/shquote.h"
 #include "lib/spawn.h"
@@ -40,7 +41,6 @@
 #include "power.h"
 
 #define IPMI_DEFAULT_TIMEOUT_MS 30000
-#define IPMI_MAX_ARGS 16
 
 static const char *const ipmi_keys[] = {
 	"host", "port", "user", "password_file", "timeout", NULL
@@ -51,39 +51,21 @@ struct ipmi {
 	int64_t timeout_ms;
 };
 
-/* argv for `chassis power WHAT` into argv (IPMI_MAX_ARGS). */
+/* argv for `chassis power WHAT` into argv (IPMITOOL_MAX_ARGS). */
 static void build_argv(struct power_dev *dev, const char *what,
 		       const char **argv)
 {
-	const char *port = power_param(dev, "port");
-	const char *user = power_param(dev, "user");
-	int n = 0;
+	const char *const words[] = { "chassis", "power", what, NULL };
 
-	argv[n++] = "ipmitool";
-	argv[n++] = "-I";
-	argv[n++] = "lanplus";
-	argv[n++] = "-C";
-	argv[n++] = "3";
-	argv[n++] = "-H";
-	argv[n++] = power_param(dev, "host");
-	argv[n++] = "-p";
-	argv[n++] = port ? port : "623";
-	if (user) {
-		argv[n++] = "-U";
-		argv[n++] = user;
-	}
-	argv[n++] = "-E";
-	argv[n++] = "chassis";
-	argv[n++] = "power";
-	argv[n++] = what;
-	argv[n] = NULL;
+	ipmitool_argv(argv, power_param(dev, "host"), power_param(dev, "port"),
+		      power_param(dev, "user"), words);
 }
 
 static int run_ipmitool(struct power_dev *dev, const char *what,
 			struct strbuf *out)
 {
 	struct ipmi *p = dev->priv;
-	const char *argv[IPMI_MAX_ARGS];
+	const char *argv[IPMITOOL_MAX_ARGS];
 	const char *env[] = { p->env_password, NULL };
 	struct strbuf discard = STRBUF_INIT;
 	struct spawn_opts o = {
@@ -100,7 +82,8 @@ static int run_ipmitool(struct power_dev *dev, const char *what,
 
 		ret = lab_err(-ret, "IPMI chassis power %s on %s:%s: %s", what,
 			      power_param(dev, "host"),
-			      power_param(dev, "port") ? power_param(dev, "port") : "623",
+			      power_param(dev, "port") ? power_param(dev, "port") :
+			      IPMITOOL_DEFAULT_PORT,
 			      msg);
 		free(msg);
 	}
@@ -160,7 +143,7 @@ static int ipmi_status(struct power_dev *dev, enum power_state *state)
 static int ipmi_describe(struct power_dev *dev, const char *action,
 			 struct strbuf *out)
 {
-	const char *argv[IPMI_MAX_ARGS];
+	const char *argv[IPMITOOL_MAX_ARGS];
 	const char *what = action;
 
 	if (!strcmp(action, "press"))

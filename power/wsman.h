@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The few WS-Management (DMTF DSP0226) SOAP messages Intel AMT power
- * control needs, built and read as text: pure functions, no I/O.
+ * control needs, built and read with libxml2: pure functions, no I/O.
  *
  *   power: CIM_PowerManagementService.RequestPowerStateChange (an Invoke)
  *          with PowerState 2 on, 8 off, 5 cycle, 10 reset, on the
@@ -12,13 +12,12 @@
  *          the answer's PowerState (2 on, 8 off...).
  *
  * The messages are one line (AMT does not care), so `--dry-run` prints
- * each as it is sent.  Answers are read by element local names, whatever
- * namespace prefixes the firmware picked.
+ * each as it is sent.  Answers are read by namespace, whatever prefixes
+ * the firmware picked; an answer that is not well-formed XML with a
+ * SOAP 1.2 Envelope is not an answer.
  */
 #ifndef POWER_WSMAN_H
 #define POWER_WSMAN_H
-
-#include <stddef.h>
 
 struct strbuf;
 
@@ -54,7 +53,7 @@ void wsman_message_id(struct strbuf *out, const unsigned char rnd[16]);
 /*
  * Read a RequestPowerStateChange answer.  0 and *return_value from
  * RequestPowerStateChange_OUTPUT; -LAB_EINFRA for a SOAP Fault (message:
- * the fault's subcode and reason); -LAB_EFORMAT for anything else.
+ * the fault's subcode and reason) and for anything else.
  * Messages start with what (e.g. "AMT 10.1.2.3").
  */
 int wsman_parse_power_answer(const char *xml, const char *what,
@@ -67,12 +66,5 @@ int wsman_parse_status_answer(const char *xml, const char *what,
 const char *wsman_return_value_name(int rv);
 /* "On", "Off - Soft"... for a PowerState. */
 const char *wsman_power_state_name(int ps);
-
-/*
- * The element named local (any prefix) in xml[0..len): its content
- * (between the tags) in *content and *clen.  0, or -1 when absent.
- */
-int wsman_find_element(const char *xml, size_t len, const char *local,
-		       const char **content, size_t *clen);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The HTML report and the markup escaping; see html.h. */
+/* The HTML report; see html.h. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,92 +8,11 @@
 
 #include "lib/err.h"
 #include "lib/strbuf.h"
-#include "lib/utf8.h"
 #include "lib/xmalloc.h"
+#include "report/common.h"
 #include "report/html.h"
-#include "report/junit.h"
 #include "report/result.h"
 #include "report/svg.h"
-
-/* ------------------------------------------------------------ escaping */
-
-/* Bytes that go through unchanged in text (attr adds nothing: \t \n). */
-static bool plain(unsigned char c, bool attr)
-{
-	if (c >= 0x20 && c < 0x7f)
-		return c != '&' && c != '<' && c != '>' && c != '"' && c != '\'';
-	return !attr && (c == '\t' || c == '\n');
-}
-
-void report_escape(struct strbuf *out, const char *s, size_t n, bool attr)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
-
-	strbuf_grow(out, n + n / 8);
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t len;
-
-		if (plain(c, attr)) {
-			i++;
-			continue;
-		}
-		strbuf_add(out, s + run, i - run);
-		switch (c) {
-		case '&':
-			strbuf_addstr(out, "&amp;");
-			break;
-		case '<':
-			strbuf_addstr(out, "&lt;");
-			break;
-		case '>':
-			strbuf_addstr(out, "&gt;");
-			break;
-		case '"':
-			strbuf_addstr(out, "&quot;");
-			break;
-		case '\'':
-			strbuf_addstr(out, "&#39;");
-			break;
-		case '\t':
-			strbuf_addstr(out, "&#9;");
-			break;
-		case '\n':
-			strbuf_addstr(out, "&#10;");
-			break;
-		case 0x7f:
-			strbuf_addstr(out, "\xe2\x90\xa1");	/* U+2421 */
-			break;
-		default:
-			if (c < 0x20) {		/* U+2400 + c */
-				strbuf_addstr(out, "\xe2\x90");
-				strbuf_addch(out, (char)(0x80 + c));
-				break;
-			}
-			len = lab_utf8_seq_len(p + i, n - i);
-			if (!len || (len == 3 && c == 0xef && p[i + 1] == 0xbf &&
-				     (p[i + 2] == 0xbe || p[i + 2] == 0xbf))) {
-				strbuf_addstr(out, "\xef\xbf\xbd");	/* U+FFFD */
-				i += len ? len : 1;
-			} else {
-				strbuf_add(out, s + i, len);
-				i += len;
-			}
-			run = i;
-			continue;
-		}
-		i++;
-		run = i;
-	}
-	strbuf_add(out, s + run, i - run);
-}
-
-void report_escape_str(struct strbuf *out, const char *s, bool attr)
-{
-	if (s)
-		report_escape(out, s, strlen(s), attr);
-}
 
 /* ------------------------------------------------------------ matrix */
 

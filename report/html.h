@@ -6,8 +6,6 @@
  * line highlighted and linked from the summary; for several results a
  * matrix (rows x columns of result attributes -> verdicts) first.  No
  * scripts, no network: inline CSS and SVG only.
- *
- * Also the markup escaping the JUnit writer shares (XML 1.0 and HTML).
  */
 #ifndef REPORT_HTML_H
 #define REPORT_HTML_H
@@ -17,28 +15,9 @@
 #include <stdio.h>
 
 #include "lib/strbuf.h"
+#include "report/common.h"
 
 struct result;
-
-/*
- * Append console text to out without what the filter removes: labctl
- * passes its ANSI escape stripper (labctl/logrender.h).  Called once per
- * line, without the line's "\n".
- */
-typedef void (*report_text_filter)(const char *in, size_t n,
-				   struct strbuf *out);
-
-/*
- * Append s[0..n) escaped for XML 1.0 and HTML text (attr false) or a
- * quoted attribute value (attr true): & < > " ' as entities; bytes that
- * are not well-formed UTF-8, and U+FFFE/U+FFFF, as U+FFFD; control bytes
- * (ESC, NUL, ...) as their Unicode control pictures (U+2400 + byte, DEL
- * U+2421), since XML allows no reference to them; in text "\t" and "\n"
- * stay, in an attribute they become &#9; and &#10;.
- */
-void report_escape(struct strbuf *out, const char *s, size_t n, bool attr);
-/* The same for a C string. */
-void report_escape_str(struct strbuf *out, const char *s, bool attr);
 
 /* What a matrix row or column is keyed by (report_key_value). */
 enum report_key {

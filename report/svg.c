@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "lib/xmalloc.h"
-#include "report/html.h"
-#include "report/junit.h"
+#include "report/common.h"
 #include "report/result.h"
 #include "report/svg.h"
 
@@ -115,19 +114,6 @@ double timeline_text_width(const char *s)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			chars++;
 	return chars * FONT_PX * 0.6;
-}
-
-void report_format_seconds(char *buf, size_t size, double s)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 1)
-		snprintf(buf, size, "%.0f ms", s * 1000);
-	else if (s < 60)
-		snprintf(buf, size, "%.2f s", s);
-	else
-		snprintf(buf, size, "%d min %.0f s", (int)(s / 60),
-			 floor(fmod(s, 60)));
 }
 
 static bool is_grub_line(const char *s, size_t n)

@@ -58,8 +58,6 @@ double timeline_text_width(const char *s);
  * sidecar.
  */
 void timeline_grub_times(const struct result *r, double *grub_t);
-/* "17 ms", "1.25 s", "2 min 5 s". */
-void report_format_seconds(char *buf, size_t size, double s);
 
 /*
  * Append r's timeline as an <svg> element.  Stage bars link to

@@ -6,9 +6,8 @@
 
 #include "lib/err.h"
 #include "lib/strbuf.h"
-#include "report/junit.h"
+#include "report/common.h"
 #include "report/result.h"
-#include "report/svg.h"
 #include "report/tap.h"
 
 /*

@@ -11,7 +11,7 @@
 
 #include <stdio.h>
 
-#include "report/html.h"
+#include "report/common.h"
 
 struct result;
 

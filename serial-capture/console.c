@@ -362,11 +362,6 @@ int console_fd(struct console *con)
 	return alloc_of(con)->epfd;
 }
 
-const char *console_param(const struct console *con, const char *key)
-{
-	return lab_param_get(con->cfg.params, con->cfg.nparams, key);
-}
-
 static int fd_error(int e, const char *verb, const char *what,
 		    const char *name)
 {

@@ -124,7 +124,6 @@ ssize_t console_write(struct console *con, const void *buf, size_t len);
  * or over a timer while a reconnect waits for its next attempt.
  */
 int console_fd(struct console *con);
-const char *console_param(const struct console *con, const char *key);
 /* A serial break; -LAB_EINVAL when the transport has none. */
 int console_send_break(struct console *con);
 /* The transport is connected (false while a reconnect waits). */

@@ -32,6 +32,7 @@
 #include "proc.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/ipmitool.h"
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -40,7 +41,6 @@
 #define SOL_ESCAPE '~'
 #define DEACTIVATE_TIMEOUT_MS 5000
 #define STOP_GRACE_MS 2000
-#define MAX_ARGS 16
 
 struct ipmisol {
 	struct console_proc proc;
@@ -51,30 +51,15 @@ struct ipmisol {
 	char what[128];		/* "console ipmi-sol HOST:PORT" */
 };
 
+/* argv for `sol VERB` into argv (IPMITOOL_MAX_ARGS). */
 static void build_argv(const struct console_config *cfg, const char *verb,
 		       const char **argv)
 {
-	const char *port = lab_param_get(cfg->params, cfg->nparams, "port");
-	const char *user = lab_param_get(cfg->params, cfg->nparams, "user");
-	int n = 0;
+	const char *const words[] = { "sol", verb, NULL };
 
-	argv[n++] = "ipmitool";
-	argv[n++] = "-I";
-	argv[n++] = "lanplus";
-	argv[n++] = "-C";
-	argv[n++] = "3";
-	argv[n++] = "-H";
-	argv[n++] = lab_param_get(cfg->params, cfg->nparams, "host");
-	argv[n++] = "-p";
-	argv[n++] = port ? port : "623";
-	if (user) {
-		argv[n++] = "-U";
-		argv[n++] = user;
-	}
-	argv[n++] = "-E";
-	argv[n++] = "sol";
-	argv[n++] = verb;
-	argv[n] = NULL;
+	ipmitool_argv(argv, lab_param_get(cfg->params, cfg->nparams, "host"),
+		      lab_param_get(cfg->params, cfg->nparams, "port"),
+		      lab_param_get(cfg->params, cfg->nparams, "user"), words);
 }
 
 /* The password as "NAME=value" from password_file or the environment. */
@@ -123,7 +108,7 @@ static int ipmisol_open(struct console *con, const struct console_config *cfg)
 	const char *host = lab_param_get(cfg->params, cfg->nparams, "host");
 	const char *port = lab_param_get(cfg->params, cfg->nparams, "port");
 	struct console_proc_opts o = { .pty = true, .capture_err = true };
-	const char *argv[MAX_ARGS], *env[2] = { NULL, NULL };
+	const char *argv[IPMITOOL_MAX_ARGS], *env[2] = { NULL, NULL };
 	struct spawn_opts so = { .quiet = true };
 	struct ipmisol *s;
 	char *nl;
@@ -134,7 +119,7 @@ static int ipmisol_open(struct console *con, const struct console_config *cfg)
 			       "console driver ipmi-sol needs host = the BMC's address in [console]");
 	s = xzalloc(sizeof(*s));
 	snprintf(s->what, sizeof(s->what), "console ipmi-sol %s:%s", host,
-		 port ? port : "623");
+		 port ? port : IPMITOOL_DEFAULT_PORT);
 	ret = console_password_env(cfg, "ipmi-sol", "IPMI_PASSWORD",
 				   &s->env_password);
 	if (ret) {

@@ -8,6 +8,19 @@
  * sequence split across reads is parsed whole since the parser keeps its
  * state.  Data sent has 0xff doubled.  A read that held only negotiation
  * returns -LAB_EBUSY (nothing for the caller right now), not 0.
+ *
+ * Why not libtelnet (Debian libtelnet-dev, 0.21 in Debian 12): it does no
+ * I/O of its own, so it would sit in the non-blocking console as well as
+ * this parser does, but it would remove no code and change behaviour.
+ * Its events arrive through a callback into buffers it owns, so using it
+ * takes an adapter about as long as the parser below (which parses in
+ * place, data and replies from one call); it knows RFC 2217 only as
+ * opaque SB bytes, so COM-PORT-OPTION stays ours either way; and its
+ * RFC 1143 code answers a refused DO or WILL every time it comes, where
+ * this parser refuses each option once, so a peer that keeps asking
+ * cannot make us answer forever (tests/unit/test_console.c,
+ * test_telnet_no_loops, holds it to that).  One more library on every
+ * lab host for that is not worth it.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@ set -u
 LABCTL=${LABCTL:-$(cd "$(dirname "$0")/../.." && pwd)/build/default/bin/labctl}
 TOP=${LABCTL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # Libraries a test program linked against libcore.a needs.
-LIBCORE_LIBS=${LABCTL_LIBS:-$(pkg-config --libs inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson libpcre2-8 2>/dev/null) -lm}
+LIBCORE_LIBS=${LABCTL_LIBS:-$(pkg-config --libs inih libssh libcurl libftdi1 libgpiod libcrypto sqlite3 jansson libpcre2-8 libxml-2.0 2>/dev/null) -lm}
 T=$(mktemp -d "${TMPDIR:-/tmp}/labctl-t.XXXXXX")
 # Leases of this test's labs are its own: test labs share names ("faults").
 export LABCTL_LOCK_DIR=${LABCTL_LOCK_DIR:-$T/locks}

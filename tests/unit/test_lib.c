@@ -37,6 +37,7 @@
 #include "lib/err.h"
 #include "lib/escape.h"
 #include "lib/fileio.h"
+#include "lib/ipmitool.h"
 #include "lib/log.h"
 #include "lib/shquote.h"
 #include "lib/spawn.h"
@@ -2437,6 +2438,26 @@ static int group_teardown(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, reset_inject, reset_inject)
 
+static void test_ipmitool_argv(void **state)
+{
+	const char *const chassis[] = { "chassis", "power", "status", NULL };
+	const char *const sol[] = { "sol", "activate", NULL };
+	const char *argv[IPMITOOL_MAX_ARGS];
+	struct strbuf sb = STRBUF_INIT;
+
+	(void)state;
+	ipmitool_argv(argv, "bmc", NULL, "admin", chassis);
+	sh_quote_argv(&sb, argv);
+	assert_string_equal(strbuf_str(&sb),
+			    "ipmitool -I lanplus -C 3 -H bmc -p 623 -U admin -E chassis power status");
+	strbuf_reset(&sb);
+	ipmitool_argv(argv, "10.0.0.9", "6230", NULL, sol);
+	sh_quote_argv(&sb, argv);
+	assert_string_equal(strbuf_str(&sb),
+			    "ipmitool -I lanplus -C 3 -H 10.0.0.9 -p 6230 -E sol activate");
+	strbuf_release(&sb);
+}
+
 static void test_params(void **state)
 {
 	static const char *const takes[] = { "url", "port", NULL };
@@ -2617,6 +2638,7 @@ int main(void)
 		T(test_utf8),
 		T(test_secret_file),
 		T(test_params),
+		T(test_ipmitool_argv),
 		T(test_err_strerror_all),
 		T(test_err_record),
 		T(test_err_verr),

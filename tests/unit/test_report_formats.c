@@ -21,6 +21,7 @@
 
 #include "lib/strbuf.h"
 #include "lib/utf8.h"
+#include "report/common.h"
 #include "report/html.h"
 #include "report/junit.h"
 #include "report/result.h"

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+/* The ssh session to the board or a lab host; see hostconn.h. */
+#include <string.h>
+
+#include "labctl/hostconn.h"
+#include "lib/err.h"
+#include "ssh/ssh.h"
+
+void hostconn_config(const struct lab *lab, const char *host,
+		     struct lab_ssh_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->name = lab->name;
+	cfg->host = host ? host : lab_get(lab, "board", "host");
+	cfg->port = (int)lab_get_int(lab, "board", "ssh_port", 22);
+	cfg->user = lab_get(lab, "board", "user");
+	cfg->jump = lab_get(lab, "board", "jump");
+	cfg->identity = lab_get(lab, "board", "identity");
+	cfg->connect_timeout_ms = lab_get_duration_ms(lab, "board",
+						      "connect_timeout", 10000);
+	cfg->command_timeout_ms = lab_get_duration_ms(lab, "board",
+						      "command_timeout", 60000);
+}
+
+int hostconn_open(const struct lab *lab, const char *host,
+		  struct lab_ssh **out)
+{
+	struct lab_ssh_config cfg;
+
+	hostconn_config(lab, host, &cfg);
+	if (!cfg.host)
+		return lab_err(LAB_ECONFIG, "%s: [board] host is not set",
+			       lab->path);
+	return lab_ssh_connect(out, &cfg);
+}
