@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 {
 	struct globals g = { 0 };
 	bool seen_dashdash = false;
-	int i, n, nargs = 0, rc;
+	int i = 0, n, nargs = 0, rc;
 	const struct cmd *cmd;
 	char **args;
 
