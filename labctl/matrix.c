@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1029,7 +1030,7 @@ int mx_run_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 		goto out;
 	for (;;) {
 		int status;
-		pid_t pid;
+		pid_t pid, parent;
 
 		while (!lab_stop_signal && running < r->jobs && next < n) {
 			struct mx_cell *c = cells[next];
@@ -1043,14 +1044,21 @@ int mx_run_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 				;
 			fflush(stdout);
 			fflush(stderr);
+			parent = getpid();
 			pid = fork();
 			if (pid < 0) {
 				ret = lab_err_errno(errno, "fork");
 				lab_stop_signal = SIGTERM;
 				break;
 			}
-			if (pid == 0)
+			if (pid == 0) {
+				/* A cell stops as on SIGTERM (record, release,
+				 * QEMU off) when the matrix dies, SIGKILL too. */
+				if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 ||
+				    getppid() != parent)
+					raise(SIGTERM);
 				run_child(r, c, slot);
+			}
 			pids[slot] = pid;
 			slot_cell[slot] = next++;
 			t0[slot] = lab_mono_ns();

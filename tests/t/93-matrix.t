@@ -44,6 +44,12 @@ arch = amd64
 # Every line 60 ms late: a run of about 4 s.
 options = 0x410
 cmdline = slow_ms=60
+
+[variant crawl]
+arch = amd64
+# Every line a second late: a run that outlasts the SIGKILL test.
+options = 0x410
+cmdline = slow_ms=1000
 EOF
 
 json_get() {	# json_get FILE PERL-EXPR
@@ -62,7 +68,7 @@ is "$rc" 2 "a bad --arch: exit 2"
 like "$err" "'arm' is not an arch" "a bad --arch is named"
 run_labctl matrix pq --variant nope --opt 0x400
 is "$rc" 2 "an unknown variant: exit 2"
-like "$err" "lab pq has no variant 'nope' \(variants: lhv, hv64, slow\)" "an unknown variant: the lab's variants are listed"
+like "$err" "lab pq has no variant 'nope' \(variants: lhv, hv64, slow, crawl\)" "an unknown variant: the lab's variants are listed"
 run_labctl matrix pq --variant lhv --before nope
 is "$rc" 2 "an unknown --before variant: exit 2"
 run_labctl matrix pq --variant lhv --frob
@@ -182,5 +188,27 @@ ok "SIGTERM: no private files left" test -z "$(ls -A "$T/tmp")"
 run_labctl locks pq-1 pq-2
 like "$out" "pq-1 +free" "SIGTERM: pq-1 is free again"
 like "$out" "pq-2 +free" "SIGTERM: pq-2 is free again"
+
+# --- SIGKILL of the matrix: its cells stop as on SIGTERM, QEMU with them
+"$LABCTL" matrix pq --variant crawl --opt 0x410,0x4410,0x10410 --arch amd64 \
+	>"$T/kill.out" 2>"$T/kill.err" &
+mpid=$!
+for _ in $(seq 150); do
+	[ "$(pgrep -f -- "[q]emu-system-x86_64 .*$T/state" | wc -l)" = 2 ] && break
+	sleep 0.2
+done
+sleep 0.5
+kill -KILL "$mpid"
+wait "$mpid" 2>/dev/null
+gone=no
+for _ in $(seq 50); do
+	[ "$(pgrep -f -- "[q]emu-system-x86_64 .*$T/state" | wc -l)" = 0 ] &&
+		{ gone=yes; break; }
+	sleep 0.1
+done
+is "$gone" yes "SIGKILL of the matrix: its cells stop QEMU within 5 s"
+run_labctl locks pq-1 pq-2
+like "$out" "pq-1 +free" "SIGKILL: pq-1 is free again"
+like "$out" "pq-2 +free" "SIGKILL: pq-2 is free again"
 
 done_testing
