@@ -31,7 +31,7 @@ const char *lab_data_dir(void)
 	if (!slash)
 		return dir;
 	*slash = '\0';
-	if (strlen(exe) + sizeof("/../share/labctl") > sizeof(exe))
+	if (strlen(exe) + sizeof("/../../../labs/qemu.conf") > sizeof(exe))
 		return dir;
 	n = (ssize_t)strlen(exe);
 	strcat(exe, "/../share/labctl");
@@ -43,6 +43,9 @@ const char *lab_data_dir(void)
 	 * PATH as the README says, finds the tree's labs, rules and the
 	 * stand-in from any directory. */
 	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash || strcmp(slash, "/bin"))
+		return dir;
 	strcat(exe, "/../../../labs/qemu.conf");
 	if (stat(exe, &st) == 0 && S_ISREG(st.st_mode)) {
 		exe[n] = '\0';
