@@ -349,22 +349,33 @@ static int xmhf_source_state(struct hv_job *j)
 		goto out;
 	}
 	if (j->v->rev && *j->v->rev) {
+		/* Another branch of the same clone: its commit as committed.
+		 * A fresh clone has the branch as origin/REV only. */
 		char *spec = xasprintf("%s^{commit}", j->v->rev);
+		char *remote = xasprintf("refs/remotes/origin/%s^{commit}", j->v->rev);
 		const char *const a_rev[] = { "git", "-C", j->src, "rev-parse",
 					      "--verify", "-q", "--end-of-options",
 					      spec, NULL };
+		const char *const a_remote[] = { "git", "-C", j->src, "rev-parse",
+						 "--verify", "-q", "--end-of-options",
+						 remote, NULL };
 
-		/* Another branch of the same clone: its commit as committed. */
 		if (j->v->rev[0] == '-') {
 			ret = lab_err(LAB_ECONFIG, "variant %s: rev '%s' is not a branch, tag or commit",
 				      j->v->name, j->v->rev);
 			free(spec);
+			free(remote);
 			goto out;
 		}
 		pthread_mutex_lock(&ctx->git_lock);
 		ret = hv_job_capture(j, a_rev, NULL, 0, &rev);
+		if (ret == -LAB_EPROGRAM) {
+			strbuf_reset(&rev);
+			ret = hv_job_capture(j, a_remote, NULL, 0, &rev);
+		}
 		pthread_mutex_unlock(&ctx->git_lock);
 		free(spec);
+		free(remote);
 		if (ret == -LAB_EPROGRAM)
 			ret = lab_err(LAB_ECONFIG, "variant %s: rev = %s is no branch, tag or commit in %s",
 				      j->v->name, j->v->rev, j->src);
@@ -1117,6 +1128,12 @@ const char *hv_variant_kind(const struct hv_variant *v, const char *images_dir,
 	} else {
 		const char *rev = v->rev && *v->rev ? v->rev : "HEAD";
 
+		char *remote = xasprintf("refs/remotes/origin/%s", rev);
+
+		/* As the build resolves rev: itself, else origin's branch. */
+		if (!git_has(src, rev, "xmhf") && v->rev && *v->rev &&
+		    git_has(src, remote, "xmhf"))
+			rev = remote;
 		if (git_has(src, rev, LHV_TREE_FILE)) {
 			kind = "lhv";
 			*from = "tree";
@@ -1124,6 +1141,7 @@ const char *hv_variant_kind(const struct hv_variant *v, const char *images_dir,
 			kind = "xmhf";
 			*from = "tree";
 		}
+		free(remote);
 	}
 	free(src);
 	return kind;
