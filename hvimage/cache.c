@@ -73,8 +73,14 @@ int hv_cache_max_env(int64_t *bytes)
 	if (!e || !*e)
 		return 0;
 	ret = hv_parse_size(e, bytes);
-	if (ret)
-		return lab_err(LAB_ECONFIG, "LABCTL_CACHE_SIZE: %s", lab_errmsg(ret));
+	if (ret) {
+		/* lab_err formats into the buffer lab_errmsg returns. */
+		char *why = xstrdup(lab_errmsg(ret));
+
+		ret = lab_err(LAB_ECONFIG, "LABCTL_CACHE_SIZE: %s", why);
+		free(why);
+		return ret;
+	}
 	return 1;
 }
 

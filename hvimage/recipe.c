@@ -278,9 +278,13 @@ static void fill_result(struct hv_job *j, const struct hv_manifest *m)
 
 static int git_fail(struct hv_job *j, int ret, const char *what)
 {
-	return lab_err(ret == -LAB_EPROGRAM ? LAB_EINFRA : -ret,
-		       "variant %s: %s in %s: %s", j->v->name, what, j->src,
-		       lab_errmsg(ret));
+	/* lab_err formats into the buffer lab_errmsg returns: a copy. */
+	char *why = xstrdup(lab_errmsg(ret));
+
+	ret = lab_err(ret == -LAB_EPROGRAM ? LAB_EINFRA : -ret,
+		      "variant %s: %s in %s: %s", j->v->name, what, j->src, why);
+	free(why);
+	return ret;
 }
 
 /* HEAD, uncommitted changes and untracked files of the source tree. */
