@@ -270,7 +270,7 @@ const struct lab_key_def lab_schema[] = {
 	{ "variant", "args", KEY_STR, NULL, NULL, 0, 0, "xmhf64",
 	  "arguments for tools/ci/build.sh, e.g. amd64 fast circleci O3" },
 	{ "variant", "rev", KEY_STR, NULL, NULL, 0, 0, "xmhf64",
-	  "branch, tag or commit of src to build, in a worktree of its own, as committed (e.g. lhv: LHV from the clone XMHF comes from); default: src as it is, with its uncommitted changes" },
+	  "branch, tag or commit of src to build (else origin/REV), in a worktree of its own, as committed: e.g. lhv, LHV from the clone XMHF comes from; default: src as it is, with its uncommitted changes" },
 	{ "variant", "entry", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "GRUB menu entry title (default: grub.entry_prefix + name)" },
 	{ "variant", "cmdline", KEY_STR, NULL, NULL, 0, 0, NULL,
