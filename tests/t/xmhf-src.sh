@@ -4,12 +4,14 @@
 #   xmhf_build_need          # skip_all unless build.sh's tools are here
 #   xmhf_src_repo            # sets XMHF_REPO, XMHF_PLAIN_XMHF64, XMHF_PLAIN_LHV,
 #                            # XMHF_CACHE, XMHF_KEY
-# The tarballs (shared/xmhf/uberxmhf-{xmhf64,lhv}-*.tar.xz, or
-# $LABCTL_XMHF_DIR) are unpacked once per pair of sha256s into
+# The tarballs (shared/xmhf/uberxmhf-{xmhf64,lhv}-*.tar.xz next to the
+# checkout or the main checkout of a worktree, or $LABCTL_XMHF_DIR, its old
+# name $LABCTL_XMHF_SRC; XMHF_TARBALL_DIR says which) are unpacked once per pair of sha256s into
 # build/xmhf-src/<key>/:
 #   repo/         one git repo with both branches, as a user's ~/uberxmhf:
 #                 xmhf64 (checked out) and lhv, one commit each
-#   xmhf64/ lhv/  the unpacked trees as they come (plain directories)
+#   uberxmhf-xmhf64/ uberxmhf-lhv/
+#                 the unpacked trees as they come (plain directories)
 # and XMHF_CACHE=build/xmhf-cache/<key> is a build cache (LABCTL_CACHE_DIR)
 # the whole suite shares: a variant built by one test, or by the previous
 # `make check`, is a cache hit for the next.  Tests that build from the
@@ -17,13 +19,18 @@
 # (commit, args, name, compiler) are the same everywhere.
 
 xmhf_src_need() {
-	local d p
+	local d p common=
 	XMHF_TARBALL_XMHF64= XMHF_TARBALL_LHV=
-	for d in "${LABCTL_XMHF_DIR:-}" "$TOP/../shared/xmhf" "$TOP/../../shared/xmhf"; do
+	# From a git worktree: next to the main checkout.
+	common=$(git -C "$TOP" rev-parse --path-format=absolute --git-common-dir 2>/dev/null) &&
+		common=$(dirname "$common")/../shared/xmhf
+	for d in "${LABCTL_XMHF_DIR:-}" "${LABCTL_XMHF_SRC:-}" "$TOP/../shared/xmhf" \
+		"$common" "$TOP/../../shared/xmhf"; do
 		[ -n "$d" ] || continue
 		XMHF_TARBALL_XMHF64=$(ls "$d"/uberxmhf-xmhf64-*.tar.xz 2>/dev/null | head -1)
 		XMHF_TARBALL_LHV=$(ls "$d"/uberxmhf-lhv-*.tar.xz 2>/dev/null | head -1)
-		[ -n "$XMHF_TARBALL_XMHF64" ] && [ -n "$XMHF_TARBALL_LHV" ] && break
+		[ -n "$XMHF_TARBALL_XMHF64" ] && [ -n "$XMHF_TARBALL_LHV" ] &&
+			XMHF_TARBALL_DIR=$d && break
 	done
 	[ -n "$XMHF_TARBALL_XMHF64" ] && [ -n "$XMHF_TARBALL_LHV" ] ||
 		skip_all "no uberxmhf-{xmhf64,lhv}-*.tar.xz (set LABCTL_XMHF_DIR)"
@@ -58,7 +65,7 @@ xmhf_src_repo() {
 	local sx sl tmp
 	sx=$(sha256sum "$XMHF_TARBALL_XMHF64" | cut -d' ' -f1)
 	sl=$(sha256sum "$XMHF_TARBALL_LHV" | cut -d' ' -f1)
-	XMHF_KEY=$(printf '%s %s\n' "$sx" "$sl" | sha256sum | cut -c1-32)
+	XMHF_KEY=$(printf 'layout 1 %s %s\n' "$sx" "$sl" | sha256sum | cut -c1-32)
 	local dir=$TOP/build/xmhf-src/$XMHF_KEY
 	if [ ! -f "$dir/.done" ]; then
 		mkdir -p "$TOP/build/xmhf-src"
@@ -66,19 +73,17 @@ xmhf_src_repo() {
 		at_exit "rm -rf '$tmp'"
 		{ tar -C "$tmp" -xJf "$XMHF_TARBALL_XMHF64" &&
 			tar -C "$tmp" -xJf "$XMHF_TARBALL_LHV" &&
-			mv "$tmp/uberxmhf-xmhf64" "$tmp/xmhf64" &&
-			mv "$tmp/uberxmhf-lhv" "$tmp/lhv" &&
 			git init -q "$tmp/repo" &&
-			_xmhf_commit "$tmp/repo" lhv "$tmp/lhv" "${XMHF_TARBALL_LHV##*/}" &&
-			_xmhf_commit "$tmp/repo" xmhf64 "$tmp/xmhf64" "${XMHF_TARBALL_XMHF64##*/}"; } &&
+			_xmhf_commit "$tmp/repo" lhv "$tmp/uberxmhf-lhv" "${XMHF_TARBALL_LHV##*/}" &&
+			_xmhf_commit "$tmp/repo" xmhf64 "$tmp/uberxmhf-xmhf64" "${XMHF_TARBALL_XMHF64##*/}"; } &&
 			[ "$(git -C "$tmp/repo" branch --show-current)" = xmhf64 ] &&
 			touch "$tmp/.done" &&
 			{ mv -T "$tmp" "$dir" 2>/dev/null || [ -f "$dir/.done" ]; } ||
 			skip_all "cannot unpack the XMHF tarballs into $dir"
 	fi
 	XMHF_REPO=$dir/repo
-	XMHF_PLAIN_XMHF64=$dir/xmhf64
-	XMHF_PLAIN_LHV=$dir/lhv
+	XMHF_PLAIN_XMHF64=$dir/uberxmhf-xmhf64
+	XMHF_PLAIN_LHV=$dir/uberxmhf-lhv
 	XMHF_CACHE=$TOP/build/xmhf-cache/$XMHF_KEY
 	mkdir -p "$XMHF_CACHE"
 }
