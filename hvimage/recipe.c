@@ -758,6 +758,13 @@ int hv_recipe_check(struct hv_job *j)
 		return 0;
 	fill_result(j, &m);
 	hv_manifest_release(&m);
+	{
+		/* In use: the last to go when the cache is over its bound. */
+		char *entry = xasprintf("%s/%s", ctx->cache_abs, j->inputs);
+
+		utimensat(AT_FDCWD, entry, NULL, 0);
+		free(entry);
+	}
 	return 1;
 }
 
@@ -918,10 +925,17 @@ int hv_recipe_fetch(struct hv_job *j)
 	}
 	chmod(tmp, ctx->dir_mode);
 	ret = hv_link_files(entry, tmp);
-	if (!ret) {
-		hv_fsync_path(tmp);
-		ret = swap_into_place(tmp, j->dir_abs);
+	if (ret) {
+		/* An entry we cannot use costs a build, not a failure. */
+		hv_job_log(j, "labctl: cannot use the cache entry %s (%s): building\n",
+			   entry, lab_errmsg(ret));
+		lab_err_clear();
+		hv_rm_rf(tmp);
+		ret = 0;
+		goto unlock;
 	}
+	hv_fsync_path(tmp);
+	ret = swap_into_place(tmp, j->dir_abs);
 	if (ret) {
 		hv_rm_rf(tmp);
 		goto unlock;

@@ -1009,17 +1009,33 @@ static bool xmhf_guest_rule(const struct rule *r)
 	return r->kind == RULE_PASS && !strcmp(r->file, "builtin:xmhf");
 }
 
-/* A recipe's set yields its pass, iter and end rules to the run's; keep
- * spares XMHF's guest rule (a real XMHF stage prints no iteration lines). */
-static void drop_judging(struct rule_set *set, bool keep_xmhf_guest)
+/*
+ * The last stage's XMHF guest rule joins the run's judging rules (a real
+ * XMHF prints none of the built-in sets' iteration lines): moved from the
+ * stage's set to the run's.
+ */
+static void move_xmhf_guest(struct rule_set *from, struct rule_set *to)
+{
+	int i, k = 0;
+
+	for (i = 0; i < from->n; i++) {
+		if (xmhf_guest_rule(&from->rules[i]))
+			add_rule(to, &from->rules[i]);	/* takes it over */
+		else
+			from->rules[k++] = from->rules[i];
+	}
+	from->n = k;
+}
+
+/* A recipe's set yields its pass, iter and end rules to the run's. */
+static void drop_judging(struct rule_set *set)
 {
 	int i, k = 0;
 
 	for (i = 0; i < set->n; i++) {
-		if ((set->rules[i].kind == RULE_PASS ||
-		     set->rules[i].kind == RULE_ITER ||
-		     set->rules[i].kind == RULE_END) &&
-		    !(keep_xmhf_guest && xmhf_guest_rule(&set->rules[i])))
+		if (set->rules[i].kind == RULE_PASS ||
+		    set->rules[i].kind == RULE_ITER ||
+		    set->rules[i].kind == RULE_END)
 			rule_release(&set->rules[i]);
 		else
 			set->rules[k++] = set->rules[i];
@@ -1175,8 +1191,13 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 		line = value_line(v->values, v->nvalues, "variant", "rules");
 		ret = load_list(out->stage[i], s ? s : recipe_default(v), lab->path,
 				line ? line : v->line);
-		if (!ret && !s && rules_judges(out->run))
-			drop_judging(out->stage[i], judges_builtin_only(out->run));
+		if (!ret && !s && rules_judges(out->run)) {
+			/* Built-in run rules only (the default standin set):
+			 * a last XMHF stage may also pass as XMHF does. */
+			if (i == n - 1 && judges_builtin_only(out->run))
+				move_xmhf_guest(out->stage[i], out->run);
+			drop_judging(out->stage[i]);
+		}
 		s = lab_variant_get(v, "rules_file");
 		if (!ret && s)
 			ret = load_lab_file(out->stage[i], lab->path, s,

@@ -99,11 +99,11 @@ struct lab_variant;
  *            build or its tree, else by --lhv-opt in args) then its
  *            rules_file; a recipe's set keeps its pass, iter and end rules
  *            only when the run's set has none (a lab without rule keys is
- *            judged by the standin set, as it always was), except the xmhf
- *            set's pass rule (its guest came up) while the run's judging
- *            rules are all built in;
- *  run:      without the xmhf set's pass rule, which judges XMHF stages
- *            only;
+ *            judged by the standin set, as it always was);
+ *  run:      without the xmhf set's pass rule (its guest came up), which
+ *            judges XMHF stages only: it joins the run's judging rules when
+ *            the last stage is a recipe-chosen xmhf set and those rules are
+ *            all built in;
  *  banner[i]: the stage's banner template (${variant} not expanded yet):
  *            the last banner in stage[i], else the recipe default's;
  *  cpus, iter_min: the lab's [watch] keys when the file sets them, else

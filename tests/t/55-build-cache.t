@@ -61,6 +61,15 @@ like "$err" '^b64: done ' "a damaged entry: rebuilt"
 is "$(sha "$CACHE/$in1/init.bin")" "$(sed -n 's/^sha256.init.bin: //p' "$CACHE/$in1/MANIFEST")" \
 	"a damaged entry: replaced by the new build"
 cp "$T/main.c.orig" "$T/hv/main.c"
+# An entry that lost a file: built again, not a failure.
+run_labctl build one
+rm -f "$CACHE/$in1/build.log"
+echo '/* an edit */' >>"$T/hv/main.c"
+run_labctl build one
+is "$rc" 0 "an entry without its build.log: exit 0"
+like "$err" '^b64: done ' "an entry without its build.log: rebuilt"
+ok "an entry without its build.log: replaced whole" test -s "$CACHE/$in1/build.log"
+cp "$T/main.c.orig" "$T/hv/main.c"
 
 # ---------------------------------------------------------------- bound
 # Three more entries; each is a few KiB.  Used order: in0 (reverted to

@@ -530,20 +530,30 @@ static void test_lab_defaults(void **state)
 	lab_free(lab);
 
 	/* The default run set (standin, built in) judges by iteration lines a
-	 * real XMHF never prints: an XMHF stage keeps its guest's pass rule. */
+	 * real XMHF never prints: a last XMHF stage's guest rule joins them. */
 	lab = lab_from("d3.conf", "[variant x64]\nrecipe = xmhf64\nsrc = /x\nargs = amd64 fast\n");
 	assert_int_equal(load_chain(lab, &lr), 0);
-	assert_true(has_rule(lr.stage[0], RULE_PASS, "^ *Booting `|GNU GRUB +version "));
-	assert_false(has_rule(lr.stage[0], RULE_ITER,
-			      "CPU\\(0x([0-9a-fA-F]+)\\): LHV (in XMHF )?test iter [0-9]+"));
+	assert_true(has_rule(lr.run, RULE_PASS, "^ *Booting `|GNU GRUB +version "));
+	assert_true(has_rule(lr.run, RULE_ITER,
+			     "CPU\\(0x([0-9a-fA-F]+)\\): (LHV (in XMHF )?)?test iter [0-9]+"));
+	assert_false(rules_judges(lr.stage[0]));
 	lab_rules_release(&lr);
 	lab_free(lab);
-	/* A lab's own judging rules win: the recipe set keeps none. */
+	/* Not the last stage: nothing joins. */
+	lab = lab_from("d3b.conf", "[variant x64]\nrecipe = xmhf64\nsrc = /x\nargs = amd64 fast\n"
+		       "[variant hv]\noptions = 0x400\n");
+	assert_int_equal(load_chain(lab, &lr), 0);
+	assert_false(has_rule(lr.run, RULE_PASS, "^ *Booting `|GNU GRUB +version "));
+	lab_rules_release(&lr);
+	lab_free(lab);
+	/* A lab's own judging rules win: the recipe set keeps none, and
+	 * none joins the run's. */
 	write_file("own.rules", "pass /^all done$/\n");
 	lab = lab_from("d4.conf", "[watch]\nrules_file = own.rules\n"
 		       "[variant x64]\nrecipe = xmhf64\nsrc = /x\nargs = amd64 fast\n");
 	assert_int_equal(load_chain(lab, &lr), 0);
 	assert_false(rules_judges(lr.stage[0]));
+	assert_false(has_rule(lr.run, RULE_PASS, "^ *Booting `|GNU GRUB +version "));
 	lab_rules_release(&lr);
 	lab_free(lab);
 }
