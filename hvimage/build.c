@@ -520,6 +520,8 @@ static void build_one(struct hv_job *j)
 		;
 	remove_stale_tmp(ctx, j->v->name);
 	ret = hv_recipe_check(j);
+	if (ret == 0)
+		ret = hv_recipe_fetch(j);
 	if (ret == 1) {
 		set_state(j, HV_CACHED);
 		goto out;
@@ -858,6 +860,23 @@ static int setup(struct hv_ctx *ctx, const struct hv_variant *v, int n,
 	ctx->force = o->force;
 	ctx->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	ctx->env = build_env();
+	/* The cache: made now, so it resolves and its bound is known. */
+	p = o->cache_dir ? xstrdup(o->cache_dir) : hv_cache_dir(ctx->images);
+	ret = hv_mkdir_p(p, 0755);
+	if (!ret) {
+		ctx->cache_abs = realpath(p, NULL);
+		if (!ctx->cache_abs)
+			ret = lab_err_errno(errno, "cannot resolve %s", p);
+	}
+	free(p);
+	if (ret)
+		return ret;
+	ctx->cache_max = o->cache_max;
+	if (ctx->cache_max <= 0) {
+		ret = hv_cache_max_env(&ctx->cache_max);
+		if (ret < 0)
+			return ret;
+	}
 	return workers;
 }
 
@@ -1012,6 +1031,7 @@ out_sig:
 out_ctx:
 	free_env(ctx.env);
 	free(ctx.images_abs);
+	free(ctx.cache_abs);
 	free(ctx.hypdir);
 	free(ctx.compiler);
 	strbuf_release(&failed);

@@ -15,7 +15,9 @@
  *                                 it runs (tail -f it); kept when it fails
  *   images/.locks/<variant>       flock: one build of a variant at a time,
  *                                 across processes
- *   images/.worktrees/<variant>/  xmhf64: the variant's git worktree
+ *   images/.worktrees/<variant>/  xmhf64: the variant's git worktree, or
+ *                                 its copy of a plain source directory
+ *   images/.cache/<inputs>/       every build, by inputs ($LABCTL_CACHE_DIR)
  *   images/<variant>.tmp-XXXXXX/  a build in progress
  *
  * Atomic update: a build fills images/<variant>.tmp-XXXXXX/ and then
@@ -37,6 +39,11 @@
  *   xmhf64   `git rev-parse HEAD` of src, a hash of the uncommitted changes
  *            (`git diff HEAD --binary` plus untracked, not ignored files),
  *            args, variant name, and the first line of `gcc --version`.
+ *            With rev: that commit, no uncommitted changes.  A plain
+ *            directory: "tree-" and the hash of all its files (srctree.c).
+ *
+ * Besides images/<v>, every build stays in the build cache (below): a
+ * revert is a cache hit.
  *
  * MANIFEST format: UTF-8 text, one "key: value" per line ('\n' ends
  * lines).  A key is [a-z0-9][a-z0-9._-]*, followed by ':' and one space
@@ -52,12 +59,20 @@
  *   arch: amd64                     standin only
  *   options: 0x5fc                  standin only (HV_OPT, hex)
  *   src: /home/me/uberxmhf          xmhf64 only (absolute)
+ *   src_kind: git | tree            xmhf64: a git checkout or a plain
+ *                                   directory (an unpacked tarball)
+ *   rev: lhv                        xmhf64 with a rev key: as written
  *   args: amd64 fast circleci O3    xmhf64 only
  *   source: /abs/hypervisor         standin only: the sources built
  *   source_rev: <40 hex>            xmhf64: the commit built
- *               tree-<64 hex>       standin: hash of the source files
+ *               tree-<64 hex>       standin, and xmhf64 from a plain
+ *                                   directory: hash of the source files
  *   source_dirty: none | <64 hex>   hash of the uncommitted changes
  *   revision: <rev>[+dirty-<12 hex>]  one string for reports
+ *   hypervisor: lhv | xmhf | standin  what was built: from the banner in
+ *                                   init.bin, else LHV's sources in the
+ *                                   tree, else --lhv-opt in args
+ *   hypervisor_from: banner | tree | args | recipe
  *   compiler: gcc (Debian 12.2.0-14) 12.2.0
  *   inputs: <64 hex>                the cache key (above)
  *   built_at: 2024-05-01T12:00:00.123456+02:00
@@ -94,6 +109,9 @@ struct hv_variant {
 	uint32_t options;	/* standin: HV_OPT */
 	const char *src;	/* xmhf64: source tree ("~/" is expanded) */
 	const char *args;	/* xmhf64: build.sh arguments, split at blanks */
+	const char *rev;	/* xmhf64: branch, tag or commit of src to build
+				 * (its own worktree; src's uncommitted changes
+				 * are not used); NULL: src as it is */
 };
 
 enum hv_build_state {
@@ -133,6 +151,8 @@ struct hv_build_opts {
 	enum hv_progress progress;
 	int64_t timeout_ms;	/* per step (make, build.sh, a git command);
 				 * 0: 30 minutes */
+	const char *cache_dir;	/* NULL: hv_cache_dir(images_dir) */
+	int64_t cache_max;	/* bytes; 0: hv_cache_max_env() */
 };
 
 /*
@@ -164,6 +184,44 @@ char *hv_find_hypervisor_dir(void);
 char *hv_expand_home(const char *path);
 /* A variant name usable as a directory name: [A-Za-z0-9][A-Za-z0-9._-]*. */
 bool hv_valid_variant_name(const char *name);
+
+/* ------------------------------------------------------------ cache
+ * Every build is kept in the cache by its inputs hash (cache.c): a build
+ * whose inputs were built before, by any earlier run, is taken from there
+ * (state HV_CACHED) instead of rebuilt, and images/<v>/ gets hard links
+ * to that entry's files.  Beyond the size bound the least recently used
+ * entries are removed after each build and by hv_cache_prune.
+ */
+#define HV_CACHE_DEFAULT_MAX (512LL << 20)
+
+struct hv_cache_stats {
+	int kept, removed;
+	int64_t kept_bytes, removed_bytes;
+};
+
+/* $LABCTL_CACHE_DIR, else <images_dir>/.cache (NULL: the default images
+ * directory); malloc'd. */
+char *hv_cache_dir(const char *images_dir);
+/* "0", "500K", "256M", "2G" (K, M, G are 1024-based; a bare number is
+ * bytes). -LAB_EINVAL with a message. */
+int hv_parse_size(const char *s, int64_t *bytes);
+/* $LABCTL_CACHE_SIZE, else HV_CACHE_DEFAULT_MAX: 1 when the environment
+ * set it, 0 when not, -LAB_ECONFIG when it is not a size. */
+int hv_cache_max_env(int64_t *bytes);
+/* Remove least recently used entries until at most max_bytes remain. */
+int hv_cache_prune(const char *cache_dir, int64_t max_bytes,
+		   struct hv_cache_stats *st);
+
+/*
+ * What a variant builds, without building it: "lhv", "xmhf" or "standin",
+ * or NULL when nothing says.  From images_dir/<v>/MANIFEST ("hypervisor",
+ * recorded at build time from the built init.bin's banner, else the tree)
+ * when that build is of the same src, rev and args; else from the source
+ * tree itself (LHV's own sources, at rev for a git checkout).  *from gets
+ * "build" or "tree".  Never fails.
+ */
+const char *hv_variant_kind(const struct hv_variant *v, const char *images_dir,
+			    const char **from);
 
 /* ------------------------------------------------------------ manifest */
 

@@ -41,6 +41,10 @@ struct hv_job {
 	struct strbuf diff;	/* git diff HEAD --binary */
 	char **untracked;	/* NULL-terminated, sorted */
 	char *args;		/* args, blanks squeezed */
+	bool plain;		/* src is a plain directory (no git): built
+				 * from a private copy, rev "tree-<hash>" */
+	char *skip;		/* images dir relative to src, or NULL */
+	bool tree_lhv;		/* the built tree has LHV's own sources */
 
 	/* shared: under ctx->lock */
 	enum hv_build_state state;
@@ -70,6 +74,8 @@ struct hv_ctx {
 	int64_t timeout_ms;
 	bool stop;		/* interrupted: start nothing, kill what runs */
 	char **env;		/* environment for build steps */
+	char *cache_abs;	/* the build cache (cache.c) */
+	int64_t cache_max;	/* its size bound in bytes */
 };
 
 /* ---- build.c */
@@ -105,6 +111,37 @@ int hv_recipe_build(struct hv_job *j, const char *tmpdir);
 /* Write the MANIFEST and build.log into tmpdir and swap it into place. */
 int hv_install(struct hv_job *j, const char *tmpdir, int64_t build_ms);
 void hv_job_free_recipe(struct hv_job *j);
+
+/*
+ * The image from the build cache: when the entry for j->inputs is whole,
+ * link it into images/<v> (atomically, as a build would) and return 1;
+ * 0 when there is none; <0 on error.
+ */
+int hv_recipe_fetch(struct hv_job *j);
+
+/* ---- cache.c */
+
+/* The files of an entry (and of images/<v>), NULL-ended. */
+extern const char *const hv_entry_files[];
+/* flock on <cache>/.lock (made if missing); returns the fd or <0. */
+int hv_cache_lock(const char *cache_dir, bool exclusive);
+void hv_cache_unlock(int fd);
+/* Hard-link (else copy) hv_entry_files from one directory to another. */
+int hv_link_files(const char *from_dir, const char *to_dir);
+/* Under the exclusive lock: remove stale temporary entries, then least
+ * recently used entries (never keep) until at most max_bytes remain. */
+int hv_cache_evict(const char *cache_dir, int64_t max_bytes,
+		   const char *keep, struct hv_cache_stats *st);
+
+/* ---- srctree.c */
+
+/* Snapshot hash of a plain tree (skip: a relative path left out). */
+int hv_tree_snapshot(const char *root, const char *skip,
+		     char hex[SHA256_HEX_LEN + 1], int *nfiles);
+/* dst made afresh as a copy of the tree (without skip). */
+int hv_tree_copy(const char *root, const char *skip, const char *dst);
+/* Whether root/rel exists (any type). */
+bool hv_tree_has(const char *root, const char *rel);
 
 /* ---- fsutil.c */
 

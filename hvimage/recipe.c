@@ -281,9 +281,13 @@ static void fill_result(struct hv_job *j, const struct hv_manifest *m)
 
 static int git_fail(struct hv_job *j, int ret, const char *what)
 {
-	return lab_err(ret == -LAB_EPROGRAM ? LAB_EINFRA : -ret,
-		       "variant %s: %s in %s: %s", j->v->name, what, j->src,
-		       lab_errmsg(ret));
+	/* lab_err formats into the buffer lab_errmsg returns: a copy. */
+	char *why = xstrdup(lab_errmsg(ret));
+
+	ret = lab_err(ret == -LAB_EPROGRAM ? LAB_EINFRA : -ret,
+		      "variant %s: %s in %s: %s", j->v->name, what, j->src, why);
+	free(why);
+	return ret;
 }
 
 /* HEAD, uncommitted changes and untracked files of the source tree. */
@@ -314,6 +318,82 @@ static int xmhf_source_state(struct hv_job *j)
 		j->args = strbuf_detach(&a, NULL);
 		free(w);
 		free(copy);
+	}
+
+	/* Our own images directory inside the source tree (labctl run from
+	 * the XMHF checkout) is not a source. */
+	{
+		size_t sl = strlen(j->src);
+
+		if (!strncmp(ctx->images_abs, j->src, sl) &&
+		    ctx->images_abs[sl] == '/')
+			j->skip = xstrdup(ctx->images_abs + sl + 1);
+	}
+	if (!hv_tree_has(j->src, ".git")) {
+		char hex[SHA256_HEX_LEN + 1];
+
+		if (j->v->rev && *j->v->rev) {
+			ret = lab_err(LAB_ECONFIG,
+				      "variant %s: rev = %s needs a git checkout, and src %s is a plain directory",
+				      j->v->name, j->v->rev, j->src);
+			goto out;
+		}
+		if (!hv_tree_has(j->src, "tools/ci/build.sh")) {
+			ret = lab_err(LAB_ECONFIG,
+				      "variant %s: src %s is a plain directory with no tools/ci/build.sh: not an XMHF64 tree (a git checkout or an unpacked tarball)",
+				      j->v->name, j->src);
+			goto out;
+		}
+		/* An unpacked tarball: its snapshot is its contents. */
+		j->plain = true;
+		ret = hv_tree_snapshot(j->src, j->skip, hex, &n);
+		if (ret)
+			goto out;
+		j->rev = xasprintf("tree-%s", hex);
+		strcpy(j->dirty, "none");
+		hv_job_log(j, "labctl: %s is a plain directory (no git): %d files, snapshot %s\n",
+			   j->src, n, j->rev);
+		goto out;
+	}
+	if (j->v->rev && *j->v->rev) {
+		/* Another branch of the same clone: its commit as committed.
+		 * A fresh clone has the branch as origin/REV only. */
+		char *spec = xasprintf("%s^{commit}", j->v->rev);
+		char *remote = xasprintf("refs/remotes/origin/%s^{commit}", j->v->rev);
+		const char *const a_rev[] = { "git", "-C", j->src, "rev-parse",
+					      "--verify", "-q", "--end-of-options",
+					      spec, NULL };
+		const char *const a_remote[] = { "git", "-C", j->src, "rev-parse",
+						 "--verify", "-q", "--end-of-options",
+						 remote, NULL };
+
+		if (j->v->rev[0] == '-') {
+			ret = lab_err(LAB_ECONFIG, "variant %s: rev '%s' is not a branch, tag or commit",
+				      j->v->name, j->v->rev);
+			free(spec);
+			free(remote);
+			goto out;
+		}
+		pthread_mutex_lock(&ctx->git_lock);
+		ret = hv_job_capture(j, a_rev, NULL, 0, &rev);
+		if (ret == -LAB_EPROGRAM) {
+			strbuf_reset(&rev);
+			ret = hv_job_capture(j, a_remote, NULL, 0, &rev);
+		}
+		pthread_mutex_unlock(&ctx->git_lock);
+		free(spec);
+		free(remote);
+		if (ret == -LAB_EPROGRAM)
+			ret = lab_err(LAB_ECONFIG, "variant %s: rev = %s is no branch, tag or commit in %s",
+				      j->v->name, j->v->rev, j->src);
+		else if (ret)
+			ret = git_fail(j, ret, "git rev-parse failed");
+		if (ret)
+			goto out;
+		strbuf_rtrim(&rev);
+		j->rev = strbuf_detach(&rev, NULL);
+		strcpy(j->dirty, "none");
+		goto out;
 	}
 
 	pthread_mutex_lock(&ctx->git_lock);
@@ -354,15 +434,9 @@ unlock:
 	j->rev = strbuf_detach(&rev, NULL);
 
 	/* Untracked names, NUL-separated; "dir/" entries (nested repos)
-	 * skipped, and so is our own images directory when it is inside the
-	 * source tree (labctl run from the XMHF checkout). */
-	{
-		size_t sl = strlen(j->src);
-
-		if (!strncmp(ctx->images_abs, j->src, sl) &&
-		    ctx->images_abs[sl] == '/')
-			skip = xasprintf("%s/", ctx->images_abs + sl + 1);
-	}
+	 * skipped, and so is our own images directory. */
+	if (j->skip)
+		skip = xasprintf("%s/", j->skip);
 	n = 0;
 	for (off = 0; off < list.len; ) {
 		const char *name = list.buf + off;
@@ -566,6 +640,28 @@ static void remove_matching(const char *wt, const char *pattern)
 	free(pat);
 }
 
+/* A plain directory: a fresh private copy, checked against the snapshot
+ * the inputs were computed from (an edit meanwhile would be mislabelled). */
+static int plain_copy(struct hv_job *j, const char *wt)
+{
+	char hex[SHA256_HEX_LEN + 1];
+	int ret;
+
+	hv_job_log(j, "labctl: copying %s to %s\n", j->src, wt);
+	ret = hv_tree_copy(j->src, j->skip, wt);
+	if (!ret)
+		ret = hv_tree_snapshot(wt, NULL, hex, NULL);
+	if (!ret && strcmp(j->rev + 5, hex))
+		ret = lab_err(LAB_EINFRA, "variant %s: %s changed while it was copied (snapshot tree-%.12s, copy tree-%.12s): build again",
+			      j->v->name, j->src, j->rev + 5, hex);
+	return ret;
+}
+
+/* What the tree at wt builds: LHV's own sources are only on its branch. */
+#define LHV_TREE_FILE "xmhf/src/xmhf-core/xmhf-runtime/xmhf-startup/lhv.c"
+#define LHV_BANNER "Lightweight Hypervisor (LHV)"
+#define XMHF_BANNER "eXtensible Modular Hypervisor Framework"
+
 static int build_xmhf64(struct hv_job *j, const char *tmpdir)
 {
 	char *wt = xasprintf("%s/.worktrees/%s", j->ctx->images_abs, j->v->name);
@@ -574,9 +670,11 @@ static int build_xmhf64(struct hv_job *j, const char *tmpdir)
 	int ret, n, i;
 
 	ret = hv_mkdir_p(wtdir, 0755);
-	if (!ret)
+	if (!ret && j->plain)
+		ret = plain_copy(j, wt);
+	else if (!ret)
 		ret = xmhf_worktree(j, wt);
-	if (!ret)
+	if (!ret && !j->plain)
 		ret = xmhf_copy_changes(j, wt);
 	if (ret)
 		goto out;
@@ -596,6 +694,8 @@ static int build_xmhf64(struct hv_job *j, const char *tmpdir)
 	if (!ret)
 		ret = collect(j, wt, "hypervisor-x86-*.bin.gz", tmpdir,
 			      HV_MODULE_FILE);
+	if (!ret)
+		j->tree_lhv = hv_tree_has(wt, LHV_TREE_FILE);
 out:
 	free(wt);
 	free(wtdir);
@@ -663,6 +763,13 @@ int hv_recipe_check(struct hv_job *j)
 		return 0;
 	fill_result(j, &m);
 	hv_manifest_release(&m);
+	{
+		/* In use: the last to go when the cache is over its bound. */
+		char *entry = xasprintf("%s/%s", ctx->cache_abs, j->inputs);
+
+		utimensat(AT_FDCWD, entry, NULL, 0);
+		free(entry);
+	}
 	return 1;
 }
 
@@ -704,6 +811,152 @@ static int swap_into_place(const char *tmp, const char *dir)
 	return ret;
 }
 
+/* Whether a file holds the bytes of s (init.bin is not compressed). */
+static bool file_has(const char *path, const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	bool found = false;
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return false;
+	while (sb.len < (64u << 20) && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&sb, buf, n);
+	fclose(f);
+	found = sb.len && memmem(sb.buf, sb.len, s, strlen(s)) != NULL;
+	strbuf_release(&sb);
+	return found;
+}
+
+/* What was built: its banner, else its tree, else its args. */
+static const char *built_kind(struct hv_job *j, const char *tmpdir,
+			      const char **from)
+{
+	char *init;
+	bool lhv, xmhf;
+
+	if (strcmp(j->v->recipe ? j->v->recipe : "standin", "xmhf64")) {
+		*from = "recipe";
+		return "standin";
+	}
+	init = xasprintf("%s/" HV_INIT_FILE, tmpdir);
+	lhv = file_has(init, LHV_BANNER);
+	xmhf = !lhv && file_has(init, XMHF_BANNER);
+	free(init);
+	if (lhv || xmhf) {
+		*from = "banner";
+		return lhv ? "lhv" : "xmhf";
+	}
+	if (j->tree_lhv) {
+		*from = "tree";
+		return "lhv";
+	}
+	*from = "args";
+	return j->args && strstr(j->args, "--lhv-opt") ? "lhv" : "xmhf";
+}
+
+/*
+ * Keep the build in the cache as the entry of its inputs (replacing a
+ * damaged one), then hold the cache to its bound.  A cache that cannot
+ * be written costs the next revert a rebuild, not this build: logged.
+ */
+static void cache_store(struct hv_job *j, const char *tmpdir)
+{
+	struct hv_ctx *ctx = j->ctx;
+	struct hv_cache_stats st;
+	char *entry = xasprintf("%s/%s", ctx->cache_abs, j->inputs);
+	char *tmp = xasprintf("%s.tmp-XXXXXX", entry);
+	int fd, ret;
+
+	fd = hv_cache_lock(ctx->cache_abs, true);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	if (!mkdtemp(tmp)) {
+		ret = lab_err_errno(errno, "cannot create %s", tmp);
+		goto unlock;
+	}
+	chmod(tmp, ctx->dir_mode);	/* mkdtemp makes it 0700 */
+	ret = hv_link_files(tmpdir, tmp);
+	if (!ret)
+		ret = hv_rm_rf(entry);
+	if (!ret && rename(tmp, entry) < 0)
+		ret = lab_err_errno(errno, "cannot rename %s to %s", tmp, entry);
+	if (ret)
+		hv_rm_rf(tmp);
+	if (!ret)
+		ret = hv_cache_evict(ctx->cache_abs, ctx->cache_max, j->inputs, &st);
+	if (!ret && st.removed)
+		hv_job_log(j, "labctl: cache %s: removed %d least recently used build(s) (%lld bytes) to stay within %lld bytes\n",
+			   ctx->cache_abs, st.removed, (long long)st.removed_bytes,
+			   (long long)ctx->cache_max);
+unlock:
+	hv_cache_unlock(fd);
+out:
+	if (ret)
+		hv_job_log(j, "labctl: warning: cannot keep this build in the cache: %s\n",
+			   lab_errmsg(ret));
+	lab_err_clear();
+	free(entry);
+	free(tmp);
+}
+
+int hv_recipe_fetch(struct hv_job *j)
+{
+	struct hv_ctx *ctx = j->ctx;
+	struct hv_manifest m = HV_MANIFEST_INIT;
+	char *entry = xasprintf("%s/%s", ctx->cache_abs, j->inputs);
+	char *tmp = NULL;
+	int fd, ret = 0;
+
+	if (ctx->force || access(entry, F_OK) < 0) {
+		free(entry);
+		return 0;
+	}
+	fd = hv_cache_lock(ctx->cache_abs, false);
+	if (fd < 0) {
+		free(entry);
+		return fd;
+	}
+	if (hv_cache_check(entry, j->inputs, &m) != 1)
+		goto unlock;	/* damaged: rebuilt, and replaced */
+	tmp = xasprintf("%s/%s.tmp-XXXXXX", ctx->images_abs, j->v->name);
+	if (!mkdtemp(tmp)) {
+		ret = lab_err_errno(errno, "cannot create a directory like %s", tmp);
+		goto unlock;
+	}
+	chmod(tmp, ctx->dir_mode);
+	ret = hv_link_files(entry, tmp);
+	if (ret) {
+		/* An entry we cannot use costs a build, not a failure. */
+		hv_job_log(j, "labctl: cannot use the cache entry %s (%s): building\n",
+			   entry, lab_errmsg(ret));
+		lab_err_clear();
+		hv_rm_rf(tmp);
+		ret = 0;
+		goto unlock;
+	}
+	hv_fsync_path(tmp);
+	ret = swap_into_place(tmp, j->dir_abs);
+	if (ret) {
+		hv_rm_rf(tmp);
+		goto unlock;
+	}
+	/* Used now: the last to go when the cache is over its bound. */
+	utimensat(AT_FDCWD, entry, NULL, 0);
+	fill_result(j, &m);
+	ret = 1;
+unlock:
+	hv_cache_unlock(fd);
+	hv_manifest_release(&m);
+	free(entry);
+	free(tmp);
+	return ret;
+}
+
 int hv_install(struct hv_job *j, const char *tmpdir, int64_t build_ms)
 {
 	struct hv_manifest m = HV_MANIFEST_INIT;
@@ -718,6 +971,10 @@ int hv_install(struct hv_job *j, const char *tmpdir, int64_t build_ms)
 	hv_manifest_set(&m, "recipe", xmhf ? "xmhf64" : "standin");
 	if (xmhf) {
 		hv_manifest_set(&m, "src", j->src);
+		hv_manifest_set(&m, "src_kind", j->plain ? "tree" : "git");
+		if (j->v->rev && *j->v->rev &&
+		    hv_manifest_set(&m, "rev", j->v->rev) < 0)
+			hv_manifest_set(&m, "rev", "?");
 		hv_manifest_set(&m, "args", j->args);
 		hv_manifest_set(&m, "source_rev", j->rev);
 		hv_manifest_set(&m, "source_dirty", j->dirty);
@@ -736,6 +993,12 @@ int hv_install(struct hv_job *j, const char *tmpdir, int64_t build_ms)
 		strbuf_addf(&rev, "tree-%.12s", j->ctx->tree_hex);
 	}
 	hv_manifest_set(&m, "revision", rev.buf);
+	{
+		const char *from, *kind = built_kind(j, tmpdir, &from);
+
+		hv_manifest_set(&m, "hypervisor", kind);
+		hv_manifest_set(&m, "hypervisor_from", from);
+	}
 	if (hv_manifest_set(&m, "compiler", j->ctx->compiler) < 0)
 		hv_manifest_set(&m, "compiler", "unknown");
 	hv_manifest_set(&m, "inputs", j->inputs);
@@ -773,6 +1036,7 @@ int hv_install(struct hv_job *j, const char *tmpdir, int64_t build_ms)
 	if (ret)
 		goto out;
 	hv_fsync_path(tmpdir);
+	cache_store(j, tmpdir);
 	ret = swap_into_place(tmpdir, j->dir_abs);
 	if (ret)
 		goto out;
@@ -794,10 +1058,114 @@ void hv_job_free_recipe(struct hv_job *j)
 	free(j->src);
 	free(j->rev);
 	free(j->args);
+	free(j->skip);
+	j->skip = NULL;
 	strbuf_release(&j->diff);
 	for (p = j->untracked; p && *p; p++)
 		free(*p);
 	free(j->untracked);
 	j->src = j->rev = j->args = NULL;
 	j->untracked = NULL;
+}
+
+/* ------------------------------------------------------------ kind */
+
+/* Whether the MANIFEST is of a build of v as the lab now says it. */
+static bool manifest_matches(const struct hv_manifest *m,
+			     const struct hv_variant *v)
+{
+	const char *s = hv_manifest_get(m, "src"), *a = hv_manifest_get(m, "args");
+	const char *r = hv_manifest_get(m, "rev");
+	char *src = hv_expand_home(v->src), *real = realpath(src, NULL), *copy;
+	char **w;
+	struct strbuf args = STRBUF_INIT;
+	bool same;
+	int n, i;
+
+	w = split_words(v->args, &copy, &n);
+	for (i = 0; i < n; i++)
+		strbuf_addf(&args, "%s%s", i ? " " : "", w[i]);
+	same = s && real && !strcmp(s, real) && a && !strcmp(a, strbuf_str(&args)) &&
+	       !strcmp(r ? r : "", v->rev ? v->rev : "");
+	free(w);
+	free(copy);
+	free(src);
+	free(real);
+	strbuf_release(&args);
+	return same;
+}
+
+/* LHV's own sources at rev of a git checkout (git cat-file -e). */
+static bool git_has(const char *src, const char *rev, const char *path)
+{
+	char *spec = xasprintf("%s:%s", rev, path);
+	const char *const argv[] = { "git", "-C", src, "cat-file", "-e",
+				     "--end-of-options", spec, NULL };
+	struct spawn_opts so = { .quiet = true, .timeout_ms = 30000 };
+	int ret;
+
+	ret = rev[0] == '-' ? -LAB_EINVAL : lab_run(argv, &so);
+	lab_err_clear();
+	free(spec);
+	return ret == 0;
+}
+
+const char *hv_variant_kind(const struct hv_variant *v, const char *images_dir,
+			    const char **from)
+{
+	static const char *const kinds[] = { "lhv", "xmhf", "standin", NULL };
+	struct hv_manifest m = HV_MANIFEST_INIT;
+	const char *kind = NULL, *const *k;
+	char *path, *src;
+
+	*from = NULL;
+	if (!v->recipe || strcmp(v->recipe, "xmhf64")) {
+		*from = "recipe";
+		return "standin";
+	}
+	if (!v->src || !hv_valid_variant_name(v->name))
+		return NULL;
+	path = xasprintf("%s/%s/" HV_MANIFEST_FILE,
+			 images_dir ? images_dir : hv_default_images_dir(), v->name);
+	if (hv_manifest_load(&m, path) == 0 && manifest_matches(&m, v)) {
+		const char *s = hv_manifest_get(&m, "hypervisor");
+
+		for (k = kinds; s && *k; k++)
+			if (!strcmp(s, *k)) {
+				kind = *k;
+				*from = "build";
+			}
+	}
+	lab_err_clear();
+	hv_manifest_release(&m);
+	free(path);
+	if (kind)
+		return kind;
+	/* Not built yet (or built otherwise): the sources say. */
+	src = hv_expand_home(v->src);
+	if (!hv_tree_has(src, ".git")) {
+		if (hv_tree_has(src, "xmhf")) {
+			kind = hv_tree_has(src, LHV_TREE_FILE) ? "lhv" : "xmhf";
+			*from = "tree";
+		}
+	} else {
+		const char *rev = v->rev && *v->rev ? v->rev : "HEAD";
+
+		char *remote = xasprintf("refs/remotes/origin/%s", rev);
+
+		/* As the build resolves rev: itself, else origin's branch. */
+		if (!git_has(src, rev, "xmhf") && v->rev && *v->rev &&
+		    git_has(src, remote, "xmhf"))
+			rev = remote;
+		if (git_has(src, rev, LHV_TREE_FILE)) {
+			kind = "lhv";
+			*from = "tree";
+		} else if (git_has(src, rev, "xmhf")) {
+			kind = "xmhf";
+			*from = "tree";
+		}
+		free(remote);
+	}
+	free(src);
+	return kind;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * labctl build [LAB] [VARIANT...] [-j N] [--force]
+ * labctl build [LAB] [VARIANT...] [-j N] [--force] [--prune]
  *
  * Which words are variants: with --lab, or when the first word is a
  * variant of the default lab ($LABCTL_LAB, else qemu), all of them are;
@@ -13,6 +13,10 @@
  * found as hv_find_hypervisor_dir() says ($LABCTL_HYPERVISOR_DIR first).
  * Progress on stderr: live lines on a terminal, plain lines otherwise,
  * none with -q.  --json prints the per-variant results on stdout.
+ *
+ * Every build stays in the build cache by its inputs (hvimage/cache.c),
+ * bounded by $LABCTL_CACHE_SIZE, else the lab's [build] cache_size;
+ * --prune only brings the cache within that bound (no variant is built).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,8 +117,72 @@ static enum hv_progress pick_progress(void)
 static const struct option options[] = {
 	{ "force", no_argument, NULL, 'f' },
 	{ "jobs", required_argument, NULL, 'j' },
+	{ "prune", no_argument, NULL, 'P' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* The cache's bound: $LABCTL_CACHE_SIZE, else [build] cache_size. */
+static int cache_bound(const struct lab *lab, int64_t *bytes)
+{
+	const char *s = lab_get(lab, "build", "cache_size");
+	int64_t mib;
+	int ret = hv_cache_max_env(bytes);
+
+	if (ret)
+		return ret < 0 ? cmd_fail(ret) : 0;
+	/* Checked against the schema when the lab was loaded. */
+	if (s && lab_parse_size_mib(s, &mib) == 0)
+		*bytes = mib << 20;
+	return 0;
+}
+
+static void fmt_bytes(char *buf, size_t size, int64_t n)
+{
+	if (n >= (10LL << 20))
+		snprintf(buf, size, "%lld MiB", (long long)(n >> 20));
+	else if (n >= (10LL << 10))
+		snprintf(buf, size, "%lld KiB", (long long)(n >> 10));
+	else
+		snprintf(buf, size, "%lld bytes", (long long)n);
+}
+
+static int prune(const struct lab *lab, struct cmd_ctx *ctx)
+{
+	struct hv_cache_stats st;
+	char *dir = hv_cache_dir(hv_default_images_dir());
+	char kept[32], removed[32], bound[32];
+	int64_t max;
+	int rc, ret;
+
+	rc = cache_bound(lab, &max);
+	if (rc)
+		goto out;
+	ret = hv_cache_prune(dir, max, &st);
+	if (ret) {
+		rc = cmd_fail(ret);
+		goto out;
+	}
+	fmt_bytes(kept, sizeof(kept), st.kept_bytes);
+	fmt_bytes(removed, sizeof(removed), st.removed_bytes);
+	fmt_bytes(bound, sizeof(bound), max);
+	if (ctx->json) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addstr(&sb, "{\"cache\":");
+		strbuf_add_json_str(&sb, dir);
+		strbuf_addf(&sb, ",\"bound\":%lld,\"removed\":%d,\"removed_bytes\":%lld,\"kept\":%d,\"kept_bytes\":%lld}\n",
+			    (long long)max, st.removed, (long long)st.removed_bytes,
+			    st.kept, (long long)st.kept_bytes);
+		fputs(sb.buf, stdout);
+		strbuf_release(&sb);
+	} else {
+		printf("%s: removed %d build(s) (%s), kept %d (%s) within %s\n",
+		       dir, st.removed, removed, st.kept, kept, bound);
+	}
+out:
+	free(dir);
+	return rc;
+}
 
 int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 {
@@ -128,6 +196,7 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 	int npos = 0, nnames, n = 0, i, k, rc = 0, ret;
 	int64_t t0 = lab_mono_ms();
 	struct cmd_getopt g;
+	bool do_prune = false;
 	int c;
 
 	cmd_getopt_init(&g, "build", argc, argv, options);
@@ -141,6 +210,9 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 			break;
 		case 'j':
 			rc = parse_jobs(g.arg, &opts.jobs);
+			break;
+		case 'P':
+			do_prune = true;
 			break;
 		default:
 			rc = LAB_EXIT_USAGE;
@@ -157,6 +229,15 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 	rc = cmd_open_lab_for_names(ctx, &nnames, &names, &lab);
 	if (rc)
 		goto out;
+	if (do_prune) {
+		if (nnames) {
+			rc = cmd_usage_error("build", "--prune takes no variant (it builds nothing), not '%s'",
+					     names[0]);
+			goto out;
+		}
+		rc = prune(lab, ctx);
+		goto out;
+	}
 	if (!lab->nvariants) {
 		fprintf(stderr, "labctl build: lab %s (%s) has no [variant NAME] sections\n",
 			lab->name, lab->path);
@@ -193,10 +274,14 @@ int cmd_build(int argc, char **argv, struct cmd_ctx *ctx)
 		v->options = (uint32_t)opt;
 		v->src = lab_variant_get(lv, "src");
 		v->args = lab_variant_get(lv, "args");
+		v->rev = lab_variant_get(lv, "rev");
 	}
 
 	opts.images_dir = hv_default_images_dir();
 	opts.progress = pick_progress();
+	rc = cache_bound(lab, &opts.cache_max);
+	if (rc)
+		goto out;
 	res = xcalloc((size_t)n, sizeof(*res));
 	ret = hv_build(vars, n, &opts, res);
 

@@ -45,7 +45,7 @@ const struct cmd lab_commands[] = {
 		"grub install [LAB] [--dry-run] [--json]") },
 	{ "build", cmd_build, CMD_NEED_LAB,
 	  "build hypervisor variants in parallel into images/, skipping unchanged ones",
-	  USAGE("build [LAB] [VARIANT...] [-j N] [--force] [--json]") },
+	  USAGE("build [LAB] [VARIANT...] [-j N] [--force] [--prune] [--json]") },
 	{ "deploy", cmd_deploy, CMD_NEED_LAB,
 	  "build (cached) and copy variants to the lab's board",
 	  USAGE("deploy [LAB] [VARIANT...] [-j N] [--json]") },

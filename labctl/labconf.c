@@ -46,7 +46,8 @@ extern int ini_max_line __attribute__((weak));
 
 /* The plain sections, in the order `show` prints them. */
 static const char *const plain_sections[] = {
-	"board", "power", "console", "deploy", "grub", "watch", "lock", NULL
+	"board", "power", "console", "deploy", "grub", "watch", "lock", "build",
+	NULL
 };
 #define NPLAIN (sizeof(plain_sections) / sizeof(plain_sections[0]) - 1)
 

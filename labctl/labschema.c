@@ -254,6 +254,10 @@ const struct lab_key_def lab_schema[] = {
 	{ "watch", "rules_file", KEY_PATH, NULL, NULL, 0, 0, NULL,
 	  "a rule file for the whole run, read after the sets in rules (relative to the lab file)" },
 
+	/* [build] */
+	{ "build", "cache_size", KEY_SIZE, "512M", NULL, 0, 0, NULL,
+	  "size bound of the build cache (images/.cache): beyond it the least recently used builds go; LABCTL_CACHE_SIZE wins" },
+
 	/* [variant NAME] */
 	{ "variant", "recipe", KEY_ENUM, "standin", "standin|xmhf64", 0, 0, NULL,
 	  "how to build it: the in-tree stand-in or XMHF64's tools/ci/build.sh" },
@@ -262,9 +266,11 @@ const struct lab_key_def lab_schema[] = {
 	{ "variant", "options", KEY_INT, "0", NULL, 0, 0xffffffff, "standin",
 	  "HV_OPT bits of the stand-in (see hypervisor/README.md)" },
 	{ "variant", "src", KEY_PATH, NULL, NULL, 0, 0, "xmhf64",
-	  "XMHF64 source tree (a git checkout)" },
+	  "XMHF64 source tree: a git checkout, or a plain directory such as an unpacked tarball (built from a copy, cached by its contents)" },
 	{ "variant", "args", KEY_STR, NULL, NULL, 0, 0, "xmhf64",
 	  "arguments for tools/ci/build.sh, e.g. amd64 fast circleci O3" },
+	{ "variant", "rev", KEY_STR, NULL, NULL, 0, 0, "xmhf64",
+	  "branch, tag or commit of src to build (else origin/REV), in a worktree of its own, as committed: e.g. lhv, LHV from the clone XMHF comes from; default: src as it is, with its uncommitted changes" },
 	{ "variant", "entry", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "GRUB menu entry title (default: grub.entry_prefix + name)" },
 	{ "variant", "cmdline", KEY_STR, NULL, NULL, 0, 0, NULL,
@@ -276,7 +282,7 @@ const struct lab_key_def lab_schema[] = {
 	{ "variant", "opt_requires", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "option bits that need others, BITS:NEEDED or BITS:!NEEDED, comma-separated (LHV: 0x8:0x4, 0x20:0x4, 0x40:!0x2, 0x100:0x4, 0x800:!0x2); matrix and opt-bisect never run a value that breaks them" },
 	{ "variant", "rules", KEY_STR, NULL, NULL, 0, 0, NULL,
-	  "rule sets for this stage, comma-separated (default by recipe: standin; xmhf64: lhv with --lhv-opt in args, else xmhf)" },
+	  "rule sets for this stage, comma-separated (default by what is built: standin; xmhf64: lhv for an LHV build, told by its banner or its tree, else xmhf)" },
 	{ "variant", "rules_file", KEY_PATH, NULL, NULL, 0, 0, NULL,
 	  "a rule file for this stage, read after its rules (relative to the lab file)" },
 

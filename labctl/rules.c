@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hvimage/build.h"
 #include "labctl/labconf.h"
 #include "labctl/pattern.h"
 #include "labctl/rules.h"
@@ -54,6 +55,14 @@ static const char rules_text_xmhf[] =
 	"#\n"
 	"# \"eXtensible Modular Hypervisor Framework (XMHF) ...\" starts each XMHF stage.\n"
 	"banner /eXtensible Modular Hypervisor Framework/\n"
+	"\n"
+	"# XMHF as the last stage passes when its guest comes up.  XMHF boots the\n"
+	"# boot drive's MBR as its guest (after \"xmhf_runtime_main[00]: starting\n"
+	"# partition...\"), so GRUB runs again, under XMHF, and prints its header\n"
+	"# or \"  Booting `ENTRY'\" for what it boots next.  This pass rule judges an\n"
+	"# XMHF stage only: the run's set leaves it out, so a later stage (LHV) is\n"
+	"# judged by its own rules.\n"
+	"pass /^ *Booting `|GNU GRUB +version /\n"
 	"\n"
 	"# HALT_ON_ERRORCOND: \"Fatal: Halting! Condition '...' failed, line N, file F\"\n"
 	"fail /Fatal: Halting!/ XMHF halted on a failed condition\n"
@@ -994,6 +1003,30 @@ static int load_lab_file(struct rule_set *set, const char *lab_path,
 	return ret;
 }
 
+/* XMHF's own pass rules (its guest came up) judge an XMHF stage only. */
+static bool xmhf_guest_rule(const struct rule *r)
+{
+	return r->kind == RULE_PASS && !strcmp(r->file, "builtin:xmhf");
+}
+
+/*
+ * The last stage's XMHF guest rule joins the run's judging rules (a real
+ * XMHF prints none of the built-in sets' iteration lines): moved from the
+ * stage's set to the run's.
+ */
+static void move_xmhf_guest(struct rule_set *from, struct rule_set *to)
+{
+	int i, k = 0;
+
+	for (i = 0; i < from->n; i++) {
+		if (xmhf_guest_rule(&from->rules[i]))
+			add_rule(to, &from->rules[i]);	/* takes it over */
+		else
+			from->rules[k++] = from->rules[i];
+	}
+	from->n = k;
+}
+
 /* A recipe's set yields its pass, iter and end rules to the run's. */
 static void drop_judging(struct rule_set *set)
 {
@@ -1012,14 +1045,56 @@ static void drop_judging(struct rule_set *set)
 	set->iter_min = -1;
 }
 
+/*
+ * A variant's set when it names none: what it builds, as its last build's
+ * MANIFEST recorded it (the banner in its init.bin) or its source tree
+ * says (LHV's own sources); the args only when neither says.
+ */
 static const char *recipe_default(const struct lab_variant *v)
 {
 	const char *recipe = lab_variant_get(v, "recipe");
 	const char *args = lab_variant_get(v, "args");
+	struct hv_variant hv = {
+		.name = v->name, .recipe = recipe, .src = lab_variant_get(v, "src"),
+		.args = args, .rev = lab_variant_get(v, "rev"),
+	};
+	const char *kind, *from;
 
 	if (!recipe || !strcmp(recipe, "standin"))
 		return "standin";
+	kind = hv_variant_kind(&hv, hv_default_images_dir(), &from);
+	if (kind && strcmp(kind, "standin"))
+		return kind;
 	return args && strstr(args, "--lhv-opt") ? "lhv" : "xmhf";
+}
+
+/* The run's set: without them (see xmhf_guest_rule). */
+static void drop_xmhf_guest(struct rule_set *set)
+{
+	int i, k = 0;
+
+	for (i = 0; i < set->n; i++) {
+		if (xmhf_guest_rule(&set->rules[i]))
+			rule_release(&set->rules[i]);
+		else
+			set->rules[k++] = set->rules[i];
+	}
+	set->n = k;
+}
+
+/* Whether the run's judging rules are all built-in (the default standin). */
+static bool judges_builtin_only(const struct rule_set *set)
+{
+	int i;
+
+	for (i = 0; i < set->n; i++) {
+		const struct rule *r = &set->rules[i];
+
+		if ((r->kind == RULE_PASS || r->kind == RULE_ITER ||
+		     r->kind == RULE_END) && strncmp(r->file, "builtin:", 8))
+			return false;
+	}
+	return true;
 }
 
 #define STANDIN_OPT_LHV 0x400	/* hypervisor/README.md: an LHV build */
@@ -1106,6 +1181,7 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 		ret = load_lab_file(out->run, lab->path, s,
 				    value_line(lab->values, lab->nvalues, "watch",
 					       "rules_file"));
+	drop_xmhf_guest(out->run);
 	for (i = 0; i < n && !ret; i++) {
 		const struct lab_variant *v = chain[i];
 		const char *banner;
@@ -1115,8 +1191,13 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 		line = value_line(v->values, v->nvalues, "variant", "rules");
 		ret = load_list(out->stage[i], s ? s : recipe_default(v), lab->path,
 				line ? line : v->line);
-		if (!ret && !s && rules_judges(out->run))
+		if (!ret && !s && rules_judges(out->run)) {
+			/* Built-in run rules only (the default standin set):
+			 * a last XMHF stage may also pass as XMHF does. */
+			if (i == n - 1 && judges_builtin_only(out->run))
+				move_xmhf_guest(out->stage[i], out->run);
 			drop_judging(out->stage[i]);
+		}
 		s = lab_variant_get(v, "rules_file");
 		if (!ret && s)
 			ret = load_lab_file(out->stage[i], lab->path, s,

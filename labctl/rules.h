@@ -94,11 +94,16 @@ struct lab_variant;
 /*
  * What a lab's rule keys mean for one run of chain[0..n-1]:
  *  run:      [watch] rules (default standin) then [watch] rules_file;
- *  stage[i]: the variant's rules (default by recipe: standin; xmhf64 with
- *            --lhv-opt in args: lhv; else xmhf) then its rules_file; a
- *            recipe's set keeps its pass, iter and end rules only when
- *            the run's set has none (a lab without rule keys is judged by
- *            the standin set, as it always was);
+ *  stage[i]: the variant's rules (default by what it builds: standin;
+ *            xmhf64: lhv or xmhf as hv_variant_kind says from its last
+ *            build or its tree, else by --lhv-opt in args) then its
+ *            rules_file; a recipe's set keeps its pass, iter and end rules
+ *            only when the run's set has none (a lab without rule keys is
+ *            judged by the standin set, as it always was);
+ *  run:      without the xmhf set's pass rule (its guest came up), which
+ *            judges XMHF stages only: it joins the run's judging rules when
+ *            the last stage is a recipe-chosen xmhf set and those rules are
+ *            all built in;
  *  banner[i]: the stage's banner template (${variant} not expanded yet):
  *            the last banner in stage[i], else the recipe default's;
  *  cpus, iter_min: the lab's [watch] keys when the file sets them, else

@@ -331,8 +331,8 @@ if command -v git >/dev/null; then
 	args = amd64
 	EOF
 	run_labctl build notgit
-	is "$rc" 3 "xmhf64 src that is not a git checkout: exit 3"
-	like "$err" 'is it a git checkout' "xmhf64 not git: says so"
+	is "$rc" 3 "xmhf64 src that is neither a git checkout nor an XMHF tree: exit 3"
+	like "$err" 'no tools/ci/build.sh: not an XMHF64 tree' "xmhf64 not an XMHF tree: says so"
 	sed -i 's|~/notgit|~/missing|' "$T/labs/notgit.conf"
 	run_labctl build notgit
 	is "$rc" 2 "xmhf64 src missing: exit 2"

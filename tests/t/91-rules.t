@@ -161,7 +161,10 @@ printf 'include nosuch\n' >"$T/labs/inc.rules"
 bad incname 'rules_file = inc.rules' "$T/labs/inc.rules:1: no rule set 'nosuch' \\(built in: xmhf, lhv, linux, standin; "
 bad setname 'rules = xmhf, lvh' "$T/labs/setname.conf:8: no rule set 'lvh'"
 bad stagename '' "$T/labs/stagename.conf:14: no rule set 'nope'" "rules = nope"
-bad nopass 'rules = xmhf' "nothing can pass the last stage \\(lhv\\)" "rules = xmhf"
+# The run's xmhf set passes only an XMHF stage (its guest's GRUB): a last
+# stage whose own set cannot pass is refused.
+printf 'fail /^never$/\n' >"$LABCTL_RULES/failonly.rules"
+bad nopass 'rules = xmhf' "nothing can pass the last stage \\(lhv\\)" "rules = failonly"
 is "$(results)" "$before" "bad rules: no result was started"
 unlike "$(ls "$T/labs")" '\.tmp|~$' "bad rules: nothing half-written next to the lab files"
 

@@ -14,14 +14,12 @@
 # Then XMHF CI's test5 pass path: a real-format log passes XMHF -> LHV and
 # LHV alone, and LHV's plain iteration lines do not pass XMHF -> LHV.
 . "$(dirname "$0")/lib.sh"
-# ../shared/xmhf next to the checkout; from a git worktree, next to the
-# main checkout; or $LABCTL_XMHF_SRC.
-SRC=${LABCTL_XMHF_SRC:-$TOP/../shared/xmhf}
-if [ ! -f "$SRC/SHA256SUMS" ] && [ -z "${LABCTL_XMHF_SRC:-}" ]; then
-	common=$(git -C "$TOP" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)
-	[ -n "$common" ] && SRC=$(dirname "$common")/../shared/xmhf
-fi
-[ -f "$SRC/SHA256SUMS" ] || skip_all "no pinned XMHF sources in $SRC"
+. "$(dirname "$0")/xmhf-src.sh"
+# The pinned tarballs (tests/t/xmhf-src.sh finds them), unpacked once for
+# the suite.
+xmhf_src_need
+SRC=$XMHF_TARBALL_DIR
+[ -f "$SRC/SHA256SUMS" ] || skip_all "no SHA256SUMS beside the pinned XMHF sources in $SRC"
 LIBCORE=${LABCTL_LIBCORE:-$TOP/build/check/libcore.a}
 [ -f "$LIBCORE" ] || skip_all "no $LIBCORE (make BUILD_KIND=check first)"
 
@@ -55,28 +53,10 @@ EOF
 # ------------------------------------------------------------ the sources
 ok "the pinned tarballs match SHA256SUMS" \
 	bash -c "cd '$SRC' && sha256sum --quiet -c SHA256SUMS"
-# unpack TARBALL: its sources once, cached by the tarball's sha256.
-unpack() {
-	local sum dir top
-	sum=$(sha256sum "$1" | cut -c1-64)
-	dir=$TOP/build/real-src/$sum
-	if [ ! -f "$dir/.done" ]; then
-		mkdir -p "$TOP/build/real-src"
-		rm -rf "$dir.$$"
-		mkdir "$dir.$$" &&
-			tar -xJf "$1" -C "$dir.$$" --wildcards '*/xmhf/src/*' \
-				'*/hypapps/trustvisor/src/*' &&
-			touch "$dir.$$/.done" &&
-			{ mv -T "$dir.$$" "$dir" 2>/dev/null || rm -rf "$dir.$$"; } ||
-			{ rm -rf "$dir.$$"; return 1; }
-	fi
-	top=$(ls -d "$dir"/*/ | head -1)
-	echo "${top%/}"
-}
-XMHF=$(unpack "$(ls "$SRC"/uberxmhf-xmhf64-*.tar.xz | head -1)") &&
-	LHV=$(unpack "$(ls "$SRC"/uberxmhf-lhv-*.tar.xz | head -1)") ||
-	{ fail "unpack the pinned tarballs"; done_testing; exit 1; }
-pass "unpack the pinned tarballs (cached in build/real-src/<sha256>)"
+xmhf_src_repo
+XMHF=$XMHF_PLAIN_XMHF64
+LHV=$XMHF_PLAIN_LHV
+pass "unpack the pinned tarballs (cached in build/xmhf-src/<key>, tests/t/xmhf-src.sh)"
 
 ok "compile the rules driver against $(basename "$LIBCORE")" \
 	cc -std=c11 -D_GNU_SOURCE -I"$TOP" -o "$T/drv" \

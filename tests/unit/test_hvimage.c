@@ -32,6 +32,7 @@
 
 #include "grubenv/envblk.h"
 #include "hvimage/build.h"
+#include "hvimage/build_priv.h"
 #include "hvimage/diskimg.h"
 #include "hvimage/sha256.h"
 #include "lib/clock.h"
@@ -401,7 +402,7 @@ static void test_inputs_tree_hash(void **state)
 
 static void test_inputs_variant(void **state)
 {
-	struct hv_variant v = { "build64", "standin", "amd64", 0, NULL, NULL };
+	struct hv_variant v = { "build64", "standin", "amd64", 0, NULL, NULL, NULL };
 	struct hv_variant w;
 	char base[SHA256_HEX_LEN + 1], h[SHA256_HEX_LEN + 1];
 	const char *tree = "aa", *cc = "gcc 12";
@@ -427,7 +428,7 @@ static void test_inputs_variant(void **state)
 	hv_standin_inputs(&v, tree, "gcc 13", h);
 	assert_string_not_equal(base, h);
 
-	v = (struct hv_variant){ "x", "xmhf64", NULL, 0, "/src", "amd64 fast" };
+	v = (struct hv_variant){ "x", "xmhf64", NULL, 0, "/src", "amd64 fast", NULL };
 	hv_xmhf64_inputs(&v, "rev1", "none", cc, base);
 	hv_xmhf64_inputs(&v, "rev2", "none", cc, h);
 	assert_string_not_equal(base, h);
@@ -609,9 +610,9 @@ static int build_capture(const struct hv_variant *v, int n,
 }
 
 static const struct hv_variant three[] = {
-	{ "build64", "standin", "amd64", 0, NULL, NULL },
-	{ "build32", "standin", "i386", 0, NULL, NULL },
-	{ "build32lhv", "standin", "i386", 0x5fc, NULL, NULL },
+	{ "build64", "standin", "amd64", 0, NULL, NULL, NULL },
+	{ "build32", "standin", "i386", 0, NULL, NULL, NULL },
+	{ "build32lhv", "standin", "i386", 0x5fc, NULL, NULL, NULL },
 };
 
 static void release_all(struct hv_build_result *r, int n)
@@ -899,8 +900,8 @@ static void test_build_bad_variants(void **state)
 	struct hv_build_opts o = build_opts("unused-images", "unused");
 	struct hv_build_result r[2];
 	struct hv_variant v[2] = {
-		{ "ok", "standin", "amd64", 0, NULL, NULL },
-		{ "ok", "standin", "amd64", 0, NULL, NULL },
+		{ "ok", "standin", "amd64", 0, NULL, NULL, NULL },
+		{ "ok", "standin", "amd64", 0, NULL, NULL, NULL },
 	};
 	int ret;
 
@@ -912,14 +913,14 @@ static void test_build_bad_variants(void **state)
 	ret = hv_build(v, 2, &o, r);
 	assert_int_equal(ret, -LAB_EINVAL);
 	assert_contains(lab_errmsg(ret), "invalid variant name '../x'");
-	v[1] = (struct hv_variant){ "y", "standin", "sparc", 0, NULL, NULL };
+	v[1] = (struct hv_variant){ "y", "standin", "sparc", 0, NULL, NULL, NULL };
 	ret = hv_build(v, 2, &o, r);
 	assert_int_equal(ret, -LAB_EINVAL);
 	assert_contains(lab_errmsg(ret), "arch must be i386 or amd64");
-	v[1] = (struct hv_variant){ "y", "make", NULL, 0, NULL, NULL };
+	v[1] = (struct hv_variant){ "y", "make", NULL, 0, NULL, NULL, NULL };
 	ret = hv_build(v, 2, &o, r);
 	assert_contains(lab_errmsg(ret), "unknown recipe 'make'");
-	v[1] = (struct hv_variant){ "y", "xmhf64", NULL, 0, NULL, "amd64" };
+	v[1] = (struct hv_variant){ "y", "xmhf64", NULL, 0, NULL, "amd64", NULL };
 	ret = hv_build(v, 2, &o, r);
 	assert_contains(lab_errmsg(ret), "needs src");
 	v[1].src = "/no/such/xmhf";
@@ -931,6 +932,73 @@ static void test_build_bad_variants(void **state)
 }
 
 /* ------------------------------------------------------------ diskimg */
+
+/* Issue 15.2: sizes for the cache bound, plain trees by content. */
+static void test_cache_size_and_tree(void **state)
+{
+	char a[SHA256_HEX_LEN + 1], b[SHA256_HEX_LEN + 1];
+	char *root = sp("plain"), *copy = sp("plaincopy");
+	char *p, q[PATH_MAX];
+	struct timespec old[2] = { { 1000000, 0 }, { 1000000, 0 } };
+	int64_t n = -1;
+	int files = 0;
+
+	(void)state;
+	assert_int_equal(hv_parse_size("0", &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(hv_parse_size("500K", &n), 0);
+	assert_int_equal(n, 500 << 10);
+	assert_int_equal(hv_parse_size("256M", &n), 0);
+	assert_int_equal(n, 256LL << 20);
+	assert_int_equal(hv_parse_size("2GiB", &n), 0);
+	assert_int_equal(n, 2LL << 30);
+	assert_int_equal(hv_parse_size("1T", &n), -LAB_EINVAL);
+	assert_string_equal(lab_errmsg(-LAB_EINVAL), "'1T' is not a size (e.g. 0, 500K, 256M, 2G)");
+	assert_int_equal(hv_parse_size("-1", &n), -LAB_EINVAL);
+	assert_int_equal(hv_parse_size("", &n), -LAB_EINVAL);
+	assert_int_equal(hv_parse_size("99999999999999G", &n), -LAB_EINVAL);
+
+	rm_rf(root);
+	assert_int_equal(mkdir(root, 0755), 0);
+	p = sp("plain/sub");
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+	p = sp("plain/sub/a.c");
+	put_file(p, "int a;\n");
+	snprintf(q, sizeof(q), "%s/images-inside", root);
+	put_file(q, "not a source\n");
+	assert_int_equal(hv_tree_snapshot(root, "images-inside", a, &files), 0);
+	assert_int_equal(files, 1);
+	/* Times are not contents. */
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+	assert_int_equal(hv_tree_snapshot(root, "images-inside", b, NULL), 0);
+	assert_string_equal(a, b);
+	/* The skipped path is not a source; everything else is. */
+	assert_int_equal(hv_tree_snapshot(root, NULL, b, NULL), 0);
+	assert_string_not_equal(a, b);
+	put_file(p, "int b;\n");
+	assert_int_equal(hv_tree_snapshot(root, "images-inside", b, NULL), 0);
+	assert_string_not_equal(a, b);
+	/* Mode bits count (build.sh must stay executable). */
+	put_file(p, "int a;\n");
+	assert_int_equal(chmod(p, 0755), 0);
+	assert_int_equal(hv_tree_snapshot(root, "images-inside", b, NULL), 0);
+	assert_string_not_equal(a, b);
+	/* A copy has the snapshot of the original, without the skipped. */
+	snprintf(q, sizeof(q), "%s/link", root);
+	assert_int_equal(symlink("sub/a.c", q), 0);
+	assert_int_equal(hv_tree_snapshot(root, "images-inside", a, NULL), 0);
+	assert_int_equal(hv_tree_copy(root, "images-inside", copy), 0);
+	assert_int_equal(hv_tree_snapshot(copy, NULL, b, NULL), 0);
+	assert_string_equal(a, b);
+	snprintf(q, sizeof(q), "%s/images-inside", copy);
+	assert_false(exists(q));
+	snprintf(q, sizeof(q), "%s/link", copy);
+	assert_true(exists(q));
+	free(p);
+	free(root);
+	free(copy);
+}
 
 static bool have_disk_tools(void)
 {
@@ -1183,6 +1251,7 @@ int main(void)
 		cmocka_unit_test(test_build_timeout),
 		cmocka_unit_test(test_build_interrupt),
 		cmocka_unit_test(test_build_bad_variants),
+		cmocka_unit_test(test_cache_size_and_tree),
 		cmocka_unit_test(test_diskimg_args),
 		cmocka_unit_test(test_diskimg_roundtrip),
 	};

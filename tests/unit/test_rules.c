@@ -5,6 +5,7 @@
  * its "FILE:LINE: " prefix, includes (names, files, loops, missing), and
  * what a lab's rule keys mean for a run (lab_rules_load).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,8 @@ static void write_file(const char *name, const char *text)
 	fclose(f);
 	free(path);
 }
+
+static bool has_rule(const struct rule_set *s, enum rule_kind kind, const char *re);
 
 static struct rule_set *parse_ok(const char *text)
 {
@@ -149,7 +152,9 @@ static void test_builtins_parse(void **state)
 	(void)state;
 	s = builtin("xmhf");
 	assert_string_equal(rules_banner(s), "eXtensible Modular Hypervisor Framework");
-	assert_false(rules_judges(s));
+	/* XMHF as the last stage passes when its guest's GRUB comes up. */
+	assert_true(rules_judges(s));
+	assert_true(has_rule(s, RULE_PASS, "^ *Booting `|GNU GRUB +version "));
 	rules_free(s);
 	s = builtin("lhv");
 	assert_string_equal(rules_banner(s), "Lightweight Hypervisor \\(LHV\\)");
@@ -518,8 +523,126 @@ static void test_lab_defaults(void **state)
 	assert_true(has_rule(lr.stage[1], RULE_ITER,
 			     "CPU\\(0x([0-9a-fA-F]+)\\): LHV (in XMHF )?test iter [0-9]+"));
 	assert_int_equal(lr.iter_min, 20);
+	/* The run's xmhf set judges no stage: the xmhf stage keeps its own. */
+	assert_false(rules_judges(lr.run));
+	assert_true(has_rule(lr.stage[0], RULE_PASS, "^ *Booting `|GNU GRUB +version "));
 	lab_rules_release(&lr);
 	lab_free(lab);
+
+	/* The default run set (standin, built in) judges by iteration lines a
+	 * real XMHF never prints: a last XMHF stage's guest rule joins them. */
+	lab = lab_from("d3.conf", "[variant x64]\nrecipe = xmhf64\nsrc = /x\nargs = amd64 fast\n");
+	assert_int_equal(load_chain(lab, &lr), 0);
+	assert_true(has_rule(lr.run, RULE_PASS, "^ *Booting `|GNU GRUB +version "));
+	assert_true(has_rule(lr.run, RULE_ITER,
+			     "CPU\\(0x([0-9a-fA-F]+)\\): (LHV (in XMHF )?)?test iter [0-9]+"));
+	assert_false(rules_judges(lr.stage[0]));
+	lab_rules_release(&lr);
+	lab_free(lab);
+	/* Not the last stage: nothing joins. */
+	lab = lab_from("d3b.conf", "[variant x64]\nrecipe = xmhf64\nsrc = /x\nargs = amd64 fast\n"
+		       "[variant hv]\noptions = 0x400\n");
+	assert_int_equal(load_chain(lab, &lr), 0);
+	assert_false(has_rule(lr.run, RULE_PASS, "^ *Booting `|GNU GRUB +version "));
+	lab_rules_release(&lr);
+	lab_free(lab);
+	/* A lab's own judging rules win: the recipe set keeps none, and
+	 * none joins the run's. */
+	write_file("own.rules", "pass /^all done$/\n");
+	lab = lab_from("d4.conf", "[watch]\nrules_file = own.rules\n"
+		       "[variant x64]\nrecipe = xmhf64\nsrc = /x\nargs = amd64 fast\n");
+	assert_int_equal(load_chain(lab, &lr), 0);
+	assert_false(rules_judges(lr.stage[0]));
+	assert_false(has_rule(lr.run, RULE_PASS, "^ *Booting `|GNU GRUB +version "));
+	lab_rules_release(&lr);
+	lab_free(lab);
+}
+
+/* A MANIFEST as a build of variant name from src with args writes it. */
+static void write_manifest(const char *images, const char *name,
+			   const char *src, const char *args, const char *kind)
+{
+	char *dir = xasprintf("%s/%s", images, name);
+	char *text = xasprintf("format: 1\nvariant: %s\nrecipe: xmhf64\nsrc: %s\n"
+			       "args: %s\nhypervisor: %s\nhypervisor_from: banner\n",
+			       name, src, args, kind);
+
+	char *top = tmp_path(images), *sub = tmp_path(dir);
+
+	assert_true(mkdir(top, 0755) == 0 || errno == EEXIST);
+	assert_true(mkdir(sub, 0755) == 0 || errno == EEXIST);
+	free(top);
+	free(sub);
+	free(dir);
+	dir = xasprintf("%s/%s/MANIFEST", images, name);
+	write_file(dir, text);
+	free(dir);
+	free(text);
+}
+
+/* Issue 15.5: LHV is told by what was built or by its tree, not by args. */
+static void test_lab_kind_from_build(void **state)
+{
+	struct lab *lab;
+	struct lab_rules lr;
+	char *images = tmp_path("kimages"), *text, *src;
+
+	(void)state;
+	setenv("LABCTL_IMAGES", images, 1);
+	/* A plain tree (an unpacked tarball) with LHV's own sources. */
+	make_dir("plainlhv");
+	make_dir("plainlhv/xmhf");
+	make_dir("plainlhv/xmhf/src");
+	make_dir("plainlhv/xmhf/src/xmhf-core");
+	make_dir("plainlhv/xmhf/src/xmhf-core/xmhf-runtime");
+	make_dir("plainlhv/xmhf/src/xmhf-core/xmhf-runtime/xmhf-startup");
+	write_file("plainlhv/xmhf/src/xmhf-core/xmhf-runtime/xmhf-startup/lhv.c", "\n");
+	make_dir("plainx");
+	make_dir("plainx/xmhf");
+	src = tmp_path("plainlhv");
+	text = xasprintf("[variant l]\nrecipe = xmhf64\nsrc = %s\nargs = amd64\n"
+			 "[variant x]\nrecipe = xmhf64\nsrc = %s/plainx\nargs = amd64 --lhv-opt 0x1\n",
+			 src, tmpdir);
+	lab = lab_from("k1.conf", text);
+	assert_int_equal(load_chain(lab, &lr), 0);
+	/* Without --lhv-opt: LHV by its tree; with it: XMHF by its tree. */
+	assert_string_equal(lr.banner[0], "Lightweight Hypervisor \\(LHV\\)");
+	assert_string_equal(lr.banner[1], "eXtensible Modular Hypervisor Framework");
+	lab_rules_release(&lr);
+	lab_free(lab);
+	free(text);
+
+	/* A build's MANIFEST says what it built (its banner) and wins over
+	 * the tree, when it is a build of the variant as the lab says. */
+	write_manifest("kimages", "x", src, "amd64 --lhv-opt 0x1", "xmhf");
+	write_manifest("kimages", "l", src, "amd64", "xmhf");
+	text = xasprintf("[variant l]\nrecipe = xmhf64\nsrc = %s\nargs = amd64\n"
+			 "[variant x]\nrecipe = xmhf64\nsrc = %s\nargs = amd64 --lhv-opt 0x1\n",
+			 src, src);
+	lab = lab_from("k2.conf", text);
+	assert_int_equal(load_chain(lab, &lr), 0);
+	assert_string_equal(lr.banner[0], "eXtensible Modular Hypervisor Framework");
+	assert_string_equal(lr.banner[1], "eXtensible Modular Hypervisor Framework");
+	lab_rules_release(&lr);
+	lab_free(lab);
+	free(text);
+	/* A MANIFEST of other args is another build: the tree says. */
+	text = xasprintf("[variant l]\nrecipe = xmhf64\nsrc = %s\nargs = amd64 fast\n", src);
+	lab = lab_from("k3.conf", text);
+	assert_int_equal(load_chain(lab, &lr), 0);
+	assert_string_equal(lr.banner[0], "Lightweight Hypervisor \\(LHV\\)");
+	lab_rules_release(&lr);
+	lab_free(lab);
+	free(text);
+	/* Nothing known (no tree, no build): the args, as before. */
+	lab = lab_from("k4.conf", "[variant l]\nrecipe = xmhf64\nsrc = /nonexistent\nargs = amd64 --lhv-opt 0x1fc\n");
+	assert_int_equal(load_chain(lab, &lr), 0);
+	assert_string_equal(lr.banner[0], "Lightweight Hypervisor \\(LHV\\)");
+	lab_rules_release(&lr);
+	lab_free(lab);
+	unsetenv("LABCTL_IMAGES");
+	free(src);
+	free(images);
 }
 
 static void test_lab_keys(void **state)
@@ -594,10 +717,23 @@ static void test_lab_keys(void **state)
 	assert_contains(lab_errmsg(ret), want);
 	free(want);
 	lab_free(lab);
+	/* XMHF as the last stage of an xmhf run: its own set passes it when
+	 * its guest's GRUB comes up; the run's set does not carry that rule. */
 	lab = lab_from("e5.conf", "[watch]\nrules = xmhf\n[variant a]\nrecipe = xmhf64\nsrc = /x\n");
+	assert_int_equal(load_chain(lab, &lr), 0);
+	assert_true(has_rule(lr.stage[0], RULE_PASS, "^ *Booting `|GNU GRUB +version "));
+	assert_false(rules_judges(lr.run));
+	lab_rules_release(&lr);
+	lab_free(lab);
+	/* The run's xmhf set passes no other kind of stage: a last stage
+	 * whose own set cannot pass is still refused. */
+	write_file("failonly.rules", "fail /x/\n");
+	setenv("LABCTL_RULES", tmpdir, 1);
+	lab = lab_from("e5b.conf", "[watch]\nrules = xmhf\n[variant a]\nrules = failonly\n");
 	ret = load_chain(lab, &lr);
+	unsetenv("LABCTL_RULES");
 	assert_int_equal(ret, -LAB_ECONFIG);
-	want = xasprintf("%s/e5.conf: nothing can pass the last stage (a): give the run or that variant a rule set with pass, iter or end rules (e.g. rules = lhv), or set [watch] pass",
+	want = xasprintf("%s/e5b.conf: nothing can pass the last stage (a): give the run or that variant a rule set with pass, iter or end rules (e.g. rules = lhv), or set [watch] pass",
 			 tmpdir);
 	assert_string_equal(lab_errmsg(ret), want);
 	free(want);
@@ -693,6 +829,7 @@ int main(void)
 		cmocka_unit_test(test_named_sets),
 		cmocka_unit_test(test_lab_defaults),
 		cmocka_unit_test(test_lab_keys),
+		cmocka_unit_test(test_lab_kind_from_build),
 		cmocka_unit_test(test_lab_cannot_pass),
 	};
 
