@@ -459,20 +459,12 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	 * infrastructure errors; the run's own build is then a cache hit. */
 	for (i = 0; i < n; i++) {
 		int k;
-		int64_t opt = 0;
 
 		for (k = 0; k < nb && strcmp(hv[k].name, chain[i]->name); k++)
 			;
 		if (k < nb)
 			continue;
-		hv[nb].name = chain[i]->name;
-		hv[nb].recipe = lab_variant_get(chain[i], "recipe");
-		hv[nb].arch = lab_variant_get(chain[i], "arch");
-		lab_parse_int(lab_variant_get(chain[i], "options"), &opt);
-		hv[nb].options = (uint32_t)opt;
-		hv[nb].src = lab_variant_get(chain[i], "src");
-		hv[nb].args = lab_variant_get(chain[i], "args");
-		nb++;
+		lab_variant_to_hv(&hv[nb++], chain[i]);
 	}
 	{
 		const char *images = getenv("LABCTL_IMAGES");

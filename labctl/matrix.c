@@ -775,17 +775,6 @@ void mx_runner_release(struct mx_runner *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void fill_hv(struct hv_variant *hv, const struct lab_variant *v)
-{
-	memset(hv, 0, sizeof(*hv));
-	hv->name = v->name;
-	hv->recipe = lab_variant_get(v, "recipe");
-	hv->arch = lab_variant_get(v, "arch");
-	parse_u32(lab_variant_get(v, "options"), &hv->options);
-	hv->src = lab_variant_get(v, "src");
-	hv->args = lab_variant_get(v, "args");
-}
-
 static void set_outcome(struct mx_cell *c, enum mx_verdict v, const char *reason)
 {
 	c->verdict = v;
@@ -828,7 +817,7 @@ static int build_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 			if (!strcmp(hv[k].name, name))
 				break;
 		if (k == nb)
-			fill_hv(&hv[nb++], lab_find_variant(r->lab, name));
+			lab_variant_to_hv(&hv[nb++], lab_find_variant(r->lab, name));
 	}
 	res = xcalloc((size_t)nb + 1, sizeof(*res));
 	ret = nb ? hv_build(hv, nb, &bo, res) : 0;

@@ -575,7 +575,7 @@ static struct watch *make_watch(const struct lab *lab,
 
 #define MAX_POWER_PARAMS 32
 
-static void fill_variant(struct hv_variant *hv, const struct lab_variant *v)
+void lab_variant_to_hv(struct hv_variant *hv, const struct lab_variant *v)
 {
 	int64_t opt = 0;
 
@@ -586,6 +586,7 @@ static void fill_variant(struct hv_variant *hv, const struct lab_variant *v)
 	lab_parse_int(lab_variant_get(v, "options"), &opt);
 	hv->options = (uint32_t)opt;
 	hv->src = lab_variant_get(v, "src");
+	hv->rev = lab_variant_get(v, "rev");
 	hv->args = lab_variant_get(v, "args");
 }
 
@@ -677,7 +678,7 @@ static int unique_variants(const struct lab_variant *const *chain, int n,
 			if (!strcmp(hv[k].name, chain[i]->name))
 				break;
 		if (k == nb)
-			fill_variant(&hv[nb++], chain[i]);
+			lab_variant_to_hv(&hv[nb++], chain[i]);
 	}
 	return nb;
 }

@@ -69,4 +69,9 @@ int lab_run_chain(struct lab *lab, const char *const *chain, int n,
 int lab_deploy(struct lab *lab, const char *const *names, int n,
 	       const struct run_opts *o, const struct cmd_ctx *ctx);
 
+struct hv_variant;
+/* A lab variant as the build module takes it (recipe, arch, options, src,
+ * rev, args); the strings stay the lab's. */
+void lab_variant_to_hv(struct hv_variant *hv, const struct lab_variant *v);
+
 #endif
