@@ -139,7 +139,9 @@ check-t: $(LABCTL) $(CORE_LIB)
 
 # ---------------------------------------------------------------- fuzz
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+# Where the fuzz targets are built (a test points it at a scratch dir).
+FUZZDIR ?= build/fuzz
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZDIR)/%)
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -147,17 +149,17 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
 FUZZ_RUNS ?= 20000
 
 # The core once, instrumented for the fuzzers; each target links it.
-FUZZ_CORE_OBJS := $(CORE_SRCS:%.c=build/fuzz/obj/%.o)
-FUZZ_CORE := build/fuzz/libcore.a
+FUZZ_CORE_OBJS := $(CORE_SRCS:%.c=$(FUZZDIR)/obj/%.o)
+FUZZ_CORE := $(FUZZDIR)/libcore.a
 
 fuzz: $(FUZZ_BINS)
-build/fuzz/obj/%.o: %.c
+$(FUZZDIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -MMD -MP -c -o $@ $<
 $(FUZZ_CORE): $(FUZZ_CORE_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_CORE)
+$(FUZZDIR)/%: tests/fuzz/%.c $(FUZZ_CORE)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CORE) $(PKG_LIBS) -lm
 -include $(FUZZ_CORE_OBJS:.o=.d)
@@ -169,8 +171,8 @@ fuzz-run: fuzz
 		echo "fuzz: $$name ($$(ls $$corpus | wc -l) seeds, $(FUZZ_RUNS) runs)"; \
 		work=$$(mktemp -d); cp $$corpus/* $$work/; \
 		$$f -runs=$(FUZZ_RUNS) -max_len=8192 -max_total_time=60 \
-			$$work > build/fuzz/$$name.log 2>&1 || \
-			{ tail -40 build/fuzz/$$name.log; rm -rf $$work; exit 1; }; \
+			$$work > $(FUZZDIR)/$$name.log 2>&1 || \
+			{ tail -40 $(FUZZDIR)/$$name.log; rm -rf $$work; exit 1; }; \
 		rm -rf $$work; \
 	done
 

@@ -47,6 +47,7 @@ for target in run check bench; do
 	timeout 60 make -C "$TOP" --no-print-directory "$target" \
 		INSTALL_DEPS="$F/install" PKG_CONFIG="$F/pkg-config" \
 		CC="$F/cc" FUZZ_CC="$F/cc" BUILDDIR="$T/build-$target" \
+		FUZZDIR="$T/fuzz-$target" \
 		>"$T/out" 2>&1
 	log=$(cat "$F/log" 2>/dev/null)
 	is "$(head -1 <<<"$log")" install-deps "make $target: the install step runs first"
