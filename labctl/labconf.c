@@ -945,8 +945,6 @@ static const char *file_kind(mode_t mode)
 int lab_read_regular_file(struct strbuf *sb, const char *path, size_t max)
 {
 	struct stat st;
-	char chunk[65536];
-	size_t start = sb->len;
 	int fd, flags;
 
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
@@ -967,31 +965,7 @@ int lab_read_regular_file(struct strbuf *sb, const char *path, size_t max)
 	flags = fcntl(fd, F_GETFL);
 	if (flags >= 0)
 		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-
-			close(fd);
-			strbuf_setlen(sb, start);
-			return lab_err_errno(e, "cannot read %s", path);
-		}
-		if (n == 0)
-			break;
-		if (max && sb->len - start + (size_t)n > max) {
-			close(fd);
-			strbuf_setlen(sb, start);
-			return lab_err(LAB_EFORMAT, "%s is larger than %zu bytes",
-				       path, max);
-		}
-		strbuf_add(sb, chunk, (size_t)n);
-	}
-	close(fd);
-	strbuf_grow(sb, 0);
-	return 0;
+	return strbuf_read_fd(sb, fd, path, max);
 }
 
 int lab_load(const char *path, struct lab **out)

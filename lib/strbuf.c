@@ -124,14 +124,11 @@ const char *strbuf_str(const struct strbuf *sb)
 	return sb->buf ? sb->buf : "";
 }
 
-int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
+int strbuf_read_fd(struct strbuf *sb, int fd, const char *path, size_t max)
 {
 	char chunk[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t start = sb->len;
 
-	if (fd < 0)
-		return lab_err_errno(errno, "cannot open %s", path);
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 
@@ -157,6 +154,15 @@ int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
 	close(fd);
 	strbuf_grow(sb, 0);
 	return 0;
+}
+
+int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return lab_err_errno(errno, "cannot open %s", path);
+	return strbuf_read_fd(sb, fd, path, max);
 }
 
 void strbuf_add_json_str(struct strbuf *sb, const char *s)

@@ -37,6 +37,8 @@ void strbuf_rtrim(struct strbuf *sb);
 const char *strbuf_str(const struct strbuf *sb);
 /* Read a whole file; returns 0 or -LAB_E* with the message recorded. */
 int strbuf_read_file(struct strbuf *sb, const char *path, size_t max);
+/* The same from an open fd (path names it in errors); closes fd. */
+int strbuf_read_fd(struct strbuf *sb, int fd, const char *path, size_t max);
 /* Append a JSON string literal (quotes included) for s; bytes that are not
  * valid UTF-8 become \ufffd, so the output is always valid JSON. */
 void strbuf_add_json_str(struct strbuf *sb, const char *s);
