@@ -171,30 +171,6 @@ static char *commit_line(const char *top, const char *rev)
 
 /* ------------------------------------------------------------ the chain */
 
-static int resolve_chain(const struct lab *lab, char **names, int n,
-			 const struct lab_variant **chain)
-{
-	int i, k;
-
-	for (i = 0; i < n; i++) {
-		struct strbuf known = STRBUF_INIT;
-		int ret;
-
-		chain[i] = lab_find_variant(lab, names[i]);
-		if (chain[i])
-			continue;
-		for (k = 0; k < lab->nvariants; k++)
-			strbuf_addf(&known, "%s%s", k ? ", " : "",
-				    lab->variants[k].name);
-		ret = lab_err(LAB_ECONFIG, "lab %s has no variant '%s' (variants: %s)",
-			      lab->name, names[i],
-			      known.len ? strbuf_str(&known) : "none");
-		strbuf_release(&known);
-		return ret;
-	}
-	return 0;
-}
-
 static bool is_xmhf64(const struct lab_variant *v)
 {
 	return !strcmp(lab_variant_get(v, "recipe"), "xmhf64");
@@ -446,7 +422,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	chain = xcalloc((size_t)n + 1, sizeof(*chain));
 	hv = xcalloc((size_t)n + 1, sizeof(*hv));
 	built = xcalloc((size_t)n + 1, sizeof(*built));
-	ret = resolve_chain(lab, names, n, chain);
+	ret = lab_resolve_chain(lab, (const char *const *)names, n, chain);
 	if (ret) {
 		reason = xstrdup(lab_errmsg(ret));
 		code = STEP_ABORT;
@@ -977,7 +953,8 @@ static int bisect_main(int argc, char **argv, struct cmd_ctx *ctx)
 		goto out;
 	}
 	chain = xcalloc((size_t)b.n + 1, sizeof(*chain));
-	ret = resolve_chain(b.lab, b.names, b.n, chain);
+	ret = lab_resolve_chain(b.lab, (const char *const *)b.names, b.n,
+				chain);
 	if (!ret)
 		ret = source_dir(&b.a, chain, b.n, &b.src, &b.standin);
 	if (!ret)

@@ -696,28 +696,19 @@ int mx_cell_init(struct mx_runner *r, struct mx_cell *c, const char *arch,
 int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 		   const char *const *before, int nbefore)
 {
-	const struct lab_variant *v = lab_find_variant(lab, base);
+	const struct lab_variant *v;
 	const char *tmp = getenv("TMPDIR");
 	const char *verb = r->verb ? r->verb : "matrix";
 	char *dir;
-	int i;
+	int i, ret;
 
 	if (strcmp(lab_get(lab, "board", "type"), "qemu"))
 		return lab_err(LAB_ECONFIG,
 			       "%s runs on QEMU boards: a real board's grub.cfg has no entries for the variants it makes (%s is a %s)",
 			       verb, lab->name, lab_get(lab, "board", "type"));
-	if (!v) {
-		struct strbuf known = STRBUF_INIT;
-		int ret;
-
-		for (i = 0; i < lab->nvariants; i++)
-			strbuf_addf(&known, "%s%s", i ? ", " : "",
-				    lab->variants[i].name);
-		ret = lab_err(LAB_ECONFIG, "lab %s has no variant '%s' (variants: %s)",
-			      lab->name, base, known.len ? strbuf_str(&known) : "none");
-		strbuf_release(&known);
+	ret = lab_resolve_chain(lab, &base, 1, &v);
+	if (ret)
 		return ret;
-	}
 	for (i = 0; i < nbefore; i++)
 		if (!lab_find_variant(lab, before[i]))
 			return lab_err(LAB_ECONFIG,
@@ -725,7 +716,7 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 				       lab->name, before[i]);
 	dir = xasprintf("%s/labctl-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", verb);
 	if (!mkdtemp(dir)) {
-		int ret = lab_err_errno(errno, "cannot create %s", dir);
+		ret = lab_err_errno(errno, "cannot create %s", dir);
 
 		free(dir);
 		return ret;

@@ -640,28 +640,27 @@ static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
 	return ret;
 }
 
-/* Resolve names to variants; an unknown one is a config error naming them all. */
-static int resolve_chain(const struct lab *lab, const char *const *names, int n,
-			 const struct lab_variant **chain)
+int lab_resolve_chain(const struct lab *lab, const char *const *names, int n,
+		      const struct lab_variant **chain)
 {
 	int i, k;
 
 	for (i = 0; i < n; i++) {
-		chain[i] = lab_find_variant(lab, names[i]);
-		if (!chain[i]) {
-			struct strbuf known = STRBUF_INIT;
-			int ret;
+		struct strbuf known = STRBUF_INIT;
+		int ret;
 
-			for (k = 0; k < lab->nvariants; k++)
-				strbuf_addf(&known, "%s%s", k ? ", " : "",
-					    lab->variants[k].name);
-			ret = lab_err(LAB_ECONFIG,
-				      "lab %s has no variant '%s', so its GRUB menu has no such entry (variants: %s)",
-				      lab->name, names[i],
-				      known.len ? strbuf_str(&known) : "none");
-			strbuf_release(&known);
-			return ret;
-		}
+		chain[i] = lab_find_variant(lab, names[i]);
+		if (chain[i])
+			continue;
+		for (k = 0; k < lab->nvariants; k++)
+			strbuf_addf(&known, "%s%s", k ? ", " : "",
+				    lab->variants[k].name);
+		ret = lab_err(LAB_ECONFIG,
+			      "lab %s has no variant '%s' (variants: %s)",
+			      lab->name, names[i],
+			      known.len ? strbuf_str(&known) : "none");
+		strbuf_release(&known);
+		return ret;
 	}
 	return 0;
 }
@@ -763,7 +762,7 @@ int lab_deploy(struct lab *lab, const char *const *names, int n,
 	bool remote = board_is_remote(lab);
 	int i, nb = 0, ret;
 
-	ret = resolve_chain(lab, names, n, chain);
+	ret = lab_resolve_chain(lab, names, n, chain);
 	if (!ret) {
 		nb = unique_variants(chain, n, hv);
 		ret = remote ? board_session_open(&bs, lab, &lo) :
@@ -1259,7 +1258,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	bool err_kept = false;
 
 	/* Validate the chain before touching anything. */
-	ret = resolve_chain(lab, chain_names, n, chain);
+	ret = lab_resolve_chain(lab, chain_names, n, chain);
 	if (ret)
 		goto out;
 	for (i = 0; i < n; i++)
