@@ -86,6 +86,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/shquote.h"
+#include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "power.h"
@@ -441,9 +442,7 @@ static int spawn_qemu(struct qemu *q)
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		lab_stop_default();
 		dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
