@@ -40,6 +40,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/fileio.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/spawn.h"
 #include "lib/stopsig.h"
@@ -299,32 +300,21 @@ static int run_capturing_json(struct lab *lab, const char *const *names,
 	return rc;
 }
 
-/* Add "bisect":{...} to results/<ts>.json (the run wrote it; we append). */
+/* Add "bisect":{...} to results/<ts>.json (the run wrote it; we add a key). */
 static void record_in_result(const char *log, const char *obj)
 {
-	struct strbuf js = STRBUF_INIT;
 	char *path = xasprintf("%s.json", log);
-	size_t end;
+	json_t *doc = json_load_file(path, 0, NULL);
+	json_t *step = json_loads(obj, 0, NULL);
 
-	if (strbuf_read_file(&js, path, 64 << 20) < 0)
-		goto out;
-	end = js.len;
-	while (end && (js.buf[end - 1] == '\n' || js.buf[end - 1] == ' '))
-		end--;
-	if (!end || js.buf[end - 1] != '}')
-		goto out;
-	{
-		struct strbuf nw = STRBUF_INIT;
-
-		strbuf_add(&nw, js.buf, end - 1);
-		strbuf_addf(&nw, ",\"bisect\":%s}\n", obj);
-		if (lab_write_file_atomic(path, nw.buf, nw.len, 0644) < 0)
+	if (json_is_object(doc) && step) {
+		json_object_set(doc, "bisect", step);
+		if (lab_json_write_atomic(path, doc, 0644) < 0)
 			lab_warn("%s", lab_errmsg(-LAB_EIO));
-		strbuf_release(&nw);
 	}
-out:
 	lab_err_clear();
-	strbuf_release(&js);
+	json_decref(step);
+	json_decref(doc);
 	free(path);
 }
 

@@ -804,7 +804,7 @@ static void view_status(struct run_state *rs, int64_t now, int64_t *next)
 	*next = lab_mono_ms() + STATUS_MS;
 	st.stage = cur + 1;
 	st.nstages = watch_nstages(w);
-	st.stage_name = cur >= 0 ? rs->rec.chain[cur] : "";
+	st.stage_name = cur >= 0 ? rs->rec.res.stages[cur].variant : "";
 	st.elapsed_ns = now;
 	st.lines = __atomic_load_n(&rs->reader->lines, __ATOMIC_RELAXED);
 	st.bytes = capture_bytes(rs->cap);
@@ -830,7 +830,7 @@ static void judge(struct run_state *rs, const struct item *it)
 	after = watch_current_stage(rs->watch);
 	if (v && v->stage && after != before && after >= 0)
 		v->stage(v->arg, after + 1, watch_nstages(rs->watch),
-			 rs->rec.chain[after], it->t_ns);
+			 rs->rec.res.stages[after].variant, it->t_ns);
 	if (watch_verdict(rs->watch) != VERDICT_PENDING)
 		rs->decided_end = it->end;
 }
@@ -985,19 +985,19 @@ static void print_summary(const struct run_state *rs, FILE *f,
 	int i;
 
 	fprintf(f, "\n%s %s on %s:", capture_name(rs->cap), rs->lab->name,
-		rs->rec.board);
+		rs->rec.res.board);
 	for (i = 0; i < watch_nstages(w); i++)
-		fprintf(f, "%s %s", i ? " ->" : "", rs->rec.chain[i]);
+		fprintf(f, "%s %s", i ? " ->" : "", rs->rec.res.stages[i].variant);
 	fprintf(f, "\n");
 	for (i = 0; i < watch_nstages(w); i++) {
 		const struct watch_stage_result *s = watch_stage(w, i);
 
 		if (s->start_ns < 0)
 			fprintf(f, "  stage %d %-14s not reached\n", i + 1,
-				rs->rec.chain[i]);
+				rs->rec.res.stages[i].variant);
 		else
 			fprintf(f, "  stage %d %-14s at %8.3f s, took %7.3f s (line %d)\n",
-				i + 1, rs->rec.chain[i], s->start_ns / 1e9,
+				i + 1, rs->rec.res.stages[i].variant, s->start_ns / 1e9,
 				((s->end_ns >= 0 ? s->end_ns : watch_decided_ns(w)) -
 				 s->start_ns) / 1e9, s->line_no);
 	}
