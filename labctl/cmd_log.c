@@ -30,6 +30,7 @@
 #include "lib/clock.h"
 #include "lib/color.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/strbuf.h"
 #include "report/grep.h"
 #include "lib/xmalloc.h"
@@ -85,6 +86,7 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 
 	if (o->json) {
 		struct strbuf l = STRBUF_INIT;
+		json_t *doc;
 		size_t i;
 
 		if (len && text[len - 1] == '\n')
@@ -99,12 +101,13 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 			if (!l.buf[i])
 				l.buf[i] = ' ';
 		lab_timestamp_iso(iso, sizeof(iso), r->wall_ns);
-		strbuf_addf(out, "{\"offset\":%s%" PRId64 ".%06" PRId64 ",\"wall\":\"%s\",\"line\":",
-			    r->t_ns < 0 ? "-" : "",
-			    (r->t_ns < 0 ? -r->t_ns : r->t_ns) / 1000000000,
-			    (r->t_ns < 0 ? -r->t_ns : r->t_ns) % 1000000000 / 1000, iso);
-		strbuf_add_json_str(out, l.buf ? l.buf : "");
-		strbuf_addstr(out, "}\n");
+		doc = json_object();
+		/* whole microseconds, cut as the text timestamps are */
+		json_object_set_new(doc, "offset",
+				    json_real((double)(r->t_ns / 1000) / 1e6));
+		lab_json_set(doc, "wall", lab_json_str(iso));
+		lab_json_set(doc, "line", lab_json_str(strbuf_str(&l)));
+		lab_json_add(out, doc);
 		strbuf_release(&l);
 		return;
 	}
@@ -144,10 +147,13 @@ static void emit_gap(struct strbuf *out, const struct log_opts *o,
 	char iso[64];
 
 	if (o->json) {
+		json_t *doc = json_object();
+
 		lab_timestamp_iso(iso, sizeof(iso), g->start_wall_ns);
-		strbuf_addf(out, "{\"gap\":%.6f,\"wall\":\"%s\",\"reason\":", s, iso);
-		strbuf_add_json_str(out, g->reason);
-		strbuf_addstr(out, "}\n");
+		json_object_set_new(doc, "gap", lab_json_secs(g->end_ns - g->start_ns));
+		lab_json_set(doc, "wall", lab_json_str(iso));
+		lab_json_set(doc, "reason", lab_json_str(g->reason));
+		lab_json_add(out, doc);
 		return;
 	}
 	strbuf_addf(out, "%s--- console lost for %.1f s (%s) ---%s\n",

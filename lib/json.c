@@ -49,6 +49,18 @@ void lab_json_set(json_t *obj, const char *key, json_t *value)
 	json_object_set_new(obj, key, value ? value : json_null());
 }
 
+void lab_json_add(struct strbuf *sb, json_t *doc)
+{
+	char *text = json_dumps(doc, LAB_JSON_FLAGS);
+
+	if (text) {
+		strbuf_addstr(sb, text);
+		strbuf_addch(sb, '\n');
+	}
+	free(text);
+	json_decref(doc);
+}
+
 char *lab_json_text(const json_t *doc)
 {
 	char *text = json_dumps(doc, LAB_JSON_FLAGS);

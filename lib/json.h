@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "lib/strbuf.h"
+
 /* The flags every writer dumps with. */
 #define LAB_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | \
 			JSON_REAL_PRECISION(16))
@@ -24,6 +26,8 @@ json_t *lab_json_str(const char *s);
 json_t *lab_json_secs(int64_t ns);
 /* Set obj.key to value (stolen); a NULL value is null. */
 void lab_json_set(json_t *obj, const char *key, json_t *value);
+/* Append the document and a newline to sb; the document is released. */
+void lab_json_add(struct strbuf *sb, json_t *doc);
 /* The document and a newline, as text (malloc'd) or to f (0 or -LAB_EIO). */
 char *lab_json_text(const json_t *doc);
 int lab_json_print(FILE *f, const json_t *doc);
