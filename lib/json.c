@@ -44,6 +44,11 @@ json_t *lab_json_secs(int64_t ns)
 	return json_real(llround(ns / 1e3) / 1e6);
 }
 
+json_t *lab_json_seconds(double s)
+{
+	return json_real(llround(s * 1e6) / 1e6);
+}
+
 void lab_json_set(json_t *obj, const char *key, json_t *value)
 {
 	json_object_set_new(obj, key, value ? value : json_null());

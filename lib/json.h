@@ -22,8 +22,9 @@
 
 /* s as a JSON string (a stray byte becomes U+FFFD); NULL: null. */
 json_t *lab_json_str(const char *s);
-/* ns as seconds, rounded to the microsecond. */
+/* ns, or s seconds, as seconds rounded to the microsecond. */
 json_t *lab_json_secs(int64_t ns);
+json_t *lab_json_seconds(double s);
 /* Set obj.key to value (stolen); a NULL value is null. */
 void lab_json_set(json_t *obj, const char *key, json_t *value);
 /* Append the document and a newline to sb; the document is released. */

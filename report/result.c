@@ -824,11 +824,6 @@ void result_release(struct result *r)
 
 /* ------------------------------------------------------------ writing */
 
-static json_t *secs(double s)
-{
-	return json_real(llround(s * 1e6) / 1e6);
-}
-
 static json_t *stage_json(const struct result_stage *s)
 {
 	json_t *o = json_object();
@@ -838,8 +833,8 @@ static json_t *stage_json(const struct result_stage *s)
 	lab_json_set(o, "entry", lab_json_str(s->entry));
 	json_object_set_new(o, "reached", json_boolean(s->reached));
 	if (s->reached) {
-		json_object_set_new(o, "start", secs(s->start));
-		json_object_set_new(o, "end", secs(s->end));
+		json_object_set_new(o, "start", lab_json_seconds(s->start));
+		json_object_set_new(o, "end", lab_json_seconds(s->end));
 		json_object_set_new(o, "start_byte", json_integer(s->start_byte));
 		json_object_set_new(o, "line", json_integer(s->line));
 	}
@@ -877,8 +872,8 @@ json_t *result_to_json(const struct result *r)
 	lab_json_set(o, "board", lab_json_str(r->board));
 	lab_json_set(o, "host", lab_json_str(r->host));
 	lab_json_set(o, "started", lab_json_str(r->started));
-	json_object_set_new(o, "duration", secs(r->duration));
-	json_object_set_new(o, "decided", secs(r->decided));
+	json_object_set_new(o, "duration", lab_json_seconds(r->duration));
+	json_object_set_new(o, "decided", lab_json_seconds(r->decided));
 	/* Wall clock of the verdict, for measuring what comes after it. */
 	json_object_set_new(o, "decided_wall",
 			    lab_json_secs(r->started_wall_ns +
@@ -899,7 +894,7 @@ json_t *result_to_json(const struct result *r)
 	for (i = 0; i < r->nevents; i++) {
 		json_t *e = json_object();
 
-		json_object_set_new(e, "t", secs(r->events[i].t));
+		json_object_set_new(e, "t", lab_json_seconds(r->events[i].t));
 		lab_json_set(e, "event", lab_json_str(r->events[i].name));
 		lab_json_set(e, "detail", lab_json_str(r->events[i].detail ?
 						       r->events[i].detail : ""));
