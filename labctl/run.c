@@ -25,6 +25,7 @@
 #include "lib/clock.h"
 #include "lib/color.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/netcheck.h"
 #include "lib/stopsig.h"
@@ -717,36 +718,25 @@ static void deploy_json(const struct lab *lab, bool remote, const char *where,
 			const char *disk, int nb,
 			const struct board_deploy_stats *st, int ret)
 {
-	struct strbuf js = STRBUF_INIT;
+	json_t *doc = json_object();
 
-	strbuf_addstr(&js, "{\"lab\":");
-	strbuf_add_json_str(&js, lab->name);
-	strbuf_addstr(&js, ",\"board\":");
-	if (where)
-		strbuf_add_json_str(&js, where);
-	else
-		strbuf_addstr(&js, remote ? "null" : "\"qemu\"");
-	if (disk) {
-		strbuf_addstr(&js, ",\"disk\":");
-		strbuf_add_json_str(&js, disk);
-	}
-	strbuf_addf(&js, ",\"result\":\"%s\",\"deployed\":%d,\"files_sent\":%d,\"files_skipped\":%d",
-		    ret ? "error" : "ok", nb, st->files_sent, st->files_skipped);
-	if (!remote)
-		strbuf_addstr(&js, ",\"bytes_sent\":null,\"round_trips\":null");
-	else
-		strbuf_addf(&js, ",\"bytes_sent\":%llu,\"round_trips\":%llu",
-			    (unsigned long long)st->bytes_sent,
-			    (unsigned long long)st->round_trips);
-	strbuf_addf(&js, ",\"elapsed_ms\":%lld,\"error\":",
-		    (long long)st->elapsed_ms);
-	if (ret)
-		strbuf_add_json_str(&js, lab_errmsg(ret));
-	else
-		strbuf_addstr(&js, "null");
-	strbuf_addstr(&js, "}\n");
-	fputs(strbuf_str(&js), stdout);
-	strbuf_release(&js);
+	lab_json_set(doc, "lab", lab_json_str(lab->name));
+	lab_json_set(doc, "board", where ? lab_json_str(where) :
+		     remote ? NULL : json_string("qemu"));
+	if (disk)
+		lab_json_set(doc, "disk", lab_json_str(disk));
+	lab_json_set(doc, "result", json_string(ret ? "error" : "ok"));
+	json_object_set_new(doc, "deployed", json_integer(nb));
+	json_object_set_new(doc, "files_sent", json_integer(st->files_sent));
+	json_object_set_new(doc, "files_skipped", json_integer(st->files_skipped));
+	lab_json_set(doc, "bytes_sent",
+		     remote ? json_integer((json_int_t)st->bytes_sent) : NULL);
+	lab_json_set(doc, "round_trips",
+		     remote ? json_integer((json_int_t)st->round_trips) : NULL);
+	json_object_set_new(doc, "elapsed_ms", json_integer(st->elapsed_ms));
+	lab_json_set(doc, "error", ret ? lab_json_str(lab_errmsg(ret)) : NULL);
+	lab_json_print(stdout, doc);
+	json_decref(doc);
 }
 
 int lab_deploy(struct lab *lab, const char *const *names, int n,
