@@ -301,19 +301,17 @@ static int run_capturing_json(struct lab *lab, const char *const *names,
 }
 
 /* Add "bisect":{...} to results/<ts>.json (the run wrote it; we add a key). */
-static void record_in_result(const char *log, const char *obj)
+static void record_in_result(const char *log, json_t *step)
 {
 	char *path = xasprintf("%s.json", log);
 	json_t *doc = json_load_file(path, 0, NULL);
-	json_t *step = json_loads(obj, 0, NULL);
 
-	if (json_is_object(doc) && step) {
+	if (json_is_object(doc)) {
 		json_object_set(doc, "bisect", step);
 		if (lab_json_write_atomic(path, doc, 0644) < 0)
 			lab_warn("%s", lab_errmsg(-LAB_EIO));
 	}
 	lab_err_clear();
-	json_decref(step);
 	json_decref(doc);
 	free(path);
 }
@@ -333,36 +331,25 @@ static const char *outcome_name(int code)
 }
 
 /* One step as a JSON object; head is "<40 hex> <subject>" or NULL. */
-static void step_json(struct strbuf *obj, const char *head, int code,
-		      int run_rc, const char *result, const char *verdict,
-		      const char *reason, const char *build_log)
+static json_t *step_json(const char *head, int code, int run_rc,
+			 const char *result, const char *verdict,
+			 const char *reason, const char *build_log)
 {
+	json_t *o = json_object();
 	char commit[41];
 
 	snprintf(commit, sizeof(commit), "%.40s", head ? head : "");
-	strbuf_addstr(obj, "{\"commit\":");
-	strbuf_add_json_str(obj, commit);
-	strbuf_addstr(obj, ",\"subject\":");
-	strbuf_add_json_str(obj, head && strlen(head) > 41 ? head + 41 : "");
-	strbuf_addstr(obj, ",\"outcome\":");
-	strbuf_add_json_str(obj, outcome_name(code));
-	strbuf_addf(obj, ",\"exit\":%d,\"result\":", run_rc);
-	if (result)
-		strbuf_add_json_str(obj, result);
-	else
-		strbuf_addstr(obj, "null");
-	strbuf_addstr(obj, ",\"verdict\":");
-	if (verdict)
-		strbuf_add_json_str(obj, verdict);
-	else
-		strbuf_addstr(obj, "null");
-	strbuf_addstr(obj, ",\"reason\":");
-	strbuf_add_json_str(obj, reason ? reason : "");
-	if (build_log) {
-		strbuf_addstr(obj, ",\"build_log\":");
-		strbuf_add_json_str(obj, build_log);
-	}
-	strbuf_addch(obj, '}');
+	lab_json_set(o, "commit", lab_json_str(commit));
+	lab_json_set(o, "subject",
+		     lab_json_str(head && strlen(head) > 41 ? head + 41 : ""));
+	lab_json_set(o, "outcome", lab_json_str(outcome_name(code)));
+	json_object_set_new(o, "exit", json_integer(run_rc));
+	lab_json_set(o, "result", lab_json_str(result));
+	lab_json_set(o, "verdict", lab_json_str(verdict));
+	lab_json_set(o, "reason", lab_json_str(reason ? reason : ""));
+	if (build_log)
+		lab_json_set(o, "build_log", lab_json_str(build_log));
+	return o;
 }
 
 static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
@@ -373,7 +360,8 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	const struct lab_variant **chain = NULL;
 	struct hv_variant *hv = NULL;
 	struct hv_build_result *built = NULL;
-	struct strbuf json = STRBUF_INIT, line = STRBUF_INIT, obj = STRBUF_INIT;
+	struct strbuf json = STRBUF_INIT, line = STRBUF_INIT;
+	json_t *obj;
 	struct lab *lab = NULL;
 	const char *cwd = getenv(ENV_CWD), *top = getenv(ENV_REPO);
 	const char *result = NULL, *verdict = NULL, *build_log = NULL;
@@ -496,10 +484,10 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 		code = STEP_ABORT;
 
 record:
-	step_json(&obj, head, code, run_rc, result, verdict, reason, build_log);
+	obj = step_json(head, code, run_rc, result, verdict, reason, build_log);
 	if (result)
-		record_in_result(result, obj.buf);
-	strbuf_addf(&line, "%s\n", obj.buf);
+		record_in_result(result, obj);
+	lab_json_add(&line, obj);
 	fd = open(steps_path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0 || write(fd, line.buf, line.len) != (ssize_t)line.len)
 		lab_warn("cannot add to %s: %s", steps_path, strerror(errno));
@@ -521,7 +509,6 @@ record:
 	free(reason);
 	strbuf_release(&json);
 	strbuf_release(&line);
-	strbuf_release(&obj);
 	lab_free(lab);
 	free(a.names);
 	lab_stop_release(&stop);
