@@ -302,10 +302,15 @@ int cmd_reboot(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	board_session_close(&bs);
 	if (!ret) {
-		if (ctx->json)
-			printf("{\"lab\":\"%s\",\"rebooted\":true,\"up\":%s}\n",
-			       lab->name, wait_up ? "true" : "false");
-		else
+		if (ctx->json) {
+			json_t *doc = json_object();
+
+			lab_json_set(doc, "lab", lab_json_str(lab->name));
+			json_object_set_new(doc, "rebooted", json_true());
+			json_object_set_new(doc, "up", json_boolean(wait_up));
+			lab_json_print(stdout, doc);
+			json_decref(doc);
+		} else
 			printf("%s: %s\n", lab->name, wait_up ?
 			       "rebooted and answering ssh again" :
 			       "went down for a reboot");
