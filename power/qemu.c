@@ -602,25 +602,19 @@ static int qmp_send(struct qemu *q, const char *text, size_t len)
 static int qmp_cmd_within(struct qemu *q, const char *cmd,
 			  struct qmp_msg *reply, int64_t timeout_ms)
 {
-	struct strbuf line = STRBUF_INIT;
 	struct qmp_msg m;
-	json_t *req;
-	char *text;
+	char *line;
 	long long id;
 	int ret;
 
 	if (q->qmp < 0)
 		return lab_err(LAB_EINFRA, "QEMU in %s is not running", q->dir);
 	id = ++q->next_id;
-	req = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
-	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (!text)
+	line = qmp_command_line(cmd, id);
+	if (!line)
 		return lab_err(LAB_ENOMEM, "cannot build the QMP command %s", cmd);
-	strbuf_addf(&line, "%s\n", text);
-	free(text);
-	ret = qmp_send(q, line.buf, line.len);
-	strbuf_release(&line);
+	ret = qmp_send(q, line, strlen(line));
+	free(line);
 	if (!ret)
 		ret = pump(q, id, lab_mono_ms() + timeout_ms, &m);
 	if (!ret) {
@@ -972,7 +966,10 @@ static int qemu_dispatch(struct power_dev *dev)
  */
 static void describe_qmp(struct strbuf *out, const char *cmd)
 {
-	strbuf_addf(out, "{\"execute\":\"%s\"}\n", cmd);
+	char *line = qmp_command_line(cmd, -1);
+
+	strbuf_addstr(out, line ? line : "");
+	free(line);
 }
 
 /* The command line exactly as start_qemu builds it. */

@@ -2,6 +2,7 @@
 /* QMP line parsing on jansson (see qmp.h). */
 #include <string.h>
 
+#include "lib/json.h"
 #include "qmp.h"
 
 /* Copy src into buf, cut before a partial UTF-8 character, NUL-terminated. */
@@ -72,6 +73,19 @@ void qmp_msg_release(struct qmp_msg *msg)
 	json_decref(msg->root);
 	msg->root = NULL;
 	msg->ret = NULL;
+}
+
+char *qmp_command_line(const char *cmd, long long id)
+{
+	json_t *req = json_object();
+	char *line;
+
+	json_object_set_new(req, "execute", json_string(cmd));
+	if (id >= 0)
+		json_object_set_new(req, "id", json_integer(id));
+	line = lab_json_text(req);
+	json_decref(req);
+	return line;
 }
 
 bool qmp_chardev_unconnected(const json_t *ret, const char *skip_label,

@@ -50,6 +50,12 @@ enum qmp_kind qmp_parse_line(const char *line, size_t len, struct qmp_msg *msg);
 void qmp_msg_release(struct qmp_msg *msg);
 
 /*
+ * The line that runs cmd: {"execute":CMD,"id":ID} and a newline (no "id"
+ * when id < 0, as --dry-run shows it); malloc'd.
+ */
+char *qmp_command_line(const char *cmd, long long id);
+
+/*
  * From a query-chardev reply: the label of the first socket chardev that
  * has no client yet (its filename starts with "disconnected:"), skipping
  * the one named skip_label.  False when every chardev has its client, or

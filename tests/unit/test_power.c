@@ -446,6 +446,7 @@ static void test_qmp_fields(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct qmp_msg m;
+	char *line;
 	size_t i;
 
 	(void)state;
@@ -476,6 +477,13 @@ static void test_qmp_fields(void **state)
 	assert_true(qmp_chardev_unconnected(m.ret, "s0", m.event,
 					    sizeof(m.event)));
 	assert_string_equal(m.event, "");
+	/* the commands sent, and shown by --dry-run without an id */
+	line = qmp_command_line("query-status", 7);
+	assert_string_equal(line, "{\"execute\":\"query-status\",\"id\":7}\n");
+	free(line);
+	line = qmp_command_line("cont", -1);
+	assert_string_equal(line, "{\"execute\":\"cont\"}\n");
+	free(line);
 }
 
 static void test_qmp_chardev(void **state)
