@@ -46,6 +46,7 @@
 #include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "report/result.h"
 
 /* Exit codes `git bisect run` understands. */
 #define STEP_GOOD 0
@@ -366,7 +367,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	const char *cwd = getenv(ENV_CWD), *top = getenv(ENV_REPO);
 	const char *result = NULL, *verdict = NULL, *build_log = NULL;
 	char *head = NULL, *reason = NULL, **names = NULL;
-	json_t *doc = NULL;
+	struct result *rec = NULL;	/* the run's record */
 	struct lab_err_saved run_err = { { 0 }, 0 };
 	pid_t git_pid = getppid();
 	int n = 0, i, nb = 0, run_rc = -1, code = STEP_SKIP, ret, fd;
@@ -465,12 +466,12 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 					    &o, &json);
 		lab_err_save(&run_err);
 	}
-	doc = json.len ? json_loadb(json.buf, json.len, 0, NULL) : NULL;
-	if (doc) {
-		result = json_string_value(json_object_get(doc, "log"));
-		verdict = json_string_value(json_object_get(doc, "verdict"));
-		reason = xstrdup(json_string_value(json_object_get(doc, "reason")) ?
-				 json_string_value(json_object_get(doc, "reason")) : "");
+	if (json.len && result_from_record(json.buf, json.len, &rec) < 0)
+		lab_err_clear();
+	if (rec) {
+		result = rec->log_path;
+		verdict = rec->verdict;
+		reason = xstrdup(rec->reason ? rec->reason : "");
 	} else if (run_err.msg[0]) {
 		reason = xstrdup(run_err.msg);	/* it failed before its capture */
 	} else {
@@ -499,7 +500,7 @@ record:
 	       result ? " (" : "", result ? result : "", result ? ")" : "");
 	fflush(stdout);
 
-	json_decref(doc);
+	result_free(rec);
 	for (i = 0; built && i < nb; i++)
 		hv_build_result_release(&built[i]);
 	free(built);

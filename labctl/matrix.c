@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +24,9 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/stopsig.h"
+#include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "report/result.h"
 
 /* The stand-in's Makefile takes variant names of at most 31 characters. */
 #define STANDIN_NAME_MAX 31
@@ -912,11 +913,9 @@ run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 	_exit(rc);
 }
 
-static char *js_dup(json_t *o, const char *key)
+static char *dup_or_null(const char *s)
 {
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s && *s ? xstrdup(s) : NULL;
+	return s ? xstrdup(s) : NULL;
 }
 
 /* The last "labctl: ..." line of a child's messages: the error it ended on. */
@@ -944,10 +943,15 @@ static void collect(struct mx_runner *r, struct mx_cell *c, int slot,
 		    int status, double seconds)
 {
 	char *out = cell_file(r, slot, "json"), *err = cell_file(r, slot, "err");
-	json_error_t jerr;
-	json_t *j = json_load_file(out, 0, &jerr);
-	const char *verdict = j ? json_string_value(json_object_get(j, "verdict")) : NULL;
+	struct strbuf text = STRBUF_INIT;
+	struct result *rec = NULL;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+	/* The run's record, as its --json printed it (empty: none). */
+	if (strbuf_read_file(&text, out, 64 << 20) < 0 ||
+	    result_from_record(text.buf, text.len, &rec) < 0)
+		lab_err_clear();
+	strbuf_release(&text);
 
 	c->runs++;
 	c->seconds = seconds;
@@ -956,15 +960,15 @@ static void collect(struct mx_runner *r, struct mx_cell *c, int slot,
 	free(c->board);
 	c->line = c->result = c->board = NULL;
 	c->line_no = 0;
-	if (verdict) {
-		c->verdict = !strcmp(verdict, "pass") ? MX_PASS :
-			     !strcmp(verdict, "fail") ? MX_FAIL : MX_INFRA;
+	if (rec) {
+		c->verdict = !strcmp(rec->verdict, "pass") ? MX_PASS :
+			     !strcmp(rec->verdict, "fail") ? MX_FAIL : MX_INFRA;
 		free(c->reason);
-		c->reason = js_dup(j, "reason");
-		c->line = js_dup(j, "line");
-		c->line_no = (int)json_integer_value(json_object_get(j, "line_no"));
-		c->result = js_dup(j, "log");
-		c->board = js_dup(j, "lab");
+		c->reason = dup_or_null(rec->reason);
+		c->line = dup_or_null(rec->reason_line);
+		c->line_no = rec->reason_line_no;
+		c->result = dup_or_null(rec->log_path);
+		c->board = dup_or_null(rec->lab);
 	} else {
 		char *why = last_error(err);
 
@@ -983,7 +987,7 @@ static void collect(struct mx_runner *r, struct mx_cell *c, int slot,
 					      why ? why : "");
 		free(why);
 	}
-	json_decref(j);
+	result_free(rec);
 	unlink(out);
 	unlink(err);
 	free(out);

@@ -617,6 +617,33 @@ fail:
 	return ret;
 }
 
+int result_from_record(const char *text, size_t len, struct result **out)
+{
+	json_t *root = json_loadb(text, len, 0, NULL);
+	const char *log = json_string_value(json_object_get(root, "log"));
+	struct result *r;
+	char *why = NULL;
+
+	*out = NULL;
+	if (!log || !*log) {
+		json_decref(root);
+		return lab_err(LAB_EFORMAT, "not a run record (no \"log\")");
+	}
+	r = xzalloc(sizeof(*r));
+	r->log_path = xstrdup(log);
+	r->name = xstrdup(base_name(log));
+	r->json_path = xasprintf("%s.json", log);
+	r->decided = -1;
+	json_decref(root);
+	if (!load_json(r, text, len, &why)) {	/* it parsed above: cannot fail */
+		free(why);
+		result_free(r);
+		return lab_err(LAB_EFORMAT, "not a run record");
+	}
+	*out = r;
+	return 0;
+}
+
 int result_resolve(const char *what, const char *results_dir,
 		   char **log_path)
 {

@@ -117,6 +117,11 @@ int result_load(const char *what, const char *results_dir, unsigned flags,
 int result_resolve(const char *what, const char *results_dir,
 		   char **log_path);
 void result_free(struct result *r);
+/*
+ * A run record alone, as `labctl --json run` prints it (the files are
+ * not read): log_path is its "log".  -LAB_EFORMAT when text is not one.
+ */
+int result_from_record(const char *text, size_t len, struct result **out);
 /* Free what r holds, not r itself (a result built in place); r is zeroed. */
 void result_release(struct result *r);
 

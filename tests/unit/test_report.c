@@ -159,6 +159,7 @@ static void test_result_write(void **state)
 	};
 	json_t *doc = result_to_json(&r);
 	char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(16));
+	const char *text2;
 	struct result *back;
 
 	(void)state;
@@ -191,6 +192,21 @@ static void test_result_write(void **state)
 	assert_string_equal(back->command, "labctl run q");
 	assert_true(back->duration == 2 && back->decided == 1.5);
 	result_free(back);
+	/* the record alone, as run --json prints it: what matrix and bisect read */
+	assert_int_equal(result_from_record(text, strlen(text), &back), 0);
+	assert_string_equal(back->log_path, "results/20261121082812");
+	assert_string_equal(back->name, "20261121082812");
+	assert_string_equal(back->verdict, "fail");
+	assert_string_equal(back->reason, "halt");
+	assert_int_equal(back->reason_line_no, 7);
+	assert_string_equal(back->lab, "q");
+	result_free(back);
+	text2 = "{\"verdict\":\"pass\"}";
+	assert_int_equal(result_from_record(text2, strlen(text2), &back),
+			 -LAB_EFORMAT);
+	assert_null(back);
+	assert_int_equal(result_from_record("", 0, &back), -LAB_EFORMAT);
+	lab_err_clear();
 	free(text);
 	json_decref(doc);
 }
