@@ -40,11 +40,13 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/fileio.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/spawn.h"
 #include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "report/result.h"
 
 /* Exit codes `git bisect run` understands. */
 #define STEP_GOOD 0
@@ -170,30 +172,6 @@ static char *commit_line(const char *top, const char *rev)
 }
 
 /* ------------------------------------------------------------ the chain */
-
-static int resolve_chain(const struct lab *lab, char **names, int n,
-			 const struct lab_variant **chain)
-{
-	int i, k;
-
-	for (i = 0; i < n; i++) {
-		struct strbuf known = STRBUF_INIT;
-		int ret;
-
-		chain[i] = lab_find_variant(lab, names[i]);
-		if (chain[i])
-			continue;
-		for (k = 0; k < lab->nvariants; k++)
-			strbuf_addf(&known, "%s%s", k ? ", " : "",
-				    lab->variants[k].name);
-		ret = lab_err(LAB_ECONFIG, "lab %s has no variant '%s' (variants: %s)",
-			      lab->name, names[i],
-			      known.len ? strbuf_str(&known) : "none");
-		strbuf_release(&known);
-		return ret;
-	}
-	return 0;
-}
 
 static bool is_xmhf64(const struct lab_variant *v)
 {
@@ -323,32 +301,19 @@ static int run_capturing_json(struct lab *lab, const char *const *names,
 	return rc;
 }
 
-/* Add "bisect":{...} to results/<ts>.json (the run wrote it; we append). */
-static void record_in_result(const char *log, const char *obj)
+/* Add "bisect":{...} to results/<ts>.json (the run wrote it; we add a key). */
+static void record_in_result(const char *log, json_t *step)
 {
-	struct strbuf js = STRBUF_INIT;
 	char *path = xasprintf("%s.json", log);
-	size_t end;
+	json_t *doc = json_load_file(path, 0, NULL);
 
-	if (strbuf_read_file(&js, path, 64 << 20) < 0)
-		goto out;
-	end = js.len;
-	while (end && (js.buf[end - 1] == '\n' || js.buf[end - 1] == ' '))
-		end--;
-	if (!end || js.buf[end - 1] != '}')
-		goto out;
-	{
-		struct strbuf nw = STRBUF_INIT;
-
-		strbuf_add(&nw, js.buf, end - 1);
-		strbuf_addf(&nw, ",\"bisect\":%s}\n", obj);
-		if (lab_write_file_atomic(path, nw.buf, nw.len, 0644) < 0)
+	if (json_is_object(doc)) {
+		json_object_set(doc, "bisect", step);
+		if (lab_json_write_atomic(path, doc, 0644) < 0)
 			lab_warn("%s", lab_errmsg(-LAB_EIO));
-		strbuf_release(&nw);
 	}
-out:
 	lab_err_clear();
-	strbuf_release(&js);
+	json_decref(doc);
 	free(path);
 }
 
@@ -367,36 +332,25 @@ static const char *outcome_name(int code)
 }
 
 /* One step as a JSON object; head is "<40 hex> <subject>" or NULL. */
-static void step_json(struct strbuf *obj, const char *head, int code,
-		      int run_rc, const char *result, const char *verdict,
-		      const char *reason, const char *build_log)
+static json_t *step_json(const char *head, int code, int run_rc,
+			 const char *result, const char *verdict,
+			 const char *reason, const char *build_log)
 {
+	json_t *o = json_object();
 	char commit[41];
 
 	snprintf(commit, sizeof(commit), "%.40s", head ? head : "");
-	strbuf_addstr(obj, "{\"commit\":");
-	strbuf_add_json_str(obj, commit);
-	strbuf_addstr(obj, ",\"subject\":");
-	strbuf_add_json_str(obj, head && strlen(head) > 41 ? head + 41 : "");
-	strbuf_addstr(obj, ",\"outcome\":");
-	strbuf_add_json_str(obj, outcome_name(code));
-	strbuf_addf(obj, ",\"exit\":%d,\"result\":", run_rc);
-	if (result)
-		strbuf_add_json_str(obj, result);
-	else
-		strbuf_addstr(obj, "null");
-	strbuf_addstr(obj, ",\"verdict\":");
-	if (verdict)
-		strbuf_add_json_str(obj, verdict);
-	else
-		strbuf_addstr(obj, "null");
-	strbuf_addstr(obj, ",\"reason\":");
-	strbuf_add_json_str(obj, reason ? reason : "");
-	if (build_log) {
-		strbuf_addstr(obj, ",\"build_log\":");
-		strbuf_add_json_str(obj, build_log);
-	}
-	strbuf_addch(obj, '}');
+	lab_json_set(o, "commit", lab_json_str(commit));
+	lab_json_set(o, "subject",
+		     lab_json_str(head && strlen(head) > 41 ? head + 41 : ""));
+	lab_json_set(o, "outcome", lab_json_str(outcome_name(code)));
+	json_object_set_new(o, "exit", json_integer(run_rc));
+	lab_json_set(o, "result", lab_json_str(result));
+	lab_json_set(o, "verdict", lab_json_str(verdict));
+	lab_json_set(o, "reason", lab_json_str(reason ? reason : ""));
+	if (build_log)
+		lab_json_set(o, "build_log", lab_json_str(build_log));
+	return o;
 }
 
 static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
@@ -407,12 +361,13 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	const struct lab_variant **chain = NULL;
 	struct hv_variant *hv = NULL;
 	struct hv_build_result *built = NULL;
-	struct strbuf json = STRBUF_INIT, line = STRBUF_INIT, obj = STRBUF_INIT;
+	struct strbuf json = STRBUF_INIT, line = STRBUF_INIT;
+	json_t *obj;
 	struct lab *lab = NULL;
 	const char *cwd = getenv(ENV_CWD), *top = getenv(ENV_REPO);
 	const char *result = NULL, *verdict = NULL, *build_log = NULL;
 	char *head = NULL, *reason = NULL, **names = NULL;
-	json_t *doc = NULL;
+	struct result *rec = NULL;	/* the run's record */
 	struct lab_err_saved run_err = { { 0 }, 0 };
 	pid_t git_pid = getppid();
 	int n = 0, i, nb = 0, run_rc = -1, code = STEP_SKIP, ret, fd;
@@ -446,7 +401,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	chain = xcalloc((size_t)n + 1, sizeof(*chain));
 	hv = xcalloc((size_t)n + 1, sizeof(*hv));
 	built = xcalloc((size_t)n + 1, sizeof(*built));
-	ret = resolve_chain(lab, names, n, chain);
+	ret = lab_resolve_chain(lab, (const char *const *)names, n, chain);
 	if (ret) {
 		reason = xstrdup(lab_errmsg(ret));
 		code = STEP_ABORT;
@@ -503,12 +458,12 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 					    &o, &json);
 		lab_err_save(&run_err);
 	}
-	doc = json.len ? json_loadb(json.buf, json.len, 0, NULL) : NULL;
-	if (doc) {
-		result = json_string_value(json_object_get(doc, "log"));
-		verdict = json_string_value(json_object_get(doc, "verdict"));
-		reason = xstrdup(json_string_value(json_object_get(doc, "reason")) ?
-				 json_string_value(json_object_get(doc, "reason")) : "");
+	if (json.len && result_from_record(json.buf, json.len, &rec) < 0)
+		lab_err_clear();
+	if (rec) {
+		result = rec->log_path;
+		verdict = rec->verdict;
+		reason = xstrdup(rec->reason ? rec->reason : "");
 	} else if (run_err.msg[0]) {
 		reason = xstrdup(run_err.msg);	/* it failed before its capture */
 	} else {
@@ -522,10 +477,10 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 		code = STEP_ABORT;
 
 record:
-	step_json(&obj, head, code, run_rc, result, verdict, reason, build_log);
+	obj = step_json(head, code, run_rc, result, verdict, reason, build_log);
 	if (result)
-		record_in_result(result, obj.buf);
-	strbuf_addf(&line, "%s\n", obj.buf);
+		record_in_result(result, obj);
+	lab_json_add(&line, obj);
 	fd = open(steps_path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0 || write(fd, line.buf, line.len) != (ssize_t)line.len)
 		lab_warn("cannot add to %s: %s", steps_path, strerror(errno));
@@ -537,7 +492,7 @@ record:
 	       result ? " (" : "", result ? result : "", result ? ")" : "");
 	fflush(stdout);
 
-	json_decref(doc);
+	result_free(rec);
 	for (i = 0; built && i < nb; i++)
 		hv_build_result_release(&built[i]);
 	free(built);
@@ -547,7 +502,6 @@ record:
 	free(reason);
 	strbuf_release(&json);
 	strbuf_release(&line);
-	strbuf_release(&obj);
 	lab_free(lab);
 	free(a.names);
 	lab_stop_release(&stop);
@@ -969,7 +923,8 @@ static int bisect_main(int argc, char **argv, struct cmd_ctx *ctx)
 		goto out;
 	}
 	chain = xcalloc((size_t)b.n + 1, sizeof(*chain));
-	ret = resolve_chain(b.lab, b.names, b.n, chain);
+	ret = lab_resolve_chain(b.lab, (const char *const *)b.names, b.n,
+				chain);
 	if (!ret)
 		ret = source_dir(&b.a, chain, b.n, &b.src, &b.standin);
 	if (!ret)

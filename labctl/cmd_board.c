@@ -23,6 +23,7 @@
 #include "labctl/labctl.h"
 #include "labctl/run.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -31,17 +32,14 @@
 static void json_chain(struct strbuf *js, const struct lab *lab,
 		       char *const *entries, size_t n)
 {
+	json_t *doc = json_object(), *chain = json_array();
 	size_t i;
 
-	strbuf_addstr(js, "{\"lab\":");
-	strbuf_add_json_str(js, lab->name);
-	strbuf_addstr(js, ",\"chain\":[");
-	for (i = 0; i < n; i++) {
-		if (i)
-			strbuf_addch(js, ',');
-		strbuf_add_json_str(js, entries[i]);
-	}
-	strbuf_addstr(js, "]}\n");
+	for (i = 0; i < n; i++)
+		json_array_append_new(chain, lab_json_str(entries[i]));
+	lab_json_set(doc, "lab", lab_json_str(lab->name));
+	json_object_set_new(doc, "chain", chain);
+	lab_json_add(js, doc);
 }
 
 static int chain_lab_show(struct board_session *bs, const struct cmd_ctx *ctx)
@@ -236,19 +234,16 @@ int cmd_grub_install(int argc, char **argv, struct cmd_ctx *ctx)
 	board_session_close(&bs);
 	if (!ret || diff.len) {
 		if (ctx->json) {
-			struct strbuf js = STRBUF_INIT;
+			json_t *doc = json_object();
 
-			strbuf_addstr(&js, "{\"lab\":");
-			strbuf_add_json_str(&js, lab->name);
-			strbuf_addstr(&js, ",\"diff\":");
-			strbuf_add_json_str(&js, strbuf_str(&diff));
-			strbuf_addstr(&js, ",\"plan\":");
-			strbuf_add_json_str(&js, strbuf_str(&plan));
-			strbuf_addf(&js, ",\"dry_run\":%s,\"ok\":%s}\n",
-				    ctx->dry_run ? "true" : "false",
-				    ret ? "false" : "true");
-			fputs(strbuf_str(&js), stdout);
-			strbuf_release(&js);
+			lab_json_set(doc, "lab", lab_json_str(lab->name));
+			lab_json_set(doc, "diff", lab_json_str(strbuf_str(&diff)));
+			lab_json_set(doc, "plan", lab_json_str(strbuf_str(&plan)));
+			json_object_set_new(doc, "dry_run",
+					    json_boolean(ctx->dry_run));
+			json_object_set_new(doc, "ok", json_boolean(!ret));
+			lab_json_print(stdout, doc);
+			json_decref(doc);
 		} else {
 			fputs(diff.len ? strbuf_str(&diff) :
 			      "# the GRUB scripts on the board are up to date\n",
@@ -307,10 +302,15 @@ int cmd_reboot(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	board_session_close(&bs);
 	if (!ret) {
-		if (ctx->json)
-			printf("{\"lab\":\"%s\",\"rebooted\":true,\"up\":%s}\n",
-			       lab->name, wait_up ? "true" : "false");
-		else
+		if (ctx->json) {
+			json_t *doc = json_object();
+
+			lab_json_set(doc, "lab", lab_json_str(lab->name));
+			json_object_set_new(doc, "rebooted", json_true());
+			json_object_set_new(doc, "up", json_boolean(wait_up));
+			lab_json_print(stdout, doc);
+			json_decref(doc);
+		} else
 			printf("%s: %s\n", lab->name, wait_up ?
 			       "rebooted and answering ssh again" :
 			       "went down for a reboot");

@@ -19,6 +19,7 @@
 #include "grubenv/envblk.h"
 #include "labctl/labctl.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 
@@ -137,15 +138,13 @@ static int do_show(const char *path, bool json)
 		return cmd_fail(ret);
 	chain_get(blk, &entries, &n);
 	if (json) {
-		strbuf_addstr(&sb, "{\"file\":");
-		strbuf_add_json_str(&sb, path);
-		strbuf_addstr(&sb, ",\"chain\":[");
-		for (i = 0; i < n; i++) {
-			if (i)
-				strbuf_addch(&sb, ',');
-			strbuf_add_json_str(&sb, entries[i]);
-		}
-		strbuf_addstr(&sb, "]}\n");
+		json_t *doc = json_object(), *chain = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(chain, lab_json_str(entries[i]));
+		lab_json_set(doc, "file", lab_json_str(path));
+		json_object_set_new(doc, "chain", chain);
+		lab_json_add(&sb, doc);
 	} else {
 		for (i = 0; i < n; i++)
 			strbuf_addf(&sb, "%s\n", entries[i]);

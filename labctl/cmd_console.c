@@ -524,8 +524,7 @@ int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 	};
 	const char *results_dir = "results", *lab_name = NULL;
 	struct lab_param params[MAX_CONSOLE_PARAMS];
-	struct sigaction sa = { .sa_handler = lab_stop_handler }, old[4];
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct lab_stop_saved stop;
 	struct console_config cfg = { 0 };
 	struct session s = { .ctx = ctx, .map_lf_crlf = true };
 	struct board_session bs = { 0 };
@@ -569,13 +568,9 @@ int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 	if (rc)
 		return rc;
 	s.lab = lab;
-	if (pipe2(lab_stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		ret = lab_err_errno(errno, "pipe");
+	ret = lab_stop_catch(&stop);
+	if (ret)
 		goto out_lab;
-	}
-	lab_stop_signal = 0;
-	for (i = 0; i < 4; i++)
-		sigaction(sigs[i], &sa, &old[i]);
 
 	if (follow_mode) {
 		ret = follow(lab, results_dir);
@@ -623,11 +618,7 @@ out_console:
 	console_close(s.con);
 out:
 	board_session_close(&bs);
-	for (i = 0; i < 4; i++)
-		sigaction(sigs[i], &old[i], NULL);
-	close(lab_stop_pipe[0]);
-	close(lab_stop_pipe[1]);
-	lab_stop_pipe[0] = lab_stop_pipe[1] = -1;
+	lab_stop_release(&stop);
 out_lab:
 	strbuf_release(&s.out);
 	strbuf_release(&s.shown);

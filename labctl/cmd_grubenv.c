@@ -23,6 +23,7 @@
 #include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -94,31 +95,29 @@ static int do_create(const char *path, int argc, char **argv,
 
 struct list_out {
 	struct strbuf sb;
-	bool json;
-	bool first;
+	json_t *vars;		/* --json: the variables, else NULL */
 };
 
 static int list_cb(const char *name, const char *value, void *arg)
 {
 	struct list_out *o = arg;
 
-	if (!o->json) {
+	json_t *var;
+
+	if (!o->vars) {
 		strbuf_addf(&o->sb, "%s=%s\n", name, value);
 		return 0;
 	}
-	strbuf_addstr(&o->sb, o->first ? "" : ",");
-	strbuf_addstr(&o->sb, "{\"name\":");
-	strbuf_add_json_str(&o->sb, name);
-	strbuf_addstr(&o->sb, ",\"value\":");
-	strbuf_add_json_str(&o->sb, value);
-	strbuf_addch(&o->sb, '}');
-	o->first = false;
+	var = json_object();
+	lab_json_set(var, "name", lab_json_str(name));
+	lab_json_set(var, "value", lab_json_str(value));
+	json_array_append_new(o->vars, var);
 	return 0;
 }
 
 static int do_list(const char *path, int argc, char **argv, bool json)
 {
-	struct list_out o = { STRBUF_INIT, json, true };
+	struct list_out o = { STRBUF_INIT, NULL };
 	struct envblk *blk;
 	int ret;
 
@@ -134,14 +133,16 @@ static int do_list(const char *path, int argc, char **argv, bool json)
 	/* GRUB stops reading at a broken record; say so, list what it sees. */
 	if (envblk_check(blk, NULL))
 		lab_warn("%s: %s", path, lab_errmsg(-LAB_EFORMAT));
-	if (json) {
-		strbuf_addstr(&o.sb, "{\"file\":");
-		strbuf_add_json_str(&o.sb, path);
-		strbuf_addstr(&o.sb, ",\"variables\":[");
-	}
-	envblk_foreach(blk, list_cb, &o);
 	if (json)
-		strbuf_addstr(&o.sb, "]}\n");
+		o.vars = json_array();
+	envblk_foreach(blk, list_cb, &o);
+	if (o.vars) {
+		json_t *doc = json_object();
+
+		lab_json_set(doc, "file", lab_json_str(path));
+		json_object_set_new(doc, "variables", o.vars);
+		lab_json_add(&o.sb, doc);
+	}
 	fwrite(o.sb.buf ? o.sb.buf : "", 1, o.sb.len, stdout);
 	strbuf_release(&o.sb);
 	envblk_free(blk);

@@ -12,6 +12,7 @@
 
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
+#include "lib/json.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 
@@ -82,6 +83,7 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 	struct strbuf out = STRBUF_INIT;
+	json_t *labs = NULL;	/* --json: the listing */
 	struct found *f;
 	int n, i, bad = 0;
 
@@ -96,7 +98,7 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 		return cmd_usage_error("labs", "takes no arguments");
 	n = collect(&f);
 	if (ctx->json)
-		strbuf_addstr(&out, "[");
+		labs = json_array();
 	else if (n)
 		strbuf_addf(&out, "%-12s %-7s %-9s %s\n", "LAB", "BOARD", "VARIANTS",
 			    "DESCRIPTION");
@@ -107,23 +109,24 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 
 		if (ret < 0)
 			bad++;
-		if (ctx->json) {
-			strbuf_addstr(&out, i ? ",{\"name\":" : "{\"name\":");
-			strbuf_add_json_str(&out, f[i].name);
-			strbuf_addstr(&out, ",\"path\":");
-			strbuf_add_json_str(&out, f[i].path);
+		if (labs) {
+			json_t *o = json_object();
+
+			lab_json_set(o, "name", lab_json_str(f[i].name));
+			lab_json_set(o, "path", lab_json_str(f[i].path));
 			if (lab) {
-				strbuf_addstr(&out, ",\"board\":");
-				strbuf_add_json_str(&out, lab_get(lab, "board", "type"));
-				strbuf_addf(&out, ",\"variants\":%d", lab->nvariants);
-				strbuf_addstr(&out, ",\"description\":");
-				strbuf_add_json_str(&out, desc ? desc : "");
-				strbuf_addstr(&out, ",\"valid\":true}");
+				lab_json_set(o, "board",
+					     lab_json_str(lab_get(lab, "board", "type")));
+				json_object_set_new(o, "variants",
+						    json_integer(lab->nvariants));
+				lab_json_set(o, "description",
+					     lab_json_str(desc ? desc : ""));
+				json_object_set_new(o, "valid", json_true());
 			} else {
-				strbuf_addstr(&out, ",\"valid\":false,\"error\":");
-				strbuf_add_json_str(&out, lab_errmsg(ret));
-				strbuf_addstr(&out, "}");
+				json_object_set_new(o, "valid", json_false());
+				lab_json_set(o, "error", lab_json_str(lab_errmsg(ret)));
 			}
+			json_array_append_new(labs, o);
 		} else if (lab) {
 			strbuf_addf(&out, "%-12s %-7s %-9d %s\n", f[i].name,
 				    lab_get(lab, "board", "type"), lab->nvariants,
@@ -137,8 +140,8 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 		free(f[i].path);
 	}
 	free(f);
-	if (ctx->json)
-		strbuf_addstr(&out, "]\n");
+	if (labs)
+		lab_json_add(&out, labs);
 	else if (!n)
 		strbuf_addstr(&out,
 			      "no lab files found (looked in $LABCTL_LABS, ./labs, $XDG_CONFIG_HOME/labctl/labs and the installed labs)\n");

@@ -18,6 +18,7 @@
 #include "labctl/lease.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "ssh/ssh.h"
@@ -55,23 +56,23 @@ static int parse_duration_arg(const char *verb, const char *opt,
 	return 0;
 }
 
-static void lease_json(struct strbuf *js, const struct lease *l)
+static json_t *lease_json(const struct lease *l)
 {
-	strbuf_addstr(js, "{\"lab\":");
-	strbuf_add_json_str(js, l->name);
-	strbuf_addf(js, ",\"held\":%s", l->info.held ? "true" : "false");
+	json_t *o = json_object();
+
+	lab_json_set(o, "lab", lab_json_str(l->name));
+	json_object_set_new(o, "held", json_boolean(l->info.held));
 	if (l->info.held) {
-		strbuf_addstr(js, ",\"owner\":");
-		strbuf_add_json_str(js, l->info.owner);
-		strbuf_addf(js, ",\"pid\":%ld,\"start\":%lld,\"expires\":%lld",
-			    l->info.pid, (long long)l->info.start,
-			    (long long)l->info.expires);
-		strbuf_addf(js, ",\"mine\":%s",
-			    !strcmp(l->info.owner, l->owner) ? "true" : "false");
+		lab_json_set(o, "owner", lab_json_str(l->info.owner));
+		json_object_set_new(o, "pid", json_integer(l->info.pid));
+		json_object_set_new(o, "start", json_integer(l->info.start));
+		json_object_set_new(o, "expires", json_integer(l->info.expires));
+		json_object_set_new(o, "mine",
+				    json_boolean(!strcmp(l->info.owner, l->owner)));
 	}
-	strbuf_addstr(js, ",\"where\":");
-	strbuf_add_json_str(js, l->remote_host ? l->remote_host : "local");
-	strbuf_addch(js, '}');
+	lab_json_set(o, "where",
+		     lab_json_str(l->remote_host ? l->remote_host : "local"));
+	return o;
 }
 
 int cmd_lock(int argc, char **argv, struct cmd_ctx *ctx)
@@ -122,11 +123,10 @@ int cmd_lock(int argc, char **argv, struct cmd_ctx *ctx)
 
 		lease_format_time(l.info.expires, until, sizeof(until));
 		if (ctx->json) {
-			struct strbuf js = STRBUF_INIT;
+			json_t *doc = lease_json(&l);
 
-			lease_json(&js, &l);
-			puts(strbuf_str(&js));
-			strbuf_release(&js);
+			lab_json_print(stdout, doc);
+			json_decref(doc);
 		} else {
 			printf("%s reserved by %s until %s%s%s\n", lab->name,
 			       l.info.owner, until,
@@ -181,7 +181,7 @@ int cmd_unlock(int argc, char **argv, struct cmd_ctx *ctx)
 
 int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	struct strbuf js = STRBUF_INIT;
+	json_t *list = NULL;	/* --json: one object per board */
 	const char **names = NULL;
 	char **owned = NULL;
 	struct cmd_getopt g;
@@ -203,7 +203,7 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 			     getenv("LABCTL_LAB") : "qemu";
 	}
 	if (ctx->json)
-		strbuf_addch(&js, '[');
+		list = json_array();
 	else
 		printf("%-16s %-8s %-28s %-8s %s\n", "LAB", "STATE", "OWNER",
 		       "SINCE", "EXPIRES");
@@ -233,18 +233,17 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 		ret = lease_init(&l, lab);
 		if (!ret)
 			ret = lease_query(&l);
-		if (ctx->json) {
-			if (i)
-				strbuf_addch(&js, ',');
+		if (list) {
+			json_t *o;
+
 			if (ret) {
-				strbuf_addstr(&js, "{\"lab\":");
-				strbuf_add_json_str(&js, lab->name);
-				strbuf_addstr(&js, ",\"error\":");
-				strbuf_add_json_str(&js, lab_errmsg(ret));
-				strbuf_addch(&js, '}');
+				o = json_object();
+				lab_json_set(o, "lab", lab_json_str(lab->name));
+				lab_json_set(o, "error", lab_json_str(lab_errmsg(ret)));
 			} else {
-				lease_json(&js, &l);
+				o = lease_json(&l);
 			}
+			json_array_append_new(list, o);
 		} else if (ret) {
 			printf("%-16s %-8s %s\n", lab->name, "unknown",
 			       lab_errmsg(ret));
@@ -264,11 +263,10 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 			lease_release_resources(&l);
 		lab_free(lab);
 	}
-	if (ctx->json) {
-		strbuf_addch(&js, ']');
-		puts(strbuf_str(&js));
+	if (list) {
+		lab_json_print(stdout, list);
+		json_decref(list);
 	}
-	strbuf_release(&js);
 	while (nowned > 0)
 		free(owned[--nowned]);
 	free(owned);
@@ -312,20 +310,17 @@ int cmd_trust(int argc, char **argv, struct cmd_ctx *ctx)
 	if (ret)
 		goto out;
 	if (ctx->json) {
-		struct strbuf js = STRBUF_INIT;
+		json_t *doc = json_object();
 
-		strbuf_addstr(&js, "{\"lab\":");
-		strbuf_add_json_str(&js, lab->name);
-		strbuf_addstr(&js, ",\"host\":");
-		strbuf_add_json_str(&js, cfg.host);
-		strbuf_addstr(&js, ",\"key\":");
-		strbuf_add_json_str(&js, strbuf_str(&fp));
-		strbuf_addstr(&js, ",\"was\":");
-		strbuf_add_json_str(&js, state);
-		strbuf_addf(&js, ",\"written\":%s}",
-			    ctx->dry_run || !strcmp(state, "known") ? "false" : "true");
-		puts(strbuf_str(&js));
-		strbuf_release(&js);
+		lab_json_set(doc, "lab", lab_json_str(lab->name));
+		lab_json_set(doc, "host", lab_json_str(cfg.host));
+		lab_json_set(doc, "key", lab_json_str(strbuf_str(&fp)));
+		lab_json_set(doc, "was", lab_json_str(state));
+		json_object_set_new(doc, "written",
+				    json_boolean(!ctx->dry_run &&
+						 strcmp(state, "known")));
+		lab_json_print(stdout, doc);
+		json_decref(doc);
 	} else if (!strcmp(state, "known")) {
 		printf("%s: %s is already trusted: %s\n", lab->name, cfg.host,
 		       strbuf_str(&fp));

@@ -7,7 +7,7 @@
  * prefix of one, or "latest", as for grep, diff and report
  * (result_resolve).  Renders the raw log with the per-line times of its
  * .lines sidecar (see serial-capture/capture.h) and, for --stage, the
- * start bytes of its .json.  The raw log is only ever opened read-only.  Without options the
+ * stage ranges of its run record (result_load, result_stage_range).  The raw log is only ever opened read-only.  Without options the
  * bytes are printed unchanged.
  *
  * The rendering helpers below are not static so tests/unit/test_console.c
@@ -30,6 +30,7 @@
 #include "lib/clock.h"
 #include "lib/color.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/strbuf.h"
 #include "report/grep.h"
 #include "lib/xmalloc.h"
@@ -68,95 +69,6 @@ void log_format_offset(struct strbuf *out, int64_t ns)
 	strbuf_addf(out, "[%12s] ", num);
 }
 
-/* The value after "key": in the JSON object text [obj, end), or NULL. */
-static const char *obj_key(const char *obj, const char *end, const char *key)
-{
-	size_t kl = strlen(key);
-	const char *p;
-
-	for (p = obj; p + kl + 3 <= end; p++) {
-		if (*p == '"' && !strncmp(p + 1, key, kl) && p[kl + 1] == '"' &&
-		    p[kl + 2] == ':')
-			return p + kl + 3;
-		if (*p == '"' && p != obj) {
-			/* skip a string value so its text never matches */
-			for (p++; p < end && *p != '"'; p++)
-				if (*p == '\\')
-					p++;
-			if (p >= end)
-				return NULL;
-			continue;
-		}
-	}
-	return NULL;
-}
-
-/*
- * From the .json text, the byte range [start, end) of stage (1-based):
- * its start_byte to the next reached stage's start_byte, or size.
- * -LAB_EFORMAT when the document has no stages list, -LAB_ENOENT when
- * the stage does not exist or was not reached.
- */
-int log_stage_range(const char *json, int stage, uint64_t size,
-		    uint64_t *start, uint64_t *end)
-{
-	const char *p = strstr(json, "\"stages\":[");
-	int n = 0, found = stage == 0;
-
-	if (!p)
-		return lab_err(LAB_EFORMAT, "no \"stages\" list");
-	p += strlen("\"stages\":[");
-	*start = 0;	/* stage 0: from the first byte to stage 1's banner */
-	*end = size;
-	while (*p && *p != ']') {
-		const char *o, *v;
-		int depth = 0;
-
-		while (*p == ',' || *p == ' ' || *p == '\n')
-			p++;
-		if (*p != '{')
-			return lab_err(LAB_EFORMAT, "a stage is not an object");
-		o = p;
-		for (; *p; p++) {
-			if (*p == '"') {
-				for (p++; *p && *p != '"'; p++)
-					if (*p == '\\' && p[1])
-						p++;
-				if (!*p)
-					break;
-			} else if (*p == '{') {
-				depth++;
-			} else if (*p == '}' && !--depth) {
-				p++;
-				break;
-			}
-		}
-		if (depth)
-			return lab_err(LAB_EFORMAT, "a stage object is not closed");
-		n++;
-		v = obj_key(o, p, "start_byte");
-		if (n == stage) {
-			if (!v)
-				return lab_err(LAB_ENOENT,
-					       "stage %d was not reached in this run",
-					       stage);
-			*start = strtoull(v, NULL, 10);
-			found = 1;
-		} else if (found && v) {
-			*end = strtoull(v, NULL, 10);
-			break;
-		}
-	}
-	if (!found)
-		return lab_err(LAB_ENOENT, "there is no stage %d (the run had %d)",
-			       stage, n);
-	if (*start > size)
-		*start = size;
-	if (*end > size || *end < *start)
-		*end = size;
-	return 0;
-}
-
 /* ------------------------------------------------------------ output */
 
 struct log_opts {
@@ -174,6 +86,7 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 
 	if (o->json) {
 		struct strbuf l = STRBUF_INIT;
+		json_t *doc;
 		size_t i;
 
 		if (len && text[len - 1] == '\n')
@@ -188,12 +101,13 @@ static void emit_line(struct strbuf *out, const struct log_opts *o,
 			if (!l.buf[i])
 				l.buf[i] = ' ';
 		lab_timestamp_iso(iso, sizeof(iso), r->wall_ns);
-		strbuf_addf(out, "{\"offset\":%s%" PRId64 ".%06" PRId64 ",\"wall\":\"%s\",\"line\":",
-			    r->t_ns < 0 ? "-" : "",
-			    (r->t_ns < 0 ? -r->t_ns : r->t_ns) / 1000000000,
-			    (r->t_ns < 0 ? -r->t_ns : r->t_ns) % 1000000000 / 1000, iso);
-		strbuf_add_json_str(out, l.buf ? l.buf : "");
-		strbuf_addstr(out, "}\n");
+		doc = json_object();
+		/* whole microseconds, cut as the text timestamps are */
+		json_object_set_new(doc, "offset",
+				    json_real((double)(r->t_ns / 1000) / 1e6));
+		lab_json_set(doc, "wall", lab_json_str(iso));
+		lab_json_set(doc, "line", lab_json_str(strbuf_str(&l)));
+		lab_json_add(out, doc);
 		strbuf_release(&l);
 		return;
 	}
@@ -233,10 +147,13 @@ static void emit_gap(struct strbuf *out, const struct log_opts *o,
 	char iso[64];
 
 	if (o->json) {
+		json_t *doc = json_object();
+
 		lab_timestamp_iso(iso, sizeof(iso), g->start_wall_ns);
-		strbuf_addf(out, "{\"gap\":%.6f,\"wall\":\"%s\",\"reason\":", s, iso);
-		strbuf_add_json_str(out, g->reason);
-		strbuf_addstr(out, "}\n");
+		json_object_set_new(doc, "gap", lab_json_secs(g->end_ns - g->start_ns));
+		lab_json_set(doc, "wall", lab_json_str(iso));
+		lab_json_set(doc, "reason", lab_json_str(g->reason));
+		lab_json_add(out, doc);
 		return;
 	}
 	strbuf_addf(out, "%s--- console lost for %.1f s (%s) ---%s\n",
@@ -412,26 +329,23 @@ int cmd_log(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	stop = size;
 	if (o.stage >= 0) {
-		struct strbuf js = STRBUF_INIT;
-		char *jpath = xasprintf("%s.json", path);
+		struct result *r = NULL;
 
-		ret = strbuf_read_file(&js, jpath, 64 << 20);
-		if (ret == -LAB_ENOENT)
+		ret = result_load(path, NULL, 0, &r);
+		if (!ret && !r->json_path)
 			ret = lab_err(LAB_ENOENT,
-				      "%s has no %s: its stages are unknown",
-				      path, jpath);
+				      "%s has no %s.json: its stages are unknown",
+				      path, path);
 		if (!ret) {
-			ret = log_stage_range(strbuf_str(&js), o.stage, size,
-					      &start, &stop);
+			ret = result_stage_range(r, o.stage, size, &start, &stop);
 			if (ret) {
 				char *m = xstrdup(lab_errmsg(ret));
 
-				ret = lab_err(-ret, "%s: %s", jpath, m);
+				ret = lab_err(-ret, "%s: %s", r->json_path, m);
 				free(m);
 			}
 		}
-		free(jpath);
-		strbuf_release(&js);
+		result_free(r);
 		if (ret)
 			goto out;
 	}

@@ -7,6 +7,7 @@
  * grouped by the line that decided them.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/fileio.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "report/html.h"
@@ -178,29 +180,28 @@ static int write_reports(const struct mx_runner *r, const struct mx_cell *cells,
 	return ret;
 }
 
-static void cell_json(struct strbuf *js, const struct mx_cell *c, int group)
+/* Seconds to the millisecond, as the text shows them. */
+static json_t *ms_secs(double s)
 {
-	strbuf_addstr(js, "{\"variant\":");
-	strbuf_add_json_str(js, c->variant);
-	strbuf_addstr(js, ",\"arch\":");
-	strbuf_add_json_str(js, c->arch);
-	strbuf_addf(js, ",\"options\":\"0x%x\",\"verdict\":", c->options);
-	strbuf_add_json_str(js, mx_verdict_name(c->verdict));
-	strbuf_addstr(js, ",\"reason\":");
-	strbuf_add_json_str(js, c->reason ? c->reason : "");
-	strbuf_addstr(js, ",\"line\":");
-	strbuf_add_json_str(js, c->line ? c->line : "");
-	strbuf_addf(js, ",\"line_no\":%d,\"result\":", c->line_no);
-	if (c->result)
-		strbuf_add_json_str(js, c->result);
-	else
-		strbuf_addstr(js, "null");
-	strbuf_addstr(js, ",\"board\":");
-	if (c->board)
-		strbuf_add_json_str(js, c->board);
-	else
-		strbuf_addstr(js, "null");
-	strbuf_addf(js, ",\"seconds\":%.3f,\"group\":%d}", c->seconds, group);
+	return json_real(round(s * 1000) / 1000);
+}
+
+static json_t *cell_json(const struct mx_cell *c, int group)
+{
+	json_t *o = json_object();
+
+	lab_json_set(o, "variant", lab_json_str(c->variant));
+	lab_json_set(o, "arch", lab_json_str(c->arch));
+	lab_json_set(o, "options", json_sprintf("0x%x", c->options));
+	lab_json_set(o, "verdict", lab_json_str(mx_verdict_name(c->verdict)));
+	lab_json_set(o, "reason", lab_json_str(c->reason ? c->reason : ""));
+	lab_json_set(o, "line", lab_json_str(c->line ? c->line : ""));
+	json_object_set_new(o, "line_no", json_integer(c->line_no));
+	lab_json_set(o, "result", lab_json_str(c->result));
+	lab_json_set(o, "board", lab_json_str(c->board));
+	json_object_set_new(o, "seconds", ms_secs(c->seconds));
+	json_object_set_new(o, "group", json_integer(group));
+	return o;
 }
 
 static void print_json(const struct mx_runner *r, const struct mx_cell *cells,
@@ -208,50 +209,46 @@ static void print_json(const struct mx_runner *r, const struct mx_cell *cells,
 		       const uint32_t *opts, int nopts, const int *group,
 		       int ngroups, const int *count, double elapsed)
 {
-	struct strbuf js = STRBUF_INIT;
+	json_t *doc = json_object(), *a;
 	int i, g;
 
-	strbuf_addstr(&js, "{\"lab\":");
-	strbuf_add_json_str(&js, r->lab->name);
-	strbuf_addstr(&js, ",\"variant\":");
-	strbuf_add_json_str(&js, r->base);
-	strbuf_addstr(&js, ",\"archs\":[");
-	for (i = 0; i < narchs; i++) {
-		strbuf_addstr(&js, i ? "," : "");
-		strbuf_add_json_str(&js, archs[i]);
-	}
-	strbuf_addstr(&js, "],\"options\":[");
+	lab_json_set(doc, "lab", lab_json_str(r->lab->name));
+	lab_json_set(doc, "variant", lab_json_str(r->base));
+	a = json_array();
+	for (i = 0; i < narchs; i++)
+		json_array_append_new(a, lab_json_str(archs[i]));
+	json_object_set_new(doc, "archs", a);
+	a = json_array();
 	for (i = 0; i < nopts; i++)
-		strbuf_addf(&js, "%s\"0x%x\"", i ? "," : "", opts[i]);
-	strbuf_addf(&js, "],\"jobs\":%d,\"elapsed\":%.3f", r->jobs, elapsed);
-	strbuf_addf(&js, ",\"pass\":%d,\"fail\":%d,\"infra\":%d,\"skip\":%d,\"not_run\":%d",
-		    count[MX_PASS], count[MX_FAIL], count[MX_INFRA],
-		    count[MX_SKIP], count[MX_PENDING]);
-	strbuf_addstr(&js, ",\"cells\":[");
-	for (i = 0; i < n; i++) {
-		strbuf_addstr(&js, i ? "," : "");
-		cell_json(&js, &cells[i], group[i]);
-	}
-	strbuf_addstr(&js, "],\"groups\":[");
+		json_array_append_new(a, json_sprintf("0x%x", opts[i]));
+	json_object_set_new(doc, "options", a);
+	json_object_set_new(doc, "jobs", json_integer(r->jobs));
+	json_object_set_new(doc, "elapsed", ms_secs(elapsed));
+	json_object_set_new(doc, "pass", json_integer(count[MX_PASS]));
+	json_object_set_new(doc, "fail", json_integer(count[MX_FAIL]));
+	json_object_set_new(doc, "infra", json_integer(count[MX_INFRA]));
+	json_object_set_new(doc, "skip", json_integer(count[MX_SKIP]));
+	json_object_set_new(doc, "not_run", json_integer(count[MX_PENDING]));
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, cell_json(&cells[i], group[i]));
+	json_object_set_new(doc, "cells", a);
+	a = json_array();
 	for (g = 0; g < ngroups; g++) {
-		bool first = true;
+		json_t *grp = json_object(), *members = json_array();
 
 		for (i = 0; i < n && group[i] != g; i++)
 			;
-		strbuf_addstr(&js, g ? ",{\"line\":" : "{\"line\":");
-		strbuf_add_json_str(&js, mx_failure_key(&cells[i]));
-		strbuf_addstr(&js, ",\"cells\":[");
-		for (i = 0; i < n; i++) {
-			if (group[i] != g)
-				continue;
-			strbuf_addf(&js, "%s%d", first ? "" : ",", i);
-			first = false;
-		}
-		strbuf_addstr(&js, "]}");
+		lab_json_set(grp, "line", lab_json_str(mx_failure_key(&cells[i])));
+		for (i = 0; i < n; i++)
+			if (group[i] == g)
+				json_array_append_new(members, json_integer(i));
+		json_object_set_new(grp, "cells", members);
+		json_array_append_new(a, grp);
 	}
-	strbuf_addstr(&js, "]}\n");
-	fputs(strbuf_str(&js), stdout);
-	strbuf_release(&js);
+	json_object_set_new(doc, "groups", a);
+	lab_json_print(stdout, doc);
+	json_decref(doc);
 }
 
 static void print_text(const struct mx_runner *r, const struct mx_cell *cells,

@@ -6,6 +6,7 @@
  * one that breaks the variant's opt_requires.  Prints the culprit bits,
  * every configuration tried with its verdict, and the number of runs.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "labctl/matrix.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -107,7 +109,7 @@ static int parse_value(const char *what, const char *s, uint32_t *out)
 	return 0;
 }
 
-static void add_bits(struct strbuf *sb, uint32_t bits, bool json)
+static void add_bits(struct strbuf *sb, uint32_t bits)
 {
 	int b;
 	bool first = true;
@@ -115,12 +117,21 @@ static void add_bits(struct strbuf *sb, uint32_t bits, bool json)
 	for (b = 0; b < 32; b++) {
 		if (!(bits & (1u << b)))
 			continue;
-		if (json)
-			strbuf_addf(sb, "%s\"0x%x\"", first ? "" : ",", 1u << b);
-		else
-			strbuf_addf(sb, "%s0x%x", first ? "" : " ", 1u << b);
+		strbuf_addf(sb, "%s0x%x", first ? "" : " ", 1u << b);
 		first = false;
 	}
+}
+
+/* The bits of bits as a JSON array of "0x..." strings. */
+static json_t *json_bits(uint32_t bits)
+{
+	json_t *a = json_array();
+	int b;
+
+	for (b = 0; b < 32; b++)
+		if (bits & (1u << b))
+			json_array_append_new(a, json_sprintf("0x%x", 1u << b));
+	return a;
 }
 
 /* The cell of cfg, made on first use; cells[] grows. */
@@ -166,68 +177,61 @@ static void print_json(const struct mx_runner *r, const struct ddmin *d,
 		       struct mx_cell **cells, int ncells, const char *arch,
 		       bool interrupted, double elapsed)
 {
-	struct strbuf js = STRBUF_INIT;
+	json_t *doc = json_object(), *a;
 	int i, k, unresolved = 0;
 
-	strbuf_addstr(&js, "{\"lab\":");
-	strbuf_add_json_str(&js, r->lab->name);
-	strbuf_addstr(&js, ",\"variant\":");
-	strbuf_add_json_str(&js, r->base);
-	strbuf_addstr(&js, ",\"arch\":");
-	strbuf_add_json_str(&js, arch);
-	strbuf_addf(&js, ",\"good\":\"0x%x\",\"bad\":\"0x%x\",\"differing\":[",
-		    d->good, d->bad);
-	add_bits(&js, d->delta, true);
-	strbuf_addstr(&js, "],\"rules\":[");
+	lab_json_set(doc, "lab", lab_json_str(r->lab->name));
+	lab_json_set(doc, "variant", lab_json_str(r->base));
+	lab_json_set(doc, "arch", lab_json_str(arch));
+	lab_json_set(doc, "good", json_sprintf("0x%x", d->good));
+	lab_json_set(doc, "bad", json_sprintf("0x%x", d->bad));
+	json_object_set_new(doc, "differing", json_bits(d->delta));
+	a = json_array();
 	for (i = 0; d->deps && i < d->deps->n; i++) {
 		struct strbuf rule = STRBUF_INIT;
 
 		mx_dep_describe(d->deps, i, &rule);
-		strbuf_addstr(&js, i ? "," : "");
-		strbuf_add_json_str(&js, strbuf_str(&rule));
+		json_array_append_new(a, lab_json_str(strbuf_str(&rule)));
 		strbuf_release(&rule);
 	}
-	strbuf_addstr(&js, "],\"status\":");
-	strbuf_add_json_str(&js, status_name(d->status, interrupted));
-	strbuf_addstr(&js, ",\"culprit\":[");
-	add_bits(&js, ddmin_culprit(d), true);
-	strbuf_addstr(&js, "],\"culprit_value\":");
-	if (d->status == DDMIN_FOUND)
-		strbuf_addf(&js, "\"0x%x\"", d->good ^ d->cur);
-	else
-		strbuf_addstr(&js, "null");
-	strbuf_addstr(&js, ",\"configurations\":[");
+	json_object_set_new(doc, "rules", a);
+	lab_json_set(doc, "status",
+		     lab_json_str(status_name(d->status, interrupted)));
+	json_object_set_new(doc, "culprit", json_bits(ddmin_culprit(d)));
+	lab_json_set(doc, "culprit_value", d->status == DDMIN_FOUND ?
+		     json_sprintf("0x%x", d->good ^ d->cur) : NULL);
+	a = json_array();
 	for (i = 0; i < d->ntries; i++) {
 		const struct ddmin_try *t = &d->tries[i];
 		const struct mx_cell *c = NULL;
+		json_t *o = json_object();
 
 		for (k = 0; k < ncells; k++)
 			if (cells[k]->options == t->cfg)
 				c = cells[k];
 		unresolved += t->verdict == MX_UNRESOLVED;
-		strbuf_addf(&js, "%s{\"options\":\"0x%x\",\"verdict\":\"%s\",\"round\":%d,\"attempts\":%d,\"repaired_from\":",
-			    i ? "," : "", t->cfg,
-			    t->out ? "not run" : mx_verdict_name(t->verdict),
-			    t->round, t->attempts);
-		if (t->asked_set != t->set)
-			strbuf_addf(&js, "\"0x%x\"", d->good ^ t->asked_set);
-		else
-			strbuf_addstr(&js, "null");
-		strbuf_addstr(&js, ",\"result\":");
-		if (c && c->result)
-			strbuf_add_json_str(&js, c->result);
-		else
-			strbuf_addstr(&js, "null");
-		strbuf_addstr(&js, ",\"reason\":");
-		strbuf_add_json_str(&js, c && c->reason ? c->reason : "");
-		strbuf_addstr(&js, ",\"line\":");
-		strbuf_add_json_str(&js, c && c->line ? c->line : "");
-		strbuf_addstr(&js, "}");
+		lab_json_set(o, "options", json_sprintf("0x%x", t->cfg));
+		lab_json_set(o, "verdict", lab_json_str(t->out ? "not run" :
+							mx_verdict_name(t->verdict)));
+		json_object_set_new(o, "round", json_integer(t->round));
+		json_object_set_new(o, "attempts", json_integer(t->attempts));
+		lab_json_set(o, "repaired_from", t->asked_set != t->set ?
+			     json_sprintf("0x%x", d->good ^ t->asked_set) : NULL);
+		lab_json_set(o, "result", lab_json_str(c ? c->result : NULL));
+		lab_json_set(o, "reason",
+			     lab_json_str(c && c->reason ? c->reason : ""));
+		lab_json_set(o, "line", lab_json_str(c && c->line ? c->line : ""));
+		json_array_append_new(a, o);
 	}
-	strbuf_addf(&js, "],\"runs\":%d,\"rounds\":%d,\"unresolved\":%d,\"skipped\":%d,\"jobs\":%d,\"elapsed\":%.3f}\n",
-		    d->runs, d->rounds, unresolved, d->skipped, r->jobs, elapsed);
-	fputs(strbuf_str(&js), stdout);
-	strbuf_release(&js);
+	json_object_set_new(doc, "configurations", a);
+	json_object_set_new(doc, "runs", json_integer(d->runs));
+	json_object_set_new(doc, "rounds", json_integer(d->rounds));
+	json_object_set_new(doc, "unresolved", json_integer(unresolved));
+	json_object_set_new(doc, "skipped", json_integer(d->skipped));
+	json_object_set_new(doc, "jobs", json_integer(r->jobs));
+	json_object_set_new(doc, "elapsed", json_real(round(elapsed * 1000) / 1000));
+	lab_json_print(stdout, doc);
+	json_decref(doc);
 }
 
 static void print_text(const struct mx_runner *r, const struct ddmin *d,
@@ -238,7 +242,7 @@ static void print_text(const struct mx_runner *r, const struct ddmin *d,
 	uint32_t culprit = ddmin_culprit(d);
 	int i, k, unresolved = 0;
 
-	add_bits(&sb, d->delta, false);
+	add_bits(&sb, d->delta);
 	printf("\nopt-bisect %s: %s (%s), good 0x%x, bad 0x%x: %d bit%s differ (%s)\n",
 	       r->lab->name, r->base, arch, d->good, d->bad,
 	       __builtin_popcount(d->delta),
@@ -278,7 +282,7 @@ static void print_text(const struct mx_runner *r, const struct ddmin *d,
 		printf("interrupted: no culprit yet\n");
 	} else if (d->status == DDMIN_FOUND) {
 		strbuf_reset(&sb);
-		add_bits(&sb, culprit, false);
+		add_bits(&sb, culprit);
 		printf("culprit: %s", strbuf_str(&sb));
 		for (i = 0; i < 32; i++) {
 			uint32_t bit = 1u << i;

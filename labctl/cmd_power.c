@@ -30,6 +30,7 @@
 #include "labctl/qemuboard.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -57,61 +58,55 @@ static const char *state_name(enum power_state st)
 	return st == POWER_ON ? "on" : st == POWER_OFF ? "off" : "unknown";
 }
 
-static void plan_json(struct strbuf *sb, const struct power_plan *plan,
-		      const char *spec)
+static json_t *plan_json(const struct power_plan *plan, const char *spec)
 {
 	const struct power_plan_attempt *a;
+	json_t *o = json_object(), *attempts = json_array();
 	char when[64];
 	int i, n;
 
-	strbuf_addstr(sb, ",\"plan\":{\"spec\":");
-	strbuf_add_json_str(sb, spec);
-	strbuf_addf(sb, ",\"steps\":%d,\"worked\":%d,\"attempts\":[",
-		    plan ? power_plan_nsteps(plan) : 0,
-		    plan ? power_plan_worked(plan) : 0);
 	a = plan ? power_plan_attempts(plan, &n) : NULL;
 	for (i = 0; a && i < n; i++) {
+		json_t *t = json_object();
+
 		lab_timestamp_iso(when, sizeof(when), a[i].start_wall_ns);
-		strbuf_addf(sb, "%s{\"step\":%d,\"what\":", i ? "," : "",
-			    a[i].step);
-		strbuf_add_json_str(sb, a[i].what);
-		strbuf_addf(sb, ",\"start\":\"%s\",\"ms\":%lld,\"result\":\"%s\",\"detail\":",
-			    when, (long long)a[i].duration_ms,
-			    a[i].ret ? "error" : "ok");
-		strbuf_add_json_str(sb, a[i].result);
-		strbuf_addch(sb, '}');
+		json_object_set_new(t, "step", json_integer(a[i].step));
+		lab_json_set(t, "what", lab_json_str(a[i].what));
+		lab_json_set(t, "start", lab_json_str(when));
+		json_object_set_new(t, "ms", json_integer(a[i].duration_ms));
+		lab_json_set(t, "result", json_string(a[i].ret ? "error" : "ok"));
+		lab_json_set(t, "detail", lab_json_str(a[i].result));
+		json_array_append_new(attempts, t);
 	}
-	strbuf_addstr(sb, "]}");
+	lab_json_set(o, "spec", lab_json_str(spec));
+	json_object_set_new(o, "steps",
+			    json_integer(plan ? power_plan_nsteps(plan) : 0));
+	json_object_set_new(o, "worked",
+			    json_integer(plan ? power_plan_worked(plan) : 0));
+	json_object_set_new(o, "attempts", attempts);
+	return o;
 }
 
 static void print_json(const char *lab, const char *driver, const char *action,
 		       int ret, enum power_state st, const char *describe,
 		       const struct power_plan *plan, const char *spec)
 {
-	struct strbuf sb = STRBUF_INIT;
+	json_t *doc = json_object();
 
-	strbuf_addstr(&sb, "{\"lab\":");
-	strbuf_add_json_str(&sb, lab);
-	strbuf_addstr(&sb, ",\"driver\":");
-	strbuf_add_json_str(&sb, driver ? driver : "");
-	strbuf_addstr(&sb, ",\"action\":");
-	strbuf_add_json_str(&sb, action);
-	strbuf_addf(&sb, ",\"result\":\"%s\",\"state\":\"%s\"",
-		    ret ? "error" : "ok", state_name(st));
+	lab_json_set(doc, "lab", lab_json_str(lab));
+	lab_json_set(doc, "driver", lab_json_str(driver ? driver : ""));
+	lab_json_set(doc, "action", lab_json_str(action));
+	lab_json_set(doc, "result", json_string(ret ? "error" : "ok"));
+	lab_json_set(doc, "state", json_string(state_name(st)));
 	if (describe) {
-		strbuf_addstr(&sb, ",\"dry_run\":true,\"would\":");
-		strbuf_add_json_str(&sb, describe);
+		json_object_set_new(doc, "dry_run", json_true());
+		lab_json_set(doc, "would", lab_json_str(describe));
 	}
 	if (spec)
-		plan_json(&sb, plan, spec);
-	strbuf_addstr(&sb, ",\"error\":");
-	if (ret)
-		strbuf_add_json_str(&sb, lab_errmsg(ret));
-	else
-		strbuf_addstr(&sb, "null");
-	strbuf_addstr(&sb, "}\n");
-	fputs(strbuf_str(&sb), stdout);
-	strbuf_release(&sb);
+		json_object_set_new(doc, "plan", plan_json(plan, spec));
+	lab_json_set(doc, "error", ret ? lab_json_str(lab_errmsg(ret)) : NULL);
+	lab_json_print(stdout, doc);
+	json_decref(doc);
 }
 
 /* Whether msg names key as a word followed by ' ', '=' or ':'. */

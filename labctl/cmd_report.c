@@ -21,6 +21,7 @@
 #include "labctl/logrender.h"
 #include "lib/err.h"
 #include "lib/fileio.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -95,55 +96,42 @@ static int emit(enum fmt fmt, const char *path, struct result *const *r,
 static void json_summary(struct strbuf *js, struct result *const *r, int n,
 			 const char *html, const char *junit)
 {
+	json_t *doc = json_object(), *results = json_array();
 	int i, j;
 
-	strbuf_addch(js, '{');
-	strbuf_add_json_str(js, "html");
-	strbuf_addch(js, ':');
-	if (html)
-		strbuf_add_json_str(js, html);
-	else
-		strbuf_addstr(js, "null");
-	strbuf_addstr(js, ",\"junit\":");
-	if (junit)
-		strbuf_add_json_str(js, junit);
-	else
-		strbuf_addstr(js, "null");
-	strbuf_addstr(js, ",\"results\":[");
 	for (i = 0; i < n; i++) {
 		const struct result *res = r[i];
+		json_t *o = json_object(), *stages = json_array();
 
-		if (i)
-			strbuf_addch(js, ',');
-		strbuf_addstr(js, "{\"name\":");
-		strbuf_add_json_str(js, res->name ? res->name : "");
-		strbuf_addstr(js, ",\"log\":");
-		strbuf_add_json_str(js, res->log_path ? res->log_path : "");
-		strbuf_addstr(js, ",\"lab\":");
-		strbuf_add_json_str(js, res->lab ? res->lab : "");
-		strbuf_addstr(js, ",\"verdict\":");
-		strbuf_add_json_str(js, res->verdict ? res->verdict : "unknown");
-		strbuf_addstr(js, ",\"reason\":");
-		strbuf_add_json_str(js, res->reason ? res->reason : "");
-		strbuf_addf(js, ",\"line_no\":%d,\"duration\":%.6f,\"stages\":[",
-			    res->reason_line_no, res->duration);
+		lab_json_set(o, "name", lab_json_str(res->name ? res->name : ""));
+		lab_json_set(o, "log", lab_json_str(res->log_path ? res->log_path : ""));
+		lab_json_set(o, "lab", lab_json_str(res->lab ? res->lab : ""));
+		lab_json_set(o, "verdict",
+			     lab_json_str(res->verdict ? res->verdict : "unknown"));
+		lab_json_set(o, "reason", lab_json_str(res->reason ? res->reason : ""));
+		json_object_set_new(o, "line_no", json_integer(res->reason_line_no));
+		json_object_set_new(o, "duration", lab_json_seconds(res->duration));
 		for (j = 0; j < res->nstages; j++) {
 			const struct result_stage *s = &res->stages[j];
+			json_t *st = json_object();
 
-			if (j)
-				strbuf_addch(js, ',');
-			strbuf_addf(js, "{\"stage\":%d,\"variant\":", s->stage);
-			strbuf_add_json_str(js, s->variant ? s->variant : "");
-			strbuf_addstr(js, ",\"outcome\":");
-			strbuf_add_json_str(js, report_outcome_name(
-						report_stage_outcome(res, j)));
-			strbuf_addf(js, ",\"duration\":%.6f}",
-				    s->reached && s->end >= s->start ?
-				    s->end - s->start : 0);
+			json_object_set_new(st, "stage", json_integer(s->stage));
+			lab_json_set(st, "variant",
+				     lab_json_str(s->variant ? s->variant : ""));
+			lab_json_set(st, "outcome", lab_json_str(report_outcome_name(
+						report_stage_outcome(res, j))));
+			json_object_set_new(st, "duration", lab_json_seconds(
+				s->reached && s->end >= s->start ?
+				s->end - s->start : 0));
+			json_array_append_new(stages, st);
 		}
-		strbuf_addstr(js, "]}");
+		json_object_set_new(o, "stages", stages);
+		json_array_append_new(results, o);
 	}
-	strbuf_addstr(js, "]}\n");
+	lab_json_set(doc, "html", lab_json_str(html));
+	lab_json_set(doc, "junit", lab_json_str(junit));
+	json_object_set_new(doc, "results", results);
+	lab_json_add(js, doc);
 }
 
 /*

@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "lib/clock.h"
 #include "lib/color.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "report/index.h"
@@ -93,6 +95,7 @@ static int parse_since(const char *s, int64_t *wall_ns)
 	return -LAB_EINVAL;
 }
 
+/* One row per line, as a JSON array. */
 static void print_json(const struct report_row *rows, size_t n)
 {
 	struct strbuf out = STRBUF_INIT;
@@ -101,23 +104,11 @@ static void print_json(const struct report_row *rows, size_t n)
 	strbuf_addch(&out, '[');
 	for (i = 0; i < n; i++) {
 		const struct report_row *r = &rows[i];
+		json_t *o = json_object(), *chain = json_array();
 		char iso[64];
 		const char *p, *q;
 
 		lab_timestamp_iso(iso, sizeof(iso), r->started_wall_ns);
-		strbuf_addstr(&out, i ? ",\n{\"name\":" : "{\"name\":");
-		strbuf_add_json_str(&out, r->name);
-		strbuf_addstr(&out, ",\"lab\":");
-		if (r->lab)
-			strbuf_add_json_str(&out, r->lab);
-		else
-			strbuf_addstr(&out, "null");
-		strbuf_addstr(&out, ",\"board\":");
-		if (r->board)
-			strbuf_add_json_str(&out, r->board);
-		else
-			strbuf_addstr(&out, "null");
-		strbuf_addstr(&out, ",\"chain\":[");
 		for (p = r->chain; *p; p = *q ? q + 1 : q) {
 			char *v;
 
@@ -125,20 +116,24 @@ static void print_json(const struct report_row *rows, size_t n)
 			if (!q)
 				q = p + strlen(p);
 			v = xstrndup(p, (size_t)(q - p));
-			if (p != r->chain)
-				strbuf_addch(&out, ',');
-			strbuf_add_json_str(&out, v);
+			json_array_append_new(chain, lab_json_str(v));
 			free(v);
 		}
-		strbuf_addstr(&out, "],\"verdict\":");
-		strbuf_add_json_str(&out, r->live ? "running" : r->verdict);
-		strbuf_addstr(&out, ",\"reason\":");
-		if (r->reason)
-			strbuf_add_json_str(&out, r->reason);
-		else
-			strbuf_addstr(&out, "null");
-		strbuf_addf(&out, ",\"duration\":%.3f,\"started\":\"%s\",\"stages\":%d,\"reached\":%d}",
-			    r->duration, iso, r->nstages, r->reached);
+		lab_json_set(o, "name", lab_json_str(r->name));
+		lab_json_set(o, "lab", lab_json_str(r->lab));
+		lab_json_set(o, "board", lab_json_str(r->board));
+		json_object_set_new(o, "chain", chain);
+		lab_json_set(o, "verdict", lab_json_str(r->live ? "running" : r->verdict));
+		lab_json_set(o, "reason", lab_json_str(r->reason));
+		json_object_set_new(o, "duration",
+				    json_real(round(r->duration * 1000) / 1000));
+		lab_json_set(o, "started", lab_json_str(iso));
+		json_object_set_new(o, "stages", json_integer(r->nstages));
+		json_object_set_new(o, "reached", json_integer(r->reached));
+		if (i)
+			strbuf_addstr(&out, ",\n");
+		lab_json_add(&out, o);
+		strbuf_setlen(&out, out.len - 1);	/* the row's newline */
 	}
 	strbuf_addstr(&out, "]\n");
 	fputs(strbuf_str(&out), stdout);
@@ -243,12 +238,12 @@ static int reindex(const char *dir, bool json)
 		return cmd_fail(ret);
 	path = report_index_path(dir);
 	if (json) {
-		struct strbuf sb = STRBUF_INIT;
+		json_t *doc = json_object();
 
-		strbuf_addf(&sb, "{\"results\":%d,\"index\":", st.added);
-		strbuf_add_json_str(&sb, path);
-		printf("%s}\n", strbuf_str(&sb));
-		strbuf_release(&sb);
+		json_object_set_new(doc, "results", json_integer(st.added));
+		lab_json_set(doc, "index", lab_json_str(path));
+		lab_json_print(stdout, doc);
+		json_decref(doc);
 	} else {
 		printf("indexed %d result%s in %s\n", st.added,
 		       st.added == 1 ? "" : "s", path);

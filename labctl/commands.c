@@ -9,6 +9,7 @@
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -364,9 +365,12 @@ int cmd_version(int argc, char **argv, struct cmd_ctx *ctx)
 		return c == CMD_OPERAND ?
 		       cmd_usage_error("version", "takes no arguments") :
 		       LAB_EXIT_USAGE;
-	if (ctx->json)
-		printf("{\"version\":\"%s\"}\n", LABCTL_VERSION);
-	else
+	if (ctx->json) {
+		json_t *doc = json_pack("{s:s}", "version", LABCTL_VERSION);
+
+		lab_json_print(stdout, doc);
+		json_decref(doc);
+	} else
 		printf("labctl %s\n", LABCTL_VERSION);
 	return 0;
 }

@@ -21,9 +21,5 @@ void log_strip_ansi(struct log_ansi *st, const char *in, size_t n,
 		    struct strbuf *out);
 /* "[   12.345678] " as dmesg prints it. */
 void log_format_offset(struct strbuf *out, int64_t ns);
-/* Byte range [start, end) of stage (1-based; 0: the bytes before stage
- * 1, firmware and GRUB) from a results .json text. */
-int log_stage_range(const char *json, int stage, uint64_t size,
-		    uint64_t *start, uint64_t *end);
 
 #endif

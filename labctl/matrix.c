@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +24,9 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/stopsig.h"
+#include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "report/result.h"
 
 /* The stand-in's Makefile takes variant names of at most 31 characters. */
 #define STANDIN_NAME_MAX 31
@@ -696,28 +697,19 @@ int mx_cell_init(struct mx_runner *r, struct mx_cell *c, const char *arch,
 int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 		   const char *const *before, int nbefore)
 {
-	const struct lab_variant *v = lab_find_variant(lab, base);
+	const struct lab_variant *v;
 	const char *tmp = getenv("TMPDIR");
 	const char *verb = r->verb ? r->verb : "matrix";
 	char *dir;
-	int i;
+	int i, ret;
 
 	if (strcmp(lab_get(lab, "board", "type"), "qemu"))
 		return lab_err(LAB_ECONFIG,
 			       "%s runs on QEMU boards: a real board's grub.cfg has no entries for the variants it makes (%s is a %s)",
 			       verb, lab->name, lab_get(lab, "board", "type"));
-	if (!v) {
-		struct strbuf known = STRBUF_INIT;
-		int ret;
-
-		for (i = 0; i < lab->nvariants; i++)
-			strbuf_addf(&known, "%s%s", i ? ", " : "",
-				    lab->variants[i].name);
-		ret = lab_err(LAB_ECONFIG, "lab %s has no variant '%s' (variants: %s)",
-			      lab->name, base, known.len ? strbuf_str(&known) : "none");
-		strbuf_release(&known);
+	ret = lab_resolve_chain(lab, &base, 1, &v);
+	if (ret)
 		return ret;
-	}
 	for (i = 0; i < nbefore; i++)
 		if (!lab_find_variant(lab, before[i]))
 			return lab_err(LAB_ECONFIG,
@@ -725,7 +717,7 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 				       lab->name, before[i]);
 	dir = xasprintf("%s/labctl-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", verb);
 	if (!mkdtemp(dir)) {
-		int ret = lab_err_errno(errno, "cannot create %s", dir);
+		ret = lab_err_errno(errno, "cannot create %s", dir);
 
 		free(dir);
 		return ret;
@@ -910,11 +902,9 @@ run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 	_exit(rc);
 }
 
-static char *js_dup(json_t *o, const char *key)
+static char *dup_or_null(const char *s)
 {
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s && *s ? xstrdup(s) : NULL;
+	return s ? xstrdup(s) : NULL;
 }
 
 /* The last "labctl: ..." line of a child's messages: the error it ended on. */
@@ -942,10 +932,15 @@ static void collect(struct mx_runner *r, struct mx_cell *c, int slot,
 		    int status, double seconds)
 {
 	char *out = cell_file(r, slot, "json"), *err = cell_file(r, slot, "err");
-	json_error_t jerr;
-	json_t *j = json_load_file(out, 0, &jerr);
-	const char *verdict = j ? json_string_value(json_object_get(j, "verdict")) : NULL;
+	struct strbuf text = STRBUF_INIT;
+	struct result *rec = NULL;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+	/* The run's record, as its --json printed it (empty: none). */
+	if (strbuf_read_file(&text, out, 64 << 20) < 0 ||
+	    result_from_record(text.buf, text.len, &rec) < 0)
+		lab_err_clear();
+	strbuf_release(&text);
 
 	c->runs++;
 	c->seconds = seconds;
@@ -954,15 +949,15 @@ static void collect(struct mx_runner *r, struct mx_cell *c, int slot,
 	free(c->board);
 	c->line = c->result = c->board = NULL;
 	c->line_no = 0;
-	if (verdict) {
-		c->verdict = !strcmp(verdict, "pass") ? MX_PASS :
-			     !strcmp(verdict, "fail") ? MX_FAIL : MX_INFRA;
+	if (rec) {
+		c->verdict = !strcmp(rec->verdict, "pass") ? MX_PASS :
+			     !strcmp(rec->verdict, "fail") ? MX_FAIL : MX_INFRA;
 		free(c->reason);
-		c->reason = js_dup(j, "reason");
-		c->line = js_dup(j, "line");
-		c->line_no = (int)json_integer_value(json_object_get(j, "line_no"));
-		c->result = js_dup(j, "log");
-		c->board = js_dup(j, "lab");
+		c->reason = dup_or_null(rec->reason);
+		c->line = dup_or_null(rec->reason_line);
+		c->line_no = rec->reason_line_no;
+		c->result = dup_or_null(rec->log_path);
+		c->board = dup_or_null(rec->lab);
 	} else {
 		char *why = last_error(err);
 
@@ -981,7 +976,7 @@ static void collect(struct mx_runner *r, struct mx_cell *c, int slot,
 					      why ? why : "");
 		free(why);
 	}
-	json_decref(j);
+	result_free(rec);
 	unlink(out);
 	unlink(err);
 	free(out);

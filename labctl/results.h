@@ -16,25 +16,14 @@
 #include "hvimage/build.h"
 #include "labctl/labconf.h"
 #include "lib/strbuf.h"
+#include "report/result.h"
 
 struct watch;
 
+/* A run record being built: the result the run will write. */
 struct run_record {
-	char *lab, *lab_file, *board;
-	char *host;		/* the board's host: ssh host, or this machine */
-	char **chain;		/* variant per stage */
-	char **entries;		/* GRUB entry per stage */
-	int nstages;
-	struct strbuf variants;	/* JSON objects, comma-separated */
-	struct strbuf events;	/* JSON objects, comma-separated */
-	struct strbuf stages;	/* filled by run_record_finish */
-	char *argv;		/* the command line, quoted */
-	int64_t t0_wall_ns;
-	int64_t duration_ns;
-	int64_t decided_ns;	/* verdict time, ns since power-on */
-	const char *verdict;
-	char *reason, *line;
-	int line_no;
+	struct result res;	/* res.stages[i].variant: stage i's variant */
+	int64_t t0_wall_ns;	/* power-on, wall clock */
 };
 
 void run_record_init(struct run_record *r, const struct lab *lab, int argc,
@@ -53,10 +42,10 @@ void run_record_finish(struct run_record *r, const struct watch *w,
  */
 void run_record_lost(struct run_record *r, const char *why);
 /* The JSON document for the log at log_path. */
-void run_record_json(const struct run_record *r, const char *log_path,
+void run_record_json(struct run_record *r, const char *log_path,
 		     struct strbuf *out);
 /* Write log_path.json atomically. */
-int run_record_write(const struct run_record *r, const char *log_path);
+int run_record_write(struct run_record *r, const char *log_path);
 void run_record_release(struct run_record *r);
 
 #endif

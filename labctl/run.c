@@ -25,6 +25,7 @@
 #include "lib/clock.h"
 #include "lib/color.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/netcheck.h"
 #include "lib/stopsig.h"
@@ -641,28 +642,27 @@ static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
 	return ret;
 }
 
-/* Resolve names to variants; an unknown one is a config error naming them all. */
-static int resolve_chain(const struct lab *lab, const char *const *names, int n,
-			 const struct lab_variant **chain)
+int lab_resolve_chain(const struct lab *lab, const char *const *names, int n,
+		      const struct lab_variant **chain)
 {
 	int i, k;
 
 	for (i = 0; i < n; i++) {
-		chain[i] = lab_find_variant(lab, names[i]);
-		if (!chain[i]) {
-			struct strbuf known = STRBUF_INIT;
-			int ret;
+		struct strbuf known = STRBUF_INIT;
+		int ret;
 
-			for (k = 0; k < lab->nvariants; k++)
-				strbuf_addf(&known, "%s%s", k ? ", " : "",
-					    lab->variants[k].name);
-			ret = lab_err(LAB_ECONFIG,
-				      "lab %s has no variant '%s', so its GRUB menu has no such entry (variants: %s)",
-				      lab->name, names[i],
-				      known.len ? strbuf_str(&known) : "none");
-			strbuf_release(&known);
-			return ret;
-		}
+		chain[i] = lab_find_variant(lab, names[i]);
+		if (chain[i])
+			continue;
+		for (k = 0; k < lab->nvariants; k++)
+			strbuf_addf(&known, "%s%s", k ? ", " : "",
+				    lab->variants[k].name);
+		ret = lab_err(LAB_ECONFIG,
+			      "lab %s has no variant '%s' (variants: %s)",
+			      lab->name, names[i],
+			      known.len ? strbuf_str(&known) : "none");
+		strbuf_release(&known);
+		return ret;
 	}
 	return 0;
 }
@@ -719,36 +719,25 @@ static void deploy_json(const struct lab *lab, bool remote, const char *where,
 			const char *disk, int nb,
 			const struct board_deploy_stats *st, int ret)
 {
-	struct strbuf js = STRBUF_INIT;
+	json_t *doc = json_object();
 
-	strbuf_addstr(&js, "{\"lab\":");
-	strbuf_add_json_str(&js, lab->name);
-	strbuf_addstr(&js, ",\"board\":");
-	if (where)
-		strbuf_add_json_str(&js, where);
-	else
-		strbuf_addstr(&js, remote ? "null" : "\"qemu\"");
-	if (disk) {
-		strbuf_addstr(&js, ",\"disk\":");
-		strbuf_add_json_str(&js, disk);
-	}
-	strbuf_addf(&js, ",\"result\":\"%s\",\"deployed\":%d,\"files_sent\":%d,\"files_skipped\":%d",
-		    ret ? "error" : "ok", nb, st->files_sent, st->files_skipped);
-	if (!remote)
-		strbuf_addstr(&js, ",\"bytes_sent\":null,\"round_trips\":null");
-	else
-		strbuf_addf(&js, ",\"bytes_sent\":%llu,\"round_trips\":%llu",
-			    (unsigned long long)st->bytes_sent,
-			    (unsigned long long)st->round_trips);
-	strbuf_addf(&js, ",\"elapsed_ms\":%lld,\"error\":",
-		    (long long)st->elapsed_ms);
-	if (ret)
-		strbuf_add_json_str(&js, lab_errmsg(ret));
-	else
-		strbuf_addstr(&js, "null");
-	strbuf_addstr(&js, "}\n");
-	fputs(strbuf_str(&js), stdout);
-	strbuf_release(&js);
+	lab_json_set(doc, "lab", lab_json_str(lab->name));
+	lab_json_set(doc, "board", where ? lab_json_str(where) :
+		     remote ? NULL : json_string("qemu"));
+	if (disk)
+		lab_json_set(doc, "disk", lab_json_str(disk));
+	lab_json_set(doc, "result", json_string(ret ? "error" : "ok"));
+	json_object_set_new(doc, "deployed", json_integer(nb));
+	json_object_set_new(doc, "files_sent", json_integer(st->files_sent));
+	json_object_set_new(doc, "files_skipped", json_integer(st->files_skipped));
+	lab_json_set(doc, "bytes_sent",
+		     remote ? json_integer((json_int_t)st->bytes_sent) : NULL);
+	lab_json_set(doc, "round_trips",
+		     remote ? json_integer((json_int_t)st->round_trips) : NULL);
+	json_object_set_new(doc, "elapsed_ms", json_integer(st->elapsed_ms));
+	lab_json_set(doc, "error", ret ? lab_json_str(lab_errmsg(ret)) : NULL);
+	lab_json_print(stdout, doc);
+	json_decref(doc);
 }
 
 int lab_deploy(struct lab *lab, const char *const *names, int n,
@@ -764,7 +753,7 @@ int lab_deploy(struct lab *lab, const char *const *names, int n,
 	bool remote = board_is_remote(lab);
 	int i, nb = 0, ret;
 
-	ret = resolve_chain(lab, names, n, chain);
+	ret = lab_resolve_chain(lab, names, n, chain);
 	if (!ret) {
 		nb = unique_variants(chain, n, hv);
 		ret = remote ? board_session_open(&bs, lab, &lo) :
@@ -806,7 +795,7 @@ static void view_status(struct run_state *rs, int64_t now, int64_t *next)
 	*next = lab_mono_ms() + STATUS_MS;
 	st.stage = cur + 1;
 	st.nstages = watch_nstages(w);
-	st.stage_name = cur >= 0 ? rs->rec.chain[cur] : "";
+	st.stage_name = cur >= 0 ? rs->rec.res.stages[cur].variant : "";
 	st.elapsed_ns = now;
 	st.lines = __atomic_load_n(&rs->reader->lines, __ATOMIC_RELAXED);
 	st.bytes = capture_bytes(rs->cap);
@@ -832,7 +821,7 @@ static void judge(struct run_state *rs, const struct item *it)
 	after = watch_current_stage(rs->watch);
 	if (v && v->stage && after != before && after >= 0)
 		v->stage(v->arg, after + 1, watch_nstages(rs->watch),
-			 rs->rec.chain[after], it->t_ns);
+			 rs->rec.res.stages[after].variant, it->t_ns);
 	if (watch_verdict(rs->watch) != VERDICT_PENDING)
 		rs->decided_end = it->end;
 }
@@ -987,19 +976,19 @@ static void print_summary(const struct run_state *rs, FILE *f,
 	int i;
 
 	fprintf(f, "\n%s %s on %s:", capture_name(rs->cap), rs->lab->name,
-		rs->rec.board);
+		rs->rec.res.board);
 	for (i = 0; i < watch_nstages(w); i++)
-		fprintf(f, "%s %s", i ? " ->" : "", rs->rec.chain[i]);
+		fprintf(f, "%s %s", i ? " ->" : "", rs->rec.res.stages[i].variant);
 	fprintf(f, "\n");
 	for (i = 0; i < watch_nstages(w); i++) {
 		const struct watch_stage_result *s = watch_stage(w, i);
 
 		if (s->start_ns < 0)
 			fprintf(f, "  stage %d %-14s not reached\n", i + 1,
-				rs->rec.chain[i]);
+				rs->rec.res.stages[i].variant);
 		else
 			fprintf(f, "  stage %d %-14s at %8.3f s, took %7.3f s (line %d)\n",
-				i + 1, rs->rec.chain[i], s->start_ns / 1e9,
+				i + 1, rs->rec.res.stages[i].variant, s->start_ns / 1e9,
 				((s->end_ns >= 0 ? s->end_ns : watch_decided_ns(w)) -
 				 s->start_ns) / 1e9, s->line_no);
 	}
@@ -1260,7 +1249,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	bool err_kept = false;
 
 	/* Validate the chain before touching anything. */
-	ret = resolve_chain(lab, chain_names, n, chain);
+	ret = lab_resolve_chain(lab, chain_names, n, chain);
 	if (ret)
 		goto out;
 	for (i = 0; i < n; i++)

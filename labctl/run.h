@@ -65,6 +65,13 @@ struct run_opts {
 int lab_run_chain(struct lab *lab, const char *const *chain, int n,
 		  const struct run_opts *o, const struct cmd_ctx *ctx);
 
+/*
+ * The variants named, in order, into chain[0..n-1].  A name the lab does
+ * not have is LAB_ECONFIG with a message that lists the lab's variants.
+ */
+int lab_resolve_chain(const struct lab *lab, const char *const *names, int n,
+		      const struct lab_variant **chain);
+
 /* Build (cached) and deploy the named variants to the lab's board. */
 int lab_deploy(struct lab *lab, const char *const *names, int n,
 	       const struct run_opts *o, const struct cmd_ctx *ctx);

@@ -86,6 +86,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/shquote.h"
+#include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "power.h"
@@ -441,9 +442,7 @@ static int spawn_qemu(struct qemu *q)
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		lab_stop_default();
 		dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
@@ -489,13 +488,13 @@ static void handle_event(struct qemu *q, const struct qmp_msg *m)
 }
 
 /*
- * Read QMP until a reply with id want (copied to *reply) arrives, or
+ * Read QMP until a reply with id want (moved to *reply) arrives, or
  * until deadline (ms, monotonic).  deadline 0: only what is there now.
  * Events met on the way are reported.  want < 0: no reply wanted.
  * EOF reaps the process (EXIT); with a reply wanted that is an error.
  */
 static int pump(struct qemu *q, long long want, int64_t deadline,
-		struct strbuf *reply)
+		struct qmp_msg *reply)
 {
 	char buf[8192];
 
@@ -514,15 +513,16 @@ static int pump(struct qemu *q, long long want, int64_t deadline,
 			if (m.kind == QMP_BAD)
 				lab_debug("qemu: QMP sent something that is not JSON: %.*s",
 					  (int)len, q->in.buf);
-			if (match && reply) {
-				strbuf_reset(reply);
-				strbuf_add(reply, q->in.buf, len);
-			}
 			/* Consumed before the callback, which may call us. */
 			memmove(q->in.buf, q->in.buf + len, q->in.len - len);
 			strbuf_setlen(&q->in, q->in.len - len);
 			if (m.kind == QMP_EVENT)
 				handle_event(q, &m);
+			if (match && reply) {
+				*reply = m;
+				return 0;
+			}
+			qmp_msg_release(&m);
 			if (match)
 				return 0;
 		}
@@ -595,52 +595,54 @@ static int qmp_send(struct qemu *q, const char *text, size_t len)
 	return 0;
 }
 
-/* Run a command within timeout_ms; *reply (may be NULL) gets the reply. */
-static int qmp_cmd_within(struct qemu *q, const char *cmd, const char *args,
-			  struct strbuf *reply, int64_t timeout_ms)
+/*
+ * Run a command within timeout_ms.  reply (may be NULL) gets the parsed
+ * reply, to be released by the caller when this returns 0.
+ */
+static int qmp_cmd_within(struct qemu *q, const char *cmd,
+			  struct qmp_msg *reply, int64_t timeout_ms)
 {
-	struct strbuf line = STRBUF_INIT, rep = STRBUF_INIT;
 	struct qmp_msg m;
+	char *line;
 	long long id;
 	int ret;
 
 	if (q->qmp < 0)
 		return lab_err(LAB_EINFRA, "QEMU in %s is not running", q->dir);
 	id = ++q->next_id;
-	strbuf_addf(&line, "{\"execute\":\"%s\"%s%s,\"id\":%lld}\n", cmd,
-		    args ? ",\"arguments\":" : "", args ? args : "", id);
-	ret = qmp_send(q, line.buf, line.len);
+	line = qmp_command_line(cmd, id);
+	if (!line)
+		return lab_err(LAB_ENOMEM, "cannot build the QMP command %s", cmd);
+	ret = qmp_send(q, line, strlen(line));
+	free(line);
 	if (!ret)
-		ret = pump(q, id, lab_mono_ms() + timeout_ms, &rep);
-	if (!ret && qmp_parse_line(rep.buf, rep.len, &m) == QMP_ERROR)
-		ret = lab_err(LAB_EINFRA, "QEMU refused %s: %s (%s)", cmd,
-			      m.err_desc, m.err_class);
-	if (!ret && reply) {
-		strbuf_reset(reply);
-		strbuf_add(reply, rep.buf, rep.len);
+		ret = pump(q, id, lab_mono_ms() + timeout_ms, &m);
+	if (!ret) {
+		if (m.kind == QMP_ERROR)
+			ret = lab_err(LAB_EINFRA, "QEMU refused %s: %s (%s)", cmd,
+				      m.err_desc, m.err_class);
+		if (!ret && reply)
+			*reply = m;
+		else
+			qmp_msg_release(&m);
 	}
-	strbuf_release(&line);
-	strbuf_release(&rep);
 	return ret;
 }
 
-static int qmp_cmd(struct qemu *q, const char *cmd, const char *args,
-		   struct strbuf *reply)
+static int qmp_cmd(struct qemu *q, const char *cmd, struct qmp_msg *reply)
 {
-	return qmp_cmd_within(q, cmd, args, reply, CMD_TIMEOUT_MS);
+	return qmp_cmd_within(q, cmd, reply, CMD_TIMEOUT_MS);
 }
 
 static int qmp_status(struct qemu *q, char *status, size_t size)
 {
-	struct strbuf rep = STRBUF_INIT;
 	struct qmp_msg m;
-	int ret = qmp_cmd(q, "query-status", NULL, &rep);
+	int ret = qmp_cmd(q, "query-status", &m);
 
 	if (!ret) {
-		qmp_parse_line(rep.buf, rep.len, &m);
 		snprintf(status, size, "%s", m.status);
+		qmp_msg_release(&m);
 	}
-	strbuf_release(&rep);
 	return ret;
 }
 
@@ -668,7 +670,6 @@ static int connect_unix(const char *path)
  */
 static int qmp_connect(struct qemu *q, int64_t deadline)
 {
-	struct strbuf rep = STRBUF_INIT;
 	struct qmp_msg m;
 	int fd, ret, status;
 
@@ -721,6 +722,8 @@ static int qmp_connect(struct qemu *q, int64_t deadline)
 			size_t len = (size_t)(nl - q->in.buf) + 1;
 			enum qmp_kind k = qmp_parse_line(q->in.buf, len, &m);
 
+			qmp_msg_release(&m);
+
 			memmove(q->in.buf, q->in.buf + len, q->in.len - len);
 			strbuf_setlen(&q->in, q->in.len - len);
 			if (k == QMP_GREETING)
@@ -751,8 +754,7 @@ static int qmp_connect(struct qemu *q, int64_t deadline)
 				       q->dir);
 		}
 	}
-	ret = qmp_cmd(q, "qmp_capabilities", NULL, NULL);
-	strbuf_release(&rep);
+	ret = qmp_cmd(q, "qmp_capabilities", NULL);
 	if (ret)
 		qmp_disconnect(q);
 	return ret;
@@ -781,7 +783,6 @@ static bool is_off_state(const char *status)
 /* Before cont: every socket chardev (the console) has its client. */
 static void wait_consoles(struct qemu *q)
 {
-	struct strbuf rep = STRBUF_INIT;
 	int64_t deadline = lab_mono_ms() + q->console_wait_ms;
 	char label[128] = "";
 
@@ -789,14 +790,16 @@ static void wait_consoles(struct qemu *q)
 		return;
 	for (;;) {
 		struct qmp_msg m;
+		bool unconnected;
 
-		if (qmp_cmd(q, "query-chardev", NULL, &rep)) {
+		if (qmp_cmd(q, "query-chardev", &m)) {
 			lab_err_clear();
 			break;
 		}
-		qmp_parse_line(rep.buf, rep.len, &m);
-		if (!qmp_chardev_unconnected((struct qmp_span){ m.ret, m.ret_len },
-					     QMP_LABEL, label, sizeof(label))) {
+		unconnected = qmp_chardev_unconnected(m.ret, QMP_LABEL, label,
+						      sizeof(label));
+		qmp_msg_release(&m);
+		if (!unconnected) {
 			label[0] = '\0';
 			break;
 		}
@@ -807,7 +810,6 @@ static void wait_consoles(struct qemu *q)
 	if (label[0])
 		lab_warn("QEMU chardev %s has no client after %lld ms: what the board sends there before one connects is lost",
 			 label, (long long)q->console_wait_ms);
-	strbuf_release(&rep);
 }
 
 static int qemu_on(struct power_dev *dev)
@@ -829,12 +831,12 @@ static int qemu_on(struct power_dev *dev)
 	if (!strcmp(status, "shutdown")) {
 		/* Stopped after a guest shutdown (-action shutdown=pause):
 		 * powering on again boots from scratch. */
-		ret = qmp_cmd(q, "system_reset", NULL, NULL);
+		ret = qmp_cmd(q, "system_reset", NULL);
 		if (ret)
 			return ret;
 	}
 	wait_consoles(q);
-	return qmp_cmd(q, "cont", NULL, NULL);
+	return qmp_cmd(q, "cont", NULL);
 }
 
 static int qemu_off(struct power_dev *dev)
@@ -844,7 +846,7 @@ static int qemu_off(struct power_dev *dev)
 	int ret;
 
 	if (q->qmp >= 0) {
-		ret = qmp_cmd_within(q, "quit", NULL, NULL, q->quit_timeout_ms);
+		ret = qmp_cmd_within(q, "quit", NULL, q->quit_timeout_ms);
 		if (ret)
 			lab_debug("qemu: quit: %s", lab_errmsg(ret));
 		/* Then the EOF, which reaps it (EXIT). */
@@ -872,7 +874,7 @@ static int qemu_reset(struct power_dev *dev)
 		return lab_err(LAB_EINFRA,
 			       "cannot reset the QEMU board in %s: it is off (power it on first)",
 			       q->dir);
-	return qmp_cmd(q, "system_reset", NULL, NULL);
+	return qmp_cmd(q, "system_reset", NULL);
 }
 
 static int qemu_cycle(struct power_dev *dev)
@@ -888,9 +890,9 @@ static int qemu_cycle(struct power_dev *dev)
 		return ret;
 	if (is_off_state(status))
 		return qemu_on(dev);
-	ret = qmp_cmd(q, "system_reset", NULL, NULL);
+	ret = qmp_cmd(q, "system_reset", NULL);
 	if (!ret && strcmp(status, "running"))
-		ret = qmp_cmd(q, "cont", NULL, NULL);
+		ret = qmp_cmd(q, "cont", NULL);
 	return ret;
 }
 
@@ -933,7 +935,7 @@ static int qemu_press(struct power_dev *dev, bool long_press)
 		return ret;
 	if (st == POWER_OFF)
 		return qemu_on(dev);
-	return qmp_cmd(q, "system_powerdown", NULL, NULL);
+	return qmp_cmd(q, "system_powerdown", NULL);
 }
 
 /*
@@ -964,7 +966,10 @@ static int qemu_dispatch(struct power_dev *dev)
  */
 static void describe_qmp(struct strbuf *out, const char *cmd)
 {
-	strbuf_addf(out, "{\"execute\":\"%s\"}\n", cmd);
+	char *line = qmp_command_line(cmd, -1);
+
+	strbuf_addstr(out, line ? line : "");
+	free(line);
 }
 
 /* The command line exactly as start_qemu builds it. */

@@ -6,16 +6,17 @@
  * QEMU sends one JSON object per line ("\r\n"): the greeting
  * {"QMP": {...}}, command replies {"return": ...} or {"error": {"class":
  * ..., "desc": ...}}, and events {"event": "RESET", "data": {"guest": true,
- * "reason": "guest-reset"}, "timestamp": {...}}.  The scanner below reads
- * just what the driver needs, in any field order and with any whitespace;
- * no JSON library.  Anything that is not one well-formed JSON object is
- * QMP_BAD, never a crash.
+ * "reason": "guest-reset"}, "timestamp": {...}}.  jansson parses the line;
+ * this module picks out what the driver needs.  Anything that is not one
+ * well-formed JSON object is QMP_BAD, never a crash.
  */
 #ifndef POWER_QMP_H
 #define POWER_QMP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <jansson.h>
 
 enum qmp_kind {
 	QMP_BAD = 0,		/* not a JSON object */
@@ -28,48 +29,39 @@ enum qmp_kind {
 
 struct qmp_msg {
 	enum qmp_kind kind;
-	long long id;		/* "id" when a number, else -1 */
+	long long id;		/* "id" when an integer, else -1 */
 	char event[64];		/* QMP_EVENT: its name */
 	char reason[128];	/* QMP_EVENT: data.reason, "" when none */
 	char status[64];	/* QMP_RETURN: return.status (query-status) */
 	char err_class[64];	/* QMP_ERROR */
 	char err_desc[256];
-	/* QMP_RETURN: the raw JSON text of the "return" value (in the line) */
-	const char *ret;
-	size_t ret_len;
+	/* QMP_RETURN: the "return" value, owned by root; NULL otherwise */
+	json_t *ret;
+	json_t *root;		/* the whole line, NULL when QMP_BAD */
 };
 
-/* Parse one line (without its line ending, or with it: trailing
- * whitespace is fine).  Returns msg->kind. */
+/*
+ * Parse one line (without its line ending, or with it: surrounding
+ * whitespace is fine); only len bytes are read.  Returns msg->kind.
+ * Strings longer than their field are cut at a character boundary.
+ * Every call, whatever it returns, is paired with qmp_msg_release().
+ */
 enum qmp_kind qmp_parse_line(const char *line, size_t len, struct qmp_msg *msg);
+void qmp_msg_release(struct qmp_msg *msg);
 
 /*
- * The small JSON scanner the parser is built on; spans point into the
- * caller's text and are never NUL-terminated.
+ * The line that runs cmd: {"execute":CMD,"id":ID} and a newline (no "id"
+ * when id < 0, as --dry-run shows it); malloc'd.
  */
-struct qmp_span {
-	const char *p;
-	size_t len;
-};
-
-/* The value of key in the JSON object obj; false when obj is not an
- * object or has no such key. */
-bool qmp_obj_get(struct qmp_span obj, const char *key, struct qmp_span *val);
-/*
- * Iterate a JSON array: *it starts zeroed; each call stores the next
- * element in *elem and returns true, false at the end or on bad input.
- */
-bool qmp_array_next(struct qmp_span arr, size_t *it, struct qmp_span *elem);
-/* Decode a JSON string value into buf (truncated, always NUL-terminated;
- * \u escapes become UTF-8).  False when val is not a string. */
-bool qmp_str(struct qmp_span val, char *buf, size_t size);
+char *qmp_command_line(const char *cmd, long long id);
 
 /*
  * From a query-chardev reply: the label of the first socket chardev that
  * has no client yet (its filename starts with "disconnected:"), skipping
- * the one named skip_label.  False when every chardev has its client.
+ * the one named skip_label.  False when every chardev has its client, or
+ * ret is not an array.
  */
-bool qmp_chardev_unconnected(struct qmp_span ret, const char *skip_label,
+bool qmp_chardev_unconnected(const json_t *ret, const char *skip_label,
 			     char *label, size_t size);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "lib/color.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/xmalloc.h"
 #include "report/diff.h"
 #include "report/grep.h"
@@ -347,14 +348,15 @@ struct op {
 	size_t ia, ib;	/* indexes into the sides (ia for ' ' and '-') */
 };
 
-static void add_json_line(struct strbuf *out, const struct side *s, size_t i)
+static json_t *json_line(const struct side *s, size_t i)
 {
 	size_t len;
 	const char *t = line_text(s, i, &len);
 	char *z = xstrndup(t, len);
+	json_t *j = lab_json_str(z);
 
-	strbuf_add_json_str(out, z);
 	free(z);
+	return j;
 }
 
 static void emit_text_line(struct strbuf *out, char kind,
@@ -385,16 +387,17 @@ static int line_before(const struct side *s, const struct op *ops,
 	return 0;
 }
 
-/* Emit the hunks of ops[0..nops); returns whether anything differs. */
+/*
+ * Emit the hunks of ops[0..nops) as text, or into the array hunks when
+ * it is not NULL (--json); returns whether anything differs.
+ */
 static bool emit_hunks(struct strbuf *out, const struct side *a,
 		       const struct side *b, const struct op *ops, size_t nops,
-		       int context, bool json, bool color)
+		       int context, json_t *hunks, bool color)
 {
-	size_t k = 0, hunks = 0;
+	size_t k = 0;
 	bool differ = false;
 
-	if (json)
-		strbuf_addstr(out, ",\"hunks\":[");
 	while (k < nops) {
 		size_t first_change, start, stop, j, last_change;
 		int a_first = 0, b_first = 0, a_count = 0, b_count = 0;
@@ -435,31 +438,30 @@ static bool emit_hunks(struct strbuf *out, const struct side *a,
 			a_first = line_before(a, ops, start, true);
 		if (!b_count)
 			b_first = line_before(b, ops, start, false);
-		if (json) {
-			strbuf_addf(out,
-				    "%s{\"a_start\":%d,\"a_count\":%d,\"b_start\":%d,\"b_count\":%d,\"lines\":[",
-				    hunks ? "," : "", a_first, a_count, b_first,
-				    b_count);
+		if (hunks) {
+			json_t *h = json_object(), *lines = json_array();
+
+			json_object_set_new(h, "a_start", json_integer(a_first));
+			json_object_set_new(h, "a_count", json_integer(a_count));
+			json_object_set_new(h, "b_start", json_integer(b_first));
+			json_object_set_new(h, "b_count", json_integer(b_count));
 			for (j = start; j < stop; j++) {
 				const struct op *o = &ops[j];
+				json_t *l = json_object();
+				char op[2] = { o->kind, 0 };
 
-				strbuf_addf(out, "%s{\"op\":\"%c\",\"a_line\":",
-					    j > start ? "," : "", o->kind);
-				if (o->kind != '+')
-					strbuf_addf(out, "%d", a->v[o->ia].line_no);
-				else
-					strbuf_addstr(out, "null");
-				strbuf_addstr(out, ",\"b_line\":");
-				if (o->kind != '-')
-					strbuf_addf(out, "%d", b->v[o->ib].line_no);
-				else
-					strbuf_addstr(out, "null");
-				strbuf_addstr(out, ",\"text\":");
-				add_json_line(out, o->kind == '+' ? b : a,
-					      o->kind == '+' ? o->ib : o->ia);
-				strbuf_addch(out, '}');
+				json_object_set_new(l, "op", json_string(op));
+				lab_json_set(l, "a_line", o->kind != '+' ?
+					     json_integer(a->v[o->ia].line_no) : NULL);
+				lab_json_set(l, "b_line", o->kind != '-' ?
+					     json_integer(b->v[o->ib].line_no) : NULL);
+				json_object_set_new(l, "text",
+						    json_line(o->kind == '+' ? b : a,
+							      o->kind == '+' ? o->ib : o->ia));
+				json_array_append_new(lines, l);
 			}
-			strbuf_addstr(out, "]}");
+			json_object_set_new(h, "lines", lines);
+			json_array_append_new(hunks, h);
 		} else {
 			strbuf_addf(out, "%s@@ -%d,%d +%d,%d @@%s\n",
 				    color ? color_sgr(COLOR_HUNK) : "", a_first,
@@ -473,11 +475,8 @@ static bool emit_hunks(struct strbuf *out, const struct side *a,
 					       color);
 			}
 		}
-		hunks++;
 		k = stop;
 	}
-	if (json)
-		strbuf_addch(out, ']');
 	return differ;
 }
 
@@ -521,11 +520,15 @@ static void stage_name(struct strbuf *out, const struct side *s, int stage)
 		strbuf_addstr(out, stage == 0 ? "firmware, GRUB" : "?");
 }
 
-/* Compare one group; returns whether it differs. */
+/*
+ * Compare one group, as text or (groups not NULL, --json) as an object
+ * added to groups; returns whether it differs.
+ */
 static bool diff_group(struct strbuf *out, struct side *a, struct side *b,
 		       int stage, const struct report_diff_opts *o,
-		       bool *first)
+		       json_t *groups)
 {
+	json_t *g = NULL, *hunks = NULL;
 	bool *ca = xcalloc(a->n + 1, sizeof(*ca));
 	bool *cb = xcalloc(b->n + 1, sizeof(*cb));
 	int *ia = xcalloc(a->n + 1, sizeof(*ia));
@@ -544,21 +547,17 @@ static bool diff_group(struct strbuf *out, struct side *a, struct side *b,
 	ops = script(a, b, ca, cb, &nops, &removed, &added);
 	stage_name(&na, a, stage);
 	stage_name(&nb, b, stage);
-	if (o->json) {
-		strbuf_addstr(out, *first ? "{" : ",{");
-		strbuf_addstr(out, "\"stage\":");
-		if (stage >= 0)
-			strbuf_addf(out, "%d", stage);
-		else
-			strbuf_addstr(out, "null");
-		strbuf_addstr(out, ",\"a\":");
-		strbuf_add_json_str(out, strbuf_str(&na));
-		strbuf_addstr(out, ",\"b\":");
-		strbuf_add_json_str(out, strbuf_str(&nb));
-		strbuf_addf(out,
-			    ",\"a_lines\":%zu,\"b_lines\":%zu,\"removed\":%zu,\"added\":%zu,\"same\":%s",
-			    a->n, b->n, removed, added,
-			    removed || added ? "false" : "true");
+	if (groups) {
+		g = json_object();
+		hunks = json_array();
+		lab_json_set(g, "stage", stage >= 0 ? json_integer(stage) : NULL);
+		lab_json_set(g, "a", lab_json_str(strbuf_str(&na)));
+		lab_json_set(g, "b", lab_json_str(strbuf_str(&nb)));
+		json_object_set_new(g, "a_lines", json_integer((json_int_t)a->n));
+		json_object_set_new(g, "b_lines", json_integer((json_int_t)b->n));
+		json_object_set_new(g, "removed", json_integer((json_int_t)removed));
+		json_object_set_new(g, "added", json_integer((json_int_t)added));
+		json_object_set_new(g, "same", json_boolean(!removed && !added));
 	} else {
 		if (o->color)
 			strbuf_addstr(out, color_sgr(COLOR_HUNK));
@@ -580,11 +579,11 @@ static bool diff_group(struct strbuf *out, struct side *a, struct side *b,
 			strbuf_addstr(out, COLOR_RESET "\n");
 		}
 	}
-	differ = emit_hunks(out, a, b, ops, nops, o->context, o->json,
-			    o->color);
-	if (o->json)
-		strbuf_addch(out, '}');
-	*first = false;
+	differ = emit_hunks(out, a, b, ops, nops, o->context, hunks, o->color);
+	if (g) {
+		json_object_set_new(g, "hunks", hunks);
+		json_array_append_new(groups, g);
+	}
 	strbuf_release(&na);
 	strbuf_release(&nb);
 	free(ops);
@@ -602,14 +601,13 @@ static int cmp_int(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-static void header_json(struct strbuf *out, const char *key,
-			const struct result *r, const char *label)
+static json_t *header_json(const struct result *r, const char *label)
 {
-	strbuf_addf(out, "\"%s\":{\"result\":", key);
-	strbuf_add_json_str(out, label);
-	strbuf_addstr(out, ",\"verdict\":");
-	strbuf_add_json_str(out, r->verdict ? r->verdict : "unknown");
-	strbuf_addch(out, '}');
+	json_t *h = json_object();
+
+	lab_json_set(h, "result", lab_json_str(label));
+	lab_json_set(h, "verdict", lab_json_str(r->verdict ? r->verdict : "unknown"));
+	return h;
 }
 
 static void header_text(struct strbuf *out, const char *mark,
@@ -636,7 +634,8 @@ int report_diff(const struct result *a, const struct result *b,
 	struct side sa = { .r = a }, sb = { .r = b };
 	struct report_diff_opts o = *opts;
 	bool staged = result_has_stages(a) && result_has_stages(b);
-	bool differ = false, first = true;
+	json_t *doc = NULL, *groups = NULL;	/* --json */
+	bool differ = false;
 	int *stages, nst = 0, i;
 	int ret = 0;
 
@@ -675,16 +674,12 @@ int report_diff(const struct result *a, const struct result *b,
 		}
 	}
 	if (o.json) {
-		strbuf_addch(out, '{');
-		header_json(out, "a", a, la);
-		strbuf_addch(out, ',');
-		header_json(out, "b", b, lb);
-		strbuf_addstr(out, ",\"filter\":");
-		if (o.filter)
-			strbuf_add_json_str(out, o.filter);
-		else
-			strbuf_addstr(out, "null");
-		strbuf_addstr(out, ",\"stages\":[");
+		doc = json_object();
+		groups = json_array();
+		json_object_set_new(doc, "a", header_json(a, la));
+		json_object_set_new(doc, "b", header_json(b, lb));
+		lab_json_set(doc, "filter", lab_json_str(o.filter));
+		json_object_set_new(doc, "stages", groups);
 	} else {
 		header_text(out, "---", a, la, o.color);
 		header_text(out, "+++", b, lb, o.color);
@@ -700,12 +695,16 @@ int report_diff(const struct result *a, const struct result *b,
 		if (o.stage < 0 && !sa.n && !sb.n &&
 		    (stages[i] == 0 || o.filter || o.nignore))
 			continue;
-		differ |= diff_group(out, &sa, &sb, stages[i], &o, &first);
+		differ |= diff_group(out, &sa, &sb, stages[i], &o, groups);
 	}
-	if (o.json)
-		strbuf_addf(out, "],\"same\":%s}\n", differ ? "false" : "true");
+	if (doc) {
+		json_object_set_new(doc, "same", json_boolean(!differ));
+		lab_json_add(out, doc);
+		doc = NULL;
+	}
 	ret = differ ? 1 : 0;
 out:
+	json_decref(doc);
 	free(stages);
 	strbuf_release(&sa.text);
 	strbuf_release(&sb.text);

@@ -8,6 +8,7 @@
 
 #include "lib/color.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/xmalloc.h"
 #include "report/grep.h"
 
@@ -320,6 +321,7 @@ int report_grep(const struct result *r, const struct report_matcher *m,
 	report_lines_init(&it, r, start, end);
 	while (report_lines_next(&it)) {
 		const char *variant;
+		json_t *doc;
 
 		if (!report_matcher_match(m, it.text.buf, it.text.len))
 			continue;
@@ -344,22 +346,15 @@ int report_grep(const struct result *r, const struct report_matcher *m,
 			strbuf_addch(out, '\n');
 			continue;
 		}
-		strbuf_addstr(out, "{\"result\":");
-		strbuf_add_json_str(out, label);
-		strbuf_addf(out, ",\"line_no\":%d,\"stage\":", it.line_no);
 		variant = it.stage > 0 ? report_stage_variant(r, it.stage) : NULL;
-		if (it.stage >= 0)
-			strbuf_addf(out, "%d", it.stage);
-		else
-			strbuf_addstr(out, "null");
-		strbuf_addstr(out, ",\"variant\":");
-		if (variant)
-			strbuf_add_json_str(out, variant);
-		else
-			strbuf_addstr(out, "null");
-		strbuf_addstr(out, ",\"line\":");
-		strbuf_add_json_str(out, it.text.buf);
-		strbuf_addstr(out, "}\n");
+		doc = json_object();
+		lab_json_set(doc, "result", lab_json_str(label));
+		json_object_set_new(doc, "line_no", json_integer(it.line_no));
+		lab_json_set(doc, "stage",
+			     it.stage >= 0 ? json_integer(it.stage) : NULL);
+		lab_json_set(doc, "variant", lab_json_str(variant));
+		lab_json_set(doc, "line", lab_json_str(it.text.buf));
+		lab_json_add(out, doc);
 	}
 	report_lines_release(&it);
 	return 0;

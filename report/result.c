@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "report/result.h"
@@ -452,10 +454,14 @@ static void load_variants(struct result *r, json_t *arr)
 		v->recipe = jstr(o, "recipe");
 		v->arch = jstr(o, "arch");
 		v->options = jstr(o, "options");
-		if (!v->options)
-			v->options = jstr(o, "args");
+		v->src = jstr(o, "src");
+		v->args = jstr(o, "args");
+		if (!v->options && v->args)
+			v->options = xstrdup(v->args);
 		v->source_rev = jstr(o, "source_rev");
 		v->build = jstr(o, "build");
+		v->init_sha256 = jstr(o, "init_sha256");
+		v->hypervisor_sha256 = jstr(o, "hypervisor_sha256");
 		r->nvariants++;
 	}
 }
@@ -528,6 +534,8 @@ static bool load_json(struct result *r, const char *text, size_t len,
 	load_stages(r, json_object_get(root, "stages"));
 	load_variants(r, json_object_get(root, "variants"));
 	load_events(r, json_object_get(root, "events"));
+	r->command = jstr(root, "command");
+	r->labctl_version = jstr(root, "labctl_version");
 	json_decref(root);
 	return true;
 }
@@ -607,6 +615,33 @@ fail:
 	free(lines_path);
 	result_free(r);
 	return ret;
+}
+
+int result_from_record(const char *text, size_t len, struct result **out)
+{
+	json_t *root = json_loadb(text, len, 0, NULL);
+	const char *log = json_string_value(json_object_get(root, "log"));
+	struct result *r;
+	char *why = NULL;
+
+	*out = NULL;
+	if (!log || !*log) {
+		json_decref(root);
+		return lab_err(LAB_EFORMAT, "not a run record (no \"log\")");
+	}
+	r = xzalloc(sizeof(*r));
+	r->log_path = xstrdup(log);
+	r->name = xstrdup(base_name(log));
+	r->json_path = xasprintf("%s.json", log);
+	r->decided = -1;
+	json_decref(root);
+	if (!load_json(r, text, len, &why)) {	/* it parsed above: cannot fail */
+		free(why);
+		result_free(r);
+		return lab_err(LAB_EFORMAT, "not a run record");
+	}
+	*out = r;
+	return 0;
 }
 
 int result_resolve(const char *what, const char *results_dir,
@@ -761,10 +796,16 @@ out:
 
 void result_free(struct result *r)
 {
-	int i;
-
 	if (!r)
 		return;
+	result_release(r);
+	free(r);
+}
+
+void result_release(struct result *r)
+{
+	int i;
+
 	for (i = 0; i < r->nstages; i++) {
 		free(r->stages[i].variant);
 		free(r->stages[i].entry);
@@ -777,8 +818,12 @@ void result_free(struct result *r)
 		free(v->recipe);
 		free(v->arch);
 		free(v->options);
+		free(v->src);
+		free(v->args);
 		free(v->source_rev);
 		free(v->build);
+		free(v->init_sha256);
+		free(v->hypervisor_sha256);
 	}
 	free(r->variants);
 	for (i = 0; i < r->nevents; i++) {
@@ -798,8 +843,103 @@ void result_free(struct result *r)
 	free(r->verdict);
 	free(r->reason);
 	free(r->reason_line);
+	free(r->command);
+	free(r->labctl_version);
 	free(r->log);
-	free(r);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------------------------ writing */
+
+static json_t *stage_json(const struct result_stage *s)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "stage", json_integer(s->stage));
+	lab_json_set(o, "variant", lab_json_str(s->variant));
+	lab_json_set(o, "entry", lab_json_str(s->entry));
+	json_object_set_new(o, "reached", json_boolean(s->reached));
+	if (s->reached) {
+		json_object_set_new(o, "start", lab_json_seconds(s->start));
+		json_object_set_new(o, "end", lab_json_seconds(s->end));
+		json_object_set_new(o, "start_byte", json_integer(s->start_byte));
+		json_object_set_new(o, "line", json_integer(s->line));
+	}
+	return o;
+}
+
+static json_t *variant_json(const struct result_variant *v)
+{
+	json_t *o = json_object();
+
+	lab_json_set(o, "name", lab_json_str(v->name));
+	lab_json_set(o, "recipe", lab_json_str(v->recipe));
+	if (v->recipe && !strcmp(v->recipe, "standin")) {
+		lab_json_set(o, "arch", lab_json_str(v->arch));
+		lab_json_set(o, "options", lab_json_str(v->options));
+	} else {
+		lab_json_set(o, "src", lab_json_str(v->src));
+		lab_json_set(o, "args", lab_json_str(v->args));
+	}
+	lab_json_set(o, "source_rev", lab_json_str(v->source_rev));
+	lab_json_set(o, "build", lab_json_str(v->build));
+	lab_json_set(o, "init_sha256", lab_json_str(v->init_sha256));
+	lab_json_set(o, "hypervisor_sha256", lab_json_str(v->hypervisor_sha256));
+	return o;
+}
+
+json_t *result_to_json(const struct result *r)
+{
+	json_t *o = json_object(), *a;
+	int i;
+
+	lab_json_set(o, "log", lab_json_str(r->log_path));
+	lab_json_set(o, "lab", lab_json_str(r->lab));
+	lab_json_set(o, "lab_file", lab_json_str(r->lab_file));
+	lab_json_set(o, "board", lab_json_str(r->board));
+	lab_json_set(o, "host", lab_json_str(r->host));
+	lab_json_set(o, "started", lab_json_str(r->started));
+	json_object_set_new(o, "duration", lab_json_seconds(r->duration));
+	json_object_set_new(o, "decided", lab_json_seconds(r->decided));
+	/* Wall clock of the verdict, for measuring what comes after it. */
+	json_object_set_new(o, "decided_wall",
+			    lab_json_secs(r->started_wall_ns +
+					  llround(r->decided * 1e9)));
+	lab_json_set(o, "verdict", lab_json_str(r->verdict));
+	lab_json_set(o, "reason", lab_json_str(r->reason ? r->reason : ""));
+	lab_json_set(o, "line", lab_json_str(r->reason_line ? r->reason_line : ""));
+	json_object_set_new(o, "line_no", json_integer(r->reason_line_no));
+	a = json_array();
+	for (i = 0; i < r->nstages; i++)
+		json_array_append_new(a, stage_json(&r->stages[i]));
+	json_object_set_new(o, "stages", a);
+	a = json_array();
+	for (i = 0; i < r->nvariants; i++)
+		json_array_append_new(a, variant_json(&r->variants[i]));
+	json_object_set_new(o, "variants", a);
+	a = json_array();
+	for (i = 0; i < r->nevents; i++) {
+		json_t *e = json_object();
+
+		json_object_set_new(e, "t", lab_json_seconds(r->events[i].t));
+		lab_json_set(e, "event", lab_json_str(r->events[i].name));
+		lab_json_set(e, "detail", lab_json_str(r->events[i].detail ?
+						       r->events[i].detail : ""));
+		json_array_append_new(a, e);
+	}
+	json_object_set_new(o, "events", a);
+	lab_json_set(o, "command", lab_json_str(r->command));
+	lab_json_set(o, "labctl_version", lab_json_str(r->labctl_version));
+	return o;
+}
+
+int result_write_json(const struct result *r, const char *path)
+{
+	json_t *doc = result_to_json(r);
+	int ret = lab_json_write_atomic(path, doc, 0644);
+
+	json_decref(doc);
+	return ret;
 }
 
 /* ------------------------------------------------------------ stages */

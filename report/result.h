@@ -9,7 +9,9 @@
  * truth), results/<ts>.lines (the sidecar: T0, L and G records with
  * per-line offsets and times) and results/<ts>.json (the run record:
  * lab, board, verdict, reason, stages, variants, events).  Loading never
- * changes them.
+ * changes them.  struct result is the one model of a run record: the run
+ * writes it (result_to_json), every verb reads it (result_load), both
+ * with jansson.
  */
 #ifndef REPORT_RESULT_H
 #define REPORT_RESULT_H
@@ -17,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 struct result_stage {
 	int stage;		/* 1-based */
@@ -28,7 +32,11 @@ struct result_stage {
 };
 
 struct result_variant {
-	char *name, *recipe, *arch, *options, *source_rev, *build;
+	char *name, *recipe;
+	char *arch, *options;	/* the stand-in's; other recipes: options = args */
+	char *src, *args;	/* other recipes' */
+	char *source_rev, *build;
+	char *init_sha256, *hypervisor_sha256;
 };
 
 struct result_event {
@@ -68,6 +76,8 @@ struct result {
 	int nvariants;
 	struct result_event *events;
 	int nevents;
+	char *command;		/* the command line, quoted */
+	char *labctl_version;
 	/* With RESULT_LINES: the sidecar. */
 	struct result_line *lines;
 	size_t nlines;
@@ -107,6 +117,24 @@ int result_load(const char *what, const char *results_dir, unsigned flags,
 int result_resolve(const char *what, const char *results_dir,
 		   char **log_path);
 void result_free(struct result *r);
+/*
+ * A run record alone, as `labctl --json run` prints it (the files are
+ * not read): log_path is its "log".  -LAB_EFORMAT when text is not one.
+ */
+int result_from_record(const char *text, size_t len, struct result **out);
+/* Free what r holds, not r itself (a result built in place); r is zeroed. */
+void result_release(struct result *r);
+
+/*
+ * The run record of r, as results/<ts>.json holds it: "log" is
+ * r->log_path; times are seconds (to the microsecond) from power-on,
+ * "decided_wall" the wall clock of the verdict.  A stage that was not
+ * reached has no times; a stand-in variant has arch and options, the
+ * others src and args.  NULL strings are null, reason and line "".
+ */
+json_t *result_to_json(const struct result *r);
+/* Write result_to_json(r) to path atomically; 0 or -LAB_E*. */
+int result_write_json(const struct result *r, const char *path);
 
 /*
  * The names of the results in dir ("results" when NULL), newest first

@@ -10,7 +10,8 @@
  * a damaged sidecar only with -LAB_EFORMAT and a message, and what loads
  * must hold together: sorted line offsets, stage ranges inside the log,
  * every line's stage matching the ranges, grep finding every line with
- * an empty pattern, and a diff of the result against itself "same".
+ * an empty pattern, a diff of the result against itself "same", and the
+ * record the writer makes of it loading back the same.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -107,6 +108,29 @@ static void check_result(const struct result *r)
 	strbuf_release(&out);
 }
 
+/* What the writer makes of a loaded record loads back the same. */
+static void check_round_trip(const struct result *r)
+{
+	struct result_mem m = { .log_path = r->log_path };
+	json_t *doc = result_to_json(r);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	struct result *back = NULL;
+	int k;
+
+	CHECK(text);
+	m.json = text;
+	m.json_len = strlen(text);
+	CHECK(result_load_mem(&m, 0, &back) == 0);
+	CHECK(!strcmp(back->verdict, r->verdict));
+	CHECK(back->nstages == r->nstages && back->nvariants == r->nvariants &&
+	      back->nevents == r->nevents);
+	for (k = 0; k < r->nstages; k++)
+		CHECK(back->stages[k].start_byte == r->stages[k].start_byte);
+	result_free(back);
+	free(text);
+	json_decref(doc);
+}
+
 static const char *split(const char *p, const char *end, size_t *len)
 {
 	const char *s = memmem(p, (size_t)(end - p), SEP, strlen(SEP));
@@ -139,6 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = result_load_mem(&m, RESULT_LOG, &r);
 	CHECK(ret == 0 && r);
 	check_result(r);
+	if (r->lab)
+		check_round_trip(r);
 	result_free(r);
 	r = NULL;
 

@@ -72,6 +72,19 @@ timeout -k 2 20 "$LABCTL" console b --follow >"$T/follow.out" 2>"$T/follow.err" 
 FOL=$!
 at_exit "kill $FOL"
 
+# a follower started under nohup keeps following through a hangup; a
+# SIGTERM ends it as a stop (the stop signals go through lib/stopsig)
+(trap '' HUP; exec "$LABCTL" console b --follow) >/dev/null 2>"$T/nohup.err" &
+NOH=$!
+at_exit "kill $NOH 2>/dev/null"
+sleep 0.5
+kill -HUP "$NOH"
+sleep 0.5
+ok "follow under nohup: a SIGHUP does not stop it" kill -0 "$NOH"
+kill -TERM "$NOH"
+for i in $(seq 50); do kill -0 "$NOH" 2>/dev/null || break; sleep 0.1; done
+ok "follow: ... a SIGTERM does" test "$(kill -0 "$NOH" 2>/dev/null; echo $?)" = 1
+
 printf 'board: hello from the serial port\r\n' >"$B"
 pane_has 'board: hello from the serial port'
 ok "console: the board's output appears" test $? = 0

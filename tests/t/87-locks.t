@@ -40,6 +40,12 @@ like "$err" "reserved by alice@$host" "bob's run: names the holder"
 ok "bob's run: nothing built" test ! -e "$T/images/v64"
 run_labctl --json locks vq
 like "$out" '"owner":"alice@' "locks --json: alice holds it"
+# a pool first: its boards' objects, in one valid JSON array
+printf '[board]\ntype = qemu\npool = 2\n' >"$T/labs/vp.conf"
+run_labctl --json locks vp vq
+is "$rc" 0 "locks --json POOL LAB: exit 0"
+is "$(printf '%s' "$out" | perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); print join " ", map { $_->{lab} } @$j')" \
+	"vq vp-1 vp-2" "locks --json POOL LAB: a JSON array of the lab and the pool's boards"
 USER=alice run_labctl run vq v64
 is "$rc" 0 "alice's own run uses her reservation"
 run_labctl locks vq

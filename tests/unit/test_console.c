@@ -484,34 +484,6 @@ static void test_log_offsets(void **state)
 	assert_int_equal(log_parse_ts_mode("", &m), -LAB_EINVAL);
 }
 
-static void test_log_stage_range(void **state)
-{
-	static const char js[] =
-		"{\"log\":\"r\",\"reason\":\"a \\\"start_byte\\\":7 {trap}\","
-		"\"stages\":[{\"stage\":1,\"variant\":\"a}\",\"reached\":true,\"start\":0.1,\"end\":0.2,\"start_byte\":100,\"line\":3},"
-		"{\"stage\":2,\"variant\":\"b\",\"reached\":true,\"start\":0.3,\"end\":0.4,\"start_byte\":250,\"line\":9},"
-		"{\"stage\":3,\"variant\":\"c\",\"reached\":false}],\"variants\":[]}";
-	uint64_t s, e;
-
-	(void)state;
-	assert_int_equal(log_stage_range(js, 1, 1000, &s, &e), 0);
-	assert_int_equal(s, 100);
-	assert_int_equal(e, 250);
-	assert_int_equal(log_stage_range(js, 2, 1000, &s, &e), 0);
-	assert_int_equal(s, 250);
-	assert_int_equal(e, 1000);
-	assert_err(log_stage_range(js, 3, 1000, &s, &e), LAB_ENOENT,
-		   "stage 3 was not reached");
-	assert_err(log_stage_range(js, 4, 1000, &s, &e), LAB_ENOENT,
-		   "no stage 4 (the run had 3)");
-	assert_err(log_stage_range("{}", 1, 1000, &s, &e), LAB_EFORMAT,
-		   "no \"stages\"");
-	/* a log shorter than the json says (truncated copy) */
-	assert_int_equal(log_stage_range(js, 1, 120, &s, &e), 0);
-	assert_int_equal(s, 100);
-	assert_int_equal(e, 120);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,7 +500,6 @@ int main(void)
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_log_strip_ansi),
 		cmocka_unit_test(test_log_offsets),
-		cmocka_unit_test(test_log_stage_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

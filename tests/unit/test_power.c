@@ -301,9 +301,16 @@ static void test_dummy_status_errors(void **state)
 
 /* ------------------------------------------------------------ QMP */
 
+/* Parse into *m; the message parsed before is released (the last one
+ * stays reachable from here until exit). */
 static enum qmp_kind parse(const char *line, struct qmp_msg *m)
 {
-	return qmp_parse_line(line, strlen(line), m);
+	static struct qmp_msg last;
+
+	qmp_msg_release(&last);
+	qmp_parse_line(line, strlen(line), m);
+	last = *m;
+	return m->kind;
 }
 
 static void test_qmp_greeting_return_error(void **state)
@@ -321,7 +328,8 @@ static void test_qmp_greeting_return_error(void **state)
 	assert_int_equal(parse("{\"return\": {}, \"id\": 7}\r\n", &m), QMP_RETURN);
 	assert_int_equal(m.id, 7);
 	assert_string_equal(m.status, "");
-	assert_int_equal(m.ret_len, 2);
+	assert_true(json_is_object(m.ret));
+	assert_int_equal(json_object_size(m.ret), 0);
 
 	assert_int_equal(parse("{\"return\": {\"status\": \"prelaunch\", "
 			       "\"singlestep\": false, \"running\": false}, "
@@ -431,41 +439,51 @@ static void test_qmp_bad(void **state)
 	assert_int_equal(qmp_parse_line("{\"event\":\"STOP\"}garbage", 16, &m),
 			 QMP_EVENT);
 	assert_string_equal(m.event, "STOP");
+	qmp_msg_release(&m);
 }
 
-static void test_qmp_scanner(void **state)
+static void test_qmp_fields(void **state)
 {
-	const char *arr = " [ 1, \"two\", {\"three\": [3]}, [], null ] ";
-	struct qmp_span s = { arr, strlen(arr) }, e, v;
-	size_t it = 0;
-	char buf[8];
-	int n = 0;
+	struct strbuf sb = STRBUF_INIT;
+	struct qmp_msg m;
+	char *line;
+	size_t i;
 
 	(void)state;
-	while (qmp_array_next(s, &it, &e))
-		n++;
-	assert_int_equal(n, 5);
-	it = 0;
-	assert_true(qmp_array_next(s, &it, &e));
-	assert_true(qmp_array_next(s, &it, &e));
-	assert_true(qmp_str(e, buf, sizeof(buf)));
-	assert_string_equal(buf, "two");
-	assert_true(qmp_array_next(s, &it, &e));
-	assert_true(qmp_obj_get(e, "three", &v));
-	assert_int_equal(v.len, 3);
-	assert_false(qmp_obj_get(e, "four", &v));
 	/* truncation keeps whole characters and the NUL */
-	assert_true(qmp_str((struct qmp_span){ "\"abcdefghij\"", 12 }, buf,
-			    sizeof(buf)));
-	assert_string_equal(buf, "abcdefg");
-	assert_true(qmp_str((struct qmp_span){ "\"abcdef\\u00e9\"", 14 }, buf,
-			    sizeof(buf)));
-	assert_string_equal(buf, "abcdef");
-	assert_false(qmp_str((struct qmp_span){ "12", 2 }, buf, sizeof(buf)));
-	it = 0;
-	assert_false(qmp_array_next((struct qmp_span){ "[]", 2 }, &it, &e));
-	it = 0;
-	assert_false(qmp_array_next((struct qmp_span){ "{}", 2 }, &it, &e));
+	strbuf_addstr(&sb, "{\"event\":\"");
+	for (i = 0; i < sizeof(m.event) - 2; i++)
+		strbuf_addch(&sb, 'e');
+	strbuf_addstr(&sb, "\\u00e9\"}");
+	assert_int_equal(parse(sb.buf, &m), QMP_EVENT);
+	assert_int_equal(strlen(m.event), sizeof(m.event) - 2);
+	assert_int_equal(m.event[sizeof(m.event) - 3], 'e');
+	strbuf_release(&sb);
+	/* fields of the wrong type are empty, not misread */
+	assert_int_equal(parse("{\"event\": 12}", &m), QMP_OTHER);
+	assert_int_equal(parse("{\"event\": \"X\", \"data\": "
+			       "{\"reason\": [\"r\"]}}", &m), QMP_EVENT);
+	assert_string_equal(m.reason, "");
+	assert_int_equal(parse("{\"error\": \"flat\", \"id\": 1.5}", &m),
+			 QMP_ERROR);
+	assert_string_equal(m.err_class, "");
+	assert_int_equal(m.id, -1);
+	assert_int_equal(parse("{\"return\": {}}", &m), QMP_RETURN);
+	assert_false(qmp_chardev_unconnected(m.ret, NULL, m.event,
+					     sizeof(m.event)));
+	assert_int_equal(parse("{\"return\": [1, {\"filename\": 2}, "
+			       "{\"filename\": \"disconnected:x\"}]}", &m),
+			 QMP_RETURN);
+	assert_true(qmp_chardev_unconnected(m.ret, "s0", m.event,
+					    sizeof(m.event)));
+	assert_string_equal(m.event, "");
+	/* the commands sent, and shown by --dry-run without an id */
+	line = qmp_command_line("query-status", 7);
+	assert_string_equal(line, "{\"execute\":\"query-status\",\"id\":7}\n");
+	free(line);
+	line = qmp_command_line("cont", -1);
+	assert_string_equal(line, "{\"execute\":\"cont\"}\n");
+	free(line);
 }
 
 static void test_qmp_chardev(void **state)
@@ -486,12 +504,12 @@ static void test_qmp_chardev(void **state)
 
 	(void)state;
 	assert_int_equal(parse(before, &m), QMP_RETURN);
-	assert_true(qmp_chardev_unconnected((struct qmp_span){ m.ret, m.ret_len },
-					    "labctl-qmp", label, sizeof(label)));
+	assert_true(qmp_chardev_unconnected(m.ret, "labctl-qmp", label,
+					    sizeof(label)));
 	assert_string_equal(label, "s0");
 	assert_int_equal(parse(after, &m), QMP_RETURN);
-	assert_false(qmp_chardev_unconnected((struct qmp_span){ m.ret, m.ret_len },
-					     "labctl-qmp", label, sizeof(label)));
+	assert_false(qmp_chardev_unconnected(m.ret, "labctl-qmp", label,
+					     sizeof(label)));
 }
 
 /* ------------------------------------------------------------ qemu */
@@ -666,15 +684,16 @@ static int fake_qemu(int argc, char **argv)
 		ssize_t n;
 
 		while ((nl = memchr(line, '\n', len))) {
-			struct qmp_span obj = { line, (size_t)(nl - line) }, v;
+			json_t *obj = json_loadb(line, (size_t)(nl - line), 0, NULL);
+			const char *execute = json_string_value(json_object_get(obj, "execute"));
+			json_t *idv = json_object_get(obj, "id");
 			char cmd[64] = "", id[32] = "0";
 
-			if (qmp_obj_get(obj, "execute", &v))
-				qmp_str(v, cmd, sizeof(cmd));
-			if (qmp_obj_get(obj, "id", &v) && v.len < sizeof(id)) {
-				memcpy(id, v.p, v.len);
-				id[v.len] = '\0';
-			}
+			snprintf(cmd, sizeof(cmd), "%s", execute ? execute : "");
+			if (json_is_integer(idv))
+				snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+					 json_integer_value(idv));
+			json_decref(obj);
 			memmove(line, nl + 1, len - (size_t)(nl + 1 - line));
 			len -= (size_t)(nl + 1 - line);
 			if (!strcmp(cmd, "quit") && !strcmp(mode, "deaf"))
@@ -914,7 +933,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_qmp_greeting_return_error),
 		cmocka_unit_test(test_qmp_events),
 		cmocka_unit_test(test_qmp_bad),
-		cmocka_unit_test(test_qmp_scanner),
+		cmocka_unit_test(test_qmp_fields),
 		cmocka_unit_test(test_qmp_chardev),
 		cmocka_unit_test(test_qemu_open_errors),
 		cmocka_unit_test(test_qemu_attach_nothing),

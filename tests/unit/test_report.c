@@ -89,6 +89,128 @@ static struct result *load_mem(const char *log, size_t log_len,
 	return r;
 }
 
+/* The stage ranges labctl log --stage prints, from a run record's text
+ * (once parsed by hand in cmd_log.c). */
+static void test_stage_range_json(void **state)
+{
+	static const char js[] =
+		"{\"log\":\"r\",\"reason\":\"a \\\"start_byte\\\":7 {trap}\","
+		"\"stages\":[{\"stage\":1,\"variant\":\"a}\",\"reached\":true,\"start\":0.1,\"end\":0.2,\"start_byte\":100,\"line\":3},"
+		"{\"stage\":2,\"variant\":\"b\",\"reached\":true,\"start\":0.3,\"end\":0.4,\"start_byte\":250,\"line\":9},"
+		"{\"stage\":3,\"variant\":\"c\",\"reached\":false}],\"variants\":[]}";
+	struct result *r = load_mem("x", 1, js, NULL, 0), *none;
+	uint64_t s, e;
+
+	(void)state;
+	assert_int_equal(result_stage_range(r, 1, 1000, &s, &e), 0);
+	assert_int_equal(s, 100);
+	assert_int_equal(e, 250);
+	assert_int_equal(result_stage_range(r, 2, 1000, &s, &e), 0);
+	assert_int_equal(s, 250);
+	assert_int_equal(e, 1000);
+	assert_int_equal(result_stage_range(r, 3, 1000, &s, &e), -LAB_ENOENT);
+	assert_contains(lab_errmsg(-LAB_ENOENT), "stage 3 was not reached");
+	assert_int_equal(result_stage_range(r, 4, 1000, &s, &e), -LAB_ENOENT);
+	assert_contains(lab_errmsg(-LAB_ENOENT), "no stage 4 (the run had 3)");
+	/* a log shorter than the json says (truncated copy) */
+	assert_int_equal(result_stage_range(r, 1, 120, &s, &e), 0);
+	assert_int_equal(s, 100);
+	assert_int_equal(e, 120);
+	none = load_mem("x", 1, "{}", NULL, 0);
+	assert_int_equal(result_stage_range(none, 1, 1000, &s, &e), -LAB_ENOENT);
+	assert_contains(lab_errmsg(-LAB_ENOENT), "has no stage information");
+	result_free(none);
+	result_free(r);
+}
+
+/* A literal where the struct holds a char * it never frees here. */
+#define W(s) ((char *)(uintptr_t)(s))
+
+/* The writer: the record's fields, names, types and order as the run has
+ * always written them (times to the microsecond, as JSON numbers: 1e-6 is
+ * what %.6f wrote as 0.000001); a stray byte from the console is U+FFFD;
+ * what is written loads back. */
+static void test_result_write(void **state)
+{
+	struct result_stage st[2] = {
+		{ .stage = 1, .variant = W("hv64"), .entry = W("XMHF-hv64"),
+		  .reached = true, .start = 0.5, .end = 1.25, .start_byte = 40,
+		  .line = 3 },
+		{ .stage = 2, .variant = W("lhv"), .entry = W("XMHF-lhv"),
+		  .start_byte = -1 },
+	};
+	struct result_variant va[2] = {
+		{ .name = W("hv64"), .recipe = W("standin"), .arch = W("amd64"),
+		  .options = W("0x3d"), .build = W("cached"), .init_sha256 = W("ab") },
+		{ .name = W("x"), .recipe = W("xmhf64"), .src = W("/s"), .args = W("--a"),
+		  .options = W("--a"), .source_rev = W("r1"), .build = W("built") },
+	};
+	struct result_event ev[1] = { { .t = 0.000001, .name = W("POWER_ON") } };
+	struct result r = {
+		.log_path = W("results/20261121082812"), .lab = W("q"),
+		.lab_file = W("labs/q.conf"), .board = W("qemu"), .host = W("h"),
+		.started = W("2026-11-21T08:28:12.000000+00:00"),
+		.started_wall_ns = 1795000000000000000LL,
+		.duration = 2, .decided = 1.5, .verdict = W("fail"),
+		.reason = W("halt"), .reason_line = W("bad \xff byte"),
+		.reason_line_no = 7, .stages = st, .nstages = 2,
+		.variants = va, .nvariants = 2, .events = ev, .nevents = 1,
+		.command = W("labctl run q"), .labctl_version = W("0.1"),
+	};
+	json_t *doc = result_to_json(&r);
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(16));
+	const char *text2;
+	struct result *back;
+
+	(void)state;
+	assert_string_equal(text,
+		"{\"log\":\"results/20261121082812\",\"lab\":\"q\","
+		"\"lab_file\":\"labs/q.conf\",\"board\":\"qemu\",\"host\":\"h\","
+		"\"started\":\"2026-11-21T08:28:12.000000+00:00\","
+		"\"duration\":2.0,\"decided\":1.5,\"decided_wall\":1795000001.5,"
+		"\"verdict\":\"fail\",\"reason\":\"halt\","
+		"\"line\":\"bad \xef\xbf\xbd byte\",\"line_no\":7,"
+		"\"stages\":[{\"stage\":1,\"variant\":\"hv64\",\"entry\":\"XMHF-hv64\","
+		"\"reached\":true,\"start\":0.5,\"end\":1.25,\"start_byte\":40,\"line\":3},"
+		"{\"stage\":2,\"variant\":\"lhv\",\"entry\":\"XMHF-lhv\",\"reached\":false}],"
+		"\"variants\":[{\"name\":\"hv64\",\"recipe\":\"standin\",\"arch\":\"amd64\","
+		"\"options\":\"0x3d\",\"source_rev\":null,\"build\":\"cached\","
+		"\"init_sha256\":\"ab\",\"hypervisor_sha256\":null},"
+		"{\"name\":\"x\",\"recipe\":\"xmhf64\",\"src\":\"/s\",\"args\":\"--a\","
+		"\"source_rev\":\"r1\",\"build\":\"built\",\"init_sha256\":null,"
+		"\"hypervisor_sha256\":null}],"
+		"\"events\":[{\"t\":1e-6,\"event\":\"POWER_ON\",\"detail\":\"\"}],"
+		"\"command\":\"labctl run q\",\"labctl_version\":\"0.1\"}");
+	back = load_mem("x", 1, text, NULL, 0);
+	assert_string_equal(back->verdict, "fail");
+	assert_string_equal(back->reason_line, "bad \xef\xbf\xbd byte");
+	assert_int_equal(back->nstages, 2);
+	assert_int_equal(back->stages[0].start_byte, 40);
+	assert_false(back->stages[1].reached);
+	assert_string_equal(back->variants[1].args, "--a");
+	assert_string_equal(back->variants[1].options, "--a");
+	assert_string_equal(back->command, "labctl run q");
+	assert_true(back->duration == 2 && back->decided == 1.5);
+	result_free(back);
+	/* the record alone, as run --json prints it: what matrix and bisect read */
+	assert_int_equal(result_from_record(text, strlen(text), &back), 0);
+	assert_string_equal(back->log_path, "results/20261121082812");
+	assert_string_equal(back->name, "20261121082812");
+	assert_string_equal(back->verdict, "fail");
+	assert_string_equal(back->reason, "halt");
+	assert_int_equal(back->reason_line_no, 7);
+	assert_string_equal(back->lab, "q");
+	result_free(back);
+	text2 = "{\"verdict\":\"pass\"}";
+	assert_int_equal(result_from_record(text2, strlen(text2), &back),
+			 -LAB_EFORMAT);
+	assert_null(back);
+	assert_int_equal(result_from_record("", 0, &back), -LAB_EFORMAT);
+	lab_err_clear();
+	free(text);
+	json_decref(doc);
+}
+
 static char tmpdir[64];
 
 static void write_file(const char *dir, const char *name, const char *data,
@@ -867,6 +989,8 @@ int main(void)
 		cmocka_unit_test(test_load_damaged),
 		cmocka_unit_test_setup_teardown(test_load_files, setup_dir, teardown_dir),
 		cmocka_unit_test(test_strip_and_lines),
+		cmocka_unit_test(test_stage_range_json),
+		cmocka_unit_test(test_result_write),
 		cmocka_unit_test(test_matcher),
 		cmocka_unit_test(test_grep_output),
 		cmocka_unit_test(test_myers),

@@ -164,12 +164,15 @@ static void make_fixture(struct fixture *f, const char *verdict)
 					      -1, 0 };
 	f->r.stages = f->stages;
 	f->r.nstages = 3;
-	f->variants[0] = (struct result_variant){ s_("build64"), s_("standin"),
-						  s_("amd64"), s_("0x0"), NULL, s_("built") };
-	f->variants[1] = (struct result_variant){ s_("build32"), s_("standin"),
-						  s_("i386"), s_("0x4"), NULL, s_("built") };
-	f->variants[2] = (struct result_variant){ s_("build32lhv"), s_("standin"),
-						  s_("i386"), s_("0x400"), NULL, s_("built") };
+	f->variants[0] = (struct result_variant){
+		.name = s_("build64"), .recipe = s_("standin"),
+		.arch = s_("amd64"), .options = s_("0x0"), .build = s_("built") };
+	f->variants[1] = (struct result_variant){
+		.name = s_("build32"), .recipe = s_("standin"),
+		.arch = s_("i386"), .options = s_("0x4"), .build = s_("built") };
+	f->variants[2] = (struct result_variant){
+		.name = s_("build32lhv"), .recipe = s_("standin"),
+		.arch = s_("i386"), .options = s_("0x400"), .build = s_("built") };
 	f->r.variants = f->variants;
 	f->r.nvariants = 3;
 	f->events[0] = (struct result_event){ 0.001, s_("RESUME"), s_("") };
