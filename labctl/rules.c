@@ -1082,19 +1082,40 @@ static void drop_xmhf_guest(struct rule_set *set)
 	set->n = k;
 }
 
-/* Whether the run's judging rules are all built-in (the default standin). */
-static bool judges_builtin_only(const struct rule_set *set)
+/*
+ * Whether a last XMHF stage's guest rule may join the run's judging rules:
+ * they are all built in (the default standin set), and none is an end
+ * rule (a guest OS such as linux then decides, after GRUB).
+ */
+static bool guest_rule_may_join(const struct rule_set *set)
 {
 	int i;
 
 	for (i = 0; i < set->n; i++) {
 		const struct rule *r = &set->rules[i];
 
-		if ((r->kind == RULE_PASS || r->kind == RULE_ITER ||
-		     r->kind == RULE_END) && strncmp(r->file, "builtin:", 8))
+		if (r->kind == RULE_END)
+			return false;
+		if ((r->kind == RULE_PASS || r->kind == RULE_ITER) &&
+		    strncmp(r->file, "builtin:", 8))
 			return false;
 	}
 	return true;
+}
+
+void rules_arrange_run(struct rule_set *run)
+{
+	drop_xmhf_guest(run);
+}
+
+void rules_arrange_stage(struct rule_set *run, struct rule_set *stage,
+			 bool last)
+{
+	if (!rules_judges(run))
+		return;
+	if (last && guest_rule_may_join(run))
+		move_xmhf_guest(stage, run);
+	drop_judging(stage);
 }
 
 #define STANDIN_OPT_LHV 0x400	/* hypervisor/README.md: an LHV build */
@@ -1181,7 +1202,7 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 		ret = load_lab_file(out->run, lab->path, s,
 				    value_line(lab->values, lab->nvalues, "watch",
 					       "rules_file"));
-	drop_xmhf_guest(out->run);
+	rules_arrange_run(out->run);
 	for (i = 0; i < n && !ret; i++) {
 		const struct lab_variant *v = chain[i];
 		const char *banner;
@@ -1191,13 +1212,8 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 		line = value_line(v->values, v->nvalues, "variant", "rules");
 		ret = load_list(out->stage[i], s ? s : recipe_default(v), lab->path,
 				line ? line : v->line);
-		if (!ret && !s && rules_judges(out->run)) {
-			/* Built-in run rules only (the default standin set):
-			 * a last XMHF stage may also pass as XMHF does. */
-			if (i == n - 1 && judges_builtin_only(out->run))
-				move_xmhf_guest(out->stage[i], out->run);
-			drop_judging(out->stage[i]);
-		}
+		if (!ret && !s)
+			rules_arrange_stage(out->run, out->stage[i], i == n - 1);
 		s = lab_variant_get(v, "rules_file");
 		if (!ret && s)
 			ret = load_lab_file(out->stage[i], lab->path, s,

@@ -103,7 +103,7 @@ struct lab_variant;
  *  run:      without the xmhf set's pass rule (its guest came up), which
  *            judges XMHF stages only: it joins the run's judging rules when
  *            the last stage is a recipe-chosen xmhf set and those rules are
- *            all built in;
+ *            all built in and none is an end rule (a guest OS then decides);
  *  banner[i]: the stage's banner template (${variant} not expanded yet):
  *            the last banner in stage[i], else the recipe default's;
  *  cpus, iter_min: the lab's [watch] keys when the file sets them, else
@@ -118,6 +118,17 @@ struct lab_rules {
 	int cpus;		/* 0: not set */
 	int iter_min;		/* -1: not set */
 };
+
+/*
+ * How lab_rules_load arranges the sets it loaded (exported for the watch's
+ * tests): the run's set loses XMHF's guest rule; a stage that names no set
+ * of its own yields its judging rules to a run set that judges, and a last
+ * XMHF stage's guest rule joins the run's built-in rules unless an end
+ * rule (a guest OS) decides.
+ */
+void rules_arrange_run(struct rule_set *run);
+void rules_arrange_stage(struct rule_set *run, struct rule_set *stage,
+			 bool last);
 
 int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain,
 		   int n, struct lab_rules *out);
