@@ -207,7 +207,12 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 is "$gone" yes "SIGKILL of the matrix: its cells stop QEMU within 5 s"
-run_labctl locks pq-1 pq-2
+# Each cell releases its board after stopping QEMU: wait for both.
+for _ in $(seq 50); do
+	run_labctl locks pq-1 pq-2
+	[ "$(grep -cE 'pq-[12] +free' <<<"$out")" = 2 ] && break
+	sleep 0.1
+done
 like "$out" "pq-1 +free" "SIGKILL: pq-1 is free again"
 like "$out" "pq-2 +free" "SIGKILL: pq-2 is free again"
 
