@@ -150,6 +150,8 @@ int hv_mkdir_p(const char *path, mode_t mode);
 int hv_rm_rf(const char *path);
 /* Copy a file (contents and permission bits), fsync'd. */
 int hv_copy_file(const char *from, const char *to);
+/* The bytes of fd in to fd out (from, to name them in errors). */
+int hv_copy_data(int in, int out, const char *from, const char *to);
 void hv_fsync_path(const char *path);
 /* The last n lines of a file (at most 64 KiB read from its end). */
 void hv_tail_lines(const char *path, int n, struct strbuf *out);

@@ -73,9 +73,33 @@ int hv_rm_rf(const char *path)
 	return 0;
 }
 
-int hv_copy_file(const char *from, const char *to)
+int hv_copy_data(int in, int out, const char *from, const char *to)
 {
 	char buf[65536];
+
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf)), off = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return lab_err_errno(errno, "cannot read %s", from);
+		if (!n)
+			return 0;
+		while (off < n) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return lab_err_errno(errno, "cannot write %s", to);
+			off += w;
+		}
+	}
+}
+
+int hv_copy_file(const char *from, const char *to)
+{
 	struct stat st;
 	int in, out, ret = 0;
 
@@ -94,31 +118,7 @@ int hv_copy_file(const char *from, const char *to)
 		close(in);
 		return ret;
 	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf)), off = 0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = lab_err_errno(errno, "cannot read %s", from);
-			break;
-		}
-		if (!n)
-			break;
-		while (off < n) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				ret = lab_err_errno(errno, "cannot write %s", to);
-				break;
-			}
-			off += w;
-		}
-		if (ret)
-			break;
-	}
+	ret = hv_copy_data(in, out, from, to);
 	if (!ret && (fchmod(out, st.st_mode & 07777) < 0 || fsync(out) < 0))
 		ret = lab_err_errno(errno, "cannot write %s", to);
 	if (close(out) < 0 && !ret)

@@ -169,7 +169,6 @@ int hv_tree_snapshot(const char *root, const char *skip,
 /* Contents and permission bits; no fsync: a copy to build in, not a result. */
 static int copy_plain(const char *from, const char *to, mode_t mode)
 {
-	char buf[65536];
 	int in, out, ret = 0;
 
 	in = open(from, O_RDONLY | O_CLOEXEC);
@@ -181,30 +180,7 @@ static int copy_plain(const char *from, const char *to, mode_t mode)
 		close(in);
 		return ret;
 	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf)), off = 0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = lab_err_errno(errno, "cannot read %s", from);
-			break;
-		}
-		if (!n)
-			break;
-		while (off < n && !ret) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				ret = lab_err_errno(errno, "cannot write %s", to);
-			else
-				off += w;
-		}
-		if (ret)
-			break;
-	}
+	ret = hv_copy_data(in, out, from, to);
 	if (!ret && fchmod(out, mode & 07777) < 0)
 		ret = lab_err_errno(errno, "cannot write %s", to);
 	if (close(out) < 0 && !ret)
