@@ -234,11 +234,11 @@ static bool holder_still_ours(struct etcd *e, const char *key,
 	}
 	v = n ? json_loads(kvs[0].value, 0, NULL) : NULL;
 	if (!n) {
-		snprintf(why, size, "its reservation key was deleted");
+		snprintf(why, size, "nobody (its reservation key in etcd was deleted)");
 		ours = false;
 	} else if (strcmp(json_string_value(json_object_get(v, "token")) ?: "",
 			  token)) {
-		snprintf(why, size, "taken by %s",
+		snprintf(why, size, "%s",
 			 json_string_value(json_object_get(v, "owner")) ?: "someone");
 		ours = false;
 	}
@@ -279,14 +279,14 @@ static void *keeper_main(void *arg)
 				lab_err_clear();
 				if (lab_mono_ms() - last_ok > keeper.ttl_s * 1000) {
 					snprintf(why, sizeof(why),
-						 "etcd did not answer for %lld s, longer than the lease's TTL",
+						 "nobody (etcd did not answer for %lld s, longer than the lease's TTL)",
 						 (long long)keeper.ttl_s);
 					keeper_lose(ids[i], why);
 				}
 				continue;
 			}
 			if (left <= 0) {
-				keeper_lose(ids[i], "its etcd lease was revoked or expired");
+				keeper_lose(ids[i], "nobody (its etcd lease was revoked or expired)");
 				continue;
 			}
 			last_ok = lab_mono_ms();

@@ -52,8 +52,8 @@ const char *lease_etcd_state(const struct lease *l);
 /* Keep the reservation while a run lasts; a lost one stops the run. */
 int lease_etcd_keeper_start(struct lease *l);
 void lease_etcd_keeper_stop(struct lease *l);
-/* Why the kept reservation was lost ("revoked or expired", "taken by
- * USER@HOST"), or NULL. */
+/* Who took the kept reservation: "USER@HOST", or "nobody (its etcd
+ * lease was revoked or expired)" and the like; NULL while it is kept. */
 const char *lease_etcd_lost(void);
 
 /* `labctl lock LAB --online`: clear the board's offline mark. */
