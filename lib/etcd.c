@@ -388,8 +388,21 @@ static enum attempt post_once(struct etcd *e, int ep, const char *path,
 		return ATTEMPT_OK;
 	}
 	if (rc != CURLE_OK) {
+		double tls_done = 0;
+
+		curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME, &tls_done);
 		strbuf_addf(why, "%s", *errbuf ? errbuf : curl_easy_strerror(rc));
-		return is_tls_error(rc) ? ATTEMPT_CONFIG : ATTEMPT_NEXT;
+		if (is_tls_error(rc) || strstr(errbuf, " alert "))
+			return ATTEMPT_CONFIG;
+		/* TLS 1.3: a member that refuses our certificate says so only
+		 * after the handshake, by closing the connection. */
+		if (tls_done > 0 && status == 0 &&
+		    (rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+		     rc == CURLE_GOT_NOTHING)) {
+			strbuf_addstr(why, " (the member closed the TLS connection: does it accept this client certificate?)");
+			return ATTEMPT_CONFIG;
+		}
+		return ATTEMPT_NEXT;
 	}
 	{
 		json_error_t jerr;
@@ -397,9 +410,15 @@ static enum attempt post_once(struct etcd *e, int ep, const char *path,
 					 JSON_DISABLE_EOF_CHECK, &jerr);
 
 		if (!json_is_object(doc)) {
+			size_t len = strcspn(strbuf_str(&s->body), "\r\n");
+
 			json_decref(doc);
-			strbuf_addf(why, "HTTP %ld, not an etcd answer", status);
-			return status == 404 ? ATTEMPT_CONFIG : ATTEMPT_NEXT;
+			strbuf_addf(why, "HTTP %ld, not an etcd answer: %.*s", status,
+				    (int)(len < 200 ? len : 200), strbuf_str(&s->body));
+			/* A 4xx (no gateway there, a certificate with a
+			 * CommonName under auth) is the same on every member. */
+			return status >= 400 && status < 500 ? ATTEMPT_CONFIG :
+			       ATTEMPT_NEXT;
 		}
 		/* A stream's error comes as {"error": {...}}. */
 		if (json_is_object(json_object_get(doc, "error"))) {

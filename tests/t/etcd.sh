@@ -27,6 +27,12 @@ etcd_pki() {
 			-keyout client.key -out client.csr 2>/dev/null
 		openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
 			-days 2 -out client.crt 2>/dev/null
+		# With auth enabled, etcd 3.4's gateway refuses a client
+		# certificate that has a CommonName: one without, for that.
+		openssl req -newkey rsa:2048 -nodes -subj /O=labctl \
+			-keyout nocn.key -out nocn.csr 2>/dev/null
+		openssl x509 -req -in nocn.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+			-days 2 -out nocn.crt 2>/dev/null
 		# Another CA, whose client certificate the cluster must refuse.
 		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca \
 			-keyout other-ca.key -out other-ca.crt 2>/dev/null
