@@ -16,7 +16,7 @@ etcd_cluster 3 || { echo "1..0 # SKIP etcd cluster did not start"; exit 0; }
 kill_qemus() {
 	local f
 	for f in "$T"/state/*/qemu.pid; do
-		[ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+		[ -s "$f" ] && kill -KILL "$(cat "$f" 2>/dev/null)" 2>/dev/null
 	done
 	return 0
 }
@@ -91,6 +91,29 @@ USER=bob run_labctl unlock eq
 wait "$carol"
 is "$?" 0 "then carol gets it"
 USER=carol run_labctl unlock eq
+
+# ---------------------------------------------------------------- priority
+lab ep "none" "priority = people"
+USER=alice run_labctl lock ep --ttl 5m
+USER=cibot LABCTL_CLASS=ci timeout 60 "$LABCTL" lock ep --wait 40s >"$T/ci.out" 2>"$T/ci.err" &
+ci=$!
+for _ in $(seq 1 50); do grep -q "position 1" "$T/ci.err" 2>/dev/null && break; sleep 0.1; done
+USER=dave CI= timeout 60 "$LABCTL" lock ep --wait 40s >"$T/dave.out" 2>"$T/dave.err" &
+dave=$!
+for _ in $(seq 1 50); do grep -q "position 1" "$T/dave.err" 2>/dev/null && break; sleep 0.1; done
+like "$(cat "$T/dave.err")" "waiting, position 1 in line" "priority = people: dave, who came after the CI job, is first in line"
+run_labctl locks ep
+like "$(printf '%s\n' "$out" | grep queued | awk '{print $2 "/" $4}' | tr '\n' ' ')" "^dave@$host/people cibot@$host/ci $" \
+	"locks: dave (people) before the CI job"
+USER=alice run_labctl unlock ep
+wait "$dave"
+is "$?" 0 "dave gets the board first"
+run_labctl locks ep
+like "$out" "queued +cibot@$host" "the CI job still waits"
+USER=dave run_labctl unlock ep
+wait "$ci"
+is "$?" 0 "then the CI job gets it"
+USER=cibot run_labctl unlock ep
 
 # ---------------------------------------------------------------- killed holder
 USER=erin "$LABCTL" run eq slow --results "$T/re" >"$T/erin.out" 2>"$T/erin.err" &
