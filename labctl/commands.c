@@ -84,7 +84,7 @@ const struct cmd lab_commands[] = {
 	  USAGE("reboot [LAB] [--no-wait] [--json]") },
 	{ "lock", cmd_lock, CMD_NEED_LAB,
 	  "reserve a board: an expiring lease other users see",
-	  USAGE("lock [LAB] [--ttl DURATION] [--wait DURATION] [--steal] [--json]") },
+	  USAGE("lock [LAB] [--ttl DURATION] [--wait DURATION] [--steal] [--online] [--json]") },
 	{ "unlock", cmd_unlock, CMD_NEED_LAB,
 	  "give up your reservation of a board",
 	  USAGE("unlock [LAB] [--force]") },

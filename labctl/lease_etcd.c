@@ -904,11 +904,12 @@ const char *lease_etcd_state(const struct lease *l)
 void lease_etcd_show(const struct lease *l, json_t *o, FILE *f)
 {
 	struct lease_etcd *le = l->etcd;
-	json_t *queue = o ? json_array() : NULL;
+	json_t *queue;
 	int *order, k, i;
 
 	if (!le)
 		return;
+	queue = o ? json_array() : NULL;
 	k = order_queue(le, le->queue, le->nqueue, &order);
 	for (i = 0; i < k; i++) {
 		json_t *v = parse_value(le->queue[order[i]].value);
