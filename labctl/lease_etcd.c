@@ -631,6 +631,34 @@ static void leave_queue(struct lease_etcd *le)
 	le->queue_key = NULL;
 }
 
+/*
+ * The board this process holds (picked from a pool) outlives it as a
+ * `labctl lock` reservation: the holder key moves to a lease of ttl that
+ * nobody keeps alive, with pid 0.
+ */
+static int promote_to_manual(struct lease *l, int64_t holder_lease)
+{
+	struct lease_etcd *le = l->etcd;
+	struct lease_take_opts manual = { .manual = true };
+	char *value;
+	int ret;
+
+	snprintf(l->token, sizeof(l->token), "%s", l->info.token);
+	l->pid = 0;
+	ret = etcd_lease_grant(le->e, l->ttl_s, &le->manual_id);
+	if (ret)
+		return ret;
+	value = holder_value(l, time(NULL) + l->ttl_s);
+	ret = etcd_put(le->e, le->holder_key, value, le->manual_id, NULL);
+	free(value);
+	if (ret)
+		return ret;
+	keeper_remove(holder_lease);
+	le->lease_id = holder_lease;
+	got_it(l, &manual);	/* revokes the pick's lease */
+	return 0;
+}
+
 int lease_etcd_take(struct lease *l, const struct lease_take_opts *o)
 {
 	struct lease_etcd *le = l->etcd;
@@ -657,6 +685,10 @@ int lease_etcd_take(struct lease *l, const struct lease_take_opts *o)
 	ret = read_holder(l, NULL, &holder_lease);
 	if (ret)
 		return ret;
+	/* `labctl lock pool:TAG`: the pool's pick becomes a manual lease. */
+	if (o->manual && l->info.held && !strcmp(l->info.owner, l->owner) &&
+	    l->info.pid == (long)getpid())
+		return promote_to_manual(l, holder_lease);
 	/* Our own `labctl lock` (pid 0), or this process's (a pool pick). */
 	if (l->info.held && !strcmp(l->info.owner, l->owner) &&
 	    (l->info.pid == 0 || l->info.pid == (long)getpid())) {

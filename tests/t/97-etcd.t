@@ -183,6 +183,13 @@ like "$(cat "$T/pool.err")" "all 1 boards tagged 'fast' are busy: waiting, posit
 USER=alice run_labctl unlock eq
 wait "$pool"
 is "$?" 0 "alice unlocks: the waiting pool run gets eq and passes"
+USER=hugo run_labctl lock pool:fast --ttl 5m
+is "$rc" 0 "lock pool:fast: reserves the free board tagged fast"
+like "$out" "^eq reserved by hugo@$host until [0-9]{2}:[0-9]{2}" "it names the board and the expiry"
+run_labctl locks eq
+like "$out" "eq +reserved +hugo@$host" "the reservation outlives the command"
+USER=hugo run_labctl unlock eq
+is "$rc" 0 "and is hugo's to unlock"
 
 # ---------------------------------------------------------------- board health
 run_labctl run eb v64 --results "$T/rb"
