@@ -6,7 +6,7 @@
 #     loopback as the lab host; medians and their ratio.
 #  2. 50 waiters queued on one board with `lock --wait`, handed the board
 #     one after the other: order kept (first come, first served), none
-#     starves (all get it), and the etcd requests per waiter (gRPC calls
+#     starves (all get it), and the etcd requests per waiter (request messages
 #     the members handled, counted from their /metrics).
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,11 +65,12 @@ endpoints = $EPS
 arch = amd64
 EOF
 
-# gRPC calls the members handled so far (the gateway is a gRPC client).
+# Request messages the members received so far (the gateway is a gRPC
+# client: unary calls and each message on a stream, keep-alives included).
 etcd_calls() {
 	local m
 	for m in "${METRICS[@]}"; do curl -s "$m"; done |
-		awk '/^grpc_server_started_total/ {s += $2} END {printf "%d\n", s}'
+		awk '/^grpc_server_msg_received_total/ {s += $2} END {printf "%d\n", s}'
 }
 
 secs() {

@@ -427,6 +427,8 @@ void lease_etcd_release(struct lease *l)
 		    etcd_lease_revoke(le->e, le->lease_id))
 			lab_err_clear();
 	}
+	lab_debug("%s: %llu etcd requests (last endpoint %s)", l->name,
+		  (unsigned long long)etcd_requests(le->e), etcd_endpoint(le->e));
 	etcd_close(le->e);
 	free(le->holder_key);
 	free(le->queue_prefix);

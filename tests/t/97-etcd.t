@@ -12,7 +12,7 @@ command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
 
 export LABCTL_LABS=$T/labs LABCTL_IMAGES=$T/images LABCTL_STATE_DIR=$T/state
 mkdir -p "$T/labs"
-etcd_cluster 3 || { echo "1..0 # SKIP etcd cluster did not start"; exit 0; }
+etcd_cluster 3 || { fail "the etcd cluster starts"; done_testing; exit 1; }
 kill_qemus() {
 	local f
 	for f in "$T"/state/*/qemu.pid; do
@@ -71,6 +71,18 @@ like "$err" "eq is reserved by alice@$host since .*; by labctl lock" "bob: names
 USER=bob timeout 60 "$LABCTL" lock eq --wait 40s >"$T/bob.out" 2>"$T/bob.err" &
 bob=$!
 for _ in $(seq 1 50); do grep -q "position 1" "$T/bob.err" 2>/dev/null && break; sleep 0.1; done
+# Waiting is a watch, not polling: while bob waits 3 s, the cluster sees a
+# keep-alive a second (etcd_ttl/3) and one watch, not a range every 500 ms.
+calls() {
+	local u
+	for u in "${ETCD_URL[@]}"; do curl -s "$u/metrics"; done |
+		awk '/^grpc_server_msg_received_total/ {s += $2} END {printf "%d\n", s}'
+}
+c0=$(calls)
+sleep 3
+c1=$(calls)
+ok "bob's 3 s in line cost $((c1 - c0)) etcd calls (a watch and keep-alives; polling every 500 ms would be 6 more)" \
+	test $((c1 - c0)) -le 6
 USER=carol timeout 60 "$LABCTL" lock eq --wait 40s >"$T/carol.out" 2>"$T/carol.err" &
 carol=$!
 for _ in $(seq 1 50); do grep -q "position 2" "$T/carol.err" 2>/dev/null && break; sleep 0.1; done

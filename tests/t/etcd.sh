@@ -53,21 +53,30 @@ ectl() {
 	fi
 }
 
-etcd_cluster() {
-	local n=$1 tls=${2:-} i cluster= scheme=http p used=" "
-	local -a cport pport
-	[ -n "$tls" ] && { scheme=https; ETCD_TLS=1; etcd_pki; }
+# A free port below the ephemeral range (32768 and up), so the members'
+# own outgoing connections cannot take it before a member binds it.
+etcd_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 12000))
+		case " $ETCD_USED " in *" $p "*) continue;; esac
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+		ETCD_USED+=" $p"
+		echo "$p"
+		return
+	done
+	echo 0
+}
+ETCD_USED=
+
+# One try at starting the members; 0 when all answer (bounded: 15 s).
+etcd_start() {
+	local n=$1 tls=$2 i cluster= scheme=http deadline token=labctl-t-$$-$RANDOM
+	[ -n "$tls" ] && scheme=https
+	ETCD_ENDPOINTS=
 	for ((i = 1; i <= n; i++)); do
-		for _ in 1 2 3 4 5; do
-			p=$(free_port); case $used in *" $p "*) continue;; esac; break
-		done
-		cport[i]=$p; used+="$p "
-		for _ in 1 2 3 4 5; do
-			p=$(free_port); case $used in *" $p "*) continue;; esac; break
-		done
-		pport[i]=$p; used+="$p "
-		ETCD_URL[i]=$scheme://127.0.0.1:${cport[i]}
-		ETCD_PEER[i]=http://127.0.0.1:${pport[i]}
+		ETCD_URL[i]=$scheme://127.0.0.1:$(etcd_port)
+		ETCD_PEER[i]=http://127.0.0.1:$(etcd_port)
 		cluster+="${cluster:+,}m$i=${ETCD_PEER[i]}"
 		ETCD_ENDPOINTS+="${ETCD_ENDPOINTS:+,}${ETCD_URL[i]}"
 	done
@@ -75,23 +84,40 @@ etcd_cluster() {
 		local -a tlsargs=()
 		[ -n "$tls" ] && tlsargs=(--cert-file "$T/pki/server.crt" --key-file "$T/pki/server.key"
 			--trusted-ca-file "$T/pki/ca.crt" --client-cert-auth)
+		rm -rf "$T/etcd$i"
 		etcd --name "m$i" --data-dir "$T/etcd$i" \
 			--listen-client-urls "${ETCD_URL[i]}" --advertise-client-urls "${ETCD_URL[i]}" \
 			--listen-peer-urls "${ETCD_PEER[i]}" --initial-advertise-peer-urls "${ETCD_PEER[i]}" \
 			--initial-cluster "$cluster" --initial-cluster-state new \
-			--initial-cluster-token "labctl-t-$$" \
+			--initial-cluster-token "$token" \
 			--heartbeat-interval 50 --election-timeout 500 "${tlsargs[@]}" \
 			>"$T/etcd$i.log" 2>&1 &
 		ETCD_PID[i]=$!
 		disown "${ETCD_PID[i]}"	# no "Killed" notices from the shell
 		at_exit "kill -KILL ${ETCD_PID[i]}"
 	done
-	# Bounded: a healthy cluster answers within seconds.
-	for _ in $(seq 1 150); do
-		ectl endpoint health >/dev/null 2>&1 && return 0
+	deadline=$(($(date +%s) + 15))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		for ((i = 1; i <= n; i++)); do
+			kill -0 "${ETCD_PID[i]}" 2>/dev/null || {
+				diag "etcd member $i exited: $(tail -n 1 "$T/etcd$i.log")"
+				return 1
+			}
+		done
+		ectl --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
-	diag "etcd cluster did not come up:" "$(tail -n 5 "$T/etcd1.log")"
+	diag "etcd cluster did not come up in 15 s:" "$(tail -n 2 "$T/etcd1.log")"
+	return 1
+}
+
+etcd_cluster() {
+	local n=$1 tls=${2:-} try i
+	[ -n "$tls" ] && { ETCD_TLS=1; etcd_pki; }
+	for try in 1 2 3; do
+		etcd_start "$n" "$tls" && return 0
+		for ((i = 1; i <= n; i++)); do etcd_kill "$i"; done
+	done
 	return 1
 }
 
