@@ -250,20 +250,27 @@ static bool holder_still_ours(struct etcd *e, const char *key,
 static void *keeper_main(void *arg)
 {
 	int64_t period_ms = keeper.ttl_s * 1000 / 3;
-	int64_t last_ok = lab_mono_ms();
+	int64_t last_ok = lab_mono_ms(), next = last_ok + period_ms;
 
 	(void)arg;
 	pthread_mutex_lock(&keeper.mu);
 	while (!keeper.stop) {
-		int64_t until = lab_wall_ns() / 1000000 + period_ms;
-		int64_t ids[KEEPER_MAX], guard;
+		int64_t ids[KEEPER_MAX], guard, start, wait_ms;
 		struct timespec ts;
 		char why[200], key[512], token[40];
+		bool failed = false;
 		int n, i;
 
-		ts.tv_sec = until / 1000;
-		ts.tv_nsec = (until % 1000) * 1000000;
-		pthread_cond_timedwait(&keeper.cond, &keeper.mu, &ts);
+		wait_ms = next - lab_mono_ms();
+		if (wait_ms > 0) {
+			int64_t until = lab_wall_ns() / 1000000 + wait_ms;
+
+			ts.tv_sec = until / 1000;
+			ts.tv_nsec = (until % 1000) * 1000000;
+			pthread_cond_timedwait(&keeper.cond, &keeper.mu, &ts);
+			if (!keeper.stop && lab_mono_ms() < next)
+				continue;	/* woken early, not to stop */
+		}
 		if (keeper.stop)
 			break;
 		n = keeper.nids;
@@ -272,18 +279,23 @@ static void *keeper_main(void *arg)
 		snprintf(key, sizeof(key), "%s", keeper.holder_key);
 		snprintf(token, sizeof(token), "%s", keeper.token);
 		pthread_mutex_unlock(&keeper.mu);
-		for (i = 0; i < n; i++) {
+		start = lab_mono_ms();
+		for (i = 0; i < n && !failed; i++) {
 			int64_t left = 0;
 
 			if (etcd_lease_keepalive(keeper.e, ids[i], &left)) {
 				lab_err_clear();
-				if (lab_mono_ms() - last_ok > keeper.ttl_s * 1000) {
+				failed = true;
+				/* Stop before etcd would let the lease expire:
+				 * two periods unanswered (it expires at three). */
+				if (lab_mono_ms() - last_ok > 2 * period_ms) {
 					snprintf(why, sizeof(why),
-						 "nobody (etcd did not answer for %lld s, longer than the lease's TTL)",
-						 (long long)keeper.ttl_s);
-					keeper_lose(ids[i], why);
+						 "nobody (etcd did not answer for %lld ms, two keep-alive periods: its lease would expire)",
+						 (long long)(lab_mono_ms() - last_ok));
+					for (i = 0; i < n; i++)
+						keeper_lose(ids[i], why);
 				}
-				continue;
+				break;
 			}
 			if (left <= 0) {
 				keeper_lose(ids[i], "nobody (its etcd lease was revoked or expired)");
@@ -294,6 +306,8 @@ static void *keeper_main(void *arg)
 			    !holder_still_ours(keeper.e, key, token, why, sizeof(why)))
 				keeper_lose(ids[i], why);
 		}
+		/* A steady beat; unanswered, try again in half a period. */
+		next = failed ? lab_mono_ms() + period_ms / 2 : start + period_ms;
 		pthread_mutex_lock(&keeper.mu);
 	}
 	pthread_mutex_unlock(&keeper.mu);
@@ -324,6 +338,11 @@ static int keeper_add(struct lease *l, int64_t id)
 		if (!keeper.e)
 			return lab_err(LAB_EINFRA, "cannot open a second etcd client");
 		keeper.ttl_s = le->ttl_s;
+		/* A round over every endpoint fits in half a keep-alive
+		 * period, so an unanswered one is noticed in time. */
+		etcd_set_timeout(keeper.e, le->ttl_s * 1000 / 6 /
+				 etcd_nendpoints(keeper.e) > 100 ?
+				 le->ttl_s * 1000 / 6 / etcd_nendpoints(keeper.e) : 100);
 		keeper.stop = false;
 		keeper.nids = 0;
 		keeper.guard_id = 0;
@@ -401,7 +420,12 @@ void lease_etcd_keeper_stop(struct lease *l)
 
 const char *lease_etcd_lost(void)
 {
-	return keeper.lost[0] ? keeper.lost : NULL;
+	static char copy[sizeof(keeper.lost)];
+
+	pthread_mutex_lock(&keeper.mu);
+	memcpy(copy, keeper.lost, sizeof(copy));
+	pthread_mutex_unlock(&keeper.mu);
+	return copy[0] ? copy : NULL;
 }
 
 static bool keeper_lost_now(void)

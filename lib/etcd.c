@@ -117,6 +117,16 @@ const char *etcd_endpoint(const struct etcd *e)
 	return e->endpoints[e->current];
 }
 
+void etcd_set_timeout(struct etcd *e, int64_t timeout_ms)
+{
+	e->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+}
+
+int etcd_nendpoints(const struct etcd *e)
+{
+	return e->nendpoints;
+}
+
 uint64_t etcd_requests(const struct etcd *e)
 {
 	return e->requests;

@@ -51,6 +51,9 @@ struct etcd *etcd_clone(const struct etcd *e);
 void etcd_close(struct etcd *e);
 /* The endpoint that answered last. */
 const char *etcd_endpoint(const struct etcd *e);
+/* How long one request to one endpoint may take from now on. */
+void etcd_set_timeout(struct etcd *e, int64_t timeout_ms);
+int etcd_nendpoints(const struct etcd *e);
 /* HTTP requests sent so far (every endpoint, every retry). */
 uint64_t etcd_requests(const struct etcd *e);
 

@@ -180,6 +180,27 @@ like "$out" "eq +free" "the board is free again"
 unlike "$(ectl get /labctl/health/eq --print-value-only)" '"errors":[1-9]' \
 	"a lost reservation is not counted against the board"
 
+# ---------------------------------------------------------------- partition
+# Every live member stopped (SIGSTOP, as if this host were cut off): the
+# run's keep-alives go unanswered and it stops before etcd would let its
+# lease expire to someone else.
+USER=ian "$LABCTL" run eq slow --results "$T/ri" >"$T/ian.out" 2>"$T/ian.err" &
+ian=$!
+wait_key "$P/eq/holder"
+sleep 1
+kill -STOP "${ETCD_PID[2]}" "${ETCD_PID[3]}"
+t0=$(date +%s%N)
+for _ in $(seq 1 60); do grep -q "did not answer" "$T/ian.err" && break; sleep 0.1; done
+t1=$(date +%s%N)
+kill -CONT "${ETCD_PID[2]}" "${ETCD_PID[3]}"
+wait "$ian"
+is "$?" 3 "cut off from etcd mid-run: exit 3"
+ms=$(((t1 - t0) / 1000000))
+like "$(cat "$T/ian.err")" "taken by nobody \\(etcd did not answer for [0-9]+ ms, two keep-alive periods" \
+	"the run says why"
+ok "it noticed before the lease's TTL of 3 s: ${ms} ms" test "$ms" -lt 3000
+ectl endpoint health >/dev/null 2>&1
+
 # ---------------------------------------------------------------- pools
 USER=alice run_labctl lock eq --ttl 5m
 run_labctl --json run pool:x86 v64 --results "$T/rp"
