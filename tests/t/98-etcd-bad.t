@@ -83,6 +83,11 @@ ectl role grant-permission labctl --prefix=true readwrite /labctl/ >/dev/null
 ectl user grant-role alice labctl >/dev/null
 ectl auth enable >/dev/null 2>&1
 ok "etcd auth is enabled" test -n "$(ectl_root user list 2>/dev/null)"
+lab authnouser "endpoints = $ETCD_ENDPOINTS" "cacert = $pki/ca.crt" "cert = $pki/nocn.crt" \
+	"key = $pki/nocn.key"
+run_labctl lock authnouser
+is "$rc" 2 "auth enabled, no lock.user: exit 2"
+like "$err" "etcd refuses labctl's credentials .*user name is empty" "etcd's reason is in the message"
 lab authcn "endpoints = $ETCD_ENDPOINTS" "cacert = $pki/ca.crt" "cert = $pki/client.crt" \
 	"key = $pki/client.key" "user = alice"
 LABCTL_ETCD_PASSWORD=alicepw run_labctl lock authcn
