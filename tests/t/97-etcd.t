@@ -67,6 +67,10 @@ like "$out" "^eq reserved by alice@$host until" "lock: says who and until when"
 USER=bob run_labctl lock eq
 is "$rc" 3 "bob without --wait: exit 3 at once"
 like "$err" "eq is reserved by alice@$host since .*; by labctl lock" "bob: names alice"
+USER=zed run_labctl lock eq --wait 1s
+is "$rc" 3 "zed --wait 1s: exit 3 when the wait is over"
+like "$err" "eq is reserved by alice@$host since" "zed: names alice"
+is "$(ectl get --prefix "$P/eq/queue/" --keys-only | grep -c .)" 0 "zed left no place in line behind"
 
 USER=bob timeout 60 "$LABCTL" lock eq --wait 40s >"$T/bob.out" 2>"$T/bob.err" &
 bob=$!
