@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * labctl lock [LAB] [--ttl DURATION] [--steal] [--wait DURATION]
+ * labctl lock [LAB] [--ttl DURATION] [--steal] [--wait DURATION] [--online]
  * labctl unlock [LAB] [--force]
  * labctl locks [LAB...]
  * labctl trust [LAB] [--dry-run]
@@ -16,6 +16,7 @@
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
 #include "labctl/lease.h"
+#include "labctl/lease_etcd.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/json.h"
@@ -24,12 +25,13 @@
 #include "ssh/ssh.h"
 
 enum { OPT_STEAL = CMD_OPT_LONG, OPT_TTL, OPT_WAIT, OPT_FORCE,
-       OPT_DRY_RUN };
+       OPT_DRY_RUN, OPT_ONLINE };
 
 static const struct option lock_options[] = {
 	{ "steal", no_argument, NULL, OPT_STEAL },
 	{ "ttl", required_argument, NULL, OPT_TTL },
 	{ "wait", required_argument, NULL, OPT_WAIT },
+	{ "online", no_argument, NULL, OPT_ONLINE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -71,8 +73,29 @@ static json_t *lease_json(const struct lease *l)
 				    json_boolean(!strcmp(l->info.owner, l->owner)));
 	}
 	lab_json_set(o, "where",
-		     lab_json_str(l->remote_host ? l->remote_host : "local"));
+		     lab_json_str(l->etcd ? "etcd" :
+				  l->remote_host ? l->remote_host : "local"));
+	/* etcd: the line of waiters and the board's health. */
+	lease_etcd_show(l, o, NULL);
 	return o;
+}
+
+/* `labctl lock LAB --online`: the board is back in service (etcd). */
+static int lock_online(struct cmd_ctx *ctx, struct lease *l, struct lab *lab)
+{
+	int ret;
+
+	if (!l->etcd)
+		ret = lab_err(LAB_ECONFIG,
+			      "%s: --online needs lock.where = etcd (board health lives there)",
+			      lab->path);
+	else
+		ret = lease_etcd_set_online(l);
+	if (!ret && !ctx->json)
+		printf("%s is online\n", lab->name);
+	lease_release_resources(l);
+	lab_free(lab);
+	return ret ? cmd_fail(ret) : 0;
 }
 
 int cmd_lock(int argc, char **argv, struct cmd_ctx *ctx)
@@ -82,12 +105,16 @@ int cmd_lock(int argc, char **argv, struct cmd_ctx *ctx)
 	struct cmd_getopt g;
 	struct lease l;
 	struct lab *lab;
+	bool online = false;
 	int64_t ms;
 	int c, rc, ret;
 
 	cmd_getopt_init(&g, "lock", argc, argv, lock_options);
 	while ((c = cmd_getopt_next(&g)) != -1) {
 		switch (c) {
+		case OPT_ONLINE:
+			online = true;
+			break;
 		case OPT_STEAL:
 			o.steal = true;
 			break;
@@ -116,6 +143,8 @@ int cmd_lock(int argc, char **argv, struct cmd_ctx *ctx)
 	if (rc)
 		return rc;
 	ret = lease_init(&l, lab);
+	if (!ret && online)
+		return lock_online(ctx, &l, lab);
 	if (!ret)
 		ret = lease_take(&l, &o);
 	if (!ret) {
@@ -251,12 +280,20 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 			char since[32], until[32];
 
 			lease_format_time(l.info.start, since, sizeof(since));
-			lease_format_time(l.info.expires, until, sizeof(until));
-			printf("%-16s %-8s %-28s %-8s %s\n", lab->name, "reserved",
-			       l.info.owner, since, until);
+			if (l.info.expires)
+				lease_format_time(l.info.expires, until, sizeof(until));
+			else
+				snprintf(until, sizeof(until), "while pid %ld runs",
+					 l.info.pid);
+			printf("%-16s %-8s %-28s %-8s %s\n", lab->name,
+			       lease_etcd_state(&l) ? lease_etcd_state(&l) :
+			       "reserved", l.info.owner, since, until);
 		} else {
-			printf("%-16s %-8s\n", lab->name, "free");
+			printf("%-16s %-8s\n", lab->name, lease_etcd_state(&l) ?
+			       lease_etcd_state(&l) : "free");
 		}
+		if (!ret && !list)
+			lease_etcd_show(&l, NULL, stdout);
 		if (ret)
 			worst = lab_exit_code(ret);
 		if (!ret || l.name)

@@ -8,6 +8,7 @@
 
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
+#include "labctl/lease_etcd.h"
 #include "lib/err.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -83,7 +84,7 @@ const struct cmd lab_commands[] = {
 	  USAGE("reboot [LAB] [--no-wait] [--json]") },
 	{ "lock", cmd_lock, CMD_NEED_LAB,
 	  "reserve a board: an expiring lease other users see",
-	  USAGE("lock [LAB] [--ttl DURATION] [--wait DURATION] [--steal] [--json]") },
+	  USAGE("lock [LAB] [--ttl DURATION] [--wait DURATION] [--steal] [--online] [--json]") },
 	{ "unlock", cmd_unlock, CMD_NEED_LAB,
 	  "give up your reservation of a board",
 	  USAGE("unlock [LAB] [--force]") },
@@ -258,7 +259,9 @@ int cmd_open_lab(const struct cmd_ctx *ctx, const char *positional,
 		name = getenv("LABCTL_LAB");
 	if (!name || !*name)
 		name = LAB_DEFAULT_NAME;
-	ret = lab_open(name, out);
+	/* "pool:TAG": a free board with that tag, reserved (lease_etcd.h). */
+	ret = !strncmp(name, "pool:", 5) ? lease_pool_open(name + 5, out) :
+	      lab_open(name, out);
 	if (ret < 0)
 		return cmd_fail(ret);
 	lab_debug("lab %s from %s", (*out)->name, (*out)->path);
@@ -278,7 +281,8 @@ int cmd_open_lab_for_names(const struct cmd_ctx *ctx, int *nargs,
 		struct lab *dflt = NULL;
 		bool is_variant = false;
 
-		path = lab_find((*args)[0]);
+		path = !strncmp((*args)[0], "pool:", 5) ? xstrdup((*args)[0]) :
+		       lab_find((*args)[0]);
 		if (path && lab_open(def, &dflt) == 0)
 			is_variant = lab_find_variant(dflt, (*args)[0]) != NULL;
 		lab_free(dflt);

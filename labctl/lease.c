@@ -16,6 +16,7 @@
 
 #include "labctl/hostconn.h"
 #include "labctl/lease.h"
+#include "labctl/lease_etcd.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -240,6 +241,30 @@ const char *lease_local_dir(const struct lab *lab)
 	return def;
 }
 
+/* Who we are and for how long, wherever the lease lives. */
+static void lease_init_self(struct lease *l)
+{
+	l->ttl_s = lab_get_duration_ms(l->lab, "lock", "ttl",
+				       LEASE_DEFAULT_TTL_S * 1000) / 1000;
+	if (l->ttl_s < 1)
+		l->ttl_s = 1;
+	who_am_i(l->owner, sizeof(l->owner));
+	new_token(l->token, sizeof(l->token));
+	l->pid = getpid();
+}
+
+static int lease_init_etcd(struct lease *l)
+{
+	int ret;
+
+	lease_init_self(l);
+	l->dir = xstrdup("etcd");
+	ret = lease_etcd_init(l);
+	if (ret)
+		lease_release_resources(l);
+	return ret;
+}
+
 int lease_init(struct lease *l, const struct lab *lab)
 {
 	const char *where = lab_get(lab, "lock", "where");
@@ -250,6 +275,8 @@ int lease_init(struct lease *l, const struct lab *lab)
 	memset(l, 0, sizeof(*l));
 	l->lab = lab;
 	l->name = xstrdup(lab->name);
+	if (lease_etcd_wanted(lab))
+		return lease_init_etcd(l);
 	if (!where)
 		where = type && !strcmp(type, "qemu") ? "local" :
 			lab_get(lab, "lock", "host") ? "host" : "board";
@@ -272,18 +299,13 @@ int lease_init(struct lease *l, const struct lab *lab)
 	if (!dir)
 		dir = local ? lease_local_dir(lab) : LEASE_REMOTE_DIR;
 	l->dir = xstrdup(dir);
-	l->ttl_s = lab_get_duration_ms(lab, "lock", "ttl",
-				       LEASE_DEFAULT_TTL_S * 1000) / 1000;
-	if (l->ttl_s < 1)
-		l->ttl_s = 1;
-	who_am_i(l->owner, sizeof(l->owner));
-	new_token(l->token, sizeof(l->token));
-	l->pid = getpid();
+	lease_init_self(l);
 	return 0;
 }
 
 void lease_release_resources(struct lease *l)
 {
+	lease_etcd_release(l);
 	if (l->ssh)
 		lab_ssh_close(l->ssh);
 	free(l->name);
@@ -385,6 +407,8 @@ int lease_take(struct lease *l, const struct lease_take_opts *o)
 	char flags[8], status[32];
 	int ret, n = 0;
 
+	if (l->etcd)
+		return lease_etcd_take(l, o);
 	if (o->manual)
 		l->pid = 0;
 	l->ttl_s = ttl;
@@ -431,7 +455,11 @@ int lease_take(struct lease *l, const struct lease_take_opts *o)
 int lease_renew(struct lease *l)
 {
 	char status[32];
-	int ret = lease_call(l, "renew", "", NULL, l->ttl_s, status,
+	int ret;
+
+	if (l->etcd)
+		return lease_etcd_renew(l);
+	ret = lease_call(l, "renew", "", NULL, l->ttl_s, status,
 			     sizeof(status));
 
 	if (ret)
@@ -485,6 +513,8 @@ int lease_drop(struct lease *l, bool force)
 	char status[32];
 	int ret;
 
+	if (l->etcd)
+		return lease_etcd_drop(l, force);
 	if (!force && !l->remote_host && l->have && drop_own_local(l)) {
 		l->have = false;
 		return 0;
@@ -503,7 +533,11 @@ int lease_drop(struct lease *l, bool force)
 int lease_query(struct lease *l)
 {
 	char status[32];
-	int ret = lease_call(l, "show", "", NULL, l->ttl_s, status,
+	int ret;
+
+	if (l->etcd)
+		return lease_etcd_query(l);
+	ret = lease_call(l, "show", "", NULL, l->ttl_s, status,
 			     sizeof(status));
 
 	if (!ret && strcmp(status, "held"))
@@ -562,6 +596,8 @@ static void *keeper_main(void *arg)
 
 int lease_keeper_start(struct lease *l)
 {
+	if (l->etcd)
+		return lease_etcd_keeper_start(l);
 	if (keeper.running)
 		return 0;
 	keeper.stop = false;
@@ -575,7 +611,10 @@ int lease_keeper_start(struct lease *l)
 
 void lease_keeper_stop(struct lease *l)
 {
-	(void)l;
+	if (l->etcd) {
+		lease_etcd_keeper_stop(l);
+		return;
+	}
 	if (!keeper.running)
 		return;
 	pthread_mutex_lock(&keeper.mu);
@@ -588,5 +627,12 @@ void lease_keeper_stop(struct lease *l)
 
 const char *lease_keeper_stolen(void)
 {
+	if (lease_etcd_lost())
+		return lease_etcd_lost();
 	return keeper.stolen_by[0] ? keeper.stolen_by : NULL;
+}
+
+int lease_report(struct lease *l, int exit_code, const char *reason)
+{
+	return l->etcd ? lease_etcd_report(l, exit_code, reason) : 0;
 }

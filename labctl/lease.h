@@ -23,6 +23,7 @@
 #include "labctl/labconf.h"
 
 struct lab_ssh;
+struct lease_etcd;
 struct strbuf;
 
 struct lease_info {
@@ -51,6 +52,7 @@ struct lease {
 	bool have;		/* we hold it */
 	bool adopted;		/* it is our manual lease: keep it at the end */
 	struct lease_info info;	/* the last answer */
+	struct lease_etcd *etcd;	/* [lock] where = etcd (lease_etcd.h) */
 };
 
 /*
@@ -90,6 +92,13 @@ int lease_keeper_start(struct lease *l);
 void lease_keeper_stop(struct lease *l);
 /* When the lease was stolen while kept: the thief's "user@host", else NULL. */
 const char *lease_keeper_stolen(void);
+
+/*
+ * A run on the leased board ended with exit_code (why: reason): etcd
+ * leases count lab errors towards marking the board offline
+ * ([lock] offline_after); elsewhere nothing.
+ */
+int lease_report(struct lease *l, int exit_code, const char *reason);
 
 /* Where local leases (and pool queues) live. */
 const char *lease_local_dir(const struct lab *lab);

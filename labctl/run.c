@@ -1244,7 +1244,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	bool remote = board_is_remote(lab);
 	int i, nbuild = 0, ret = 0, exit_code = LAB_EXIT_INFRA;
 	enum verdict verdict = VERDICT_INFRA;
-	char *record_err = NULL, *kept = NULL;
+	char *record_err = NULL, *kept = NULL, *health_why = NULL;
 	struct lab_err_saved err_saved;
 	bool err_kept = false;
 
@@ -1503,9 +1503,15 @@ out_power:
 		power_close(rs.power);
 out_watch:
 	keep_error(ret, &err_saved, &err_kept);
+	health_why = xstrdup(watch_reason(rs.watch) ? watch_reason(rs.watch) : "");
 	watch_free(rs.watch);
 out_board:
 	keep_error(ret, &err_saved, &err_kept);
+	/* Board health: lab errors in a row take a shared board offline. */
+	if (bs.leased && lease_report(&bs.lease, ret ? lab_exit_code(ret) : exit_code,
+				      ret ? lab_errmsg(ret) : health_why) < 0)
+		lab_err_clear();
+	free(health_why);
 	qemu_board_close(&board);
 	board_session_close(&bs);
 	lab_stop_release(&stop);
