@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "labctl/hostconn.h"
+#include "labctl/boardops.h"
 #include "labctl/lease.h"
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -243,7 +244,7 @@ const char *lease_local_dir(const struct lab *lab)
 int lease_init(struct lease *l, const struct lab *lab)
 {
 	const char *where = lab_get(lab, "lock", "where");
-	const char *type = lab_get(lab, "board", "type");
+	const struct board_ops *ops = board_ops_of(lab);
 	const char *dir = lab_get(lab, "lock", "dir");
 	bool local;
 
@@ -251,7 +252,7 @@ int lease_init(struct lease *l, const struct lab *lab)
 	l->lab = lab;
 	l->name = xstrdup(lab->name);
 	if (!where)
-		where = type && !strcmp(type, "qemu") ? "local" :
+		where = ops && ops->is_virtual ? "local" :
 			lab_get(lab, "lock", "host") ? "host" : "board";
 	local = !strcmp(where, "local");
 	if (!local) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "hvimage/build.h"
+#include "labctl/boardops.h"
 #include "labctl/matrix.h"
 #include "labctl/run.h"
 #include "lib/clock.h"
@@ -700,10 +701,11 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 	const struct lab_variant *v;
 	const char *tmp = getenv("TMPDIR");
 	const char *verb = r->verb ? r->verb : "matrix";
+	const struct board_ops *ops = board_ops_of(lab);
 	char *dir;
 	int i, ret;
 
-	if (strcmp(lab_get(lab, "board", "type"), "qemu"))
+	if (!ops || !ops->is_virtual)
 		return lab_err(LAB_ECONFIG,
 			       "%s runs on QEMU boards: a real board's grub.cfg has no entries for the variants it makes (%s is a %s)",
 			       verb, lab->name, lab_get(lab, "board", "type"));

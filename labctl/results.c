@@ -48,6 +48,12 @@ void run_record_init(struct run_record *r, const struct lab *lab, int argc,
 	res->decided = 0;
 }
 
+void run_record_set_lab(struct run_record *r, const char *name)
+{
+	free(r->res.lab);
+	r->res.lab = xstrdup(name);
+}
+
 void run_record_add_stage(struct run_record *r, const char *variant,
 			  const char *entry)
 {

@@ -28,6 +28,8 @@ struct run_record {
 
 void run_record_init(struct run_record *r, const struct lab *lab, int argc,
 		     char **argv);
+/* The lab's name, after a pool lab picked its board ("qemu-2"). */
+void run_record_set_lab(struct run_record *r, const char *name);
 void run_record_add_stage(struct run_record *r, const char *variant,
 			  const char *entry);
 void run_record_add_variant(struct run_record *r, const struct hv_variant *v,

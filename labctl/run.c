@@ -15,8 +15,8 @@
 #include "hvimage/build.h"
 #include "labctl/labpower.h"
 #include "labctl/board.h"
+#include "labctl/boardops.h"
 #include "labctl/lease.h"
-#include "labctl/qemuboard.h"
 #include "ssh/ssh.h"
 #include "labctl/results.h"
 #include "labctl/rules.h"
@@ -574,8 +574,6 @@ static struct watch *make_watch(const struct lab *lab,
 	return w;
 }
 
-#define MAX_POWER_PARAMS 32
-
 void lab_variant_to_hv(struct hv_variant *hv, const struct lab_variant *v)
 {
 	int64_t opt = 0;
@@ -614,31 +612,23 @@ static struct hv_build_opts build_opts(const struct run_opts *o,
 	return bo;
 }
 
-/* *st (may be NULL): the files sent and skipped, as the message says. */
-static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
-			    const struct hv_variant *hv, struct hv_build_result *built,
-			    int n, const struct run_opts *o,
-			    const struct cmd_ctx *ctx, struct board_deploy_stats *st)
+/* Build (cached) and copy to the board; *st: what was copied. */
+static int build_and_deploy(struct board *b, const struct hv_variant *hv,
+			    struct hv_build_result *built, int n,
+			    const struct run_opts *o, const struct cmd_ctx *ctx,
+			    struct board_deploy_stats *st)
 {
 	struct hv_build_opts bo = build_opts(o, ctx);
 	int64_t t0 = lab_mono_ms();
-	int copied = 0, ret;
+	int ret;
 
 	/* Also the cache check: an unchanged variant costs a hash of its inputs. */
 	ret = hv_build(hv, n, &bo, built);
-	if (ret)
-		return ret;
-	ret = qemu_board_deploy(board, lab, hv, built, n, images_dir(), &copied);
-	if (st) {
-		/* qemu_board_deploy() checks grub.cfg and 2 files per variant. */
-		st->variants = n;
-		st->files_sent = copied;
-		st->files_skipped = ret ? 0 : 1 + 2 * n - copied;
-		st->elapsed_ms = lab_mono_ms() - t0;
-	}
 	if (!ret)
-		lab_info("deployed %d changed file%s to the virtual board; %d unchanged",
-			 copied, copied == 1 ? "" : "s", 1 + 2 * n - copied);
+		ret = lab_board_deploy(b, hv, built, n, images_dir(),
+				       !ctx->json && isatty(2), st);
+	if (!st->elapsed_ms)
+		st->elapsed_ms = lab_mono_ms() - t0;
 	return ret;
 }
 
@@ -683,49 +673,22 @@ static int unique_variants(const struct lab_variant *const *chain, int n,
 	return nb;
 }
 
-/* Build (cached) and copy to a real board over the session's ssh. */
-static int build_and_deploy_remote(struct lab_ssh *ssh, const struct lab *lab,
-				   const struct hv_variant *hv,
-				   struct hv_build_result *built, int n,
-				   const struct run_opts *o,
-				   const struct cmd_ctx *ctx,
-				   struct board_deploy_stats *st)
-{
-	struct hv_build_opts bo = build_opts(o, ctx);
-	const char **names = xcalloc((size_t)n + 1, sizeof(*names));
-	int i, ret;
-
-	ret = hv_build(hv, n, &bo, built);
-	for (i = 0; i < n; i++)
-		names[i] = hv[i].name;
-	if (!ret)
-		ret = board_deploy(lab, ssh, images_dir(), names, n,
-				   !ctx->json && isatty(2), st);
-	if (!ret)
-		lab_info("deployed %d changed file%s (%llu bytes) to %s; %d unchanged",
-			 st->files_sent, st->files_sent == 1 ? "" : "s",
-			 (unsigned long long)st->bytes_sent, lab_ssh_where(ssh),
-			 st->files_skipped);
-	free(names);
-	return ret;
-}
-
 /*
  * deploy --json: what the message on stderr says (files sent and skipped,
- * bytes, round trips), on success and on failure (with the error).  The
- * QEMU board's disk is local: no bytes over a wire, no round trips.
+ * bytes, round trips), on success and on failure (with the error).  A
+ * virtual board's disk is local: no bytes over a wire, no round trips.
  */
-static void deploy_json(const struct lab *lab, bool remote, const char *where,
-			const char *disk, int nb,
+static void deploy_json(const struct lab *lab, const struct board *b, int nb,
 			const struct board_deploy_stats *st, int ret)
 {
+	bool remote = b->ops && !b->ops->is_virtual;
 	json_t *doc = json_object();
 
 	lab_json_set(doc, "lab", lab_json_str(lab->name));
-	lab_json_set(doc, "board", where ? lab_json_str(where) :
-		     remote ? NULL : json_string("qemu"));
-	if (disk)
-		lab_json_set(doc, "disk", lab_json_str(disk));
+	lab_json_set(doc, "board", b->bs.ssh ? lab_json_str(lab_ssh_where(b->bs.ssh)) :
+		     remote || !b->ops ? NULL : json_string(b->ops->type));
+	if (st->disk)
+		lab_json_set(doc, "disk", lab_json_str(st->disk));
 	lab_json_set(doc, "result", json_string(ret ? "error" : "ok"));
 	json_object_set_new(doc, "deployed", json_integer(nb));
 	json_object_set_new(doc, "files_sent", json_integer(st->files_sent));
@@ -746,33 +709,21 @@ int lab_deploy(struct lab *lab, const char *const *names, int n,
 	const struct lab_variant **chain = xcalloc((size_t)n + 1, sizeof(*chain));
 	struct hv_variant *hv = xcalloc((size_t)n + 1, sizeof(*hv));
 	struct hv_build_result *built = xcalloc((size_t)n + 1, sizeof(*built));
-	struct qemu_board board = { .lock_fd = -1 };
-	struct board_session bs = { 0 };
+	struct board b = { 0 };
 	struct board_deploy_stats st = { 0 };
 	struct lease_take_opts lo = { .steal = o->steal };
-	bool remote = board_is_remote(lab);
 	int i, nb = 0, ret;
 
 	ret = lab_resolve_chain(lab, names, n, chain);
 	if (!ret) {
 		nb = unique_variants(chain, n, hv);
-		ret = remote ? board_session_open(&bs, lab, &lo) :
-		      qemu_board_open(&board, lab);
-	if (ret && remote)
-		board_session_close(&bs);
+		ret = lab_board_open(&b, lab, &lo, NULL);
 	}
-	if (!ret && remote)
-		ret = build_and_deploy_remote(bs.ssh, lab, hv, built, nb, o,
-					      ctx, &st);
-	else if (!ret)
-		ret = build_and_deploy(&board, lab, hv, built, nb, o, ctx, &st);
+	if (!ret)
+		ret = build_and_deploy(&b, hv, built, nb, o, ctx, &st);
 	if (ctx->json)
-		deploy_json(lab, remote, remote && bs.ssh ? lab_ssh_where(bs.ssh) : NULL,
-			    remote ? NULL : board.disk, nb, &st, ret);
-	if (remote)
-		board_session_close(&bs);
-	else
-		qemu_board_close(&board);
+		deploy_json(lab, &b, nb, &st, ret);
+	lab_board_close(&b);
 	for (i = 0; i < nb; i++)
 		hv_build_result_release(&built[i]);
 	free(built);
@@ -1070,8 +1021,9 @@ static int queue_position(const char *qdir, const char *mine)
  * free one (lab->name becomes its name).  When all are busy, wait in line
  * (a ticket in the lease directory) and say where in the line we are.
  */
-static int take_board(struct lab *lab, struct board_session *bs,
-		      const struct lease_take_opts *lo)
+static int take_board(struct lab *lab, struct board *b,
+		      const struct lease_take_opts *lo,
+		      const struct board_hooks *hooks)
 {
 	int npool = (int)lab_get_int(lab, "board", "pool", 1);
 	struct lease_take_opts now = *lo;
@@ -1079,15 +1031,16 @@ static int take_board(struct lab *lab, struct board_session *bs,
 	int i, ret = 0, last_pos = -1;
 
 	if (npool <= 1)
-		return board_session_open(bs, lab, lo);
+		return lab_board_open(b, lab, lo, hooks);
 	base = lab->name;
 	now.wait_ms = 0;
 	for (;;) {
 		for (i = 1; i <= npool; i++) {
 			lab->name = xasprintf("%s-%d", base, i);
-			ret = board_session_open(bs, lab, &now);
+			ret = lab_board_open(b, lab, &now, hooks);
 			if (!ret)
 				goto got;
+			lab_board_close(b);
 			free(lab->name);
 			lab->name = base;
 			if (ret != -LAB_EBUSY)
@@ -1125,103 +1078,6 @@ out:
 	return ret;
 }
 
-/*
- * A real board boots the chain: a soft reboot over ssh; when its OS does
- * not answer (it hangs, or runs a hypervisor from the last run), the lab's
- * power driver cycles it.
- */
-static int power_cycle_board(struct run_state *rs)
-{
-	const struct lab *lab = rs->lab;
-	struct power_config pcfg = { 0 };
-	struct lab_param params[MAX_POWER_PARAMS];
-	int ret;
-
-	if (lab_get(lab, "power", "plan")) {
-		struct power_plan_options po = { 0 };
-		struct lab_power_devices devs;
-		struct power_plan *plan = NULL;
-
-		lab_power_plan_options(lab, &po);
-		po.event = on_power_event;
-		po.event_arg = rs;
-		lab_power_devices(lab, NULL, &devs);
-		ret = power_plan_new(&plan, lab_get(lab, "power", "plan"),
-				     devs.devs, devs.n, &po);
-		lab_power_devices_release(&devs);
-		if (!ret)
-			ret = power_plan_run(plan);
-		power_plan_free(plan);
-		return ret;
-	}
-	pcfg.driver = lab_power_driver(lab);
-	if (!pcfg.driver)
-		return lab_err(LAB_EINFRA,
-			       "%s: the board does not answer ssh and the lab has no [power] driver to cycle it",
-			       lab->name);
-	pcfg.nparams = lab_power_params(lab, params, MAX_POWER_PARAMS);
-	pcfg.params = params;
-	pcfg.event = on_power_event;
-	pcfg.event_arg = rs;
-	if (!rs->power)
-		ret = power_open(&rs->power, &pcfg);
-	else
-		ret = 0;
-	if (!ret)
-		ret = power_cycle(rs->power);
-	return ret;
-}
-
-/*
- * A board that does not answer ssh when a run starts is most likely still
- * running the last run's hypervisor: power-cycle it (its chain is used up,
- * so it boots its OS) and wait until it answers.
- */
-static int recover_board(struct run_state *rs, struct board_session *bs,
-			 int connect_ret)
-{
-	const struct lab *lab = rs->lab;
-	const char *host = lab_get(lab, "board", "host");
-	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
-	int ret;
-
-	/* Something answers: it just came up, or a key or auth problem that
-	 * a power cycle would not fix.  One more try tells which. */
-	if (lab_tcp_port_open(host, port, 1000)) {
-		lab_err_clear();
-		return board_connect(lab, &bs->ssh);
-	}
-	lab_warn("%s: the board does not answer ssh (%s); power-cycling it to get its OS back",
-		 lab->name, lab_errmsg(connect_ret));
-	run_record_event(&rs->rec, 0, "SSH", lab_errmsg(connect_ret));
-	ret = power_cycle_board(rs);
-	if (!ret)
-		ret = board_wait_up(lab, &bs->ssh,
-				    lab_get_duration_ms(lab, "board", "up_timeout",
-							180000));
-	return ret;
-}
-
-/*
- * A real board boots the chain: a soft reboot over ssh; when its OS does
- * not answer, the lab's power plan or driver cycles it.
- */
-static int start_remote_boot(struct run_state *rs, struct board_session *bs)
-{
-	const struct lab *lab = rs->lab;
-	int ret;
-
-	if (bs->ssh) {
-		ret = board_reboot(lab, &bs->ssh, false);
-		run_record_event(&rs->rec, since_t0(rs), "SOFT_REBOOT",
-				 ret ? lab_errmsg(ret) : "ok");
-		if (!ret)
-			return 0;
-		lab_warn("%s: soft reboot failed: %s", lab->name, lab_errmsg(ret));
-	}
-	return power_cycle_board(rs);
-}
-
 int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		  const struct run_opts *o, const struct cmd_ctx *ctx)
 {
@@ -1230,18 +1086,15 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	struct hv_build_result *built = xcalloc((size_t)n + 1, sizeof(*built));
 	const char **entries = xcalloc((size_t)n + 1, sizeof(*entries));
 	struct strbuf *titles = xcalloc((size_t)n + 1, sizeof(*titles));
-	struct qemu_board board = { .lock_fd = -1 };
 	struct run_state rs = { .lab = lab, .opts = o };
 	struct reader reader = { .wake = { -1, -1 }, .notify = { -1, -1 } };
 	struct lab_stop_saved stop;
-	struct power_config pcfg = { 0 };
-	struct lab_param params[MAX_POWER_PARAMS];
-	int nparams;
-	struct console_config ccfg = { 0 };
-	struct lab_param cparams[MAX_POWER_PARAMS];
-	struct board_session bs = { 0 };
+	struct board b = { 0 };
+	struct board_hooks hooks = {
+		.event = on_power_event, .on_link = run_on_link, .arg = &rs,
+	};
+	struct board_deploy_stats st = { 0 };
 	struct lease_take_opts lo = { .steal = o->steal };
-	bool remote = board_is_remote(lab);
 	int i, nbuild = 0, ret = 0, exit_code = LAB_EXIT_INFRA;
 	enum verdict verdict = VERDICT_INFRA;
 	char *record_err = NULL, *kept = NULL;
@@ -1276,101 +1129,44 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	if (ret)
 		goto out;
 
-	/* The reservation first: nothing is touched on a board someone holds.
-	 * A pool lab picks a free board of the pool here (it renames lab). */
-	ret = take_board(lab, &bs, &lo);
+	/* The record first: a board that is recovered on open says so in it. */
 	run_record_init(&rs.rec, lab, o->argc, o->argv);
 	for (i = 0; i < n; i++)
 		run_record_add_stage(&rs.rec, chain[i]->name, entries[i]);
-	if (ret && remote && bs.leased)
-		ret = recover_board(&rs, &bs, ret);
+	/* The reservation, then the board: nothing is touched on a board
+	 * someone holds.  A pool lab picks a free board of the pool here
+	 * (it renames lab). */
+	ret = take_board(lab, &b, &lo, &hooks);
+	run_record_set_lab(&rs.rec, lab->name);
 	if (ret)
 		goto out_board;
-	if (bs.lease.info.stolen_from[0])
+	b.keep_on = o->keep_on;
+	if (b.bs.lease.info.stolen_from[0])
 		run_record_event(&rs.rec, 0, "LEASE_STOLEN_FROM",
-				 bs.lease.info.stolen_from);
-	if (remote) {
-		struct board_deploy_stats st;
-
-		if (o->build || o->deploy) {
-			ret = build_and_deploy_remote(bs.ssh, lab, hv, built,
-						      nbuild, o, ctx, &st);
-			if (ret)
-				goto out_board;
-			for (i = 0; i < nbuild; i++)
-				run_record_add_variant(&rs.rec, &hv[i], &built[i]);
-		}
-		ret = board_chain_check(lab, bs.ssh, entries, n);
-		if (!ret)
-			ret = board_chain_write(lab, bs.ssh, entries, n);
+				 b.bs.lease.info.stolen_from);
+	if (o->build || o->deploy) {
+		ret = build_and_deploy(&b, hv, built, nbuild, o, ctx, &st);
 		if (ret)
 			goto out_board;
-	} else {
-		ret = qemu_board_open(&board, lab);
-		if (ret)
-			goto out_board;	/* close frees what a failed open set up */
-		if (o->build || o->deploy) {
-			ret = build_and_deploy(&board, lab, hv, built, nbuild, o, ctx,
-					       NULL);
-			if (ret)
-				goto out_board;
-			for (i = 0; i < nbuild; i++)
-				run_record_add_variant(&rs.rec, &hv[i], &built[i]);
-		}
-		ret = qemu_board_set_chain(&board, lab, entries, n);
-		if (ret)
-			goto out_board;
-		ret = qemu_board_command(&board, lab);
-		if (ret)
-			goto out_board;
+		for (i = 0; i < nbuild; i++)
+			run_record_add_variant(&rs.rec, &hv[i], &built[i]);
 	}
+	ret = lab_board_set_chain(&b, entries, n);
+	if (ret)
+		goto out_board;
 
 	rs.watch = make_watch(lab, chain, n, o);
 	if (!rs.watch) {
 		ret = -LAB_ECONFIG;
 		goto out_board;
 	}
-	if (remote) {
-		/* The board's own console; power only if the soft reboot fails. */
-		ccfg.driver = lab_get(lab, "console", "driver");
-		if (!ccfg.driver) {
-			ret = lab_err(LAB_ECONFIG,
-				      "%s: a run on a real board needs its console: set [console] driver",
-				      lab->path);
-			goto out_watch;
-		}
-		ccfg.nparams = lab_section_params(lab, "console", cparams,
-						  MAX_POWER_PARAMS);
-		ccfg.params = cparams;
-		/* A dropped SOL session or ser2net restart is a gap, not the end. */
-		ccfg.reconnect = true;
-		ccfg.on_link = run_on_link;
-		ccfg.link_arg = &rs;
-		ret = console_open(&rs.con, &ccfg);
-		if (ret)
-			goto out_watch;
-	} else {
-		pcfg.driver = "qemu";
-		nparams = lab_power_params(lab, params, MAX_POWER_PARAMS - 1);
-		/* --keep-on: the board outlives labctl, so QEMU must not die with it. */
-		if (o->keep_on)
-			params[nparams++] = (struct lab_param){ "keep", "yes" };
-		pcfg.params = params;
-		pcfg.nparams = nparams;
-		pcfg.qemu_argv = (const char *const *)board.argv;
-		pcfg.state_dir = board.state_dir;
-		pcfg.event = on_power_event;
-		pcfg.event_arg = &rs;
-		ret = power_open(&rs.power, &pcfg);
-		if (ret)
-			goto out_watch;
-		/* The console is open before power-on, so nothing is lost. */
-		ccfg.driver = "qemu";
-		ccfg.socket_path = board.console_sock;
-		ret = console_open(&rs.con, &ccfg);
-		if (ret)
-			goto out_power;
-	}
+	/* The console is open before power-on, so nothing is lost. */
+	ret = lab_board_prepare(&b);
+	if (!ret)
+		ret = lab_board_console(&b, NULL, &rs.con);
+	if (ret)
+		goto out_watch;
+	rs.power = b.power;
 	ret = reader_init(&reader, &rs);
 	if (ret)
 		goto out_console;
@@ -1398,7 +1194,8 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	rs.reader = &reader;
 	ret = reader_start(&reader);
 	if (!ret)
-		ret = remote ? start_remote_boot(&rs, &bs) : power_on(rs.power);
+		ret = lab_board_boot(&b);
+	rs.power = b.power;	/* a real board's, when the boot cycled it */
 	if (ret) {
 		watch_event(rs.watch, "POWER", lab_errmsg(ret), since_t0(&rs));
 		verdict = VERDICT_INFRA;
@@ -1425,9 +1222,8 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	}
 	exit_code = verdict_exit(verdict);
 
-	/* Off first: bytes and events up to QEMU's exit still reach the log. */
-	if (!o->keep_on && !remote)
-		power_off(rs.power);
+	/* Off first: bytes and events up to the emulator's exit still reach the log. */
+	lab_board_stop(&b);
 	if (lease_keeper_stolen()) {
 		lab_warn("%s: the reservation was taken by %s during this run",
 			 lab->name, lease_keeper_stolen());
@@ -1495,19 +1291,13 @@ out_console:
 	reader_release(&reader);
 	rs.reader = NULL;
 	console_close(rs.con);
-out_power:
-	keep_error(ret, &err_saved, &err_kept);
-	if (rs.power && !o->keep_on && !remote)
-		power_off(rs.power);
-	if (rs.power)
-		power_close(rs.power);
 out_watch:
 	keep_error(ret, &err_saved, &err_kept);
+	lab_board_stop(&b);
 	watch_free(rs.watch);
 out_board:
 	keep_error(ret, &err_saved, &err_kept);
-	qemu_board_close(&board);
-	board_session_close(&bs);
+	lab_board_close(&b);
 	lab_stop_release(&stop);
 	run_record_release(&rs.rec);
 out:
