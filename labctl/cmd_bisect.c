@@ -284,7 +284,8 @@ static int run_capturing_json(struct lab *lab, const char *const *names,
 			      int n, const struct run_opts *o,
 			      struct strbuf *json)
 {
-	struct cmd_ctx jctx = { .json = true };
+	struct run_opts quiet = *o;
+	struct run_result r;
 	int fd = memfd_create("labctl-bisect-run", MFD_CLOEXEC), saved, rc;
 
 	if (fd < 0)
@@ -292,7 +293,18 @@ static int run_capturing_json(struct lab *lab, const char *const *names,
 	fflush(stdout);
 	saved = dup(1);
 	dup2(fd, 1);
-	rc = lab_run_chain(lab, names, n, o, &jctx);
+	quiet.quiet = true;
+	rc = lab_run_chain(lab, names, n, &quiet, &r);
+	if (rc) {
+		rc = cmd_fail(rc);
+	} else {
+		json_t *doc = result_to_json(&r.rec);
+
+		lab_json_print(stdout, doc);
+		json_decref(doc);
+		rc = run_result_exit(&r);
+	}
+	run_result_release(&r);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);

@@ -23,6 +23,7 @@
 #include "labctl/run.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/stopsig.h"
 #include "lib/strbuf.h"
@@ -855,9 +856,9 @@ run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 	char *out = cell_file(r, slot, "json"), *err = cell_file(r, slot, "err");
 	const char **chain = xcalloc((size_t)r->nbefore + 2, sizeof(*chain));
 	char *argv[16], opt[16], *before = NULL;
-	struct cmd_ctx cc = { .json = true };
+	struct run_result rr;
 	struct run_opts o = {
-		.build = true, .deploy = true, .jobs = 1,
+		.build = true, .deploy = true, .jobs = 1, .quiet = true,
 		.results_dir = r->results_dir, .timeout_ms = r->timeout_ms,
 	};
 	int fd, i, argc = 0, rc;
@@ -897,7 +898,16 @@ run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 	argv[argc] = NULL;
 	o.argc = argc;
 	o.argv = argv;
-	rc = lab_run_chain(r->lab, chain, r->nbefore + 1, &o, &cc);
+	rc = lab_run_chain(r->lab, chain, r->nbefore + 1, &o, &rr);
+	if (rc) {
+		rc = cmd_fail(rc);
+	} else {
+		json_t *doc = result_to_json(&rr.rec);
+
+		lab_json_print(stdout, doc);
+		json_decref(doc);
+		rc = run_result_exit(&rr);
+	}
 	fflush(stdout);
 	fflush(stderr);
 	/* No exit handlers, no leak check of the parent's memory. */
