@@ -42,6 +42,7 @@
 
 struct run_state {
 	struct lab *lab;
+	const struct board_ops *board;	/* its type, once taken */
 	const struct run_opts *opts;
 	struct watch *watch;
 	struct capture *cap;
@@ -413,30 +414,32 @@ static void run_on_link(void *arg, bool up, const char *reason)
 }
 
 /*
- * Whether QEMU's end was the lab's doing, not the guest's: a signal (kill
- * from outside, the OOM killer), QEMU's own error ("status N: message",
- * see power/qemu.c), or a shutdown the host asked for.  The guest ends
- * QEMU only by isa-debug-exit (an odd status), shutdown, reset or triple
- * fault.  The reason for the record, or NULL when it was the guest.
+ * Whether the emulator's end was the lab's doing, not the guest's: a
+ * signal (kill from outside, the OOM killer), its own error ("status N:
+ * message", see power/qemu.c), or a shutdown the host asked for.  The
+ * guest ends QEMU only by isa-debug-exit (an odd status), shutdown, reset
+ * or triple fault.  The reason for the record, or NULL when it was the
+ * guest.  The emulator is named by the board type's title ("QEMU").
  */
-static const char *qemu_lab_exit(const struct run_state *rs, char *buf,
-				 size_t size)
+static const char *emulator_lab_exit(const struct run_state *rs, char *buf,
+				     size_t size)
 {
 	const char *d = rs->exit_detail;
+	const char *vm = rs->board ? rs->board->title : "the board";
 	int sig;
 
 	if (sscanf(d, "signal %d", &sig) == 1) {
-		snprintf(buf, size, "QEMU was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
-			 lab_stop_name(sig));
+		snprintf(buf, size, "%s was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
+			 vm, lab_stop_name(sig));
 		return buf;
 	}
 	if (!strncmp(d, "status ", 7) && strstr(d, ": ")) {
-		snprintf(buf, size, "QEMU failed on its own (%.400s)", d);
+		snprintf(buf, size, "%s failed on its own (%.400s)", vm, d);
 		return buf;
 	}
 	if (*rs->host_stop) {
-		snprintf(buf, size, "QEMU was stopped by the host (%s), not by the guest (%.200s)",
-			 rs->host_stop, d);
+		snprintf(buf, size, "%s was stopped by the host (%s), not by the guest (%.200s)",
+			 vm, rs->host_stop, d);
 		return buf;
 	}
 	return NULL;
@@ -837,7 +840,7 @@ static int watch_boot(struct run_state *rs)
 			drain_until = now + DRAIN_MS * 1000000LL;
 		if (drain_until && (eof || now >= drain_until) && !more) {
 			char why[512];
-			const char *lab_why = qemu_lab_exit(rs, why, sizeof(why));
+			const char *lab_why = emulator_lab_exit(rs, why, sizeof(why));
 
 			if (lab_why)
 				watch_event(rs->watch, "ERROR", lab_why, now);
@@ -1076,6 +1079,7 @@ static int board_ready(struct run_state *rs, struct board *b,
 	run_record_set_lab(&rs->rec, rs->lab->name);
 	if (ret)
 		return ret;
+	rs->board = b->ops;
 	b->keep_on = o->keep_on;
 	if (b->bs.lease.info.stolen_from[0])
 		run_record_event(&rs->rec, 0, "LEASE_STOLEN_FROM",
