@@ -10,8 +10,10 @@
 #include "grubenv/envblk.h"
 #include "hvimage/build.h"
 #include "labctl/board.h"
+#include "labctl/boardops.h"
 #include "labctl/hostconn.h"
 #include "labctl/labgrub.h"
+#include "labctl/labpower.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/escape.h"
@@ -22,18 +24,24 @@
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "power/plan.h"
+#include "power/power.h"
+#include "serial-capture/console.h"
 #include "ssh/ssh.h"
 
 #define GRUBENV_MAX (64 * 1024)
 #define GRUBCFG_MAX (8 * 1024 * 1024)
 #define MANIFEST_MAX (64 * 1024)
 #define MAX_FILES 16
+#define MAX_CONSOLE_PARAMS 32
+
+static int ssh_power_cycle(struct board *b);
 
 bool board_is_remote(const struct lab *lab)
 {
-	const char *type = lab_get(lab, "board", "type");
+	const struct board_ops *ops = board_ops_of(lab);
 
-	return type && strcmp(type, "qemu");
+	return ops && !ops->is_virtual;
 }
 
 int board_connect(const struct lab *lab, struct lab_ssh **out)
@@ -1095,3 +1103,176 @@ void board_session_close(struct board_session *bs)
 		bs->leased = false;
 	}
 }
+
+/* ------------------------------------------------------------ ops */
+
+static int ssh_open(struct board *b)
+{
+	/* Power and console do not need the board's OS. */
+	if (b->attach)
+		return 0;
+	return board_connect(b->lab, &b->bs.ssh);
+}
+
+/*
+ * A board that does not answer ssh when a verb starts is most likely
+ * still running the last run's hypervisor: power-cycle it (its chain is
+ * used up, so it boots its OS) and wait until it answers.
+ */
+static int ssh_recover(struct board *b, int connect_ret)
+{
+	const struct lab *lab = b->lab;
+	const char *host = lab_get(lab, "board", "host");
+	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
+	int ret;
+
+	/* Something answers: it just came up, or a key or auth problem that
+	 * a power cycle would not fix.  One more try tells which. */
+	if (lab_tcp_port_open(host, port, 1000)) {
+		lab_err_clear();
+		return board_connect(lab, &b->bs.ssh);
+	}
+	lab_warn("%s: the board does not answer ssh (%s); power-cycling it to get its OS back",
+		 lab->name, lab_errmsg(connect_ret));
+	lab_board_event(b, "SSH", lab_errmsg(connect_ret));
+	ret = ssh_power_cycle(b);
+	if (!ret)
+		ret = board_wait_up(lab, &b->bs.ssh,
+				    lab_get_duration_ms(lab, "board", "up_timeout",
+							180000));
+	return ret;
+}
+
+static int ssh_deploy(struct board *b, const struct hv_variant *hv,
+		      const struct hv_build_result *built, int n,
+		      const char *images_dir, bool progress,
+		      struct board_deploy_stats *st)
+{
+	const char **names = xcalloc((size_t)n + 1, sizeof(*names));
+	int i, ret;
+
+	(void)built;
+	for (i = 0; i < n; i++)
+		names[i] = hv[i].name;
+	ret = board_deploy(b->lab, b->bs.ssh, images_dir, names, n, progress, st);
+	if (!ret)
+		lab_info("deployed %d changed file%s (%llu bytes) to %s; %d unchanged",
+			 st->files_sent, st->files_sent == 1 ? "" : "s",
+			 (unsigned long long)st->bytes_sent,
+			 lab_ssh_where(b->bs.ssh), st->files_skipped);
+	free(names);
+	return ret;
+}
+
+/* Check that GRUB can save its environment and has the entries, then write. */
+static int ssh_set_chain(struct board *b, const char *const *entries, int n)
+{
+	int ret = board_chain_check(b->lab, b->bs.ssh, entries, n);
+
+	return ret ? ret : board_chain_write(b->lab, b->bs.ssh, entries, n);
+}
+
+static int ssh_power(struct board *b, const struct board_power_opts *po,
+		     struct power_dev **out)
+{
+	return lab_power_open_lab_device(b->lab, po, b->hooks.event,
+					 b->hooks.arg, out);
+}
+
+static int ssh_console(struct board *b, const struct board_console_opts *co,
+		       struct console **out)
+{
+	const struct lab *lab = b->lab;
+	struct lab_param params[MAX_CONSOLE_PARAMS];
+	struct console_config cfg = {
+		.driver = lab_get(lab, "console", "driver"),
+		.params = params,
+		/* A dropped SOL session or ser2net restart is a gap, not the end. */
+		.reconnect = true,
+		.on_link = b->hooks.on_link,
+		.link_arg = b->hooks.arg,
+	};
+
+	(void)co;
+	if (!cfg.driver)
+		return lab_err(LAB_ECONFIG,
+			       "%s: a run on a real board needs its console: set [console] driver",
+			       lab->path);
+	cfg.nparams = lab_section_params(lab, "console", params,
+					 MAX_CONSOLE_PARAMS);
+	return console_open(out, &cfg);
+}
+
+/*
+ * The lab's power plan, else its [power] device, cycles the board (it
+ * does not answer ssh, or the soft reboot failed).
+ */
+static int ssh_power_cycle(struct board *b)
+{
+	const struct lab *lab = b->lab;
+	struct power_dev *dev = NULL;
+	int ret;
+
+	if (lab_get(lab, "power", "plan")) {
+		struct power_plan_options po = { 0 };
+		struct lab_power_devices devs;
+		struct power_plan *plan = NULL;
+
+		lab_power_plan_options(lab, &po);
+		po.event = b->hooks.event;
+		po.event_arg = b->hooks.arg;
+		lab_power_devices(lab, NULL, &devs);
+		ret = power_plan_new(&plan, lab_get(lab, "power", "plan"),
+				     devs.devs, devs.n, &po);
+		lab_power_devices_release(&devs);
+		if (!ret)
+			ret = power_plan_run(plan);
+		power_plan_free(plan);
+		return ret;
+	}
+	ret = lab_board_power(b, NULL, &dev);
+	if (!ret && !dev)
+		return lab_err(LAB_EINFRA,
+			       "%s: the board does not answer ssh and the lab has no [power] driver to cycle it",
+			       lab->name);
+	return ret ? ret : power_cycle(dev);
+}
+
+/* A soft reboot over ssh; when its OS does not answer, a power cycle. */
+static int ssh_boot(struct board *b)
+{
+	int ret;
+
+	if (b->bs.ssh) {
+		ret = board_reboot(b->lab, &b->bs.ssh, false);
+		lab_board_event(b, "SOFT_REBOOT", ret ? lab_errmsg(ret) : "ok");
+		if (!ret)
+			return 0;
+		lab_warn("%s: soft reboot failed: %s", b->lab->name, lab_errmsg(ret));
+	}
+	return ssh_power_cycle(b);
+}
+
+/* The session (lease, ssh) is lab_board_close's. */
+static void ssh_close(struct board *b)
+{
+	(void)b;
+}
+
+#define SSH_BOARD_OPS(name)						\
+	{								\
+		.type = name,						\
+		.title = "real",					\
+		.is_virtual = false,					\
+		.open = ssh_open,					\
+		.recover = ssh_recover,					\
+		.deploy = ssh_deploy,					\
+		.set_chain = ssh_set_chain,				\
+		.power = ssh_power,					\
+		.open_console = ssh_console,				\
+		.boot = ssh_boot,					\
+		.close = ssh_close,					\
+	}
+
+const struct board_ops pc_board_ops = SSH_BOARD_OPS("pc");
+const struct board_ops laptop_board_ops = SSH_BOARD_OPS("laptop");

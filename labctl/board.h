@@ -22,7 +22,7 @@ struct strbuf;
 /* Connect to the board (labctl/hostconn.h with board.host). */
 int board_connect(const struct lab *lab, struct lab_ssh **out);
 
-/* True for a board reached over ssh (type pc or laptop). */
+/* True for a board reached over ssh (its board_ops are not virtual). */
 bool board_is_remote(const struct lab *lab);
 
 /*
@@ -40,6 +40,7 @@ struct board_deploy_stats {
 	uint64_t bytes_sent;
 	uint64_t round_trips;
 	int64_t elapsed_ms;
+	const char *disk;	/* a virtual board's disk image, or NULL */
 };
 
 /*

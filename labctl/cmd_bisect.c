@@ -8,8 +8,10 @@
  * same labctl and the same arguments as the test, LABCTL_BISECT_STEP set in
  * its environment: in that mode the verb is one step.  A step builds the
  * chain from the commit git checked out (the build cache makes a revisited
- * tree free), runs it as a normal run (results/<ts> and its JSON, which
- * gets a "bisect" object naming the commit), appends a line to the steps
+ * tree free), runs it as a normal run in process (the run engine's
+ * struct run_result gives the verdict, reason and log; results/<ts> and
+ * its JSON, which gets a "bisect" object naming the commit, are written
+ * as for any run), appends a line to the steps
  * file, and exits as git bisect run wants: 0 good, 1 bad, 125 skip (the
  * build failed, or an infrastructure or configuration error at that
  * commit), 130 to stop git when interrupted.
@@ -28,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -265,42 +266,6 @@ static int source_dir(const struct bisect_args *a,
 
 /* ------------------------------------------------------------ one step */
 
-/* Read everything of fd from offset 0. */
-static void read_back(int fd, struct strbuf *out)
-{
-	char buf[8192];
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		strbuf_add(out, buf, (size_t)n);
-}
-
-/*
- * Run the chain with the run's JSON going to a temporary file instead of
- * stdout: the step reads its result name, verdict and reason from it.
- */
-static int run_capturing_json(struct lab *lab, const char *const *names,
-			      int n, const struct run_opts *o,
-			      struct strbuf *json)
-{
-	struct cmd_ctx jctx = { .json = true };
-	int fd = memfd_create("labctl-bisect-run", MFD_CLOEXEC), saved, rc;
-
-	if (fd < 0)
-		return lab_exit_code(lab_err_errno(errno, "memfd_create"));
-	fflush(stdout);
-	saved = dup(1);
-	dup2(fd, 1);
-	rc = lab_run_chain(lab, names, n, o, &jctx);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	read_back(fd, json);
-	close(fd);
-	return rc;
-}
-
 /* Add "bisect":{...} to results/<ts>.json (the run wrote it; we add a key). */
 static void record_in_result(const char *log, json_t *step)
 {
@@ -361,14 +326,13 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	const struct lab_variant **chain = NULL;
 	struct hv_variant *hv = NULL;
 	struct hv_build_result *built = NULL;
-	struct strbuf json = STRBUF_INIT, line = STRBUF_INIT;
+	struct strbuf line = STRBUF_INIT;
 	json_t *obj;
 	struct lab *lab = NULL;
 	const char *cwd = getenv(ENV_CWD), *top = getenv(ENV_REPO);
 	const char *result = NULL, *verdict = NULL, *build_log = NULL;
 	char *head = NULL, *reason = NULL, **names = NULL;
-	struct result *rec = NULL;	/* the run's record */
-	struct lab_err_saved run_err = { { 0 }, 0 };
+	struct run_result run = { 0 };	/* the run's result */
 	pid_t git_pid = getppid();
 	int n = 0, i, nb = 0, run_rc = -1, code = STEP_SKIP, ret, fd;
 
@@ -448,27 +412,23 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 
 	{
 		struct run_opts o = {
-			.build = true, .deploy = true,
+			.build = true, .deploy = true, .quiet = true,
 			.results_dir = a.results_dir,
 			.argc = argc, .argv = argv,
 		};
 
 		lab_err_clear();
-		run_rc = run_capturing_json(lab, (const char *const *)names, n,
-					    &o, &json);
-		lab_err_save(&run_err);
-	}
-	if (json.len && result_from_record(json.buf, json.len, &rec) < 0)
-		lab_err_clear();
-	if (rec) {
-		result = rec->log_path;
-		verdict = rec->verdict;
-		reason = xstrdup(rec->reason ? rec->reason : "");
-	} else if (run_err.msg[0]) {
-		reason = xstrdup(run_err.msg);	/* it failed before its capture */
-	} else {
-		reason = xasprintf("the run ended with exit code %d and no result",
-				   run_rc);
+		ret = lab_run_chain(lab, (const char *const *)names, n, &o, &run);
+		if (ret) {
+			/* It failed before its capture: its own words. */
+			reason = xstrdup(lab_errmsg(ret));
+			run_rc = cmd_fail(ret);
+		} else {
+			result = run.rec.log_path;
+			verdict = run.rec.verdict;
+			reason = xstrdup(run.rec.reason ? run.rec.reason : "");
+			run_rc = run_result_exit(&run);
+		}
 	}
 	code = run_rc == LAB_EXIT_PASS ? STEP_GOOD :
 	       run_rc == LAB_EXIT_FAIL ? STEP_BAD : STEP_SKIP;
@@ -492,7 +452,7 @@ record:
 	       result ? " (" : "", result ? result : "", result ? ")" : "");
 	fflush(stdout);
 
-	result_free(rec);
+	run_result_release(&run);
 	for (i = 0; built && i < nb; i++)
 		hv_build_result_release(&built[i]);
 	free(built);
@@ -500,7 +460,6 @@ record:
 	free(chain);
 	free(head);
 	free(reason);
-	strbuf_release(&json);
 	strbuf_release(&line);
 	lab_free(lab);
 	free(a.names);

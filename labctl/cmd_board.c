@@ -147,13 +147,16 @@ int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx)
 		goto out;
 	if (deploy) {
 		struct run_opts o = { .build = true, .deploy = true, .jobs = 0 };
-		struct cmd_ctx quiet = *ctx;
+		struct deploy_result d;
 
-		/* --json: one object on stdout, the chain's. */
-		quiet.json = false;
-		rc = lab_deploy(lab, (const char *const *)names, n, &o, &quiet);
-		if (rc)
+		/* --json: one object on stdout, the chain's (the deploy's
+		 * progress stays on the terminal). */
+		ret = lab_deploy(lab, (const char *const *)names, n, &o, &d);
+		deploy_result_release(&d);
+		if (ret) {
+			rc = cmd_fail(ret);
 			goto out_rc;
+		}
 	}
 	ret = board_session_open(&bs, lab, &lo);
 	if (ret) {

@@ -44,7 +44,7 @@
 #include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "labctl/labpower.h"
-#include "labctl/qemuboard.h"
+#include "labctl/boardops.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -53,8 +53,6 @@
 #include "lib/xmalloc.h"
 #include "serial-capture/capture.h"
 #include "serial-capture/console.h"
-
-#define MAX_CONSOLE_PARAMS 32
 
 #define FOLLOW_POLL_MS 200
 
@@ -192,6 +190,7 @@ out:
 
 struct session {
 	const struct lab *lab;
+	struct board board;	/* its power for ~p, its console */
 	struct cmd_ctx *ctx;
 	struct console *con;
 	struct capture *cap;
@@ -238,14 +237,15 @@ static void help(const struct session *s)
 }
 
 /*
- * ~p: `labctl power LAB cycle`, everything it says (warnings, a plan's
- * steps, the outcome) shown as our own "[labctl: ...]" lines: what it
- * logs is caught in a temporary file meanwhile, so nothing lands in the
- * raw terminal without its carriage return.
+ * ~p: a power cycle of the board (as `labctl power LAB cycle`), what it
+ * logs (warnings, a plan's steps) and its outcome shown as our own
+ * "[labctl: ...]" lines: the log is caught in a temporary file
+ * meanwhile, so nothing lands in the raw terminal without its carriage
+ * return.
  */
 static void escape_power_cycle(struct session *s)
 {
-	char *argv[] = { (char *)"power", s->lab->path, (char *)"cycle", NULL };
+	struct lab_power_result r;
 	struct strbuf report = STRBUF_INIT;
 	FILE *log = tmpfile();
 	int saved = -1, rc;
@@ -263,7 +263,17 @@ static void escape_power_cycle(struct session *s)
 			saved = -1;
 		}
 	}
-	rc = cmd_power_report(3, argv, s->ctx, &report);
+	rc = lab_power_act(&s->board, "cycle", false, false, &r);
+	if (rc)
+		strbuf_addstr(&report, lab_errmsg(rc));
+	else if (r.plan)
+		strbuf_addf(&report, "power cycle: ok, step %d %s worked",
+			    power_plan_worked(r.plan), lab_power_last_attempt(r.plan));
+	else
+		strbuf_addf(&report, "power cycle: ok, the board is %s",
+			    r.state == POWER_ON ? "on" :
+			    r.state == POWER_OFF ? "off" : "unknown");
+	lab_power_result_release(&r);
 	if (saved >= 0) {
 		fflush(stderr);
 		dup2(saved, 2);
@@ -461,55 +471,40 @@ static int session_loop(struct session *s)
 	return ret;
 }
 
-static int open_console(struct session *s, struct console_config *cfg,
-			struct lab_param *params)
+/*
+ * The lease, the board (a virtual board's state: one that a run holds is
+ * busy) and its console, which reconnects with gap records.
+ */
+static int open_console(struct session *s)
 {
-	const char *driver = lab_get(s->lab, "console", "driver");
-	struct qemu_board board = { .lock_fd = -1 };
-	char *sock = NULL;
+	const struct lab *lab = s->lab;
+	const struct board_ops *ops = board_ops_of(lab);
+	struct board_hooks hooks = { .on_link = on_link, .arg = s };
+	struct board_console_opts co = { .attach = true };
+	struct lease_take_opts lo = { 0 };
 	int ret;
 
-	if (!driver && !strcmp(lab_get(s->lab, "board", "type"), "qemu"))
-		driver = "qemu";
-	if (!driver)
+	if (!lab_get(lab, "console", "driver") && (!ops || !ops->console_driver))
 		return lab_err(LAB_ECONFIG,
 			       "%s: no [console] driver: set driver = tty|tcp|telnet|ipmi-sol|amt-sol|ssh|cmd in its [console] section",
-			       s->lab->path);
-	cfg->driver = driver;
-	cfg->params = params;
-	cfg->nparams = lab_section_params(s->lab, "console", params,
-					  MAX_CONSOLE_PARAMS);
-	cfg->reconnect = true;
-	cfg->on_link = on_link;
-	cfg->link_arg = s;
-	if (!strcmp(driver, "qemu")) {
-		/* The running QEMU's chardev; the board lock is not kept, so
-		 * ~p (labctl power) can take it. */
-		ret = qemu_board_open(&board, s->lab);
-		if (ret == -LAB_EBUSY)
-			return lab_err(LAB_EBUSY,
-				       "the QEMU board of %s is in use (a run?): watch it with `labctl console %s --follow`",
-				       s->lab->name, s->lab->name);
-		if (ret)
-			return ret;
-		sock = xstrdup(board.console_sock);
-		qemu_board_close(&board);
-		cfg->socket_path = sock;
-		cfg->connect_timeout_ms = 1000;
-	}
-	ret = console_open(&s->con, cfg);
-	if (ret && !strcmp(driver, "qemu")) {
-		lab_debug("%s", lab_errmsg(ret));	/* the socket's own words */
-		ret = lab_err(LAB_EINFRA,
-			      "the QEMU board of %s is not running (nothing answers on its console %s): start it with `labctl power %s on`",
-			      s->lab->name, sock, s->lab->name);
-	} else if (ret && ret != -LAB_ECONFIG && ret != -LAB_EBUSY) {
+			       lab->path);
+	/* Typing into a board is using it: take its lease (--follow only
+	 * watches, so it does not). */
+	ret = lab_board_attach(&s->board, lab, &lo, &hooks);
+	if (ret == -LAB_EBUSY && s->board.bs.leased)
+		return lab_err(LAB_EBUSY,
+			       "the %s board of %s is in use (a run?): watch it with `labctl console %s --follow`",
+			       ops->title, lab->name, lab->name);
+	if (ret)
+		return ret;
+	ret = lab_board_console(&s->board, &co, &s->con);
+	if (ret && ret != -LAB_ECONFIG && ret != -LAB_EBUSY &&
+	    ret != -LAB_EINFRA) {
 		char *m = xstrdup(lab_errmsg(ret));
 
 		ret = lab_err(LAB_EINFRA, "%s", m);	/* the lab, not the user */
 		free(m);
 	}
-	free(sock);
 	return ret;
 }
 
@@ -523,11 +518,8 @@ int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *results_dir = "results", *lab_name = NULL;
-	struct lab_param params[MAX_CONSOLE_PARAMS];
 	struct lab_stop_saved stop;
-	struct console_config cfg = { 0 };
 	struct session s = { .ctx = ctx, .map_lf_crlf = true };
-	struct board_session bs = { 0 };
 	bool follow_mode = false, no_log = false;
 	struct lab *lab = NULL;
 	int c, i, rc, ret = 0;
@@ -576,16 +568,7 @@ int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 		ret = follow(lab, results_dir);
 		goto out;
 	}
-	/* Typing into a board is using it: take its lease (--follow only
-	 * watches, so it does not). */
-	{
-		struct lease_take_opts lo = { 0 };
-
-		ret = board_session_lease(&bs, lab, &lo);
-		if (ret)
-			goto out;
-	}
-	ret = open_console(&s, &cfg, params);
+	ret = open_console(&s);
 	if (ret)
 		goto out;
 	if (!no_log) {
@@ -617,7 +600,7 @@ out_console:
 	capture_free(s.cap);
 	console_close(s.con);
 out:
-	board_session_close(&bs);
+	lab_board_close(&s.board);
 	lab_stop_release(&stop);
 out_lab:
 	strbuf_release(&s.out);

@@ -25,9 +25,8 @@
 #include "labctl/labconf.h"
 #include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
-#include "labctl/board.h"
+#include "labctl/boardops.h"
 #include "labctl/labpower.h"
-#include "labctl/qemuboard.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/json.h"
@@ -36,8 +35,6 @@
 #include "lib/xmalloc.h"
 #include "power/plan.h"
 #include "power/power.h"
-
-#define MAX_POWER_PARAMS 32
 
 static const char *const actions[] = {
 	"on", "off", "cycle", "reset", "status", "press", NULL
@@ -152,100 +149,7 @@ static int locate_config_error(const struct lab *lab, const char *driver,
 	return ret;
 }
 
-/* Where the devices keep state across labctl processes (the gpio holder). */
-static char *power_state_dir(const struct lab *lab)
-{
-	const char *base = getenv("LABCTL_STATE_DIR");
-
-	if (base && *base)
-		return xasprintf("%s/%s-power", base, lab->name);
-	return xasprintf("/tmp/labctl-%u/%s-power", (unsigned)getuid(),
-			 lab->name);
-}
-
-static void plan_event(void *arg, const char *name, const char *detail)
-{
-	(void)arg;
-	if (!strcmp(name, "plan"))
-		lab_info("power plan: %s", detail);
-	else
-		lab_debug("power %s: %s", name, detail);
-}
-
-/* The plan stops at the step that works: it is the last attempt. */
-static const char *last_attempt(const struct power_plan *plan)
-{
-	const struct power_plan_attempt *a;
-	int n;
-
-	a = power_plan_attempts(plan, &n);
-	return n ? a[n - 1].what : "";
-}
-
-/*
- * cycle or reset through the lab's plan.  *plan stays for the caller's
- * --json; desc gets --dry-run's description.
- */
-static int run_plan(const struct lab *lab, const char *action, bool dry_run,
-		    struct power_plan **plan, struct strbuf *desc)
-{
-	struct power_plan_options o = {
-		.verb = action, .event = plan_event,
-	};
-	struct lab_power_devices devs;
-	char *state_dir = power_state_dir(lab);
-	int ret, line;
-
-	lab_power_plan_options(lab, &o);
-	lab_power_devices(lab, state_dir, &devs);
-	ret = power_plan_new(plan, lab_get(lab, "power", "plan"), devs.devs,
-			     devs.n, &o);
-	lab_power_devices_release(&devs);
-	free(state_dir);
-	if (ret == -LAB_ECONFIG && (line = lab_power_key_line(lab, "plan"))) {
-		char *msg = xstrdup(lab_errmsg(ret));
-
-		ret = lab_err(LAB_ECONFIG, "%s:%d: %s", lab->path, line, msg);
-		free(msg);
-	}
-	if (ret)
-		return ret;
-	if (dry_run)
-		return power_plan_describe(*plan, desc);
-	return power_plan_run(*plan);
-}
-
-static int do_action(struct power_dev *dev, const char *action,
-		     bool long_press, enum power_state *st)
-{
-	int ret;
-
-	*st = POWER_UNKNOWN;
-	if (!strcmp(action, "status"))
-		return power_status(dev, st);
-	if (!strcmp(action, "on"))
-		ret = power_on(dev);
-	else if (!strcmp(action, "off"))
-		ret = power_off(dev);
-	else if (!strcmp(action, "cycle"))
-		ret = power_cycle(dev);
-	else if (!strcmp(action, "reset"))
-		ret = power_reset(dev);
-	else
-		ret = power_press(dev, long_press);
-	if (ret)
-		return ret;
-	/* What the board says now (unknown without a status). */
-	if (power_status(dev, st)) {
-		lab_err_clear();
-		*st = POWER_UNKNOWN;
-	}
-	return 0;
-}
-
-/* report: NULL prints the outcome; else it goes there (see labpower.h). */
-static int power_main(int argc, char **argv, struct cmd_ctx *ctx,
-		      struct strbuf *report)
+int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "long", no_argument, NULL, 'l' },
@@ -253,22 +157,13 @@ static int power_main(int argc, char **argv, struct cmd_ctx *ctx,
 		{ "steal", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *words[3], *lab_name = NULL, *action, *driver = NULL;
-	struct lab_param params[MAX_POWER_PARAMS];
-	struct qemu_board board = { .lock_fd = -1 };
-	struct board_session bs = { 0 };
-	struct power_config cfg = { 0 };
-	struct strbuf desc = STRBUF_INIT;
-	struct power_dev *dev = NULL;
-	struct power_plan *plan = NULL;
-	const char *spec = NULL;
-	char *state_dir = NULL;
-	enum power_state st = POWER_UNKNOWN;
-	bool long_press = false, dry_run = ctx->dry_run, have_board = false;
-	bool steal = false;
-	int c, i, nwords = 0, nparams, ret, rc;
+	const char *words[3], *lab_name = NULL, *action;
+	struct lab_power_result r = { .state = POWER_UNKNOWN };
+	struct lease_take_opts lo = { 0 };
+	struct board b = { 0 };
+	bool long_press = false, dry_run = ctx->dry_run;
+	int c, i, nwords = 0, ret, rc;
 	struct lab *lab = NULL;
-	int64_t off_ms = 0;
 	char *msg = NULL;
 
 	opterr = 0;
@@ -282,7 +177,7 @@ static int power_main(int argc, char **argv, struct cmd_ctx *ctx,
 			dry_run = true;
 			break;
 		case 's':
-			steal = true;
+			lo.steal = true;
 			break;
 		default:
 			return cmd_bad_option("power", "", c, argv);
@@ -320,134 +215,46 @@ static int power_main(int argc, char **argv, struct cmd_ctx *ctx,
 	if (rc)
 		return rc;
 
-	driver = lab_power_driver(lab);
-	if (!driver) {
-		ret = lab_err(LAB_ECONFIG,
-			      "%s: no [power] driver: set driver = ... in its [power] section",
-			      lab->path);
-		goto out;
-	}
-	spec = lab_get(lab, "power", "plan");
-	if (spec && strcmp(driver, "qemu") &&
-	    (!strcmp(action, "cycle") || !strcmp(action, "reset"))) {
-		if (!dry_run) {
-			struct lease_take_opts lo = { .steal = steal };
-
-			ret = board_session_lease(&bs, lab, &lo);
-			if (ret)
-				goto out;
-		}
-		ret = run_plan(lab, action, dry_run, &plan, &desc);
-		goto out;
-	}
-	spec = NULL;
-	nparams = lab_power_params(lab, params, MAX_POWER_PARAMS - 3);
-	cfg.driver = driver;
-	if (lab_get(lab, "power", "off_time") &&
-	    !lab_parse_duration_ms(lab_get(lab, "power", "off_time"), &off_ms))
-		cfg.off_time_ms = off_ms;
-	if (!strcmp(driver, "qemu")) {
-		/* Across processes: use the running QEMU, leave it running,
-		 * and nobody is connected to its console. */
-		params[nparams++] = (struct lab_param){ "attach", "yes" };
-		params[nparams++] = (struct lab_param){ "console_wait", "0" };
-		ret = qemu_board_open(&board, lab);
-		have_board = true;
-		if (!ret)
-			ret = qemu_board_command(&board, lab);
-		if (ret)
-			goto out;
-		cfg.qemu_argv = (const char *const *)board.argv;
-		cfg.state_dir = board.state_dir;
-	} else {
-		state_dir = power_state_dir(lab);
-		cfg.state_dir = state_dir;
-	}
-	cfg.params = params;
-	cfg.nparams = nparams;
+	r.driver = lab_power_driver(lab);
 	/* Changing the board's power is using it: take its lease. */
-	if (!dry_run && strcmp(action, "status")) {
-		struct lease_take_opts lo = { .steal = steal };
-
-		ret = board_session_lease(&bs, lab, &lo);
-		if (ret)
-			goto out;
+	ret = lab_board_attach(&b, lab, !dry_run && strcmp(action, "status") ?
+				       &lo : NULL, NULL);
+	if (!ret) {
+		ret = lab_power_act(&b, action, long_press, dry_run, &r);
+		if (ret && r.open_failed)
+			ret = locate_config_error(lab, r.driver, ret);
 	}
-	ret = power_open(&dev, &cfg);
-	if (ret) {
-		ret = locate_config_error(lab, driver, ret);
-		goto out;
-	}
-	if (dry_run) {
-		if (!dev->drv->describe)
-			ret = lab_err(LAB_ECONFIG,
-				      "power driver %s cannot describe what it would do (no --dry-run)",
-				      dev->drv->name);
-		else
-			ret = dev->drv->describe(dev, action, &desc);
-	} else {
-		ret = do_action(dev, action, long_press, &st);
-	}
-
-out:
 	/* Closing may clear the recorded message (qemu): keep it. */
 	if (ret)
 		msg = xstrdup(lab_errmsg(ret));
-	power_close(dev);
-	if (have_board)
-		qemu_board_close(&board);
-	board_session_close(&bs);
+	lab_board_close(&b);
 	if (ret) {
 		lab_err(-ret, "%s", msg);
 		free(msg);
 	}
-	if (ctx->json && !report)
-		print_json(lab->name, spec ? "plan" : driver, action, ret, st,
-			   dry_run && !ret ? strbuf_str(&desc) : NULL, plan,
-			   spec);
-	if (report) {
-		rc = lab_exit_code(ret);
-		if (ret)
-			strbuf_addstr(report, lab_errmsg(ret));
-		else if (plan)
-			strbuf_addf(report, "power %s: ok, step %d %s worked",
-				    action, power_plan_worked(plan),
-				    last_attempt(plan));
-		else
-			strbuf_addf(report, "power %s: ok, the board is %s",
-				    action, state_name(st));
-	} else if (ret) {
+	if (ctx->json)
+		print_json(lab->name, r.spec ? "plan" : r.driver, action, ret,
+			   r.state, dry_run && !ret ? strbuf_str(&r.desc) : NULL,
+			   r.plan, r.spec);
+	if (ret) {
 		rc = cmd_fail(ret);
 	} else {
 		rc = 0;
 		if (!ctx->json && dry_run)
-			fputs(strbuf_str(&desc), stdout);
+			fputs(strbuf_str(&r.desc), stdout);
 		else if (!ctx->json && !strcmp(action, "status"))
-			printf("%s\n", state_name(st));
-		else if (!ctx->json && plan)
+			printf("%s\n", state_name(r.state));
+		else if (!ctx->json && r.plan)
 			printf("%s: power %s: ok, step %d %s worked\n", lab->name,
-			       action, power_plan_worked(plan), last_attempt(plan));
+			       action, power_plan_worked(r.plan), lab_power_last_attempt(r.plan));
 		else if (!ctx->json)
 			printf("%s: power %s: ok, the board is %s\n", lab->name,
-			       action, state_name(st));
-		if (!strcmp(action, "status") && st == POWER_UNKNOWN && !dry_run)
+			       action, state_name(r.state));
+		if (!strcmp(action, "status") && r.state == POWER_UNKNOWN && !dry_run)
 			lab_info("%s: power driver %s does not know whether the board is on",
-				 lab->name, driver);
+				 lab->name, r.driver);
 	}
-	power_plan_free(plan);
-	free(state_dir);
-	strbuf_release(&desc);
+	lab_power_result_release(&r);
 	lab_free(lab);
 	return rc;
-}
-
-int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
-{
-	return power_main(argc, argv, ctx, NULL);
-}
-
-int cmd_power_report(int argc, char **argv, struct cmd_ctx *ctx,
-		     struct strbuf *report)
-{
-	return power_main(argc, argv, ctx, report);
 }

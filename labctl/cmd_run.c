@@ -18,12 +18,16 @@
 #include "labctl/progress.h"
 #include "labctl/run.h"
 #include "lib/clock.h"
+#include "lib/color.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
 struct run_args {
 	struct run_opts opts;
+	const char *junit_path;	/* --junit FILE: the result as JUnit XML */
+	bool tap;		/* --tap: TAP on stdout instead of the summary */
 	char **names;
 	int nnames;
 	char **scan;		/* argv for getopt to reorder; argv stays as typed */
@@ -70,10 +74,10 @@ static int parse(const char *verb, int argc, char **argv, struct run_args *a,
 		} else if (allow_boot_opts && !strcmp(arg, "--junit")) {
 			if (!val || !*val)
 				return cmd_usage_error(verb, "--junit needs a file (- for standard output)");
-			a->opts.junit_path = val;
+			a->junit_path = val;
 			i++;
 		} else if (allow_boot_opts && !strcmp(arg, "--tap")) {
-			a->opts.tap = true;
+			a->tap = true;
 		} else if (allow_boot_opts && !strcmp(arg, "--keep-on")) {
 			a->opts.keep_on = true;
 		} else if (allow_boot_opts && !strcmp(arg, "--steal")) {
@@ -158,10 +162,10 @@ static int parse_run(const char *verb, int argc, char **argv,
 		case OPT_JUNIT:
 			if (!*optarg)
 				return cmd_usage_error(verb, "--junit needs a file (- for standard output)");
-			a->opts.junit_path = optarg;
+			a->junit_path = optarg;
 			break;
 		case OPT_TAP:
-			a->opts.tap = true;
+			a->tap = true;
 			break;
 		case OPT_KEEP_ON:
 			a->opts.keep_on = true;
@@ -180,6 +184,108 @@ static int parse_run(const char *verb, int argc, char **argv,
 	while (optind < argc)
 		a->names[a->nnames++] = argv[optind++];
 	return 0;
+}
+
+/* ------------------------------------------------------------ rendering */
+
+/*
+ * The summary of a run: its stages with their times, the verdict and the
+ * line that decided, where the log is.
+ */
+void run_print_summary(const struct run_result *r, FILE *f)
+{
+	const struct result *rec = &r->rec;
+	const char *v = r->record_err ? r->boot_verdict : rec->verdict;
+	const char *word = !strcmp(v, "pass") ? "PASS" :
+			   !strcmp(v, "fail") ? "FAIL" : "ERROR";
+	int i;
+
+	fprintf(f, "\n%s %s on %s:", r->name, rec->lab, rec->board);
+	for (i = 0; i < rec->nstages; i++)
+		fprintf(f, "%s %s", i ? " ->" : "", rec->stages[i].variant);
+	fprintf(f, "\n");
+	for (i = 0; i < rec->nstages; i++) {
+		const struct result_stage *s = &rec->stages[i];
+
+		if (!s->reached)
+			fprintf(f, "  stage %d %-14s not reached\n", i + 1,
+				s->variant);
+		else
+			fprintf(f, "  stage %d %-14s at %8.3f s, took %7.3f s (line %d)\n",
+				i + 1, s->variant, s->start, s->end - s->start,
+				s->line);
+	}
+	if (r->record_err) {
+		/* Never a PASS without its record. */
+		fprintf(f, "%sERROR%s: the record of this run could not be written: %s\n",
+			color_on(f, COLOR_INFRA), color_off(f), r->record_err);
+		fprintf(f, "  the boot itself: %s: %s\n", word, r->boot_reason);
+		if (r->kept)
+			fprintf(f, "log: %s (incomplete), no details\n", r->kept);
+		else
+			fprintf(f, "log: none kept\n");
+		return;
+	}
+	fprintf(f, "%s%s%s: %s\n",
+		color_on(f, !strcmp(v, "pass") ? COLOR_PASS :
+			    !strcmp(v, "fail") ? COLOR_FAIL : COLOR_INFRA),
+		word, color_off(f), rec->reason ? rec->reason : "");
+	if (rec->reason_line && *rec->reason_line)
+		fprintf(f, "  line %d: %s\n", rec->reason_line_no, rec->reason_line);
+	fprintf(f, "log: %s (%llu bytes), details: %s.json\n", rec->log_path,
+		(unsigned long long)r->log_bytes, rec->log_path);
+}
+
+/* The run as asked: --json, the summary or TAP, and --junit; exit code. */
+static int render_run(const struct run_result *r, const struct run_args *a,
+		      const struct cmd_ctx *ctx)
+{
+	int exit_code = run_result_exit(r);
+
+	if (ctx->json) {
+		json_t *doc = result_to_json(&r->rec);
+
+		lab_json_print(stdout, doc);
+		json_decref(doc);
+	} else if (!a->tap) {
+		run_print_summary(r, stdout);
+	}
+	/* --junit/--tap: from the files just written, as `labctl report` would. */
+	if (!r->record_err && (a->junit_path || a->tap) &&
+	    report_run_formats(r->rec.log_path, a->junit_path, a->tap,
+			       stdout) < 0) {
+		lab_warn("%s", lab_errmsg(-LAB_EIO));
+		if (exit_code == LAB_EXIT_PASS)
+			exit_code = LAB_EXIT_INFRA;
+	}
+	return exit_code;
+}
+
+/* deploy --json: what the message on stderr says, on success and on
+ * failure (with the error).  A virtual board's disk is local: no bytes
+ * over a wire, no round trips. */
+static void print_deploy_json(const struct lab *lab,
+			      const struct deploy_result *d, int ret)
+{
+	json_t *doc = json_object();
+
+	lab_json_set(doc, "lab", lab_json_str(lab->name));
+	lab_json_set(doc, "board", d->board ? lab_json_str(d->board) : NULL);
+	if (d->disk)
+		lab_json_set(doc, "disk", lab_json_str(d->disk));
+	lab_json_set(doc, "result", json_string(ret ? "error" : "ok"));
+	json_object_set_new(doc, "deployed", json_integer(d->variants));
+	json_object_set_new(doc, "files_sent", json_integer(d->st.files_sent));
+	json_object_set_new(doc, "files_skipped",
+			    json_integer(d->st.files_skipped));
+	lab_json_set(doc, "bytes_sent",
+		     d->remote ? json_integer((json_int_t)d->st.bytes_sent) : NULL);
+	lab_json_set(doc, "round_trips",
+		     d->remote ? json_integer((json_int_t)d->st.round_trips) : NULL);
+	json_object_set_new(doc, "elapsed_ms", json_integer(d->st.elapsed_ms));
+	lab_json_set(doc, "error", ret ? lab_json_str(lab_errmsg(ret)) : NULL);
+	lab_json_print(stdout, doc);
+	json_decref(doc);
 }
 
 /* No names: the lab's grub.chain, else every variant in file order. */
@@ -211,18 +317,19 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 		       struct cmd_ctx *ctx, bool build)
 {
 	struct run_args a = { 0 };
+	struct run_result r;
 	struct progress *view = NULL;
 	const char **chain;
 	struct lab *lab = NULL;
 	char **names;
 	char *keep = NULL;
-	int rc, n;
+	int rc, n, ret;
 
 	rc = parse_run(verb, argc, argv, &a, build);
 	if (rc)
 		goto out;
-	if (a.opts.tap + ctx->json +
-	    (a.opts.junit_path && !strcmp(a.opts.junit_path, "-")) > 1) {
+	if (a.tap + ctx->json +
+	    (a.junit_path && !strcmp(a.junit_path, "-")) > 1) {
 		rc = cmd_usage_error(verb, "only one of --tap, --json and --junit - can use standard output");
 		goto out;
 	}
@@ -248,8 +355,11 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 					    lab_log_get_level() > LAB_LOG_INFO);
 			a.opts.view = progress_view(view);
 		}
-		rc = lab_run_chain(lab, chain, n, &a.opts, ctx);
+		a.opts.quiet = ctx->json;
+		ret = lab_run_chain(lab, chain, n, &a.opts, &r);
 		progress_free(view);
+		rc = ret ? cmd_fail(ret) : render_run(&r, &a, ctx);
+		run_result_release(&r);
 	}
 	if (chain != (const char **)names)
 		free(chain);
@@ -289,7 +399,17 @@ int cmd_deploy(int argc, char **argv, struct cmd_ctx *ctx)
 	if (rc)
 		goto out;
 	list = n ? (const char **)names : default_chain(lab, &n, &keep);
-	rc = lab_deploy(lab, list, n, &a.opts, ctx);
+	{
+		struct deploy_result d;
+		int ret;
+
+		a.opts.quiet = ctx->json;
+		ret = lab_deploy(lab, list, n, &a.opts, &d);
+		if (ctx->json)
+			print_deploy_json(lab, &d, ret);
+		rc = ret ? cmd_fail(ret) : 0;
+		deploy_result_release(&d);
+	}
 	if (list != (const char **)names)
 		free(list);
 	free(keep);

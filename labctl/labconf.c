@@ -18,6 +18,7 @@
 
 #include <regex.h>
 
+#include "labctl/boardops.h"
 #include "labctl/labconf.h"
 #include "labctl/matrix.h"
 #include "labctl/rules.h"
@@ -795,6 +796,7 @@ static void check_lab(struct parse_state *ps)
 {
 	struct lab *lab = ps->lab;
 	const char *type = lab_get(lab, "board", "type");
+	const struct board_ops *ops;
 	int i;
 
 	check_only_for(ps, lab->values, lab->nvalues, NULL);
@@ -830,7 +832,9 @@ static void check_lab(struct parse_state *ps)
 	}
 	if (!ps->err)
 		check_chain(ps);
-	if (!ps->err && strcmp(type, "qemu") && !lab_get(lab, "board", "host")) {
+	ops = board_ops_find(type);
+	if (!ps->err && (!ops || !ops->is_virtual) &&
+	    !lab_get(lab, "board", "host")) {
 		const struct lab_value *t = find_value(lab->values, lab->nvalues,
 						       "board", "type");
 
@@ -838,34 +842,46 @@ static void check_lab(struct parse_state *ps)
 			    "[board]: type %s needs host = the board's ssh host name",
 			    type);
 	}
-	if (!ps->err && !strcmp(type, "qemu")) {
+	if (!ps->err && ops && ops->power_driver) {
 		const struct lab_value *p = find_value(lab->values, lab->nvalues,
 						       "power", "driver");
 		const struct lab_value *c = find_value(lab->values, lab->nvalues,
 						       "console", "driver");
 
-		if (p && strcmp(p->value, "qemu") && strcmp(p->value, "fault"))
+		if (p && strcmp(p->value, ops->power_driver) &&
+		    strcmp(p->value, "fault"))
 			parse_error(ps, p->line,
-				    "[power] driver: a QEMU board is powered by the qemu driver, not '%s'",
-				    p->value);
-		else if (c && strcmp(c->value, "qemu"))
+				    "[power] driver: a %s board is powered by the %s driver, not '%s'",
+				    ops->title, ops->power_driver, p->value);
+		else if (c && ops->console_driver &&
+			 strcmp(c->value, ops->console_driver))
 			parse_error(ps, c->line,
-				    "[console] driver: a QEMU board's console is the qemu driver, not '%s'",
-				    c->value);
+				    "[console] driver: a %s board's console is the %s driver, not '%s'",
+				    ops->title, ops->console_driver, c->value);
 	} else if (!ps->err) {
 		const struct lab_value *p = find_value(lab->values, lab->nvalues,
 						       "power", "driver");
 		const struct lab_value *c = find_value(lab->values, lab->nvalues,
 						       "console", "driver");
+		int i;
 
-		if (p && !strcmp(p->value, "qemu"))
-			parse_error(ps, p->line,
-				    "[power] driver: the qemu driver only powers a QEMU board (type = qemu), not a %s",
-				    type);
-		else if (c && !strcmp(c->value, "qemu"))
-			parse_error(ps, c->line,
-				    "[console] driver: the qemu console only works on a QEMU board (type = qemu), not a %s",
-				    type);
+		/* Another board type's own drivers work only on that type. */
+		for (i = 0; board_types[i]; i++) {
+			const struct board_ops *o = board_types[i];
+
+			if (p && o->power_driver && !strcmp(p->value, o->power_driver)) {
+				parse_error(ps, p->line,
+					    "[power] driver: the %s driver only powers a %s board (type = %s), not a %s",
+					    o->power_driver, o->title, o->type, type);
+				break;
+			}
+			if (c && o->console_driver && !strcmp(c->value, o->console_driver)) {
+				parse_error(ps, c->line,
+					    "[console] driver: the %s console only works on a %s board (type = %s), not a %s",
+					    o->console_driver, o->title, o->type, type);
+				break;
+			}
+		}
 	}
 }
 
@@ -1196,16 +1212,17 @@ void lab_free(struct lab *lab)
 static const char *dynamic_default(const struct lab *lab, const char *section,
 				   const char *key)
 {
-	bool qemu = !strcmp(lab_get(lab, "board", "type"), "qemu");
+	const struct board_ops *ops = board_ops_of(lab);
+	bool vboard = ops && ops->is_virtual;
 
 	if (!strcmp(section, "power") && !strcmp(key, "driver"))
-		return qemu ? "qemu" : NULL;
+		return ops ? ops->power_driver : NULL;
 	if (!strcmp(section, "console") && !strcmp(key, "driver"))
-		return qemu ? "qemu" : NULL;
+		return ops ? ops->console_driver : NULL;
 	if (!strcmp(section, "deploy") && !strcmp(key, "method"))
-		return qemu ? "image" : "sftp";
+		return vboard ? "image" : "sftp";
 	if (!strcmp(section, "grub") && !strcmp(key, "root"))
-		return qemu ? "(hd0,msdos1)" : NULL;
+		return vboard ? "(hd0,msdos1)" : NULL;
 	return NULL;
 }
 

@@ -168,6 +168,13 @@ int cmd_optbisect(int argc, char **argv, struct cmd_ctx *ctx);
 int report_run_formats(const char *log_path, const char *junit_path,
 		       bool tap, FILE *tap_out);
 
+struct run_result;
+/*
+ * run and boot (cmd_run.c): a run's summary, its stages with their times,
+ * the verdict and the line that decided, and where its log is.
+ */
+void run_print_summary(const struct run_result *r, FILE *f);
+
 /* labctl chain LAB set|show|clear and labctl grub install (cmd_board.c). */
 int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx);
 int cmd_grub_install(int argc, char **argv, struct cmd_ctx *ctx);

@@ -3,8 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "labctl/boardops.h"
 #include "labctl/labpower.h"
 #include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 /* Keys of a power section that are labctl's, not the driver's. */
@@ -74,13 +79,46 @@ int lab_power_params(const struct lab *lab, struct lab_param *p, int max)
 const char *lab_power_driver(const struct lab *lab)
 {
 	const char *d = lab_get(lab, "power", "driver");
-	const char *type = lab_get(lab, "board", "type");
+	const struct board_ops *ops = board_ops_of(lab);
 
 	if (d)
 		return d;
-	if (type && !strcmp(type, "qemu"))
-		return "qemu";
-	return NULL;
+	return ops ? ops->power_driver : NULL;
+}
+
+char *lab_power_state_dir(const struct lab *lab)
+{
+	const char *base = getenv("LABCTL_STATE_DIR");
+
+	if (base && *base)
+		return xasprintf("%s/%s-power", base, lab->name);
+	return xasprintf("/tmp/labctl-%u/%s-power", (unsigned)getuid(),
+			 lab->name);
+}
+
+int lab_power_open_lab_device(const struct lab *lab,
+			      const struct board_power_opts *po,
+			      void (*event)(void *, const char *, const char *),
+			      void *event_arg, struct power_dev **out)
+{
+	struct lab_param params[LAB_MAX_POWER_PARAMS];
+	struct power_config cfg = {
+		.driver = lab_power_driver(lab), .params = params,
+		.off_time_ms = po->off_time_ms,
+		.event = event, .event_arg = event_arg,
+	};
+	char *state_dir;
+	int ret;
+
+	*out = NULL;
+	if (!cfg.driver)
+		return 0;
+	cfg.nparams = lab_power_params(lab, params, LAB_MAX_POWER_PARAMS);
+	state_dir = lab_power_state_dir(lab);
+	cfg.state_dir = state_dir;
+	ret = power_open(out, &cfg);
+	free(state_dir);
+	return ret;
 }
 
 int lab_power_key_line(const struct lab *lab, const char *key)
@@ -197,4 +235,134 @@ void lab_power_plan_options(const struct lab *lab, struct power_plan_options *o)
 	o->battery = lab_get_bool(lab, "board", "battery");
 	if (t && !lab_parse_duration_ms(t, &ms))
 		o->confirm_timeout_ms = ms;
+}
+
+/* ------------------------------------------------------------ actions */
+
+static void plan_event(void *arg, const char *name, const char *detail)
+{
+	(void)arg;
+	if (!strcmp(name, "plan"))
+		lab_info("power plan: %s", detail);
+	else
+		lab_debug("power %s: %s", name, detail);
+}
+
+/* cycle or reset through the lab's plan (--dry-run: its description). */
+static int run_plan(const struct lab *lab, const char *action, bool dry_run,
+		    struct lab_power_result *r)
+{
+	struct power_plan_options o = {
+		.verb = action, .event = plan_event,
+	};
+	struct lab_power_devices devs;
+	char *state_dir = lab_power_state_dir(lab);
+	int ret, line;
+
+	lab_power_plan_options(lab, &o);
+	lab_power_devices(lab, state_dir, &devs);
+	ret = power_plan_new(&r->plan, r->spec, devs.devs, devs.n, &o);
+	lab_power_devices_release(&devs);
+	free(state_dir);
+	if (ret == -LAB_ECONFIG && (line = lab_power_key_line(lab, "plan"))) {
+		char *msg = xstrdup(lab_errmsg(ret));
+
+		ret = lab_err(LAB_ECONFIG, "%s:%d: %s", lab->path, line, msg);
+		free(msg);
+	}
+	if (ret)
+		return ret;
+	if (dry_run)
+		return power_plan_describe(r->plan, &r->desc);
+	return power_plan_run(r->plan);
+}
+
+static int do_action(struct power_dev *dev, const char *action,
+		     bool long_press, enum power_state *st)
+{
+	int ret;
+
+	*st = POWER_UNKNOWN;
+	if (!strcmp(action, "status"))
+		return power_status(dev, st);
+	if (!strcmp(action, "on"))
+		ret = power_on(dev);
+	else if (!strcmp(action, "off"))
+		ret = power_off(dev);
+	else if (!strcmp(action, "cycle"))
+		ret = power_cycle(dev);
+	else if (!strcmp(action, "reset"))
+		ret = power_reset(dev);
+	else
+		ret = power_press(dev, long_press);
+	if (ret)
+		return ret;
+	/* What the board says now (unknown without a status). */
+	if (power_status(dev, st)) {
+		lab_err_clear();
+		*st = POWER_UNKNOWN;
+	}
+	return 0;
+}
+
+int lab_power_act(struct board *b, const char *action, bool long_press,
+		  bool dry_run, struct lab_power_result *r)
+{
+	const struct lab *lab = b->lab;
+	const char *spec = lab_get(lab, "power", "plan");
+	struct board_power_opts po = { .attach = true };
+	const char *off = lab_get(lab, "power", "off_time");
+	struct power_dev *dev = NULL;
+	int64_t off_ms = 0;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	strbuf_init(&r->desc);
+	r->state = POWER_UNKNOWN;
+	r->driver = lab_power_driver(lab);
+	if (!r->driver)
+		return lab_err(LAB_ECONFIG,
+			       "%s: no [power] driver: set driver = ... in its [power] section",
+			       lab->path);
+	/* The board type's own driver (qemu) has no plan: it resets itself. */
+	if (spec && (!b->ops->power_driver ||
+		     strcmp(r->driver, b->ops->power_driver)) &&
+	    (!strcmp(action, "cycle") || !strcmp(action, "reset"))) {
+		r->spec = spec;
+		return run_plan(lab, action, dry_run, r);
+	}
+	if (off && !lab_parse_duration_ms(off, &off_ms))
+		po.off_time_ms = off_ms;
+	ret = lab_board_power(b, &po, &dev);
+	if (!ret && !dev)
+		ret = lab_err(LAB_ECONFIG,
+			      "%s: no [power] driver: set driver = ... in its [power] section",
+			      lab->path);
+	if (ret) {
+		r->open_failed = true;
+		return ret;
+	}
+	if (!dry_run)
+		return do_action(dev, action, long_press, &r->state);
+	if (!dev->drv->describe)
+		return lab_err(LAB_ECONFIG,
+			       "power driver %s cannot describe what it would do (no --dry-run)",
+			       dev->drv->name);
+	return dev->drv->describe(dev, action, &r->desc);
+}
+
+const char *lab_power_last_attempt(const struct power_plan *plan)
+{
+	const struct power_plan_attempt *a;
+	int n;
+
+	a = power_plan_attempts(plan, &n);
+	return n ? a[n - 1].what : "";
+}
+
+void lab_power_result_release(struct lab_power_result *r)
+{
+	power_plan_free(r->plan);
+	strbuf_release(&r->desc);
+	memset(r, 0, sizeof(*r));
 }

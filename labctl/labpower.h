@@ -25,7 +25,9 @@
 
 #include "labctl/labconf.h"
 #include "lib/param.h"
+#include "lib/strbuf.h"
 #include "power/plan.h"
+#include "power/power.h"
 
 /*
  * The lab's [power] keys that belong to the driver itself (not driver,
@@ -35,8 +37,28 @@
  */
 int lab_power_params(const struct lab *lab, struct lab_param *p, int max);
 
-/* The [power] driver: the file's, else qemu for a QEMU board, else NULL. */
+/* At most this many driver keys of one device. */
+#define LAB_MAX_POWER_PARAMS 32
+
+/* The [power] driver: the file's, else the board type's own (qemu for a
+ * QEMU board), else NULL. */
 const char *lab_power_driver(const struct lab *lab);
+
+/* Where the devices keep state across labctl processes (the gpio
+ * holder); malloc'd. */
+char *lab_power_state_dir(const struct lab *lab);
+
+struct board_power_opts;
+struct power_dev;
+/*
+ * Open the lab's [power] device (its driver and keys, the state dir,
+ * po->off_time_ms) into *out, events to event.  No [power] driver: 0 and
+ * *out NULL.
+ */
+int lab_power_open_lab_device(const struct lab *lab,
+			      const struct board_power_opts *po,
+			      void (*event)(void *, const char *, const char *),
+			      void *event_arg, struct power_dev **out);
 
 /* The line of the lab file that set [power] key, or 0. */
 int lab_power_key_line(const struct lab *lab, const char *key);
@@ -63,15 +85,29 @@ void lab_power_devices_release(struct lab_power_devices *d);
 void lab_power_plan_options(const struct lab *lab,
 			    struct power_plan_options *o);
 
-struct cmd_ctx;
-struct strbuf;
+struct board;
+/* What one power action did (lab_power_act). */
+struct lab_power_result {
+	const char *driver;	/* the [power] driver */
+	const char *spec;	/* the plan it went through, or NULL */
+	struct power_plan *plan;	/* its steps and attempts; owned */
+	enum power_state state;	/* the board's, after the action */
+	struct strbuf desc;	/* --dry-run: what it would do */
+	bool open_failed;	/* the device did not open (its configuration) */
+};
+
 /*
- * `labctl power` (cmd_power.c) that prints nothing: the outcome line
- * ("power cycle: ok, the board is on") or the error message goes to
- * report, for a caller with its own message style (labctl console's ~p).
- * Returns the exit code.
+ * One action ("on", "off", "cycle", "reset", "status", "press") on an
+ * open board's power (labctl power, console's ~p): cycle and reset go
+ * through the lab's [power] plan when it has one, the rest through its
+ * power device (lab_board_power, attached to a board another verb
+ * runs).  dry_run: r->desc says what it would do, nothing is done.
+ * Prints nothing.  Release r whatever it returns.
  */
-int cmd_power_report(int argc, char **argv, struct cmd_ctx *ctx,
-		     struct strbuf *report);
+int lab_power_act(struct board *b, const char *action, bool long_press,
+		  bool dry_run, struct lab_power_result *r);
+void lab_power_result_release(struct lab_power_result *r);
+/* The plan stops at the step that works: its last attempt's "what". */
+const char *lab_power_last_attempt(const struct power_plan *plan);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "labctl/hostconn.h"
+#include "labctl/boardops.h"
 #include "labctl/lease.h"
 #include "labctl/lease_etcd.h"
 #include "lib/clock.h"
@@ -268,7 +269,7 @@ static int lease_init_etcd(struct lease *l)
 int lease_init(struct lease *l, const struct lab *lab)
 {
 	const char *where = lab_get(lab, "lock", "where");
-	const char *type = lab_get(lab, "board", "type");
+	const struct board_ops *ops = board_ops_of(lab);
 	const char *dir = lab_get(lab, "lock", "dir");
 	bool local;
 
@@ -278,7 +279,7 @@ int lease_init(struct lease *l, const struct lab *lab)
 	if (lease_etcd_wanted(lab))
 		return lease_init_etcd(l);
 	if (!where)
-		where = type && !strcmp(type, "qemu") ? "local" :
+		where = ops && ops->is_virtual ? "local" :
 			lab_get(lab, "lock", "host") ? "host" : "board";
 	local = !strcmp(where, "local");
 	if (!local) {

@@ -57,7 +57,8 @@ struct lease {
 
 /*
  * Prepare (no I/O): where the lab's leases live ([lock] where/host/dir,
- * default local for a qemu board, else the board) and who we are.
+ * default local for a virtual board (labctl/boardops.h), else the
+ * board) and who we are.
  */
 int lease_init(struct lease *l, const struct lab *lab);
 void lease_release_resources(struct lease *l);

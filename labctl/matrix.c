@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include "hvimage/build.h"
+#include "labctl/boardops.h"
 #include "labctl/matrix.h"
 #include "labctl/run.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/stopsig.h"
 #include "lib/strbuf.h"
@@ -700,10 +702,11 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 	const struct lab_variant *v;
 	const char *tmp = getenv("TMPDIR");
 	const char *verb = r->verb ? r->verb : "matrix";
+	const struct board_ops *ops = board_ops_of(lab);
 	char *dir;
 	int i, ret;
 
-	if (strcmp(lab_get(lab, "board", "type"), "qemu"))
+	if (!ops || !ops->is_virtual)
 		return lab_err(LAB_ECONFIG,
 			       "%s runs on QEMU boards: a real board's grub.cfg has no entries for the variants it makes (%s is a %s)",
 			       verb, lab->name, lab_get(lab, "board", "type"));
@@ -846,27 +849,33 @@ static char *cell_file(const struct mx_runner *r, int slot, const char *ext)
 	return xasprintf("%s/%d.%s", r->tmpdir, slot, ext);
 }
 
-/* The child: `labctl run` of the cell's chain, as a forked copy of us. */
+/*
+ * The child: `labctl run` of the cell's chain, as a forked copy of us
+ * (its own process, so cells run in parallel with the engine's signals,
+ * lease keeper and reader thread each their own).  Its result goes to
+ * the parent through the one result model: the run's record in
+ * <slot>.json, or, when it could not run, the lab error in <slot>.err.
+ * Its messages are its own: on the terminal with -v, else nowhere.
+ */
 static void __attribute__((noreturn))
 run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 {
-	char *out = cell_file(r, slot, "json"), *err = cell_file(r, slot, "err");
+	char *rec_path = cell_file(r, slot, "json");
+	char *err_path = cell_file(r, slot, "err");
 	const char **chain = xcalloc((size_t)r->nbefore + 2, sizeof(*chain));
 	char *argv[16], opt[16], *before = NULL;
-	struct cmd_ctx cc = { .json = true };
+	struct run_result rr;
 	struct run_opts o = {
-		.build = true, .deploy = true, .jobs = 1,
+		.build = true, .deploy = true, .jobs = 1, .quiet = true,
 		.results_dir = r->results_dir, .timeout_ms = r->timeout_ms,
 	};
-	int fd, i, argc = 0, rc;
+	int fd, i, argc = 0, ret, code;
 
 	lab_stop_default();
-	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || dup2(fd, 1) < 0)
-		_exit(LAB_EXIT_INFRA);
-	close(fd);
-	fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || dup2(fd, 2) < 0)
+	/* A table on stdout is the parent's; the cells say nothing there. */
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || dup2(fd, 1) < 0 ||
+	    (lab_log_get_level() <= LAB_LOG_INFO && dup2(fd, 2) < 0))
 		_exit(LAB_EXIT_INFRA);
 	close(fd);
 	for (i = 0; i < r->nbefore; i++)
@@ -895,11 +904,20 @@ run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 	argv[argc] = NULL;
 	o.argc = argc;
 	o.argv = argv;
-	rc = lab_run_chain(r->lab, chain, r->nbefore + 1, &o, &cc);
-	fflush(stdout);
-	fflush(stderr);
+	ret = lab_run_chain(r->lab, chain, r->nbefore + 1, &o, &rr);
+	if (ret) {
+		const char *msg = lab_errmsg(ret);
+
+		code = lab_exit_code(ret);
+		if (lab_write_file_atomic(err_path, msg, strlen(msg), 0600) < 0)
+			code = LAB_EXIT_INFRA;
+	} else {
+		code = run_result_exit(&rr);
+		if (result_write_json(&rr.rec, rec_path) < 0)
+			code = LAB_EXIT_INFRA;
+	}
 	/* No exit handlers, no leak check of the parent's memory. */
-	_exit(rc);
+	_exit(code);
 }
 
 static char *dup_or_null(const char *s)
@@ -907,40 +925,27 @@ static char *dup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
-/* The last "labctl: ..." line of a child's messages: the error it ended on. */
-static char *last_error(const char *path)
+/* The run's record, through the result model; NULL when there is none. */
+static struct result *read_record(const char *path)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char *best = NULL, *line, *save = NULL;
+	struct strbuf text = STRBUF_INIT;
+	struct result *rec = NULL;
 
-	if (strbuf_read_file(&sb, path, 1 << 20) < 0) {
+	if (access(path, F_OK) == 0 &&
+	    (strbuf_read_file(&text, path, 64 << 20) < 0 ||
+	     result_from_record(text.buf, text.len, &rec) < 0))
 		lab_err_clear();
-		return NULL;
-	}
-	for (line = strtok_r(sb.buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, "labctl: ", 8)) {
-			free(best);
-			best = xstrdup(line + 8);
-		}
-	}
-	strbuf_release(&sb);
-	return best;
+	strbuf_release(&text);
+	return rec;
 }
 
 static void collect(struct mx_runner *r, struct mx_cell *c, int slot,
 		    int status, double seconds)
 {
-	char *out = cell_file(r, slot, "json"), *err = cell_file(r, slot, "err");
-	struct strbuf text = STRBUF_INIT;
-	struct result *rec = NULL;
+	char *rec_path = cell_file(r, slot, "json");
+	char *err_path = cell_file(r, slot, "err");
+	struct result *rec = read_record(rec_path);
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-
-	/* The run's record, as its --json printed it (empty: none). */
-	if (strbuf_read_file(&text, out, 64 << 20) < 0 ||
-	    result_from_record(text.buf, text.len, &rec) < 0)
-		lab_err_clear();
-	strbuf_release(&text);
 
 	c->runs++;
 	c->seconds = seconds;
@@ -949,38 +954,39 @@ static void collect(struct mx_runner *r, struct mx_cell *c, int slot,
 	free(c->board);
 	c->line = c->result = c->board = NULL;
 	c->line_no = 0;
+	free(c->reason);
+	c->reason = NULL;
 	if (rec) {
 		c->verdict = !strcmp(rec->verdict, "pass") ? MX_PASS :
 			     !strcmp(rec->verdict, "fail") ? MX_FAIL : MX_INFRA;
-		free(c->reason);
 		c->reason = dup_or_null(rec->reason);
 		c->line = dup_or_null(rec->reason_line);
 		c->line_no = rec->reason_line_no;
 		c->result = dup_or_null(rec->log_path);
 		c->board = dup_or_null(rec->lab);
 	} else {
-		char *why = last_error(err);
+		struct strbuf why = STRBUF_INIT;
 
 		/* No record: the run ended before its capture began (its
-		 * error is the last message), or it crashed. */
+		 * error is in the .err file), or it crashed. */
 		c->verdict = MX_INFRA;
-		free(c->reason);
-		if (why && (code == LAB_EXIT_USAGE || code == LAB_EXIT_INFRA))
-			c->reason = xstrdup(why);
+		if (access(err_path, F_OK) == 0 &&
+		    strbuf_read_file(&why, err_path, 1 << 20) == 0 && why.len)
+			c->reason = strbuf_detach(&why, NULL);
 		else if (WIFSIGNALED(status))
 			c->reason = xasprintf("the run was killed by signal %d",
 					      WTERMSIG(status));
 		else
-			c->reason = xasprintf("the run ended with exit status %d and no record%s%s",
-					      code, why ? "; last message: " : "",
-					      why ? why : "");
-		free(why);
+			c->reason = xasprintf("the run ended with exit status %d and no record",
+					      code);
+		lab_err_clear();
+		strbuf_release(&why);
 	}
 	result_free(rec);
-	unlink(out);
-	unlink(err);
-	free(out);
-	free(err);
+	unlink(rec_path);
+	unlink(err_path);
+	free(rec_path);
+	free(err_path);
 	r->cells_done++;
 	if (r->progress)
 		lab_info("[%d/%d] %s%s%s: %s%s%s (%.1f s)", r->cells_done,

@@ -21,9 +21,12 @@
  * `labctl run` would, on the same in-memory lab (so the same lab file,
  * leases, pool boards and board state as every other run of that lab; a
  * pool lab's take_board() gives each child a free board or a place in
- * line).  The children write the run record (JSON) and their messages to
- * private files that the parent reads; the console logs and records land
- * in the results directory as for any run.
+ * line).  A process per cell because the engine's stop signals, lease
+ * keeper and console reader are per process.  A child hands its struct
+ * run_result back through the one result model: the run's record in a
+ * private file (result_write_json, read with result_from_record), or
+ * the error that kept it from a verdict; nobody reads its output.  The
+ * console logs and records land in the results directory as for any run.
  */
 #ifndef LABCTL_MATRIX_H
 #define LABCTL_MATRIX_H

@@ -48,6 +48,12 @@ void run_record_init(struct run_record *r, const struct lab *lab, int argc,
 	res->decided = 0;
 }
 
+void run_record_set_lab(struct run_record *r, const char *name)
+{
+	free(r->res.lab);
+	r->res.lab = xstrdup(name);
+}
+
 void run_record_add_stage(struct run_record *r, const char *variant,
 			  const char *entry)
 {
@@ -153,8 +159,7 @@ void run_record_lost(struct run_record *r, const char *why)
 	set_str(&res->verdict, "infra");
 }
 
-/* The wall-clock fields and the log's path, as of now. */
-static void stamp(struct run_record *r, const char *log_path)
+void run_record_stamp(struct run_record *r, const char *log_path)
 {
 	char started[64];
 
@@ -164,27 +169,12 @@ static void stamp(struct run_record *r, const char *log_path)
 	set_str(&r->res.log_path, log_path);
 }
 
-void run_record_json(struct run_record *r, const char *log_path,
-		     struct strbuf *out)
-{
-	json_t *doc;
-	char *text;
-
-	stamp(r, log_path);
-	doc = result_to_json(&r->res);
-	text = lab_json_text(doc);
-	json_decref(doc);
-	if (text)
-		strbuf_addstr(out, text);
-	free(text);
-}
-
 int run_record_write(struct run_record *r, const char *log_path)
 {
 	char *path = xasprintf("%s.json", log_path);
 	int ret;
 
-	stamp(r, log_path);
+	run_record_stamp(r, log_path);
 	ret = result_write_json(&r->res, path);
 	free(path);
 	return ret;

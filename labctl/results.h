@@ -28,6 +28,8 @@ struct run_record {
 
 void run_record_init(struct run_record *r, const struct lab *lab, int argc,
 		     char **argv);
+/* The lab's name, after a pool lab picked its board ("qemu-2"). */
+void run_record_set_lab(struct run_record *r, const char *name);
 void run_record_add_stage(struct run_record *r, const char *variant,
 			  const char *entry);
 void run_record_add_variant(struct run_record *r, const struct hv_variant *v,
@@ -41,9 +43,8 @@ void run_record_finish(struct run_record *r, const struct watch *w,
  * becomes infra with that reason, the boot's own verdict kept in it.
  */
 void run_record_lost(struct run_record *r, const char *why);
-/* The JSON document for the log at log_path. */
-void run_record_json(struct run_record *r, const char *log_path,
-		     struct strbuf *out);
+/* The wall-clock fields (started) and the log's path, as of now. */
+void run_record_stamp(struct run_record *r, const char *log_path);
 /* Write log_path.json atomically. */
 int run_record_write(struct run_record *r, const char *log_path);
 void run_record_release(struct run_record *r);

@@ -15,17 +15,15 @@
 #include "hvimage/build.h"
 #include "labctl/labpower.h"
 #include "labctl/board.h"
+#include "labctl/boardops.h"
 #include "labctl/lease.h"
-#include "labctl/qemuboard.h"
 #include "ssh/ssh.h"
 #include "labctl/results.h"
 #include "labctl/rules.h"
 #include "labctl/run.h"
 #include "labctl/watch.h"
 #include "lib/clock.h"
-#include "lib/color.h"
 #include "lib/err.h"
-#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/netcheck.h"
 #include "lib/stopsig.h"
@@ -44,6 +42,7 @@
 
 struct run_state {
 	struct lab *lab;
+	const struct board_ops *board;	/* its type, once taken */
 	const struct run_opts *opts;
 	struct watch *watch;
 	struct capture *cap;
@@ -415,30 +414,32 @@ static void run_on_link(void *arg, bool up, const char *reason)
 }
 
 /*
- * Whether QEMU's end was the lab's doing, not the guest's: a signal (kill
- * from outside, the OOM killer), QEMU's own error ("status N: message",
- * see power/qemu.c), or a shutdown the host asked for.  The guest ends
- * QEMU only by isa-debug-exit (an odd status), shutdown, reset or triple
- * fault.  The reason for the record, or NULL when it was the guest.
+ * Whether the emulator's end was the lab's doing, not the guest's: a
+ * signal (kill from outside, the OOM killer), its own error ("status N:
+ * message", see power/qemu.c), or a shutdown the host asked for.  The
+ * guest ends QEMU only by isa-debug-exit (an odd status), shutdown, reset
+ * or triple fault.  The reason for the record, or NULL when it was the
+ * guest.  The emulator is named by the board type's title ("QEMU").
  */
-static const char *qemu_lab_exit(const struct run_state *rs, char *buf,
-				 size_t size)
+static const char *emulator_lab_exit(const struct run_state *rs, char *buf,
+				     size_t size)
 {
 	const char *d = rs->exit_detail;
+	const char *vm = rs->board ? rs->board->title : "the board";
 	int sig;
 
 	if (sscanf(d, "signal %d", &sig) == 1) {
-		snprintf(buf, size, "QEMU was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
-			 lab_stop_name(sig));
+		snprintf(buf, size, "%s was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
+			 vm, lab_stop_name(sig));
 		return buf;
 	}
 	if (!strncmp(d, "status ", 7) && strstr(d, ": ")) {
-		snprintf(buf, size, "QEMU failed on its own (%.400s)", d);
+		snprintf(buf, size, "%s failed on its own (%.400s)", vm, d);
 		return buf;
 	}
 	if (*rs->host_stop) {
-		snprintf(buf, size, "QEMU was stopped by the host (%s), not by the guest (%.200s)",
-			 rs->host_stop, d);
+		snprintf(buf, size, "%s was stopped by the host (%s), not by the guest (%.200s)",
+			 vm, rs->host_stop, d);
 		return buf;
 	}
 	return NULL;
@@ -574,8 +575,6 @@ static struct watch *make_watch(const struct lab *lab,
 	return w;
 }
 
-#define MAX_POWER_PARAMS 32
-
 void lab_variant_to_hv(struct hv_variant *hv, const struct lab_variant *v)
 {
 	int64_t opt = 0;
@@ -598,15 +597,14 @@ static const char *images_dir(void)
 	return d && *d ? d : "images";
 }
 
-static struct hv_build_opts build_opts(const struct run_opts *o,
-				       const struct cmd_ctx *ctx)
+static struct hv_build_opts build_opts(const struct run_opts *o)
 {
 	struct hv_build_opts bo = {
 		.images_dir = images_dir(),
 		.hypervisor_dir = getenv("LABCTL_HYPERVISOR_DIR"),
 		.jobs = o->jobs,
 		.force = o->force_build,
-		.progress = ctx->json || lab_log_get_level() < LAB_LOG_INFO ?
+		.progress = o->quiet || lab_log_get_level() < LAB_LOG_INFO ?
 			    HV_PROGRESS_NONE :
 			    isatty(2) ? HV_PROGRESS_TTY : HV_PROGRESS_PLAIN,
 	};
@@ -614,31 +612,22 @@ static struct hv_build_opts build_opts(const struct run_opts *o,
 	return bo;
 }
 
-/* *st (may be NULL): the files sent and skipped, as the message says. */
-static int build_and_deploy(struct qemu_board *board, const struct lab *lab,
-			    const struct hv_variant *hv, struct hv_build_result *built,
-			    int n, const struct run_opts *o,
-			    const struct cmd_ctx *ctx, struct board_deploy_stats *st)
+/* Build (cached) and copy to the board; *st: what was copied. */
+static int build_and_deploy(struct board *b, const struct hv_variant *hv,
+			    struct hv_build_result *built, int n,
+			    const struct run_opts *o, struct board_deploy_stats *st)
 {
-	struct hv_build_opts bo = build_opts(o, ctx);
+	struct hv_build_opts bo = build_opts(o);
 	int64_t t0 = lab_mono_ms();
-	int copied = 0, ret;
+	int ret;
 
 	/* Also the cache check: an unchanged variant costs a hash of its inputs. */
 	ret = hv_build(hv, n, &bo, built);
-	if (ret)
-		return ret;
-	ret = qemu_board_deploy(board, lab, hv, built, n, images_dir(), &copied);
-	if (st) {
-		/* qemu_board_deploy() checks grub.cfg and 2 files per variant. */
-		st->variants = n;
-		st->files_sent = copied;
-		st->files_skipped = ret ? 0 : 1 + 2 * n - copied;
-		st->elapsed_ms = lab_mono_ms() - t0;
-	}
 	if (!ret)
-		lab_info("deployed %d changed file%s to the virtual board; %d unchanged",
-			 copied, copied == 1 ? "" : "s", 1 + 2 * n - copied);
+		ret = lab_board_deploy(b, hv, built, n, images_dir(),
+				       !o->quiet && isatty(2), st);
+	if (!st->elapsed_ms)
+		st->elapsed_ms = lab_mono_ms() - t0;
 	return ret;
 }
 
@@ -683,102 +672,47 @@ static int unique_variants(const struct lab_variant *const *chain, int n,
 	return nb;
 }
 
-/* Build (cached) and copy to a real board over the session's ssh. */
-static int build_and_deploy_remote(struct lab_ssh *ssh, const struct lab *lab,
-				   const struct hv_variant *hv,
-				   struct hv_build_result *built, int n,
-				   const struct run_opts *o,
-				   const struct cmd_ctx *ctx,
-				   struct board_deploy_stats *st)
-{
-	struct hv_build_opts bo = build_opts(o, ctx);
-	const char **names = xcalloc((size_t)n + 1, sizeof(*names));
-	int i, ret;
-
-	ret = hv_build(hv, n, &bo, built);
-	for (i = 0; i < n; i++)
-		names[i] = hv[i].name;
-	if (!ret)
-		ret = board_deploy(lab, ssh, images_dir(), names, n,
-				   !ctx->json && isatty(2), st);
-	if (!ret)
-		lab_info("deployed %d changed file%s (%llu bytes) to %s; %d unchanged",
-			 st->files_sent, st->files_sent == 1 ? "" : "s",
-			 (unsigned long long)st->bytes_sent, lab_ssh_where(ssh),
-			 st->files_skipped);
-	free(names);
-	return ret;
-}
-
-/*
- * deploy --json: what the message on stderr says (files sent and skipped,
- * bytes, round trips), on success and on failure (with the error).  The
- * QEMU board's disk is local: no bytes over a wire, no round trips.
- */
-static void deploy_json(const struct lab *lab, bool remote, const char *where,
-			const char *disk, int nb,
-			const struct board_deploy_stats *st, int ret)
-{
-	json_t *doc = json_object();
-
-	lab_json_set(doc, "lab", lab_json_str(lab->name));
-	lab_json_set(doc, "board", where ? lab_json_str(where) :
-		     remote ? NULL : json_string("qemu"));
-	if (disk)
-		lab_json_set(doc, "disk", lab_json_str(disk));
-	lab_json_set(doc, "result", json_string(ret ? "error" : "ok"));
-	json_object_set_new(doc, "deployed", json_integer(nb));
-	json_object_set_new(doc, "files_sent", json_integer(st->files_sent));
-	json_object_set_new(doc, "files_skipped", json_integer(st->files_skipped));
-	lab_json_set(doc, "bytes_sent",
-		     remote ? json_integer((json_int_t)st->bytes_sent) : NULL);
-	lab_json_set(doc, "round_trips",
-		     remote ? json_integer((json_int_t)st->round_trips) : NULL);
-	json_object_set_new(doc, "elapsed_ms", json_integer(st->elapsed_ms));
-	lab_json_set(doc, "error", ret ? lab_json_str(lab_errmsg(ret)) : NULL);
-	lab_json_print(stdout, doc);
-	json_decref(doc);
-}
-
 int lab_deploy(struct lab *lab, const char *const *names, int n,
-	       const struct run_opts *o, const struct cmd_ctx *ctx)
+	       const struct run_opts *o, struct deploy_result *out)
 {
 	const struct lab_variant **chain = xcalloc((size_t)n + 1, sizeof(*chain));
 	struct hv_variant *hv = xcalloc((size_t)n + 1, sizeof(*hv));
 	struct hv_build_result *built = xcalloc((size_t)n + 1, sizeof(*built));
-	struct qemu_board board = { .lock_fd = -1 };
-	struct board_session bs = { 0 };
-	struct board_deploy_stats st = { 0 };
+	struct board b = { 0 };
 	struct lease_take_opts lo = { .steal = o->steal };
-	bool remote = board_is_remote(lab);
 	int i, nb = 0, ret;
 
+	memset(out, 0, sizeof(*out));
 	ret = lab_resolve_chain(lab, names, n, chain);
 	if (!ret) {
 		nb = unique_variants(chain, n, hv);
-		ret = remote ? board_session_open(&bs, lab, &lo) :
-		      qemu_board_open(&board, lab);
-	if (ret && remote)
-		board_session_close(&bs);
+		ret = lab_board_open(&b, lab, &lo, NULL);
 	}
-	if (!ret && remote)
-		ret = build_and_deploy_remote(bs.ssh, lab, hv, built, nb, o,
-					      ctx, &st);
-	else if (!ret)
-		ret = build_and_deploy(&board, lab, hv, built, nb, o, ctx, &st);
-	if (ctx->json)
-		deploy_json(lab, remote, remote && bs.ssh ? lab_ssh_where(bs.ssh) : NULL,
-			    remote ? NULL : board.disk, nb, &st, ret);
-	if (remote)
-		board_session_close(&bs);
-	else
-		qemu_board_close(&board);
+	if (!ret)
+		ret = build_and_deploy(&b, hv, built, nb, o, &out->st);
+	out->variants = nb;
+	out->remote = b.ops && !b.ops->is_virtual;
+	if (b.bs.ssh)
+		out->board = xstrdup(lab_ssh_where(b.bs.ssh));
+	else if (b.ops && b.ops->is_virtual)
+		out->board = xstrdup(b.ops->type);
+	if (out->st.disk)
+		out->disk = xstrdup(out->st.disk);
+	out->st.disk = NULL;	/* the board's, gone after close */
+	lab_board_close(&b);
 	for (i = 0; i < nb; i++)
 		hv_build_result_release(&built[i]);
 	free(built);
 	free(hv);
 	free(chain);
-	return ret ? cmd_fail(ret) : 0;
+	return ret;
+}
+
+void deploy_result_release(struct deploy_result *r)
+{
+	free(r->board);
+	free(r->disk);
+	memset(r, 0, sizeof(*r));
 }
 
 /* ------------------------------------------------------------ the watcher */
@@ -906,7 +840,7 @@ static int watch_boot(struct run_state *rs)
 			drain_until = now + DRAIN_MS * 1000000LL;
 		if (drain_until && (eof || now >= drain_until) && !more) {
 			char why[512];
-			const char *lab_why = qemu_lab_exit(rs, why, sizeof(why));
+			const char *lab_why = emulator_lab_exit(rs, why, sizeof(why));
 
 			if (lab_why)
 				watch_event(rs->watch, "ERROR", lab_why, now);
@@ -966,71 +900,12 @@ static int watch_boot(struct run_state *rs)
 	return 0;
 }
 
-static void print_summary(const struct run_state *rs, FILE *f,
-			  const char *record_err, const char *kept)
-{
-	const struct watch *w = rs->watch;
-	enum verdict v = watch_verdict(w);
-	const char *word = v == VERDICT_PASS ? "PASS" :
-			   v == VERDICT_FAIL ? "FAIL" : "ERROR";
-	int i;
-
-	fprintf(f, "\n%s %s on %s:", capture_name(rs->cap), rs->lab->name,
-		rs->rec.res.board);
-	for (i = 0; i < watch_nstages(w); i++)
-		fprintf(f, "%s %s", i ? " ->" : "", rs->rec.res.stages[i].variant);
-	fprintf(f, "\n");
-	for (i = 0; i < watch_nstages(w); i++) {
-		const struct watch_stage_result *s = watch_stage(w, i);
-
-		if (s->start_ns < 0)
-			fprintf(f, "  stage %d %-14s not reached\n", i + 1,
-				rs->rec.res.stages[i].variant);
-		else
-			fprintf(f, "  stage %d %-14s at %8.3f s, took %7.3f s (line %d)\n",
-				i + 1, rs->rec.res.stages[i].variant, s->start_ns / 1e9,
-				((s->end_ns >= 0 ? s->end_ns : watch_decided_ns(w)) -
-				 s->start_ns) / 1e9, s->line_no);
-	}
-	if (record_err) {
-		/* Never a PASS without its record. */
-		fprintf(f, "%sERROR%s: the record of this run could not be written: %s\n",
-			color_on(f, COLOR_INFRA), color_off(f), record_err);
-		fprintf(f, "  the boot itself: %s: %s\n", word, watch_reason(w));
-		if (kept)
-			fprintf(f, "log: %s (incomplete), no details\n", kept);
-		else
-			fprintf(f, "log: none kept\n");
-		return;
-	}
-	fprintf(f, "%s%s%s: %s\n",
-		color_on(f, v == VERDICT_PASS ? COLOR_PASS :
-			    v == VERDICT_FAIL ? COLOR_FAIL : COLOR_INFRA),
-		word, color_off(f), watch_reason(w));
-	if (*watch_line_text(w))
-		fprintf(f, "  line %d: %s\n", watch_line_no(w), watch_line_text(w));
-	fprintf(f, "log: %s (%llu bytes), details: %s.json\n", capture_path(rs->cap),
-		(unsigned long long)capture_bytes(rs->cap), capture_path(rs->cap));
-}
-
 /* The first error's message survives the cleanups after it (power off...). */
 static void keep_error(int ret, struct lab_err_saved *saved, bool *kept)
 {
 	if (ret && !*kept) {
 		lab_err_save(saved);
 		*kept = true;
-	}
-}
-
-static int verdict_exit(enum verdict v)
-{
-	switch (v) {
-	case VERDICT_PASS:
-		return LAB_EXIT_PASS;
-	case VERDICT_FAIL:
-		return LAB_EXIT_FAIL;
-	default:
-		return LAB_EXIT_INFRA;
 	}
 }
 
@@ -1070,8 +945,9 @@ static int queue_position(const char *qdir, const char *mine)
  * free one (lab->name becomes its name).  When all are busy, wait in line
  * (a ticket in the lease directory) and say where in the line we are.
  */
-static int take_board(struct lab *lab, struct board_session *bs,
-		      const struct lease_take_opts *lo)
+static int take_board(struct lab *lab, struct board *b,
+		      const struct lease_take_opts *lo,
+		      const struct board_hooks *hooks)
 {
 	int npool = (int)lab_get_int(lab, "board", "pool", 1);
 	struct lease_take_opts now = *lo;
@@ -1079,15 +955,16 @@ static int take_board(struct lab *lab, struct board_session *bs,
 	int i, ret = 0, last_pos = -1;
 
 	if (npool <= 1)
-		return board_session_open(bs, lab, lo);
+		return lab_board_open(b, lab, lo, hooks);
 	base = lab->name;
 	now.wait_ms = 0;
 	for (;;) {
 		for (i = 1; i <= npool; i++) {
 			lab->name = xasprintf("%s-%d", base, i);
-			ret = board_session_open(bs, lab, &now);
+			ret = lab_board_open(b, lab, &now, hooks);
 			if (!ret)
 				goto got;
+			lab_board_close(b);
 			free(lab->name);
 			lab->name = base;
 			if (ret != -LAB_EBUSY)
@@ -1125,369 +1002,259 @@ out:
 	return ret;
 }
 
-/*
- * A real board boots the chain: a soft reboot over ssh; when its OS does
- * not answer (it hangs, or runs a hypervisor from the last run), the lab's
- * power driver cycles it.
- */
-static int power_cycle_board(struct run_state *rs)
+/* A chain as a run needs it: its variants, GRUB entries and builds. */
+struct run_chain {
+	const struct lab_variant **v;
+	const char **entries;
+	struct strbuf *titles;	/* the entries' storage */
+	struct hv_variant *hv;	/* each variant once, to build */
+	struct hv_build_result *built;
+	int n, nbuild;
+};
+
+/* The chain, checked before anything is touched (names, length, rules). */
+static int chain_prepare(struct run_chain *c, const struct lab *lab,
+			 const char *const *names, int n)
 {
-	const struct lab *lab = rs->lab;
-	struct power_config pcfg = { 0 };
-	struct lab_param params[MAX_POWER_PARAMS];
-	int ret;
+	struct lab_rules lr;
+	int i, ret;
 
-	if (lab_get(lab, "power", "plan")) {
-		struct power_plan_options po = { 0 };
-		struct lab_power_devices devs;
-		struct power_plan *plan = NULL;
-
-		lab_power_plan_options(lab, &po);
-		po.event = on_power_event;
-		po.event_arg = rs;
-		lab_power_devices(lab, NULL, &devs);
-		ret = power_plan_new(&plan, lab_get(lab, "power", "plan"),
-				     devs.devs, devs.n, &po);
-		lab_power_devices_release(&devs);
-		if (!ret)
-			ret = power_plan_run(plan);
-		power_plan_free(plan);
+	c->n = n;
+	c->v = xcalloc((size_t)n + 1, sizeof(*c->v));
+	c->entries = xcalloc((size_t)n + 1, sizeof(*c->entries));
+	c->titles = xcalloc((size_t)n + 1, sizeof(*c->titles));
+	c->hv = xcalloc((size_t)n + 1, sizeof(*c->hv));
+	c->built = xcalloc((size_t)n + 1, sizeof(*c->built));
+	ret = lab_resolve_chain(lab, names, n, c->v);
+	if (ret)
 		return ret;
-	}
-	pcfg.driver = lab_power_driver(lab);
-	if (!pcfg.driver)
-		return lab_err(LAB_EINFRA,
-			       "%s: the board does not answer ssh and the lab has no [power] driver to cycle it",
-			       lab->name);
-	pcfg.nparams = lab_power_params(lab, params, MAX_POWER_PARAMS);
-	pcfg.params = params;
-	pcfg.event = on_power_event;
-	pcfg.event_arg = rs;
-	if (!rs->power)
-		ret = power_open(&rs->power, &pcfg);
-	else
-		ret = 0;
-	if (!ret)
-		ret = power_cycle(rs->power);
-	return ret;
-}
-
-/*
- * A board that does not answer ssh when a run starts is most likely still
- * running the last run's hypervisor: power-cycle it (its chain is used up,
- * so it boots its OS) and wait until it answers.
- */
-static int recover_board(struct run_state *rs, struct board_session *bs,
-			 int connect_ret)
-{
-	const struct lab *lab = rs->lab;
-	const char *host = lab_get(lab, "board", "host");
-	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
-	int ret;
-
-	/* Something answers: it just came up, or a key or auth problem that
-	 * a power cycle would not fix.  One more try tells which. */
-	if (lab_tcp_port_open(host, port, 1000)) {
-		lab_err_clear();
-		return board_connect(lab, &bs->ssh);
-	}
-	lab_warn("%s: the board does not answer ssh (%s); power-cycling it to get its OS back",
-		 lab->name, lab_errmsg(connect_ret));
-	run_record_event(&rs->rec, 0, "SSH", lab_errmsg(connect_ret));
-	ret = power_cycle_board(rs);
-	if (!ret)
-		ret = board_wait_up(lab, &bs->ssh,
-				    lab_get_duration_ms(lab, "board", "up_timeout",
-							180000));
-	return ret;
-}
-
-/*
- * A real board boots the chain: a soft reboot over ssh; when its OS does
- * not answer, the lab's power plan or driver cycles it.
- */
-static int start_remote_boot(struct run_state *rs, struct board_session *bs)
-{
-	const struct lab *lab = rs->lab;
-	int ret;
-
-	if (bs->ssh) {
-		ret = board_reboot(lab, &bs->ssh, false);
-		run_record_event(&rs->rec, since_t0(rs), "SOFT_REBOOT",
-				 ret ? lab_errmsg(ret) : "ok");
-		if (!ret)
-			return 0;
-		lab_warn("%s: soft reboot failed: %s", lab->name, lab_errmsg(ret));
-	}
-	return power_cycle_board(rs);
-}
-
-int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
-		  const struct run_opts *o, const struct cmd_ctx *ctx)
-{
-	const struct lab_variant **chain = xcalloc((size_t)n + 1, sizeof(*chain));
-	struct hv_variant *hv = xcalloc((size_t)n + 1, sizeof(*hv));
-	struct hv_build_result *built = xcalloc((size_t)n + 1, sizeof(*built));
-	const char **entries = xcalloc((size_t)n + 1, sizeof(*entries));
-	struct strbuf *titles = xcalloc((size_t)n + 1, sizeof(*titles));
-	struct qemu_board board = { .lock_fd = -1 };
-	struct run_state rs = { .lab = lab, .opts = o };
-	struct reader reader = { .wake = { -1, -1 }, .notify = { -1, -1 } };
-	struct lab_stop_saved stop;
-	struct power_config pcfg = { 0 };
-	struct lab_param params[MAX_POWER_PARAMS];
-	int nparams;
-	struct console_config ccfg = { 0 };
-	struct lab_param cparams[MAX_POWER_PARAMS];
-	struct board_session bs = { 0 };
-	struct lease_take_opts lo = { .steal = o->steal };
-	bool remote = board_is_remote(lab);
-	int i, nbuild = 0, ret = 0, exit_code = LAB_EXIT_INFRA;
-	enum verdict verdict = VERDICT_INFRA;
-	char *record_err = NULL, *kept = NULL, *health_why = NULL;
-	struct lab_err_saved err_saved;
-	bool err_kept = false;
-
-	/* Validate the chain before touching anything. */
-	ret = lab_resolve_chain(lab, chain_names, n, chain);
-	if (ret)
-		goto out;
 	for (i = 0; i < n; i++)
-		entries[i] = lab_variant_entry(lab, chain[i], &titles[i]);
-	if (n > lab_get_int(lab, "grub", "max_stages", 9)) {
-		ret = lab_err(LAB_ECONFIG,
-			      "a chain of %d stages is longer than grub.max_stages = %lld in %s",
-			      n, (long long)lab_get_int(lab, "grub", "max_stages", 9),
-			      lab->path);
-		goto out;
-	}
+		c->entries[i] = lab_variant_entry(lab, c->v[i], &c->titles[i]);
+	if (n > lab_get_int(lab, "grub", "max_stages", 9))
+		return lab_err(LAB_ECONFIG,
+			       "a chain of %d stages is longer than grub.max_stages = %lld in %s",
+			       n, (long long)lab_get_int(lab, "grub", "max_stages", 9),
+			       lab->path);
 	/* A typo in a rule file is found now, not after build and deploy. */
-	{
-		struct lab_rules lr;
-
-		ret = lab_rules_load(lab, chain, n, &lr);
-		if (ret)
-			goto out;
-		lab_rules_release(&lr);
-	}
-	nbuild = unique_variants(chain, n, hv);
-
-	ret = lab_stop_catch(&stop);
+	ret = lab_rules_load(lab, c->v, n, &lr);
 	if (ret)
-		goto out;
+		return ret;
+	lab_rules_release(&lr);
+	c->nbuild = unique_variants(c->v, n, c->hv);
+	return 0;
+}
 
-	/* The reservation first: nothing is touched on a board someone holds.
-	 * A pool lab picks a free board of the pool here (it renames lab). */
-	ret = take_board(lab, &bs, &lo);
-	run_record_init(&rs.rec, lab, o->argc, o->argv);
-	for (i = 0; i < n; i++)
-		run_record_add_stage(&rs.rec, chain[i]->name, entries[i]);
-	if (ret && remote && bs.leased)
-		ret = recover_board(&rs, &bs, ret);
+static void chain_release(struct run_chain *c)
+{
+	int i;
+
+	for (i = 0; i < c->nbuild; i++)
+		hv_build_result_release(&c->built[i]);
+	for (i = 0; c->titles && i < c->n; i++)
+		strbuf_release(&c->titles[i]);
+	free(c->titles);
+	free(c->entries);
+	free(c->built);
+	free(c->hv);
+	free(c->v);
+}
+
+/*
+ * The board, ready to boot the chain: reserved (a pool lab picks a free
+ * board here and renames lab), the chain built and deployed when asked,
+ * and set in the board's GRUB environment.
+ */
+static int board_ready(struct run_state *rs, struct board *b,
+		       struct run_chain *c)
+{
+	struct board_hooks hooks = {
+		.event = on_power_event, .on_link = run_on_link, .arg = rs,
+	};
+	const struct run_opts *o = rs->opts;
+	struct lease_take_opts lo = { .steal = o->steal };
+	struct board_deploy_stats st = { 0 };
+	int i, ret;
+
+	ret = take_board(rs->lab, b, &lo, &hooks);
+	run_record_set_lab(&rs->rec, rs->lab->name);
 	if (ret)
-		goto out_board;
-	if (bs.lease.info.stolen_from[0])
-		run_record_event(&rs.rec, 0, "LEASE_STOLEN_FROM",
-				 bs.lease.info.stolen_from);
-	if (remote) {
-		struct board_deploy_stats st;
+		return ret;
+	rs->board = b->ops;
+	b->keep_on = o->keep_on;
+	if (b->bs.lease.info.stolen_from[0])
+		run_record_event(&rs->rec, 0, "LEASE_STOLEN_FROM",
+				 b->bs.lease.info.stolen_from);
+	if (o->build || o->deploy) {
+		ret = build_and_deploy(b, c->hv, c->built, c->nbuild, o, &st);
+		if (ret)
+			return ret;
+		for (i = 0; i < c->nbuild; i++)
+			run_record_add_variant(&rs->rec, &c->hv[i], &c->built[i]);
+	}
+	return lab_board_set_chain(b, c->entries, c->n);
+}
 
-		if (o->build || o->deploy) {
-			ret = build_and_deploy_remote(bs.ssh, lab, hv, built,
-						      nbuild, o, ctx, &st);
-			if (ret)
-				goto out_board;
-			for (i = 0; i < nbuild; i++)
-				run_record_add_variant(&rs.rec, &hv[i], &built[i]);
-		}
-		ret = board_chain_check(lab, bs.ssh, entries, n);
-		if (!ret)
-			ret = board_chain_write(lab, bs.ssh, entries, n);
-		if (ret)
-			goto out_board;
-	} else {
-		ret = qemu_board_open(&board, lab);
-		if (ret)
-			goto out_board;	/* close frees what a failed open set up */
-		if (o->build || o->deploy) {
-			ret = build_and_deploy(&board, lab, hv, built, nbuild, o, ctx,
-					       NULL);
-			if (ret)
-				goto out_board;
-			for (i = 0; i < nbuild; i++)
-				run_record_add_variant(&rs.rec, &hv[i], &built[i]);
-		}
-		ret = qemu_board_set_chain(&board, lab, entries, n);
-		if (ret)
-			goto out_board;
-		ret = qemu_board_command(&board, lab);
-		if (ret)
-			goto out_board;
-	}
+/* The console's reader thread and the capture into results/<ts>. */
+static int capture_start(struct run_state *rs, struct reader *reader)
+{
+	const struct lab *lab = rs->lab;
+	const char *d = getenv("LABCTL_TEST_WATCH_DELAY_US");
+	int ret;
 
-	rs.watch = make_watch(lab, chain, n, o);
-	if (!rs.watch) {
-		ret = -LAB_ECONFIG;
-		goto out_board;
-	}
-	if (remote) {
-		/* The board's own console; power only if the soft reboot fails. */
-		ccfg.driver = lab_get(lab, "console", "driver");
-		if (!ccfg.driver) {
-			ret = lab_err(LAB_ECONFIG,
-				      "%s: a run on a real board needs its console: set [console] driver",
-				      lab->path);
-			goto out_watch;
-		}
-		ccfg.nparams = lab_section_params(lab, "console", cparams,
-						  MAX_POWER_PARAMS);
-		ccfg.params = cparams;
-		/* A dropped SOL session or ser2net restart is a gap, not the end. */
-		ccfg.reconnect = true;
-		ccfg.on_link = run_on_link;
-		ccfg.link_arg = &rs;
-		ret = console_open(&rs.con, &ccfg);
-		if (ret)
-			goto out_watch;
-	} else {
-		pcfg.driver = "qemu";
-		nparams = lab_power_params(lab, params, MAX_POWER_PARAMS - 1);
-		/* --keep-on: the board outlives labctl, so QEMU must not die with it. */
-		if (o->keep_on)
-			params[nparams++] = (struct lab_param){ "keep", "yes" };
-		pcfg.params = params;
-		pcfg.nparams = nparams;
-		pcfg.qemu_argv = (const char *const *)board.argv;
-		pcfg.state_dir = board.state_dir;
-		pcfg.event = on_power_event;
-		pcfg.event_arg = &rs;
-		ret = power_open(&rs.power, &pcfg);
-		if (ret)
-			goto out_watch;
-		/* The console is open before power-on, so nothing is lost. */
-		ccfg.driver = "qemu";
-		ccfg.socket_path = board.console_sock;
-		ret = console_open(&rs.con, &ccfg);
-		if (ret)
-			goto out_power;
-	}
-	ret = reader_init(&reader, &rs);
+	ret = reader_init(reader, rs);
 	if (ret)
-		goto out_console;
-	{
-		const char *d = getenv("LABCTL_TEST_WATCH_DELAY_US");
-
-		/* Tests only: a watcher this slow must not cost console bytes. */
-		if (d && *d)
-			rs.test_delay_us = strtoll(d, NULL, 10);
-	}
-	ret = capture_open(&rs.cap, o->results_dir, reader_on_line, &reader);
+		return ret;
+	/* Tests only: a watcher this slow must not cost console bytes. */
+	if (d && *d)
+		rs->test_delay_us = strtoll(d, NULL, 10);
+	ret = capture_open(&rs->cap, rs->opts->results_dir, reader_on_line,
+			   reader);
 	if (ret)
-		goto out_console;
-	lab_info("run %s: %s", capture_name(rs.cap), capture_path(rs.cap));
+		return ret;
+	lab_info("run %s: %s", capture_name(rs->cap), capture_path(rs->cap));
 	/* `labctl console --follow LAB` finds and tails this capture. */
-	if (capture_publish(rs.cap, lab->name) < 0)
+	if (capture_publish(rs->cap, lab->name) < 0)
 		lab_err_clear();
 	if (lab_get_int(lab, "board", "gdb_port", 0))
 		lab_info("gdb stub: attach with  gdb -ex 'target remote 127.0.0.1:%lld'",
 			 (long long)lab_get_int(lab, "board", "gdb_port", 0));
+	return 0;
+}
 
-	capture_mark_t0(rs.cap);
-	rs.t0_ns = lab_mono_ns();
-	rs.rec.t0_wall_ns = lab_wall_ns();
-	rs.reader = &reader;
-	ret = reader_start(&reader);
+/* Power-on (t0), the boot, and the watch until its verdict. */
+static void boot_and_watch(struct run_state *rs, struct board *b,
+			   struct reader *reader)
+{
+	const struct run_view *view = rs->opts->view;
+	int ret;
+
+	capture_mark_t0(rs->cap);
+	rs->t0_ns = lab_mono_ns();
+	rs->rec.t0_wall_ns = lab_wall_ns();
+	rs->reader = reader;
+	ret = reader_start(reader);
 	if (!ret)
-		ret = remote ? start_remote_boot(&rs, &bs) : power_on(rs.power);
-	if (ret) {
-		watch_event(rs.watch, "POWER", lab_errmsg(ret), since_t0(&rs));
-		verdict = VERDICT_INFRA;
-	} else {
-		ret = watch_boot(&rs);
-	}
+		ret = lab_board_boot(b);
+	rs->power = b->power;	/* a real board's, when the boot cycled it */
+	if (ret)
+		watch_event(rs->watch, "POWER", lab_errmsg(ret), since_t0(rs));
+	else
+		ret = watch_boot(rs);
 	/* A failing board often prints its registers after the line that
 	 * failed it: keep reading until it falls quiet, briefly. */
-	if (!ret && watch_verdict(rs.watch) == VERDICT_FAIL)
-		read_fail_tail(&reader);
-	reader_stop(&reader);
+	if (!ret && watch_verdict(rs->watch) == VERDICT_FAIL)
+		read_fail_tail(reader);
+	reader_stop(reader);
 	/* Identical boots, identical logs: a passing log ends with the line
 	 * that decided (what came after it depends on when the reader
 	 * stopped).  A failing log keeps its tail. */
-	if (rs.decided_end && watch_verdict(rs.watch) == VERDICT_PASS &&
-	    capture_truncate(rs.cap, rs.decided_end) < 0)
+	if (rs->decided_end && watch_verdict(rs->watch) == VERDICT_PASS &&
+	    capture_truncate(rs->cap, rs->decided_end) < 0)
 		lab_err_clear();	/* capture_close reports it */
-	if (o->view && o->view->clear)
-		o->view->clear(o->view->arg);
-	verdict = watch_verdict(rs.watch);
-	if (verdict == VERDICT_PENDING) {
-		verdict = VERDICT_INFRA;
-		watch_event(rs.watch, "ERROR", lab_errmsg(ret), since_t0(&rs));
-	}
-	exit_code = verdict_exit(verdict);
+	if (view && view->clear)
+		view->clear(view->arg);
+	if (watch_verdict(rs->watch) == VERDICT_PENDING)
+		watch_event(rs->watch, "ERROR", lab_errmsg(ret), since_t0(rs));
+}
 
-	/* Off first: bytes and events up to QEMU's exit still reach the log. */
-	if (!o->keep_on && !remote)
-		power_off(rs.power);
+/*
+ * The record on disk, and into out.  PASS only with the whole record on
+ * disk: the log, its sidecar and the JSON; otherwise the verdict is
+ * infra, and nothing half-written that `labctl results` would list (the
+ * bytes received stay in .partial).
+ */
+static void record_result(struct run_state *rs, struct run_result *out)
+{
+	const char *path = capture_path(rs->cap);
+	char *record_err = NULL, *kept = NULL;
+	char *js = xasprintf("%s.json", path);
+
 	if (lease_keeper_stolen()) {
 		lab_warn("%s: the reservation was taken by %s during this run",
-			 lab->name, lease_keeper_stolen());
-		run_record_event(&rs.rec, since_t0(&rs), "LEASE_STOLEN_BY",
+			 rs->lab->name, lease_keeper_stolen());
+		run_record_event(&rs->rec, since_t0(rs), "LEASE_STOLEN_BY",
 				 lease_keeper_stolen());
 	}
-	/* PASS only with the whole record on disk: the log, its sidecar and
-	 * the JSON; otherwise exit 3, and nothing half-written that
-	 * `labctl results` would list (the bytes received stay in .partial). */
-	rs.capture_closed = true;
-	if (capture_close(rs.cap) < 0)
-		record_err = xstrdup(capture_error(rs.cap));
-	run_record_finish(&rs.rec, rs.watch, since_t0(&rs));
-	if (!record_err && run_record_write(&rs.rec, capture_path(rs.cap)) < 0)
+	rs->capture_closed = true;
+	if (capture_close(rs->cap) < 0)
+		record_err = xstrdup(capture_error(rs->cap));
+	run_record_finish(&rs->rec, rs->watch, since_t0(rs));
+	if (!record_err && run_record_write(&rs->rec, path) < 0)
 		record_err = xstrdup(lab_errmsg(-LAB_EIO));
+	out->name = xstrdup(capture_name(rs->cap));
+	out->log_bytes = capture_bytes(rs->cap);
 	if (record_err) {
-		char *js = xasprintf("%s.json", capture_path(rs.cap));
-
 		unlink(js);
-		free(js);
-		capture_abandon(rs.cap, &kept);
-		run_record_lost(&rs.rec, record_err);
-		exit_code = LAB_EXIT_INFRA;
+		capture_abandon(rs->cap, &kept);
+		out->boot_verdict = xstrdup(rs->rec.res.verdict);
+		out->boot_reason = xstrdup(rs->rec.res.reason ? rs->rec.res.reason : "");
+		run_record_lost(&rs->rec, record_err);
 		lab_error_msg("the record of run %s is incomplete: %s; %s",
-			      capture_name(rs.cap), record_err,
+			      capture_name(rs->cap), record_err,
 			      kept ? "the console bytes received are in" :
 			      "nothing of it was kept");
 		if (kept)
 			lab_error_msg("  %s", kept);
-	} else {
-		/* The index is a cache: `labctl results` catches up if this fails. */
-		char *js = xasprintf("%s.json", capture_path(rs.cap));
+		out->record_err = record_err;
+		out->kept = kept;
+		run_record_stamp(&rs->rec, kept ? kept : path);
+	} else if (report_index_add(rs->opts->results_dir, js) < 0) {
+		/* The index is a cache: `labctl results` catches up. */
+		lab_warn("results index not updated (%s); `labctl results` will pick the run up",
+			 lab_errmsg(-LAB_EIO));
+		lab_err_clear();
+	}
+	free(js);
+	/* The record is the caller's now. */
+	out->rec = rs->rec.res;
+	memset(&rs->rec.res, 0, sizeof(rs->rec.res));
+}
 
-		if (report_index_add(o->results_dir, js) < 0) {
-			lab_warn("results index not updated (%s); `labctl results` will pick the run up",
-				 lab_errmsg(-LAB_EIO));
-			lab_err_clear();
-		}
-		free(js);
-	}
-	if (ctx->json) {
-		struct strbuf js = STRBUF_INIT;
+int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
+		  const struct run_opts *o, struct run_result *out)
+{
+	struct run_chain c = { 0 };
+	struct run_state rs = { .lab = lab, .opts = o };
+	struct reader reader = { .wake = { -1, -1 }, .notify = { -1, -1 } };
+	struct lab_stop_saved stop;
+	struct board b = { 0 };
+	struct lab_err_saved err_saved;
+	bool err_kept = false;
+	char *health_why = NULL;
+	int i, ret;
 
-		run_record_json(&rs.rec, kept ? kept : capture_path(rs.cap), &js);
-		fputs(strbuf_str(&js), stdout);
-		strbuf_release(&js);
-	} else if (!o->tap) {
-		print_summary(&rs, stdout, record_err, kept);
+	memset(out, 0, sizeof(*out));
+	ret = chain_prepare(&c, lab, chain_names, n);
+	if (!ret)
+		ret = lab_stop_catch(&stop);
+	if (ret)
+		goto out;
+	/* The record first: a board that is recovered on open says so in it. */
+	run_record_init(&rs.rec, lab, o->argc, o->argv);
+	for (i = 0; i < n; i++)
+		run_record_add_stage(&rs.rec, c.v[i]->name, c.entries[i]);
+	ret = board_ready(&rs, &b, &c);
+	if (ret)
+		goto out_board;
+	rs.watch = make_watch(lab, c.v, n, o);
+	if (!rs.watch) {
+		ret = -LAB_ECONFIG;
+		goto out_board;
 	}
-	/* --junit/--tap: from the files just written, as `labctl report` would. */
-	if (!record_err && (o->junit_path || o->tap) &&
-	    report_run_formats(capture_path(rs.cap), o->junit_path, o->tap,
-			       stdout) < 0) {
-		lab_warn("%s", lab_errmsg(-LAB_EIO));
-		if (exit_code == LAB_EXIT_PASS)
-			exit_code = LAB_EXIT_INFRA;
-	}
-	free(record_err);
-	free(kept);
-	ret = 0;
+	/* The console is open before power-on, so nothing is lost. */
+	ret = lab_board_prepare(&b);
+	if (!ret)
+		ret = lab_board_console(&b, NULL, &rs.con);
+	if (ret)
+		goto out_watch;
+	rs.power = b.power;
+	ret = capture_start(&rs, &reader);
+	if (ret)
+		goto out_console;
+	boot_and_watch(&rs, &b, &reader);
+	/* Off first: bytes and events up to the emulator's exit still reach the log. */
+	lab_board_stop(&b);
+	record_result(&rs, out);
 out_console:
 	keep_error(ret, &err_saved, &err_kept);
 	capture_free(rs.cap);
@@ -1495,40 +1262,47 @@ out_console:
 	reader_release(&reader);
 	rs.reader = NULL;
 	console_close(rs.con);
-out_power:
-	keep_error(ret, &err_saved, &err_kept);
-	if (rs.power && !o->keep_on && !remote)
-		power_off(rs.power);
-	if (rs.power)
-		power_close(rs.power);
 out_watch:
 	keep_error(ret, &err_saved, &err_kept);
+	lab_board_stop(&b);
 	health_why = xstrdup(watch_reason(rs.watch) ? watch_reason(rs.watch) : "");
 	watch_free(rs.watch);
 out_board:
 	keep_error(ret, &err_saved, &err_kept);
 	/* Board health: lab errors in a row take a shared board offline. */
-	if (bs.leased && lease_report(&bs.lease, ret ? lab_exit_code(ret) : exit_code,
-				      ret ? lab_errmsg(ret) : health_why) < 0)
+	if (b.bs.leased &&
+	    lease_report(&b.bs.lease, ret ? lab_exit_code(ret) : run_result_exit(out),
+			 ret ? lab_errmsg(ret) : health_why) < 0)
 		lab_err_clear();
 	free(health_why);
-	qemu_board_close(&board);
-	board_session_close(&bs);
+	lab_board_close(&b);
 	lab_stop_release(&stop);
 	run_record_release(&rs.rec);
 out:
 	if (err_kept)
 		lab_err_restore(&err_saved);
-	if (ret)
-		exit_code = cmd_fail(ret);
-	for (i = 0; i < nbuild; i++)
-		hv_build_result_release(&built[i]);
-	for (i = 0; i < n; i++)
-		strbuf_release(&titles[i]);
-	free(titles);
-	free(entries);
-	free(built);
-	free(hv);
-	free(chain);
-	return exit_code;
+	chain_release(&c);
+	return ret;
+}
+
+void run_result_release(struct run_result *r)
+{
+	result_release(&r->rec);
+	free(r->name);
+	free(r->record_err);
+	free(r->boot_verdict);
+	free(r->boot_reason);
+	free(r->kept);
+	memset(r, 0, sizeof(*r));
+}
+
+int run_result_exit(const struct run_result *r)
+{
+	if (!r->rec.verdict)
+		return LAB_EXIT_INFRA;
+	if (!strcmp(r->rec.verdict, "pass"))
+		return LAB_EXIT_PASS;
+	if (!strcmp(r->rec.verdict, "fail"))
+		return LAB_EXIT_FAIL;
+	return LAB_EXIT_INFRA;
 }

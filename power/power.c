@@ -98,14 +98,14 @@ int power_open(struct power_dev **out, const struct power_config *cfg)
 	if (!a->params)
 		a->dev.cfg.nparams = 0;
 	a->dev.cfg.params = a->params;
-	if (cfg->qemu_argv) {
-		for (n = 0; cfg->qemu_argv[n]; n++)
+	if (cfg->emulator_argv) {
+		for (n = 0; cfg->emulator_argv[n]; n++)
 			;
 		a->argv = xcalloc((size_t)n + 1, sizeof(*a->argv));
 		for (i = 0; i < n; i++)
-			a->argv[i] = xstrdup(cfg->qemu_argv[i]);
+			a->argv[i] = xstrdup(cfg->emulator_argv[i]);
 	}
-	a->dev.cfg.qemu_argv = (const char *const *)a->argv;
+	a->dev.cfg.emulator_argv = (const char *const *)a->argv;
 	a->state_dir = cfg->state_dir ? xstrdup(cfg->state_dir) : NULL;
 	a->dev.cfg.state_dir = a->state_dir;
 	if (a->dev.cfg.off_time_ms <= 0)

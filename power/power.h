@@ -39,7 +39,10 @@ struct power_config {
 	const struct lab_param *params;	/* the lab's [power] keys */
 	int nparams;
 	/*
-	 * qemu: the QEMU command line, NULL-terminated, argv[0] the program
+	 * A virtual board's emulator, for the driver that runs it as the
+	 * board's power (the board type gives it: labctl/boardops.h):
+	 * its command line, NULL-terminated, argv[0] the program.
+	 * qemu: the QEMU command line, argv[0] the program
 	 * (e.g. "qemu-system-x86_64"), with the board's serial chardev
 	 * (socket,server=on,wait=off) but without -S, -pidfile or a QMP
 	 * monitor: the driver adds those (its chardev id is "labctl-qmp").
@@ -51,8 +54,9 @@ struct power_config {
 	 * byte, power_close + power_open, console_open, then power_on.
 	 * See power/qemu.c for its keys and the QMP events QEMU sends.
 	 */
-	const char *const *qemu_argv;
-	/* Private directory for sockets and pid files (exists, mode 0700). */
+	const char *const *emulator_argv;
+	/* Private directory for sockets and pid files (exists, mode 0700):
+	 * an emulator's (qemu), a holder's (gpio). */
 	const char *state_dir;
 	int64_t off_time_ms;			/* cycle fallback; 0: 5 s */
 	/*

@@ -2,7 +2,7 @@
 /*
  * power/qemu: a QEMU process is the board, QMP is its power switch.
  *
- * open spawns QEMU paused (-S) from cfg->qemu_argv plus
+ * open spawns QEMU paused (-S) from cfg->emulator_argv plus
  *   -S -pidfile STATE/qemu.pid
  *   -chardev socket,id=labctl-qmp,path=STATE/qmp.sock,server=on,wait=off
  *   -mon chardev=labctl-qmp,mode=control
@@ -394,7 +394,7 @@ static const char **qemu_full_argv(const struct qemu *q, const char *const *qa,
 
 static int spawn_qemu(struct qemu *q)
 {
-	const char *const *qa = q->dev->cfg.qemu_argv;
+	const char *const *qa = q->dev->cfg.emulator_argv;
 	struct strbuf chardev = STRBUF_INIT;
 	const char **argv;
 	int report[2], logfd, n, e = 0;
@@ -403,7 +403,7 @@ static int spawn_qemu(struct qemu *q)
 
 	if (!qa || !qa[0])
 		return lab_err(LAB_ECONFIG,
-			       "power driver qemu needs a QEMU command line (the board's qemu_argv)");
+			       "power driver qemu needs a QEMU command line (the board's emulator_argv)");
 	for (n = 0; qa[n]; n++)
 		;
 	argv = qemu_full_argv(q, qa, n, &chardev);
@@ -975,7 +975,7 @@ static void describe_qmp(struct strbuf *out, const char *cmd)
 /* The command line exactly as start_qemu builds it. */
 static void describe_start(struct qemu *q, struct strbuf *out)
 {
-	const char *const *qa = q->dev->cfg.qemu_argv;
+	const char *const *qa = q->dev->cfg.emulator_argv;
 	struct strbuf chardev = STRBUF_INIT;
 	const char **argv;
 	int n;
@@ -998,9 +998,9 @@ static int qemu_describe(struct power_dev *dev, const char *action,
 
 	if (!strcmp(action, "on") || (!strcmp(action, "cycle") && !running) ||
 	    (!strcmp(action, "press") && !running)) {
-		if (!running && (!dev->cfg.qemu_argv || !dev->cfg.qemu_argv[0]))
+		if (!running && (!dev->cfg.emulator_argv || !dev->cfg.emulator_argv[0]))
 			return lab_err(LAB_ECONFIG,
-				       "power driver qemu needs a QEMU command line (the board's qemu_argv)");
+				       "power driver qemu needs a QEMU command line (the board's emulator_argv)");
 		if (!running)
 			describe_start(q, out);
 		describe_qmp(out, "cont");

@@ -26,6 +26,8 @@ struct console_config {
 	const struct lab_param *params;	/* the lab's [console] keys */
 	int nparams;
 	/*
+	 * A virtual board's console socket (the board type gives it:
+	 * labctl/boardops.h).
 	 * qemu: the chardev socket QEMU serves (server=on).  open retries
 	 * until it exists and accepts, for up to connect_timeout_ms.  When
 	 * QEMU exits, read returns 0 (end of stream): a new QEMU (power on

@@ -216,4 +216,34 @@ done
 like "$out" "pq-1 +free" "SIGKILL: pq-1 is free again"
 like "$out" "pq-2 +free" "SIGKILL: pq-2 is free again"
 
+# --- a cell that cannot run (its board is held outside labctl): a lab
+# error with the run's own message, handed back without its output
+cat >"$T/labs/solo.conf" <<'EOF'
+[board]
+type = qemu
+
+[variant lhv]
+arch = amd64
+options = 0x400
+EOF
+run_labctl power solo status	# makes the board's state directory
+lock=$(ls "$T"/state/solo-*/lock 2>/dev/null | head -1)
+ok "the solo board has a state lock" test -n "$lock"
+flock -n "$lock" sleep 30 &
+holder=$!
+at_exit "kill $holder 2>/dev/null || true"
+for _ in $(seq 50); do
+	flock -n "$lock" true 2>/dev/null || break
+	sleep 0.1
+done
+run_labctl --json matrix solo --variant lhv --opt 0x400 --arch amd64
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+is "$rc" 3 "a board held elsewhere: exit 3"
+printf '%s' "$out" >"$T/held.json"
+is "$(json_get "$T/held.json" '$j->{cells}[0]{verdict}')" "infra" "... the cell is a lab error"
+like "$(json_get "$T/held.json" '$j->{cells}[0]{reason}')" "^board solo is in use by another labctl" \
+	"... with the run's own message as the reason"
+is "$(json_get "$T/held.json" '$j->{cells}[0]{result} // "none"')" "none" "... and no result"
+
 done_testing

@@ -179,7 +179,7 @@ int main(int argc, char **argv)
 		.driver = "qemu",
 		.params = params,
 		.nparams = nparams,
-		.qemu_argv = (const char *const *)argv + optind,
+		.emulator_argv = (const char *const *)argv + optind,
 		.state_dir = state,
 		.event = on_event,
 	};

@@ -535,13 +535,13 @@ static void test_qemu_open_errors(void **state)
 	assert_int_equal(ret, -LAB_ECONFIG);
 	assert_contains(lab_errmsg(ret), "needs a QEMU command line");
 
-	cfg.qemu_argv = missing;
+	cfg.emulator_argv = missing;
 	ret = power_open(&dev, &cfg);
 	assert_int_equal(ret, -LAB_ESPAWN);
 	assert_contains(lab_errmsg(ret), "labctl-no-such-qemu-binary: program not found");
 
 	strbuf_reset(&events);
-	cfg.qemu_argv = falls;
+	cfg.emulator_argv = falls;
 	ret = power_open(&dev, &cfg);
 	assert_int_equal(ret, -LAB_EINFRA);
 	assert_contains(lab_errmsg(ret),
@@ -571,7 +571,7 @@ static void test_qemu_attach_nothing(void **state)
 	const char *argv[] = { "false", NULL };
 	struct lab_param attach = { "attach", "yes" };
 	struct power_config cfg = {
-		.driver = "qemu", .qemu_argv = argv, .params = &attach,
+		.driver = "qemu", .emulator_argv = argv, .params = &attach,
 		.nparams = 1, .event = record,
 	};
 	struct power_dev *dev;
@@ -596,7 +596,7 @@ static void test_qemu_attach_nothing(void **state)
 static void test_qemu_stale_pid_not_ours(void **state)
 {
 	const char *argv[] = { "false", NULL };
-	struct power_config cfg = { .driver = "qemu", .qemu_argv = argv };
+	struct power_config cfg = { .driver = "qemu", .emulator_argv = argv };
 	struct power_dev *dev;
 	char *dir = xasprintf("%s/stale-state", scratch);
 	char *pidfile = xasprintf("%s/qemu.pid", dir);
@@ -751,7 +751,7 @@ static void fake_config(struct power_config *cfg, const char **argv,
 	argv[2] = mode;
 	argv[3] = NULL;
 	*cfg = (struct power_config){
-		.driver = "qemu", .qemu_argv = argv, .state_dir = dir,
+		.driver = "qemu", .emulator_argv = argv, .state_dir = dir,
 		.params = params, .nparams = nparams, .event = record,
 	};
 }

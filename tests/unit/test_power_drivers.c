@@ -375,7 +375,7 @@ static void test_describe_qemu(void **state)
 	struct lab_param p[] = { { "attach", "yes" }, { "console_wait", "0" } };
 	struct power_config cfg = {
 		.driver = "qemu", .params = p, .nparams = 2,
-		.qemu_argv = argv, .state_dir = scratch,
+		.emulator_argv = argv, .state_dir = scratch,
 	};
 	struct strbuf out = STRBUF_INIT;
 	struct power_dev *dev;
