@@ -944,7 +944,7 @@ int board_wait_up(const struct lab *lab, struct lab_ssh **s, int64_t timeout_ms)
 	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
 
 	while (lab_mono_ms() < deadline) {
-		if (lab_tcp_port_open(host, port, 1000)) {
+		if (lab_ssh_port_answers(host, port, 1000)) {
 			if (!board_connect(lab, s))
 				return 0;
 			lab_err_clear();
@@ -1007,7 +1007,7 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 	if (ret)
 		goto out;
 	deadline = lab_mono_ms() + down_ms;
-	while (lab_tcp_port_open(host, port, 500)) {
+	while (lab_ssh_port_answers(host, port, 500)) {
 		if (lab_mono_ms() >= deadline) {
 			ret = lab_err(LAB_ETIMEDOUT,
 				      "%s: the board still answers on %s:%d %lld s after the reboot command",

@@ -1187,7 +1187,7 @@ static int recover_board(struct run_state *rs, struct board_session *bs,
 
 	/* Something answers: it just came up, or a key or auth problem that
 	 * a power cycle would not fix.  One more try tells which. */
-	if (lab_tcp_port_open(host, port, 1000)) {
+	if (lab_ssh_port_answers(host, port, 1000)) {
 		lab_err_clear();
 		return board_connect(lab, &bs->ssh);
 	}
