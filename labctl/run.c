@@ -21,6 +21,7 @@
 #include "labctl/results.h"
 #include "labctl/rules.h"
 #include "labctl/run.h"
+#include "labctl/guesttest.h"	/* guesttest hook (issue 16) */
 #include "labctl/watch.h"
 #include "lib/clock.h"
 #include "lib/color.h"
@@ -1441,6 +1442,17 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	if (capture_close(rs.cap) < 0)
 		record_err = xstrdup(capture_error(rs.cap));
 	run_record_finish(&rs.rec, rs.watch, since_t0(&rs));
+	/* BEGIN guesttest hook (issue 16; the lead re-places it after the
+	 * arch branch): [test] inside the board once its OS booted. */
+	if (!record_err && remote && verdict == VERDICT_PASS &&
+	    guesttest_wanted(lab)) {
+		int gt = guesttest_run(lab, &bs.ssh, &rs.rec, rs.t0_ns);
+
+		if (gt)
+			exit_code = lab_exit_code(gt);
+		lab_err_clear();
+	}
+	/* END guesttest hook */
 	if (!record_err && run_record_write(&rs.rec, capture_path(rs.cap)) < 0)
 		record_err = xstrdup(lab_errmsg(-LAB_EIO));
 	if (record_err) {
