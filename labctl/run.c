@@ -1452,6 +1452,25 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 			exit_code = lab_exit_code(gt);
 		lab_err_clear();
 	}
+	/* A chain that broke the board (a hung or failed stage) ends with
+	 * the board back in its OS, through the power plan when ssh does not
+	 * answer, recorded in this result; its verdict stays the chain's. */
+	if (!record_err && remote && verdict != VERDICT_PASS && !lab_stop_signal) {
+		int rr;
+
+		if (bs.ssh) {
+			lab_ssh_close(bs.ssh);
+			bs.ssh = NULL;
+		}
+		rr = recover_board(&rs, &bs, lab_err(LAB_EINFRA,
+				   "the chain ended with the board outside its OS"));
+		run_record_event(&rs.rec, since_t0(&rs), "RECOVER",
+				 rr ? lab_errmsg(rr) : "the board answers ssh");
+		if (rr)
+			lab_warn("%s: the board was not brought back: %s",
+				 lab->name, lab_errmsg(rr));
+		lab_err_clear();
+	}
 	/* END guesttest hook */
 	if (!record_err && run_record_write(&rs.rec, capture_path(rs.cap)) < 0)
 		record_err = xstrdup(lab_errmsg(-LAB_EIO));
