@@ -965,7 +965,7 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 	int64_t up_ms = lab_get_duration_ms(lab, "board", "up_timeout", 180000);
 	const char *cmdv[40], *argv[48];
 	char *words = xstrdup(cmd ? cmd : "systemctl reboot"), *w, *save = NULL;
-	int k = 0, ret, st = 0;
+	int k = 0, ret, st = 0, misses;
 	int64_t deadline;
 	struct strbuf err = STRBUF_INIT;
 
@@ -1007,7 +1007,14 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 	if (ret)
 		goto out;
 	deadline = lab_mono_ms() + down_ms;
-	while (lab_ssh_port_answers(host, port, 500)) {
+	/* Down is two probes in a row without sshd's greeting: a busy
+	 * board's one late greeting is no reboot. */
+	for (misses = 0; misses < 2;) {
+		if (!lab_ssh_port_answers(host, port, 2000)) {
+			misses++;
+			continue;
+		}
+		misses = 0;
 		if (lab_mono_ms() >= deadline) {
 			ret = lab_err(LAB_ETIMEDOUT,
 				      "%s: the board still answers on %s:%d %lld s after the reboot command",

@@ -248,3 +248,22 @@ int guesttest_run(const struct lab *lab, struct lab_ssh **ssh,
 		return lab_err(LAB_EFAIL, "%s", rec->res.reason);
 	return 0;
 }
+
+void guesttest_summary(FILE *f, const struct run_record *rec)
+{
+	const struct result *res = &rec->res;
+	bool failed = false;
+	int i;
+
+	for (i = 0; i < res->ntests; i++) {
+		const struct result_test *t = &res->tests[i];
+		bool pass = t->verdict && !strcmp(t->verdict, "pass");
+
+		fprintf(f, "  %s %-24s %s in %.1f s%s%s\n", t->name, t->command,
+			pass ? "pass" : "FAIL", t->duration, pass ? "" : ": ",
+			pass ? "" : t->reason);
+		failed |= !pass;
+	}
+	if (failed && res->reason)
+		fprintf(f, "FAIL: %s\n", res->reason);
+}

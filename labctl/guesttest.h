@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "labctl/labconf.h"
 
@@ -44,5 +45,12 @@ bool guesttest_wanted(const struct lab *lab);
  */
 int guesttest_run(const struct lab *lab, struct lab_ssh **ssh,
 		  struct run_record *rec, int64_t t0_ns);
+
+/*
+ * For the run's summary: one line per test, then the verdict the tests
+ * gave ("FAIL: test2 (...): ...") when it is not the chain's.  Nothing
+ * when the run had no tests.
+ */
+void guesttest_summary(FILE *f, const struct run_record *rec);
 
 #endif

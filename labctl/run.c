@@ -1010,6 +1010,7 @@ static void print_summary(const struct run_state *rs, FILE *f,
 		word, color_off(f), watch_reason(w));
 	if (*watch_line_text(w))
 		fprintf(f, "  line %d: %s\n", watch_line_no(w), watch_line_text(w));
+	guesttest_summary(f, &rs->rec);	/* guesttest hook (issue 16) */
 	fprintf(f, "log: %s (%llu bytes), details: %s.json\n", capture_path(rs->cap),
 		(unsigned long long)capture_bytes(rs->cap), capture_path(rs->cap));
 }
