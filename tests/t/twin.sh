@@ -45,6 +45,7 @@ twin_start() {
 	} >"$HOME/.ssh/known_hosts"
 	export LABCTL_LABS=$T/labs LABCTL_IMAGES=$T/images
 	export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor
+	cd "$T" || return 1
 	TWIN_LAB=$T/labs/twin.conf
 	sed -e "s/^ssh_port = 10022/ssh_port = $TWIN_SSH_PORT/" \
 		-e "s/^port = 10023/port = $TWIN_CONSOLE_PORT/" \
