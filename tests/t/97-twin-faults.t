@@ -13,7 +13,11 @@ export LABCTL_TIMEOUT=600
 
 twin_image
 ok "the twin image is built or reused" test -s "$TWIN_IMG/state.zst"
-twin_start
+if ! twin_start; then
+	fail "the twin started" "$(cat "$T/twin-start.out")"
+	done_testing
+	exit 1
+fi
 ok "a twin from the saved state answers ssh" twin_ssh true
 sed -i '/^\[test\]/,$d' "$TWIN_LAB"
 # A quicker verdict on a hang (BIOS and shutdown stay quiet for 20 s and

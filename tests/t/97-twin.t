@@ -18,7 +18,11 @@ start=$SECONDS
 twin_image
 ok "the twin image is built or reused ($((SECONDS - start)) s)" test -s "$TWIN_IMG/state.zst"
 start=$SECONDS
-twin_start
+if ! twin_start; then
+	fail "the twin started" "$(cat "$T/twin-start.out")"
+	done_testing
+	exit 1
+fi
 ok "a twin from the saved state answers ssh ($((SECONDS - start)) s)" twin_ssh true
 sed -i '/^\[test\]/,$d' "$TWIN_LAB"
 twin_lab_append "[test]
