@@ -31,10 +31,11 @@ twin_start() {
 	local sp cp up lh
 	TWIN_REAL_HOME=${TWIN_REAL_HOME:-$HOME}
 	sp=$(free_port); cp=$(free_port); up=$(free_port); lh=$(free_port)
+	# Stopped at exit even when the start is interrupted half-way.
+	at_exit "HOME=$TWIN_REAL_HOME $TOP/scripts/twin-vm stop $T/vm"
 	HOME=$TWIN_REAL_HOME "$TOP/scripts/twin-vm" start "$T/vm" --ssh-port "$sp" \
 		--console-port "$cp" --pdu-port "$up" --lab-host "$lh" \
 		>"$T/twin-start.out" 2>&1 || return 1
-	at_exit "HOME=$TWIN_REAL_HOME $TOP/scripts/twin-vm stop $T/vm"
 	# shellcheck disable=SC1091
 	. "$T/vm/env"
 	export HOME=$T/home
