@@ -22,7 +22,7 @@ if ! why=$(twin_check); then
 fi
 twin_image || { echo "twin: no image: $(cat "$T/twin-image.err")"; exit 1; }
 twin_start || { echo "twin: the twin did not start: $(cat "$T/twin-start.out")"; exit 1; }
-echo "twin restored from its saved state to ssh in ${TWIN_START_SECONDS:-?} s"
+echo "twin restored from its saved state to ssh in ${TWIN_START_SECONDS:-?} s ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg): TCG timings follow the machine's load)"
 sed -i '/^\[test\]/,$d' "$TWIN_LAB"
 cd "$T" || exit 1
 
@@ -64,6 +64,7 @@ for _ in $(seq "$ROUNDS"); do
 done
 ml=$(printf '%s\n' "${t_lab[@]}" | median)
 mh=$(printf '%s\n' "${t_hand[@]}" | median)
+echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'run to verdict, stand-in -> GRUB -> stand-in -> GRUB -> Debian: labctl %.1f s, by hand %.1f s: %sx (bound 1.05x; rounds: labctl %s, by hand %s)\n' \
 	"$ml" "$mh" "$(ratio "$ml" "$mh")" "${t_lab[*]}" "${t_hand[*]}"
 
