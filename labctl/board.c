@@ -952,7 +952,7 @@ int board_wait_up(const struct lab *lab, struct lab_ssh **s, int64_t timeout_ms)
 	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
 
 	while (lab_mono_ms() < deadline) {
-		if (lab_tcp_port_open(host, port, 1000)) {
+		if (lab_ssh_port_answers(host, port, 1000)) {
 			if (!board_connect(lab, s))
 				return 0;
 			lab_err_clear();
@@ -973,7 +973,7 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 	int64_t up_ms = lab_get_duration_ms(lab, "board", "up_timeout", 180000);
 	const char *cmdv[40], *argv[48];
 	char *words = xstrdup(cmd ? cmd : "systemctl reboot"), *w, *save = NULL;
-	int k = 0, ret, st = 0;
+	int k = 0, ret, st = 0, misses;
 	int64_t deadline;
 	struct strbuf err = STRBUF_INIT;
 
@@ -1015,7 +1015,14 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 	if (ret)
 		goto out;
 	deadline = lab_mono_ms() + down_ms;
-	while (lab_tcp_port_open(host, port, 500)) {
+	/* Down is two probes in a row without sshd's greeting: a busy
+	 * board's one late greeting is no reboot. */
+	for (misses = 0; misses < 2;) {
+		if (!lab_ssh_port_answers(host, port, 2000)) {
+			misses++;
+			continue;
+		}
+		misses = 0;
 		if (lab_mono_ms() >= deadline) {
 			ret = lab_err(LAB_ETIMEDOUT,
 				      "%s: the board still answers on %s:%d %lld s after the reboot command",
@@ -1128,7 +1135,7 @@ static int ssh_recover(struct board *b, int connect_ret)
 
 	/* Something answers: it just came up, or a key or auth problem that
 	 * a power cycle would not fix.  One more try tells which. */
-	if (lab_tcp_port_open(host, port, 1000)) {
+	if (lab_ssh_port_answers(host, port, 1000)) {
 		lab_err_clear();
 		return board_connect(lab, &b->bs.ssh);
 	}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "labctl/labconf.h"
+#include "labctl/guesttest.h"
 #include "labctl/labctl.h"
 #include "labctl/progress.h"
 #include "labctl/run.h"
@@ -232,6 +233,7 @@ void run_print_summary(const struct run_result *r, FILE *f)
 		word, color_off(f), rec->reason ? rec->reason : "");
 	if (rec->reason_line && *rec->reason_line)
 		fprintf(f, "  line %d: %s\n", rec->reason_line_no, rec->reason_line);
+	guesttest_summary(f, rec);
 	fprintf(f, "log: %s (%llu bytes), details: %s.json\n", rec->log_path,
 		(unsigned long long)r->log_bytes, rec->log_path);
 }
@@ -343,6 +345,12 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 		goto out;
 	}
 	chain = n ? (const char **)names : default_chain(lab, &n, &keep);
+	/* A chain may end in the board's default entry (its OS), as with
+	 * `labctl chain LAB set ... default`: GRUB boots it once the chain
+	 * is used up, so it is no stage of its own (XMHF-XMHF-Debian). */
+	if (n > 1 && (!strcmp(chain[n - 1], "default") || !strcmp(chain[n - 1], "0")) &&
+	    !lab_find_variant(lab, chain[n - 1]))
+		n--;
 	if (n == 0) {
 		rc = cmd_fail(lab_err(LAB_ECONFIG, "lab %s has no variants to run (%s)",
 				      lab->name, lab->path));

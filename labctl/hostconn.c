@@ -20,6 +20,15 @@ void hostconn_config(const struct lab *lab, const char *host,
 						      "connect_timeout", 10000);
 	cfg->command_timeout_ms = lab_get_duration_ms(lab, "board",
 						      "command_timeout", 60000);
+	/* The lab host (lock.host) may sit elsewhere than the board's port
+	 * and user: a board behind a forwarded port, a lab host's own user. */
+	if (host && lab_get(lab, "lock", "host") &&
+	    !strcmp(host, lab_get(lab, "lock", "host"))) {
+		if (lab_get(lab, "lock", "ssh_port"))
+			cfg->port = (int)lab_get_int(lab, "lock", "ssh_port", 22);
+		if (lab_get(lab, "lock", "user"))
+			cfg->user = lab_get(lab, "lock", "user");
+	}
 }
 
 int hostconn_open(const struct lab *lab, const char *host,

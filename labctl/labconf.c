@@ -48,7 +48,7 @@ extern int ini_max_line __attribute__((weak));
 /* The plain sections, in the order `show` prints them. */
 static const char *const plain_sections[] = {
 	"board", "power", "console", "deploy", "grub", "watch", "lock", "build",
-	NULL
+	"test", NULL
 };
 #define NPLAIN (sizeof(plain_sections) / sizeof(plain_sections[0]) - 1)
 
@@ -573,8 +573,9 @@ static const char *check_meaning(const struct lab_key_def *d, const char *v,
 		if (!strcmp(d->section, patterns[i].section) &&
 		    !strcmp(d->key, patterns[i].key))
 			return rules_pattern_problem(patterns[i].kind, v, msg, size);
-	if (!strcmp(d->section, "power") &&
-	    (!strcmp(d->key, "status_on") || !strcmp(d->key, "status_off"))) {
+	if ((!strcmp(d->section, "power") &&
+	     (!strcmp(d->key, "status_on") || !strcmp(d->key, "status_off"))) ||
+	    (!strcmp(d->section, "test") && !strncmp(d->key, "expect", 6))) {
 		char why[128];
 		regex_t rx;
 		int rc = regcomp(&rx, v, REG_EXTENDED | REG_NOSUB);

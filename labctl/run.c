@@ -21,6 +21,7 @@
 #include "labctl/results.h"
 #include "labctl/rules.h"
 #include "labctl/run.h"
+#include "labctl/guesttest.h"
 #include "labctl/watch.h"
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -1163,7 +1164,45 @@ static void boot_and_watch(struct run_state *rs, struct board *b,
  * infra, and nothing half-written that `labctl results` would list (the
  * bytes received stay in .partial).
  */
-static void record_result(struct run_state *rs, struct run_result *out)
+/*
+ * After the chain on a real board: when it passed, the lab's [test]
+ * commands inside the board's OS (a failed one fails the record); when
+ * it did not, the board is brought back into its OS (the power plan when
+ * ssh does not answer), recorded as RECOVER while the verdict stays the
+ * chain's.  A virtual board is simply stopped.
+ */
+static void after_chain(struct run_state *rs, struct board *b)
+{
+	const struct lab *lab = rs->lab;
+	const char *v = rs->rec.res.verdict;
+	int ret;
+
+	if (b->ops->is_virtual || lab_stop_signal)
+		return;
+	if (v && !strcmp(v, "pass")) {
+		if (guesttest_wanted(lab) &&
+		    guesttest_run(lab, &b->bs.ssh, &rs->rec, rs->t0_ns))
+			lab_err_clear();	/* the record says why */
+		return;
+	}
+	if (!b->ops->recover || !b->bs.leased)
+		return;
+	if (b->bs.ssh) {
+		lab_ssh_close(b->bs.ssh);
+		b->bs.ssh = NULL;
+	}
+	ret = b->ops->recover(b, lab_err(LAB_EINFRA,
+					 "the chain ended with the board outside its OS"));
+	run_record_event(&rs->rec, since_t0(rs), "RECOVER",
+			 ret ? lab_errmsg(ret) : "the board answers ssh");
+	if (ret)
+		lab_warn("%s: the board was not brought back: %s", lab->name,
+			 lab_errmsg(ret));
+	lab_err_clear();
+}
+
+static void record_result(struct run_state *rs, struct board *b,
+			  struct run_result *out)
 {
 	const char *path = capture_path(rs->cap);
 	char *record_err = NULL, *kept = NULL;
@@ -1179,6 +1218,8 @@ static void record_result(struct run_state *rs, struct run_result *out)
 	if (capture_close(rs->cap) < 0)
 		record_err = xstrdup(capture_error(rs->cap));
 	run_record_finish(&rs->rec, rs->watch, since_t0(rs));
+	if (!record_err)
+		after_chain(rs, b);
 	if (!record_err && run_record_write(&rs->rec, path) < 0)
 		record_err = xstrdup(lab_errmsg(-LAB_EIO));
 	out->name = xstrdup(capture_name(rs->cap));
@@ -1254,7 +1295,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 	boot_and_watch(&rs, &b, &reader);
 	/* Off first: bytes and events up to the emulator's exit still reach the log. */
 	lab_board_stop(&b);
-	record_result(&rs, out);
+	record_result(&rs, &b, out);
 out_console:
 	keep_error(ret, &err_saved, &err_kept);
 	capture_free(rs.cap);

@@ -10,6 +10,14 @@
 bool lab_tcp_port_open(const char *host, int port, int64_t ms);
 
 /*
+ * Whether an ssh server greets ("SSH-") on host:port within ms: unlike
+ * a bare connect, this tells a board that is down behind a port forward
+ * (QEMU's hostfwd, ssh -L, a NAT box), which still accepts, from one
+ * that is up.
+ */
+bool lab_ssh_port_answers(const char *host, int port, int64_t ms);
+
+/*
  * argv that runs cmd detached on a remote shell: in its own session, a
  * second after the command that started it returned, with no stdio, so
  * an ssh session that starts a reboot ends cleanly before the reboot.

@@ -150,9 +150,10 @@ static int soft(struct power_dev *dev, bool off)
 	free(words);
 	if (ret)
 		return ret;
-	/* Confirm: the board's sshd goes away. */
+	/* Confirm: the board's sshd goes away (its greeting: a port forward
+	 * in front of a board that is down still accepts). */
 	deadline = lab_mono_ms() + duration_param(dev, "down_timeout", 60000);
-	while (lab_tcp_port_open(c.host, c.port, 500)) {
+	while (lab_ssh_port_answers(c.host, c.port, 2000)) {
 		if (lab_mono_ms() >= deadline)
 			return lab_err(LAB_ETIMEDOUT,
 				       "power driver ssh: %s still answers on port %d after the %s command",

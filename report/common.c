@@ -129,7 +129,9 @@ enum report_outcome report_stage_outcome(const struct result *r, int i)
 {
 	int d = report_deciding_stage(r);
 
-	if (report_verdict_is(r, "pass"))
+	/* Tests inside the board run only after the chain passed: a failed
+	 * test is the test's failure, never a stage's. */
+	if (report_verdict_is(r, "pass") || r->ntests)
 		return r->stages[i].reached ? REPORT_PASS : REPORT_NOT_REACHED;
 	if (i < d)
 		return REPORT_PASS;

@@ -412,6 +412,39 @@ static void variants_table(struct page *p, const struct result *r)
 	strbuf_addstr(&p->sb, "</table>\n");
 }
 
+/* Tests inside the board after the chain: command, time, verdict, output. */
+static void tests_table(struct page *p, const struct result *r)
+{
+	int i;
+
+	if (!r->ntests)
+		return;
+	strbuf_addstr(&p->sb, "<h3>Tests in the board</h3><table class=\"tests\"><tr><th>test</th><th>command</th><th>start</th><th>duration</th><th>exit</th><th>result</th><th>output</th></tr>\n");
+	for (i = 0; i < r->ntests; i++) {
+		const struct result_test *t = &r->tests[i];
+		const char *v = t->verdict && !strcmp(t->verdict, "pass") ? "pass" :
+				t->verdict && !strcmp(t->verdict, "fail") ? "fail" :
+				"error";
+
+		strbuf_addstr(&p->sb, "<tr><td>");
+		esc(p, t->name);
+		strbuf_addstr(&p->sb, "</td><td><code>");
+		esc(p, t->command);
+		strbuf_addf(&p->sb, "</code></td><td>%.3f s</td><td>", t->start);
+		seconds(p, t->duration);
+		strbuf_addf(&p->sb, "</td><td>%d</td><td><span class=\"v v-%s\">%s</span>",
+			    t->exit_status, v, v);
+		if (t->reason && *t->reason) {
+			strbuf_addstr(&p->sb, " ");
+			esc(p, t->reason);
+		}
+		strbuf_addstr(&p->sb, "</td><td><pre>");
+		esc(p, t->output);
+		strbuf_addstr(&p->sb, "</pre></td></tr>\n");
+	}
+	strbuf_addstr(&p->sb, "</table>\n");
+}
+
 static void events_table(struct page *p, const struct result *r)
 {
 	int i;
@@ -613,6 +646,7 @@ static void run_section(struct page *p, const struct result *r, int idx,
 	strbuf_addstr(&p->sb, "<h3>Timeline</h3>\n");
 	report_timeline_svg(&p->sb, r, anchor);
 	variants_table(p, r);
+	tests_table(p, r);
 	events_table(p, r);
 	page_flush(p, false);
 	log_section(p, r, idx, o);

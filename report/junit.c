@@ -184,6 +184,13 @@ static const char *host_of(const struct result *r, char *buf, size_t size)
 	return NULL;
 }
 
+static enum report_outcome test_outcome(const struct result_test *t)
+{
+	return t->verdict && !strcmp(t->verdict, "pass") ? REPORT_PASS :
+	       t->verdict && !strcmp(t->verdict, "fail") ? REPORT_FAIL :
+	       REPORT_ERROR;
+}
+
 /* The outcome of a run without stages, which is one test. */
 static enum report_outcome run_outcome(const struct result *r)
 {
@@ -207,6 +214,49 @@ static void count(const struct result *r, struct counts *c)
 		c->errors += o == REPORT_ERROR;
 		c->skipped += o == REPORT_NOT_REACHED;
 	}
+	for (i = 0; i < r->ntests; i++) {
+		o = test_outcome(&r->tests[i]);
+		c->tests++;
+		c->failures += o == REPORT_FAIL;
+		c->errors += o == REPORT_ERROR;
+	}
+}
+
+/*
+ * A test inside the board: a testcase of its own (classname
+ * "<chain's>.test"), its output as system-out, a failure with the
+ * reason, or an error when it could not run.
+ */
+static void guest_testcase(struct junit *j, const char *cls,
+			   const struct result_test *t)
+{
+	enum report_outcome o = test_outcome(t);
+	struct strbuf name = STRBUF_INIT, body = STRBUF_INIT;
+	const char *out = t->output ? t->output : "";
+
+	strbuf_addf(&name, "%s.test", cls);
+	start(j, "testcase");
+	attr(j, "name", t->name ? t->name : "test");
+	attr(j, "classname", name.buf);
+	attr_time(j, "time", t->duration);
+	if (o != REPORT_PASS) {
+		start(j, o == REPORT_FAIL ? "failure" : "error");
+		attr(j, "message", t->reason && *t->reason ? t->reason :
+		     t->verdict ? t->verdict : "unknown");
+		attr(j, "type", t->verdict ? t->verdict : "unknown");
+		strbuf_addf(&body, "$ %s\n", t->command ? t->command : "");
+		if (t->reason && *t->reason)
+			strbuf_addf(&body, "%s\n", t->reason);
+		check(j, xmlTextWriterWriteString(j->w, xml_text(j, body.buf ? body.buf : "",
+								  body.len)));
+		end(j);
+	}
+	start(j, "system-out");
+	check(j, xmlTextWriterWriteString(j->w, xml_text(j, out, strlen(out))));
+	end(j);
+	end(j);
+	strbuf_release(&name);
+	strbuf_release(&body);
 }
 
 static void counts_attrs(struct junit *j, const struct counts *c, double time)
@@ -263,6 +313,8 @@ static void suite(struct junit *j, const struct result *r,
 	if (!r->nstages)
 		testcase(j, r, cls.buf, "run", r->duration, run_outcome(r),
 			 filter);
+	for (i = 0; i < r->ntests; i++)
+		guest_testcase(j, cls.buf, &r->tests[i]);
 	end(j);
 	strbuf_release(&cls);
 	strbuf_release(&name);

@@ -487,6 +487,34 @@ static void load_events(struct result *r, json_t *arr)
 	}
 }
 
+static void load_tests(struct result *r, json_t *arr)
+{
+	size_t i, n = json_array_size(arr);
+
+	if (!n || n > 10000)
+		return;
+	r->tests = xcalloc(n, sizeof(*r->tests));
+	for (i = 0; i < n; i++) {
+		json_t *o = json_array_get(arr, i);
+		struct result_test *t = &r->tests[r->ntests];
+		double d;
+
+		if (!json_is_object(o))
+			continue;
+		t->name = jstr(o, "name");
+		t->command = jstr(o, "command");
+		t->verdict = jstr(o, "verdict");
+		if (!t->verdict)
+			t->verdict = xstrdup("unknown");
+		t->reason = jstr(o, "reason");
+		t->output = jstr(o, "output");
+		t->start = jnum(o, "start", &d) ? clamp_secs(d) : 0;
+		t->duration = jnum(o, "duration", &d) ? clamp_secs(d) : 0;
+		t->exit_status = jint(o, "exit_status", -1);
+		r->ntests++;
+	}
+}
+
 static const char *known_verdict(const char *v)
 {
 	static const char *const known[] = { "pass", "fail", "infra" };
@@ -534,6 +562,7 @@ static bool load_json(struct result *r, const char *text, size_t len,
 	load_stages(r, json_object_get(root, "stages"));
 	load_variants(r, json_object_get(root, "variants"));
 	load_events(r, json_object_get(root, "events"));
+	load_tests(r, json_object_get(root, "tests"));
 	r->command = jstr(root, "command");
 	r->labctl_version = jstr(root, "labctl_version");
 	json_decref(root);
@@ -831,6 +860,14 @@ void result_release(struct result *r)
 		free(r->events[i].detail);
 	}
 	free(r->events);
+	for (i = 0; i < r->ntests; i++) {
+		free(r->tests[i].name);
+		free(r->tests[i].command);
+		free(r->tests[i].verdict);
+		free(r->tests[i].reason);
+		free(r->tests[i].output);
+	}
+	free(r->tests);
 	free_sidecar(r);
 	free(r->name);
 	free(r->log_path);
@@ -888,6 +925,21 @@ static json_t *variant_json(const struct result_variant *v)
 	return o;
 }
 
+static json_t *test_json(const struct result_test *t)
+{
+	json_t *o = json_object();
+
+	lab_json_set(o, "name", lab_json_str(t->name));
+	lab_json_set(o, "command", lab_json_str(t->command));
+	lab_json_set(o, "verdict", lab_json_str(t->verdict));
+	lab_json_set(o, "reason", lab_json_str(t->reason ? t->reason : ""));
+	json_object_set_new(o, "start", lab_json_seconds(t->start));
+	json_object_set_new(o, "duration", lab_json_seconds(t->duration));
+	json_object_set_new(o, "exit_status", json_integer(t->exit_status));
+	lab_json_set(o, "output", lab_json_str(t->output ? t->output : ""));
+	return o;
+}
+
 json_t *result_to_json(const struct result *r)
 {
 	json_t *o = json_object(), *a;
@@ -928,6 +980,12 @@ json_t *result_to_json(const struct result *r)
 		json_array_append_new(a, e);
 	}
 	json_object_set_new(o, "events", a);
+	if (r->ntests) {
+		a = json_array();
+		for (i = 0; i < r->ntests; i++)
+			json_array_append_new(a, test_json(&r->tests[i]));
+		json_object_set_new(o, "tests", a);
+	}
 	lab_json_set(o, "command", lab_json_str(r->command));
 	lab_json_set(o, "labctl_version", lab_json_str(r->labctl_version));
 	return o;

@@ -44,6 +44,21 @@ struct result_event {
 	char *name, *detail;
 };
 
+/*
+ * A test run inside the board after the chain (a lab's [test] section,
+ * labctl/guesttest.h): one command, its output and its verdict.
+ */
+struct result_test {
+	char *name;		/* "test1", or the name the lab gave it */
+	char *command;		/* as run on the board */
+	char *verdict;		/* "pass", "fail" or "infra" (it could not run) */
+	char *reason;		/* why it failed; "" when it passed */
+	char *output;		/* stdout and stderr, as received (capped) */
+	double start;		/* seconds from power-on */
+	double duration;	/* seconds */
+	int exit_status;	/* -1: none (timeout, no connection) */
+};
+
 struct result_line {		/* a sidecar L record */
 	int64_t offset;		/* byte offset of the line in the raw log */
 	int64_t t_ns;		/* from T0 (power-on) */
@@ -76,6 +91,8 @@ struct result {
 	int nvariants;
 	struct result_event *events;
 	int nevents;
+	struct result_test *tests;	/* "tests": [test] inside the board */
+	int ntests;
 	char *command;		/* the command line, quoted */
 	char *labctl_version;
 	/* With RESULT_LINES: the sidecar. */

@@ -23,6 +23,7 @@
 #include "lib/fileio.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "report/common.h"
 #include "report/diff.h"
 #include "report/grep.h"
 #include "report/index.h"
@@ -403,6 +404,54 @@ static void test_load_full(void **state)
 	assert_int_equal(result_stage_at(r, r->log_len - 1), 2);
 	result_free(r);
 	free(json);
+}
+
+/* Tests inside the board ([test], guesttest.c): written, read back, and
+ * a failed one fails no stage. */
+static void test_guest_tests(void **state)
+{
+	static const char log[] = "boot\n";
+	struct result r = { 0 }, *back;
+	struct result_stage st = { .stage = 1, .variant = (char *)"v", .entry = (char *)"XMHF-v",
+				   .reached = true, .start_byte = 0, .line = 1 };
+	struct result_test t[2] = {
+		{ .name = (char *)"test1", .command = (char *)"./test_args64 7 7 7",
+		  .verdict = (char *)"pass", .reason = (char *)"", .output = (char *)"Test pass\n",
+		  .start = 30.5, .duration = 1.25, .exit_status = 0 },
+		{ .name = (char *)"test2", .command = (char *)"false", .verdict = (char *)"fail",
+		  .reason = (char *)"exit status 1", .output = (char *)"", .start = 32,
+		  .duration = 0.5, .exit_status = 1 },
+	};
+	json_t *doc;
+	char *text;
+
+	(void)state;
+	r.lab = (char *)"twin";
+	r.verdict = (char *)"fail";
+	r.reason = (char *)"test2 (false): fail";
+	r.decided = 29;
+	r.stages = &st;
+	r.nstages = 1;
+	doc = result_to_json(&r);
+	assert_null(json_object_get(doc, "tests"));	/* none: no key */
+	json_decref(doc);
+	r.tests = t;
+	r.ntests = 2;
+	doc = result_to_json(&r);
+	text = json_dumps(doc, 0);
+	json_decref(doc);
+	back = load_mem(log, sizeof(log) - 1, text, NULL, 0);
+	assert_int_equal(back->ntests, 2);
+	assert_string_equal(back->tests[0].command, "./test_args64 7 7 7");
+	assert_string_equal(back->tests[0].output, "Test pass\n");
+	assert_string_equal(back->tests[0].verdict, "pass");
+	assert_true(back->tests[0].duration > 1.24 && back->tests[0].duration < 1.26);
+	assert_string_equal(back->tests[1].reason, "exit status 1");
+	assert_int_equal(back->tests[1].exit_status, 1);
+	/* The chain passed: its stage is no failure. */
+	assert_int_equal(report_stage_outcome(back, 0), REPORT_PASS);
+	result_free(back);
+	free(text);
 }
 
 static void test_load_damaged(void **state)
@@ -986,6 +1035,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names, setup_dir, teardown_dir),
 		cmocka_unit_test(test_sidecar),
 		cmocka_unit_test(test_load_full),
+		cmocka_unit_test(test_guest_tests),
 		cmocka_unit_test(test_load_damaged),
 		cmocka_unit_test_setup_teardown(test_load_files, setup_dir, teardown_dir),
 		cmocka_unit_test(test_strip_and_lines),
