@@ -730,7 +730,7 @@ static int write_grubenv(const struct lab *lab, struct lab_ssh *s,
 int board_chain_write(const struct lab *lab, struct lab_ssh *s,
 		      const char *const *entries, int n)
 {
-	int64_t max = lab_get_int(lab, "grub", "max_stages", 9);
+	int64_t max = lab_get_int(lab, "grub", "max_stages");
 	struct envblk *old = NULL, *blk = NULL;
 	char **back = NULL;
 	size_t nback = 0;
@@ -949,7 +949,7 @@ int board_wait_up(const struct lab *lab, struct lab_ssh **s, int64_t timeout_ms)
 {
 	int64_t deadline = lab_mono_ms() + timeout_ms;
 	const char *host = lab_get(lab, "board", "host");
-	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
+	int port = (int)lab_get_int(lab, "board", "ssh_port");
 
 	while (lab_mono_ms() < deadline) {
 		if (lab_tcp_port_open(host, port, 1000)) {
@@ -968,9 +968,9 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 {
 	const char *cmd = lab_get(lab, "board", "reboot");
 	const char *host = lab_get(lab, "board", "host");
-	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
-	int64_t down_ms = lab_get_duration_ms(lab, "board", "down_timeout", 60000);
-	int64_t up_ms = lab_get_duration_ms(lab, "board", "up_timeout", 180000);
+	int port = (int)lab_get_int(lab, "board", "ssh_port");
+	int64_t down_ms = lab_get_duration_ms(lab, "board", "down_timeout");
+	int64_t up_ms = lab_get_duration_ms(lab, "board", "up_timeout");
 	const char *cmdv[40], *argv[48];
 	char *words = xstrdup(cmd ? cmd : "systemctl reboot"), *w, *save = NULL;
 	int k = 0, ret, st = 0;
@@ -1123,7 +1123,7 @@ static int ssh_recover(struct board *b, int connect_ret)
 {
 	const struct lab *lab = b->lab;
 	const char *host = lab_get(lab, "board", "host");
-	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
+	int port = (int)lab_get_int(lab, "board", "ssh_port");
 	int ret;
 
 	/* Something answers: it just came up, or a key or auth problem that
@@ -1138,8 +1138,7 @@ static int ssh_recover(struct board *b, int connect_ret)
 	ret = ssh_power_cycle(b);
 	if (!ret)
 		ret = board_wait_up(lab, &b->bs.ssh,
-				    lab_get_duration_ms(lab, "board", "up_timeout",
-							180000));
+				    lab_get_duration_ms(lab, "board", "up_timeout"));
 	return ret;
 }
 

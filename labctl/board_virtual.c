@@ -255,7 +255,7 @@ int vboard_set_chain(struct vboard *b, const struct lab *lab,
 				   &blk);
 	if (!ret)
 		ret = chain_set(blk, entries, (size_t)n,
-				(unsigned)lab_get_int(lab, "grub", "max_stages", 9));
+				(unsigned)lab_get_int(lab, "grub", "max_stages"));
 	if (!ret)
 		ret = diskimg_put_data(b->disk, blk->buf, blk->size,
 				       "/boot/grub/grubenv");

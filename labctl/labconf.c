@@ -4,6 +4,7 @@
  * line reader so that every message can name file:line, and so that
  * section headers (including empty or repeated ones) are seen directly.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1143,7 +1144,7 @@ static struct lab *open_pool_member(const char *name)
 	base = xstrndup(name, dash - name);
 	path = lab_find(base);
 	if (path && lab_load(path, &lab) == 0 &&
-	    lab_get_int(lab, "board", "pool", 1) >= k) {
+	    lab_get_int(lab, "board", "pool") >= k) {
 		free(lab->name);
 		lab->name = xstrdup(name);
 		lab->pool_member = (int)k;
@@ -1230,11 +1231,11 @@ const char *lab_get(const struct lab *lab, const char *section, const char *key)
 {
 	const struct lab_value *v = find_value(lab->values, lab->nvalues,
 					       section, key);
-	const struct lab_key_def *d;
+	const struct lab_key_def *d = find_def(section, key);
 
+	assert(d && "lab_get: a key the schema does not know");
 	if (v)
 		return v->value;
-	d = find_def(section, key);
 	if (d && d->def)
 		return d->def;
 	if (strcmp(section, "board") || strcmp(key, "type"))
@@ -1246,34 +1247,48 @@ const char *lab_variant_get(const struct lab_variant *v, const char *key)
 {
 	const struct lab_value *val = find_value(v->values, v->nvalues,
 						 "variant", key);
-	const struct lab_key_def *d;
+	const struct lab_key_def *d = find_def("variant", key);
 
+	assert(d && "lab_variant_get: a key the schema does not know");
 	if (val)
 		return val->value;
-	d = find_def("variant", key);
 	return d ? d->def : NULL;
 }
 
-int64_t lab_get_int(const struct lab *lab, const char *section, const char *key,
-		    int64_t fallback)
+/* The load checked every value, so a set value always parses. */
+int64_t lab_get_int(const struct lab *lab, const char *section, const char *key)
 {
 	const char *s = lab_get(lab, section, key);
 	int64_t v;
 
+	assert(find_def(section, key)->type == KEY_INT);
 	if (!s || lab_parse_int(s, &v) < 0)
-		return fallback;
+		return LAB_UNSET;
 	return v;
 }
 
 int64_t lab_get_duration_ms(const struct lab *lab, const char *section,
-			    const char *key, int64_t fallback)
+			    const char *key)
 {
 	const char *s = lab_get(lab, section, key);
 	int64_t ms;
 
+	assert(find_def(section, key)->type == KEY_DURATION);
 	if (!s || lab_parse_duration_ms(s, &ms) < 0)
-		return fallback;
+		return LAB_UNSET;
 	return ms;
+}
+
+int64_t lab_get_size_mib(const struct lab *lab, const char *section,
+			 const char *key)
+{
+	const char *s = lab_get(lab, section, key);
+	int64_t mib;
+
+	assert(find_def(section, key)->type == KEY_SIZE);
+	if (!s || lab_parse_size_mib(s, &mib) < 0)
+		return LAB_UNSET;
+	return mib;
 }
 
 bool lab_get_bool(const struct lab *lab, const char *section, const char *key)
@@ -1281,6 +1296,7 @@ bool lab_get_bool(const struct lab *lab, const char *section, const char *key)
 	const char *s = lab_get(lab, section, key);
 	bool b = false;
 
+	assert(find_def(section, key)->type == KEY_BOOL);
 	if (s)
 		lab_parse_bool(s, &b);
 	return b;

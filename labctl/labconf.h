@@ -120,19 +120,26 @@ void lab_free(struct lab *lab);
 /*
  * Resolved values: the file's value, else the schema default (or the
  * board-type dependent default), else NULL.  Variant keys: lab_variant_get.
+ * Defaults live in the schema only: a section/key the schema does not
+ * know is a programming error and fails an assertion.
  */
 const char *lab_get(const struct lab *lab, const char *section, const char *key);
 const char *lab_variant_get(const struct lab_variant *v, const char *key);
-int64_t lab_get_int(const struct lab *lab, const char *section, const char *key,
-		    int64_t fallback);
+/* What lab_get_int and lab_get_duration_ms return for a key that has no
+ * default and is not set in the file. */
+#define LAB_UNSET INT64_MIN
+int64_t lab_get_int(const struct lab *lab, const char *section, const char *key);
 bool lab_get_bool(const struct lab *lab, const char *section, const char *key);
 struct lab_param;
 /* A plain section's keys (all but driver) as driver params; returns n. */
 int lab_section_params(const struct lab *lab, const char *section,
 		       struct lab_param *p, int max);
-/* A KEY_DURATION value in milliseconds, or fallback when unset. */
+/* A KEY_SIZE value in MiB, or LAB_UNSET. */
+int64_t lab_get_size_mib(const struct lab *lab, const char *section,
+			 const char *key);
+/* A KEY_DURATION value in milliseconds, or LAB_UNSET. */
 int64_t lab_get_duration_ms(const struct lab *lab, const char *section,
-			    const char *key, int64_t fallback);
+			    const char *key);
 const struct lab_variant *lab_find_variant(const struct lab *lab,
 					   const char *name);
 

@@ -20,7 +20,7 @@ void lab_grub_init(struct lab_grub *g, const struct lab *lab)
 	int i;
 
 	memset(g, 0, sizeof(*g));
-	g->opts.max_stages = (int)lab_get_int(lab, "grub", "max_stages", 9);
+	g->opts.max_stages = (int)lab_get_int(lab, "grub", "max_stages");
 	g->opts.root = lab_get(lab, "grub", "root");
 	g->n = lab->nvariants;
 	g->entries = xcalloc((size_t)g->n + 1, sizeof(*g->entries));

@@ -28,7 +28,6 @@
 #include "ssh/ssh.h"
 
 #define LEASE_REMOTE_DIR "/var/tmp/labctl-leases"
-#define LEASE_DEFAULT_TTL_S (30 * 60)
 
 /*
  * $0 is "labctl-lease"; the arguments:
@@ -245,8 +244,7 @@ const char *lease_local_dir(const struct lab *lab)
 /* Who we are and for how long, wherever the lease lives. */
 static void lease_init_self(struct lease *l)
 {
-	l->ttl_s = lab_get_duration_ms(l->lab, "lock", "ttl",
-				       LEASE_DEFAULT_TTL_S * 1000) / 1000;
+	l->ttl_s = lab_get_duration_ms(l->lab, "lock", "ttl") / 1000;
 	if (l->ttl_s < 1)
 		l->ttl_s = 1;
 	who_am_i(l->owner, sizeof(l->owner));
@@ -336,7 +334,7 @@ static int lease_call(struct lease *l, const char *op, const char *flags,
 		/* A board that is down: say so in a second, not a timeout. */
 		if (!l->ssh && l->on_board &&
 		    !lab_tcp_port_open(l->remote_host,
-				       (int)lab_get_int(l->lab, "board", "ssh_port", 22),
+				       (int)lab_get_int(l->lab, "board", "ssh_port"),
 				       1000)) {
 			ret = lab_err(LAB_EINFRA, "%s does not answer on its ssh port",
 				      l->remote_host);

@@ -138,7 +138,7 @@ int lease_etcd_init(struct lease *l)
 	cfg.cert = lab_get(lab, "lock", "cert");
 	cfg.key = lab_get(lab, "lock", "key");
 	cfg.user = lab_get(lab, "lock", "user");
-	cfg.timeout_ms = lab_get_duration_ms(lab, "lock", "etcd_timeout", 5000);
+	cfg.timeout_ms = lab_get_duration_ms(lab, "lock", "etcd_timeout");
 	if ((cfg.cert != NULL) != (cfg.key != NULL)) {
 		lease_etcd_free_list(words, n);
 		return lab_err(LAB_ECONFIG, "%s: lock.cert and lock.key go together",
@@ -172,10 +172,10 @@ int lease_etcd_init(struct lease *l)
 	if (!le->priority)
 		le->priority = "fifo";
 	snprintf(le->klass, sizeof(le->klass), "%s", my_class());
-	le->ttl_s = lab_get_duration_ms(lab, "lock", "etcd_ttl", 10000) / 1000;
+	le->ttl_s = lab_get_duration_ms(lab, "lock", "etcd_ttl") / 1000;
 	if (le->ttl_s < 2)
 		le->ttl_s = 2;
-	le->offline_after = lab_get_int(lab, "lock", "offline_after", 3);
+	le->offline_after = lab_get_int(lab, "lock", "offline_after");
 	l->etcd = le;
 	return 0;
 }

@@ -734,7 +734,7 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 		r->before[i] = xstrdup(before[i]);
 	r->nbefore = nbefore;
 	if (r->jobs <= 0)
-		r->jobs = (int)lab_get_int(lab, "board", "pool", 1);
+		r->jobs = (int)lab_get_int(lab, "board", "pool");
 	if (!r->results_dir)
 		r->results_dir = "results";
 	return 0;

@@ -124,13 +124,13 @@ int qemu_board_command(struct vboard *b, const struct lab *lab)
 {
 	const char *kvm = lab_get(lab, "board", "kvm");
 	const char *drives = lab_get(lab, "board", "drives");
-	int64_t mib = 256, gdb = lab_get_int(lab, "board", "gdb_port", 0);
-	int64_t fwd = lab_get_int(lab, "board", "ssh_forward", 0);
+	int64_t mib = lab_get_size_mib(lab, "board", "memory");
+	int64_t gdb = lab_get_int(lab, "board", "gdb_port");
+	int64_t fwd = lab_get_int(lab, "board", "ssh_forward");
 	bool use_kvm = false;
 
 	char why[256] = "";
 
-	lab_parse_size_mib(lab_get(lab, "board", "memory"), &mib);
 	if (!strcmp(kvm, "yes")) {
 		if (!kvm_runs(b, lab_get(lab, "board", "cpu"), why, sizeof(why)))
 			return lab_err(LAB_EINFRA,
@@ -153,7 +153,7 @@ int qemu_board_command(struct vboard *b, const struct lab *lab)
 	vboard_add_arg(b, "-m");
 	vboard_add_arg(b, "%lldM", (long long)mib);
 	vboard_add_arg(b, "-smp");
-	vboard_add_arg(b, "%lld", (long long)lab_get_int(lab, "board", "smp", 2));
+	vboard_add_arg(b, "%lld", (long long)lab_get_int(lab, "board", "smp"));
 	vboard_add_arg(b, "-display");
 	vboard_add_arg(b, "none");
 	vboard_add_arg(b, "-drive");

@@ -1250,13 +1250,13 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 	}
 	/* The lab file's own keys win over any set's. */
 	if (value_line(lab->values, lab->nvalues, "watch", "cpus"))
-		out->cpus = (int)lab_get_int(lab, "watch", "cpus", 0);
+		out->cpus = (int)lab_get_int(lab, "watch", "cpus");
 	else if (n && out->stage[n - 1]->cpus)
 		out->cpus = out->stage[n - 1]->cpus;
 	else
 		out->cpus = out->run->cpus;
 	if (value_line(lab->values, lab->nvalues, "watch", "iter_min"))
-		out->iter_min = (int)lab_get_int(lab, "watch", "iter_min", 20);
+		out->iter_min = (int)lab_get_int(lab, "watch", "iter_min");
 	else if (n && out->stage[n - 1]->iter_min >= 0)
 		out->iter_min = out->stage[n - 1]->iter_min;
 	else

@@ -35,9 +35,6 @@
 #include "serial-capture/capture.h"
 #include "serial-capture/console.h"
 
-#define DEFAULT_STAGE_TIMEOUT_MS (60 * 1000)
-#define DEFAULT_TOTAL_TIMEOUT_MS (300 * 1000)
-#define DEFAULT_SILENCE_TIMEOUT_MS (30 * 1000)
 #define DRAIN_MS 200
 
 struct run_state {
@@ -518,16 +515,6 @@ static char *variant_banner(const struct lab_variant *v, const char *tmpl)
 	return strbuf_detach(&re, NULL);
 }
 
-static int64_t lab_duration(const struct lab *lab, const char *key, int64_t def)
-{
-	const char *s = lab_get(lab, "watch", key);
-	int64_t ms;
-
-	if (!s || lab_parse_duration_ms(s, &ms) < 0)
-		return def;
-	return ms;
-}
-
 static struct watch *make_watch(const struct lab *lab,
 				const struct lab_variant *const *chain, int n,
 				const struct run_opts *o)
@@ -536,16 +523,16 @@ static struct watch *make_watch(const struct lab *lab,
 	struct watch_stage_def *defs;
 	struct lab_rules lr;
 	struct watch_opts wo = {
-		.stage_timeout_ms = lab_duration(lab, "stage_timeout",
-						 DEFAULT_STAGE_TIMEOUT_MS),
-		.total_timeout_ms = lab_duration(lab, "timeout",
-						 DEFAULT_TOTAL_TIMEOUT_MS),
-		.silence_timeout_ms = lab_duration(lab, "silence_timeout",
-						   DEFAULT_SILENCE_TIMEOUT_MS),
+		.stage_timeout_ms = lab_get_duration_ms(lab, "watch",
+							"stage_timeout"),
+		.total_timeout_ms = lab_get_duration_ms(lab, "watch", "timeout"),
+		.silence_timeout_ms = lab_get_duration_ms(lab, "watch",
+							  "silence_timeout"),
 		.pass_re = lab_get(lab, "watch", "pass"),
 		.fail_res = fails,
 	};
 	struct watch *w;
+	int64_t cpus;
 	int i;
 
 	/* The rule sets: [watch] rules (default standin), each variant's. */
@@ -553,12 +540,12 @@ static struct watch *make_watch(const struct lab *lab,
 		return NULL;
 	wo.rules = lr.run;
 	/* A real board's CPU count is the lab's to say (watch.cpus). */
-	wo.cpus = lr.cpus ? lr.cpus :
-		  (int)lab_get_int(lab, "watch", "cpus",
-				   board_is_remote(lab) ? 1 :
-				   lab_get_int(lab, "board", "smp", 1));
+	cpus = lab_get_int(lab, "watch", "cpus");
+	if (cpus == LAB_UNSET)
+		cpus = board_is_remote(lab) ? 1 : lab_get_int(lab, "board", "smp");
+	wo.cpus = lr.cpus ? lr.cpus : (int)cpus;
 	wo.iter_min = lr.iter_min >= 0 ? lr.iter_min :
-		      (int)lab_get_int(lab, "watch", "iter_min", 20);
+		      (int)lab_get_int(lab, "watch", "iter_min");
 	if (o->timeout_ms > 0)
 		wo.total_timeout_ms = o->timeout_ms;
 	defs = xcalloc((size_t)n + 1, sizeof(*defs));
@@ -949,7 +936,7 @@ static int take_board(struct lab *lab, struct board *b,
 		      const struct lease_take_opts *lo,
 		      const struct board_hooks *hooks)
 {
-	int npool = (int)lab_get_int(lab, "board", "pool", 1);
+	int npool = (int)lab_get_int(lab, "board", "pool");
 	struct lease_take_opts now = *lo;
 	char *base, *qdir = NULL, *ticket = NULL, mine[64];
 	int i, ret = 0, last_pos = -1;
@@ -1030,10 +1017,10 @@ static int chain_prepare(struct run_chain *c, const struct lab *lab,
 		return ret;
 	for (i = 0; i < n; i++)
 		c->entries[i] = lab_variant_entry(lab, c->v[i], &c->titles[i]);
-	if (n > lab_get_int(lab, "grub", "max_stages", 9))
+	if (n > lab_get_int(lab, "grub", "max_stages"))
 		return lab_err(LAB_ECONFIG,
 			       "a chain of %d stages is longer than grub.max_stages = %lld in %s",
-			       n, (long long)lab_get_int(lab, "grub", "max_stages", 9),
+			       n, (long long)lab_get_int(lab, "grub", "max_stages"),
 			       lab->path);
 	/* A typo in a rule file is found now, not after build and deploy. */
 	ret = lab_rules_load(lab, c->v, n, &lr);
@@ -1115,9 +1102,9 @@ static int capture_start(struct run_state *rs, struct reader *reader)
 	/* `labctl console --follow LAB` finds and tails this capture. */
 	if (capture_publish(rs->cap, lab->name) < 0)
 		lab_err_clear();
-	if (lab_get_int(lab, "board", "gdb_port", 0))
+	if (lab_get_int(lab, "board", "gdb_port"))
 		lab_info("gdb stub: attach with  gdb -ex 'target remote 127.0.0.1:%lld'",
-			 (long long)lab_get_int(lab, "board", "gdb_port", 0));
+			 (long long)lab_get_int(lab, "board", "gdb_port"));
 	return 0;
 }
 

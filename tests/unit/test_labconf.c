@@ -11,11 +11,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glob.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "labctl/labconf.h"
@@ -356,19 +360,19 @@ static void check_full_lab(const struct lab *lab)
 	assert_string_equal(lab_get(lab, "board", "description"), "Full lab");
 	assert_string_equal(lab_get(lab, "board", "host"), "board1");
 	assert_string_equal(lab_get(lab, "board", "jump"), "me@gw:22");
-	assert_int_equal(lab_get_int(lab, "board", "ssh_port", -1), 2222);
+	assert_int_equal(lab_get_int(lab, "board", "ssh_port"), 2222);
 	assert_true(lab_get_bool(lab, "board", "battery"));
 	assert_string_equal(lab_get(lab, "power", "driver"), "http");
 	assert_string_equal(lab_get(lab, "power", "url"),
 			    "http://admin@pdu.example/api");
 	assert_string_equal(lab_get(lab, "power", "plan"), "http, ssh");
 	assert_false(lab_get_bool(lab, "power", "tls_verify"));
-	assert_int_equal(lab_get_int(lab, "power", "channel", -1), 2);
+	assert_int_equal(lab_get_int(lab, "power", "channel"), 2);
 	assert_string_equal(lab_get(lab, "console", "host"), "ser2net.example");
-	assert_int_equal(lab_get_int(lab, "console", "port", -1), 7001);
+	assert_int_equal(lab_get_int(lab, "console", "port"), 7001);
 	assert_string_equal(lab_get(lab, "deploy", "method"), "sftp");
 	assert_true(lab_get_bool(lab, "deploy", "sudo"));
-	assert_int_equal(lab_get_int(lab, "grub", "max_stages", -1), 16);
+	assert_int_equal(lab_get_int(lab, "grub", "max_stages"), 16);
 	assert_string_equal(lab_get(lab, "grub", "cmdline"), "loglevel=3");
 	assert_string_equal(lab_get(lab, "grub", "editenv"), "grub-editenv");
 
@@ -501,12 +505,12 @@ static void test_defaults_qemu(void **state)
 	/* Schema defaults. */
 	assert_string_equal(lab_get(lab, "board", "type"), "qemu");
 	assert_string_equal(lab_get(lab, "board", "memory"), "256M");
-	assert_int_equal(lab_get_int(lab, "board", "smp", -1), 2);
+	assert_int_equal(lab_get_int(lab, "board", "smp"), 2);
 	assert_string_equal(lab_get(lab, "board", "kvm"), "no");
 	assert_false(lab_get_bool(lab, "board", "battery"));
 	assert_string_equal(lab_get(lab, "power", "off_time"), "5s");
 	assert_string_equal(lab_get(lab, "deploy", "dir"), "/boot/xmhf");
-	assert_int_equal(lab_get_int(lab, "grub", "max_stages", -1), 9);
+	assert_int_equal(lab_get_int(lab, "grub", "max_stages"), 9);
 	assert_string_equal(lab_get(lab, "grub", "entry_prefix"), "XMHF-");
 	assert_string_equal(lab_get(lab, "grub", "editenv"), "native");
 	/* Board-type dependent defaults. */
@@ -517,10 +521,12 @@ static void test_defaults_qemu(void **state)
 	/* No default. */
 	assert_null(lab_get(lab, "board", "description"));
 	assert_null(lab_get(lab, "grub", "cmdline"));
-	assert_null(lab_get(lab, "board", "nosuchkey"));
-	assert_null(lab_get(lab, "nosuch", "type"));
-	assert_int_equal(lab_get_int(lab, "grub", "cmdline", 42), 42);
-	assert_false(lab_get_bool(lab, "grub", "cmdline"));
+	/* A number without a default and not set is unset, said so. */
+	assert_true(lab_get_int(lab, "watch", "cpus") == LAB_UNSET);
+	assert_true(lab_get_duration_ms(lab, "power", "confirm_timeout") ==
+		    LAB_UNSET);
+	assert_int_equal(lab_get_duration_ms(lab, "watch", "timeout"), 300000);
+	assert_int_equal(lab_get_size_mib(lab, "build", "cache_size"), 512);
 	lab_free(lab);
 
 	/* A variant with nothing set is the amd64 stand-in. */
@@ -539,7 +545,7 @@ static void test_defaults_laptop(void **state)
 	(void)state;
 	lab = parse_ok(LAPTOP);
 	assert_string_equal(lab_get(lab, "board", "user"), "root");
-	assert_int_equal(lab_get_int(lab, "board", "ssh_port", -1), 22);
+	assert_int_equal(lab_get_int(lab, "board", "ssh_port"), 22);
 	assert_null(lab_get(lab, "power", "driver"));
 	assert_null(lab_get(lab, "console", "driver"));
 	assert_string_equal(lab_get(lab, "deploy", "method"), "sftp");
@@ -866,11 +872,11 @@ static void test_bad_int(void **state)
 	    "[variant v] options: 0x100000000 is out of range (0..4294967295)");
 	/* Decimal (a leading zero is not octal) or hex. */
 	lab = parse_ok("[board]\nsmp = 010\ngdb_port = 0x1F90\n[variant v]\noptions = 0xffffffff\n");
-	assert_int_equal(lab_get_int(lab, "board", "smp", -1), 10);
-	assert_int_equal(lab_get_int(lab, "board", "gdb_port", -1), 8080);
+	assert_int_equal(lab_get_int(lab, "board", "smp"), 10);
+	assert_int_equal(lab_get_int(lab, "board", "gdb_port"), 8080);
 	lab_free(lab);
 	lab = parse_ok("[board]\nsmp = 08\n");
-	assert_int_equal(lab_get_int(lab, "board", "smp", -1), 8);
+	assert_int_equal(lab_get_int(lab, "board", "smp"), 8);
 	lab_free(lab);
 }
 
@@ -1427,6 +1433,177 @@ static void test_show_json_escapes(void **state)
 }
 
 /* Every schema entry is well formed; its default passes its own check. */
+/* Run fn(lab) in a child; true when it died of an assertion (SIGABRT). */
+static bool aborts(void (*fn)(const struct lab *), const struct lab *lab)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0)
+			dup2(null, 2);	/* the assertion's message */
+		fn(lab);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static void get_unknown_key(const struct lab *lab)
+{
+	lab_get(lab, "board", "nosuchkey");
+}
+
+static void get_unknown_section(const struct lab *lab)
+{
+	lab_get(lab, "nosuch", "type");
+}
+
+static void get_unknown_variant_key(const struct lab *lab)
+{
+	lab_variant_get(&lab->variants[0], "nosuchkey");
+}
+
+static void get_int_of_string(const struct lab *lab)
+{
+	lab_get_int(lab, "grub", "cmdline");
+}
+
+static void get_known_keys(const struct lab *lab)
+{
+	lab_get(lab, "board", "description");
+	lab_get_int(lab, "grub", "max_stages");
+	lab_variant_get(&lab->variants[0], "recipe");
+}
+
+/* A key the schema does not know is a programming error, not "unset". */
+static void test_unknown_key_asserts(void **state)
+{
+	struct lab *lab;
+
+	(void)state;
+	lab = parse_ok("[variant v]\n");
+	assert_false(aborts(get_known_keys, lab));
+	assert_true(aborts(get_unknown_key, lab));
+	assert_true(aborts(get_unknown_section, lab));
+	assert_true(aborts(get_unknown_variant_key, lab));
+	assert_true(aborts(get_int_of_string, lab));
+	lab_free(lab);
+}
+
+/* The next "..." string literal at *p, copied to out; false if none. */
+static bool next_literal(const char **p, char *out, size_t size)
+{
+	const char *s = *p, *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	if (*s != '"')
+		return false;
+	e = strchr(s + 1, '"');
+	if (!e || (size_t)(e - s - 1) >= size)
+		return false;
+	memcpy(out, s + 1, (size_t)(e - s - 1));
+	out[e - s - 1] = '\0';
+	*p = e + 1;
+	while (**p == ' ' || **p == '\t' || **p == '\n')
+		(*p)++;
+	if (**p == ',')
+		(*p)++;
+	return true;
+}
+
+static bool schema_has(const char *section, const char *key)
+{
+	const struct lab_key_def *d;
+
+	for (d = lab_schema; d->key; d++)
+		if (!strcmp(d->section, section) && !strcmp(d->key, key))
+			return true;
+	return false;
+}
+
+/*
+ * Every lab_get*() call in the sources that names its key as literals
+ * names a key of the schema (the assertion finds the others at run time),
+ * and no call passes a default of its own.
+ */
+static void test_call_sites_in_schema(void **state)
+{
+	static const char *const globs[] = {
+		"labctl/*.c", "power/*.c", "serial-capture/*.c", "report/*.c",
+	};
+	int calls = 0;
+	size_t g, i;
+
+	(void)state;
+	for (g = 0; g < sizeof(globs) / sizeof(globs[0]); g++) {
+		glob_t gl;
+
+		if (glob(globs[g], 0, NULL, &gl))
+			continue;
+		for (i = 0; i < gl.gl_pathc; i++) {
+			struct strbuf sb = STRBUF_INIT;
+			const char *p;
+
+			if (strstr(gl.gl_pathv[i], "labconf.c"))
+				continue;
+			assert_int_equal(lab_read_regular_file(&sb, gl.gl_pathv[i], 0) < 0, 0);
+			for (p = strbuf_str(&sb); (p = strstr(p, "lab_get")); ) {
+				char section[64], key[64];
+				const char *q = p + 7;
+
+				p = q;
+				q += strspn(q, "abcdefghijklmnopqrstuvwxyz_");
+				if (*q != '(')
+					continue;
+				q = strchr(q, ',');	/* past the lab */
+				if (!q)
+					break;
+				q++;
+				if (!next_literal(&q, section, sizeof(section)) ||
+				    !next_literal(&q, key, sizeof(key)))
+					continue;
+				calls++;
+				if (!schema_has(section, key))
+					fail_msg("%s: lab_get*(..., \"%s\", \"%s\"): no such key in the schema",
+						 gl.gl_pathv[i], section, key);
+				if (*q != ')')
+					fail_msg("%s: lab_get*(..., \"%s\", \"%s\", ...): defaults live in the schema",
+						 gl.gl_pathv[i], section, key);
+			}
+			strbuf_release(&sb);
+		}
+		globfree(&gl);
+	}
+	/* Run from the top of the tree, where the sources are. */
+	assert_true(calls > 0);
+}
+
+/*
+ * A default is written once: a key whose default depends on the board
+ * type has none in the schema.
+ */
+static void test_default_written_once(void **state)
+{
+	static const char *const dynamic[][2] = {
+		{ "power", "driver" }, { "console", "driver" },
+		{ "deploy", "method" }, { "grub", "root" },
+	};
+	const struct lab_key_def *d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(dynamic) / sizeof(dynamic[0]); i++)
+		for (d = lab_schema; d->key; d++)
+			if (!strcmp(d->section, dynamic[i][0]) &&
+			    !strcmp(d->key, dynamic[i][1]))
+				assert_null(d->def);
+}
+
 static void test_schema(void **state)
 {
 	const struct lab_key_def *d, *e;
@@ -1665,6 +1842,9 @@ int main(void)
 		cmocka_unit_test(test_redaction),
 		cmocka_unit_test(test_show_json_escapes),
 		cmocka_unit_test(test_schema),
+		cmocka_unit_test(test_unknown_key_asserts),
+		cmocka_unit_test(test_call_sites_in_schema),
+		cmocka_unit_test(test_default_written_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
