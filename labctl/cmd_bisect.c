@@ -551,7 +551,7 @@ static int check_board_free(const struct lab *lab)
 	struct lease l;
 	int ret = 0;
 
-	if (lab_get_int(lab, "board", "pool") > 1 || lease_init(&l, lab) < 0) {
+	if (lab->board.pool > 1 || lease_init(&l, lab) < 0) {
 		lab_err_clear();
 		return 0;
 	}

@@ -138,10 +138,10 @@ int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx)
 	titles = xcalloc((size_t)n + 1, sizeof(*titles));
 	entries = xcalloc((size_t)n + 1, sizeof(*entries));
 	ret = entries_of(lab, names, n, entries, titles);
-	if (!ret && n > lab_get_int(lab, "grub", "max_stages"))
+	if (!ret && n > lab->grub.max_stages)
 		ret = lab_err(LAB_ECONFIG,
 			      "a chain of %d stages is longer than grub.max_stages = %lld in %s",
-			      n, (long long)lab_get_int(lab, "grub", "max_stages"),
+			      n, (long long)lab->grub.max_stages,
 			      lab->path);
 	if (ret)
 		goto out;
@@ -256,7 +256,7 @@ int cmd_grub_install(int argc, char **argv, struct cmd_ctx *ctx)
 				fputs(strbuf_str(&plan), stdout);
 			} else if (!ret) {
 				printf("%s: GRUB scripts installed, %s regenerated and checked\n",
-				       lab->name, lab_get(lab, "grub", "cfg"));
+				       lab->name, lab->grub.cfg);
 			}
 		}
 	}

@@ -124,7 +124,7 @@ static const struct option options[] = {
 /* The cache's bound: $LABCTL_CACHE_SIZE, else [build] cache_size. */
 static int cache_bound(const struct lab *lab, int64_t *bytes)
 {
-	int64_t mib = lab_get_size_mib(lab, "build", "cache_size");
+	int64_t mib = lab->build.cache_size_mib;
 	int ret = hv_cache_max_env(bytes);
 
 	if (ret)

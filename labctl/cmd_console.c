@@ -221,7 +221,7 @@ static void on_link(void *arg, bool up, const char *reason)
 
 static void help(const struct session *s)
 {
-	const char *driver = lab_get(s->lab, "power", "driver");
+	const char *driver = s->lab->power.driver;
 
 	fputs("\r\n[labctl: escapes, typed after a newline or at the start:]\r\n", stderr);
 	fputs("  ~.  quit\r\n", stderr);
@@ -484,7 +484,7 @@ static int open_console(struct session *s)
 	struct lease_take_opts lo = { 0 };
 	int ret;
 
-	if (!lab_get(lab, "console", "driver") && (!ops || !ops->console_driver))
+	if (!lab->console.driver && (!ops || !ops->console_driver))
 		return lab_err(LAB_ECONFIG,
 			       "%s: no [console] driver: set driver = tty|tcp|telnet|ipmi-sol|amt-sol|ssh|cmd in its [console] section",
 			       lab->path);

@@ -291,7 +291,7 @@ static void print_deploy_json(const struct lab *lab,
 /* No names: the lab's grub.chain, else every variant in file order. */
 static const char **default_chain(const struct lab *lab, int *n, char **keep)
 {
-	const char *chain = lab_get(lab, "grub", "chain");
+	const char *chain = lab->grub.chain;
 	const char **names;
 	int i;
 

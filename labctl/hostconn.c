@@ -11,15 +11,13 @@ void hostconn_config(const struct lab *lab, const char *host,
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->name = lab->name;
-	cfg->host = host ? host : lab_get(lab, "board", "host");
-	cfg->port = (int)lab_get_int(lab, "board", "ssh_port");
-	cfg->user = lab_get(lab, "board", "user");
-	cfg->jump = lab_get(lab, "board", "jump");
-	cfg->identity = lab_get(lab, "board", "identity");
-	cfg->connect_timeout_ms = lab_get_duration_ms(lab, "board",
-						      "connect_timeout");
-	cfg->command_timeout_ms = lab_get_duration_ms(lab, "board",
-						      "command_timeout");
+	cfg->host = host ? host : lab->board.host;
+	cfg->port = lab->board.ssh_port;
+	cfg->user = lab->board.user;
+	cfg->jump = lab->board.jump;
+	cfg->identity = lab->board.identity;
+	cfg->connect_timeout_ms = lab->board.connect_timeout_ms;
+	cfg->command_timeout_ms = lab->board.command_timeout_ms;
 }
 
 int hostconn_open(const struct lab *lab, const char *host,

@@ -68,6 +68,7 @@ struct parse_state {
 
 static int parse_error(struct parse_state *ps, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+static void resolve_fields(struct lab *lab);
 
 static int parse_error(struct parse_state *ps, int line, const char *fmt, ...)
 {
@@ -941,8 +942,12 @@ int lab_parse(const char *path, const char *text, size_t len, struct lab **out)
 			    "syntax error: expected 'key = value', '[section]' or a comment");
 	else if (!ps.err && rc < 0)
 		parse_error(&ps, 0, "cannot parse (out of memory)");
-	if (!ps.err)
+	/* Every value passed its own check: resolve before the cross checks,
+	 * which see the board type through board_ops_of. */
+	if (!ps.err) {
+		resolve_fields(ps.lab);
 		check_lab(&ps);
+	}
 	if (ps.err) {
 		lab_free(ps.lab);
 		return ps.err;
@@ -1319,6 +1324,142 @@ const char *lab_variant_entry(const struct lab *lab, const struct lab_variant *v
 	strbuf_addstr(tmp, lab_get(lab, "grub", "entry_prefix"));
 	strbuf_addstr(tmp, v->name);
 	return strbuf_str(tmp);
+}
+
+#define CFG(section, key, field) { section, key, offsetof(struct lab, field), \
+	_Generic(((struct lab *)0)->field, int: 'i', int64_t: 'l', bool: 'b', \
+		 const char *: 's') }
+const struct lab_cfg_field lab_cfg_fields[] = {
+	CFG("board", "type", board.type),
+	CFG("board", "description", board.description),
+	CFG("board", "host", board.host),
+	CFG("board", "user", board.user),
+	CFG("board", "ssh_port", board.ssh_port),
+	CFG("board", "jump", board.jump),
+	CFG("board", "identity", board.identity),
+	CFG("board", "connect_timeout", board.connect_timeout_ms),
+	CFG("board", "command_timeout", board.command_timeout_ms),
+	CFG("board", "reboot", board.reboot),
+	CFG("board", "down_timeout", board.down_timeout_ms),
+	CFG("board", "up_timeout", board.up_timeout_ms),
+	CFG("board", "battery", board.battery),
+	CFG("board", "memory", board.memory_mib),
+	CFG("board", "smp", board.smp),
+	CFG("board", "cpu", board.cpu),
+	CFG("board", "machine", board.machine),
+	CFG("board", "kvm", board.kvm),
+	CFG("board", "gdb_port", board.gdb_port),
+	CFG("board", "drives", board.drives),
+	CFG("board", "tags", board.tags),
+	CFG("board", "pool", board.pool),
+	CFG("board", "ssh_forward", board.ssh_forward),
+	CFG("power", "driver", power.driver),
+	CFG("power", "plan", power.plan),
+	CFG("power", "confirm_timeout", power.confirm_timeout_ms),
+	CFG("power", "cuts", power.cuts),
+	CFG("power", "off_time", power.off_time_ms),
+	CFG("console", "driver", console.driver),
+	CFG("deploy", "method", deploy.method),
+	CFG("deploy", "dir", deploy.dir),
+	CFG("deploy", "sudo", deploy.sudo),
+	CFG("grub", "max_stages", grub.max_stages),
+	CFG("grub", "entry_prefix", grub.entry_prefix),
+	CFG("grub", "root", grub.root),
+	CFG("grub", "serial", grub.serial),
+	CFG("grub", "boot_drive", grub.boot_drive),
+	CFG("grub", "cmdline", grub.cmdline),
+	CFG("grub", "sinit", grub.sinit),
+	CFG("grub", "grubenv", grub.grubenv),
+	CFG("grub", "editenv", grub.editenv),
+	CFG("grub", "cfg", grub.cfg),
+	CFG("grub", "dropin", grub.dropin),
+	CFG("grub", "entries", grub.entries),
+	CFG("grub", "chain", grub.chain),
+	CFG("lock", "where", lock.where),
+	CFG("lock", "host", lock.host),
+	CFG("lock", "dir", lock.dir),
+	CFG("lock", "ttl", lock.ttl_ms),
+	CFG("lock", "endpoints", lock.endpoints),
+	CFG("lock", "cacert", lock.cacert),
+	CFG("lock", "cert", lock.cert),
+	CFG("lock", "key", lock.key),
+	CFG("lock", "user", lock.user),
+	CFG("lock", "password_env", lock.password_env),
+	CFG("lock", "password_file", lock.password_file),
+	CFG("lock", "etcd_ttl", lock.etcd_ttl_ms),
+	CFG("lock", "etcd_timeout", lock.etcd_timeout_ms),
+	CFG("lock", "prefix", lock.prefix),
+	CFG("lock", "priority", lock.priority),
+	CFG("lock", "offline_after", lock.offline_after),
+	CFG("watch", "timeout", watch.timeout_ms),
+	CFG("watch", "stage_timeout", watch.stage_timeout_ms),
+	CFG("watch", "silence_timeout", watch.silence_timeout_ms),
+	CFG("watch", "cpus", watch.cpus),
+	CFG("watch", "iter_min", watch.iter_min),
+	CFG("watch", "pass", watch.pass),
+	CFG("watch", "fail", watch.fail),
+	CFG("watch", "rules", watch.rules),
+	CFG("watch", "rules_file", watch.rules_file),
+	CFG("build", "cache_size", build.cache_size_mib),
+	{ NULL, NULL, 0, 0 }
+};
+#undef CFG
+
+char lab_cfg_ctype(enum lab_key_type type)
+{
+	switch (type) {
+	case KEY_INT:
+		return 'i';
+	case KEY_DURATION:
+	case KEY_SIZE:
+		return 'l';
+	case KEY_BOOL:
+		return 'b';
+	default:
+		return 's';
+	}
+}
+
+/* Fill lab->board, lab->grub, ... from the checked values and defaults. */
+static void resolve_fields(struct lab *lab)
+{
+	const struct lab_cfg_field *f;
+
+	for (f = lab_cfg_fields; f->key; f++) {
+		const struct lab_key_def *d = find_def(f->section, f->key);
+		const char *s = lab_get(lab, f->section, f->key);
+		char *at = (char *)lab + f->offset;
+		int64_t n = LAB_UNSET;
+		bool b = false;
+
+		/* test_labconf checks the table against the schema. */
+		assert(d && f->ctype == lab_cfg_ctype(d->type));
+		switch (d->type) {
+		case KEY_INT:
+			if (!s || lab_parse_int(s, &n) < 0)
+				n = 0;
+			*(int *)at = (int)n;
+			break;
+		case KEY_DURATION:
+			if (s && lab_parse_duration_ms(s, &n) < 0)
+				n = LAB_UNSET;
+			*(int64_t *)at = n;
+			break;
+		case KEY_SIZE:
+			if (s && lab_parse_size_mib(s, &n) < 0)
+				n = LAB_UNSET;
+			*(int64_t *)at = n;
+			break;
+		case KEY_BOOL:
+			if (s)
+				lab_parse_bool(s, &b);
+			*(bool *)at = b;
+			break;
+		default:
+			*(const char **)at = s;
+			break;
+		}
+	}
 }
 
 /* Call fn for every key that applies to this lab, in schema order. */

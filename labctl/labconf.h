@@ -19,6 +19,7 @@
 #define LABCONF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/strbuf.h"
@@ -62,6 +63,78 @@ struct lab_variant {
 	int nvalues;
 };
 
+/*
+ * The plain sections resolved once at load: the file's value, else the
+ * schema's (or the board type's) default.  A field is named after its key;
+ * a duration is in ms (KEY_ms), a size in MiB (KEY_mib).  A text without a
+ * value is NULL, a duration LAB_UNSET, a number 0 (only watch.cpus has
+ * neither value nor default, and 0 is outside its range).  The strings
+ * belong to the lab.  Driver keys of [power] and [console] stay key/value
+ * params (lab_section_params); only the keys every driver has are here.
+ */
+struct lab_board_cfg {
+	const char *type;		/* qemu|pc|laptop */
+	const char *description;
+	const char *host, *user, *jump, *identity;
+	int ssh_port;
+	int64_t connect_timeout_ms, command_timeout_ms;
+	const char *reboot;
+	int64_t down_timeout_ms, up_timeout_ms;
+	bool battery;
+	int64_t memory_mib;
+	int smp;
+	const char *cpu, *machine, *kvm;
+	int gdb_port;
+	const char *drives, *tags;
+	int pool, ssh_forward;
+};
+
+struct lab_power_cfg {
+	const char *driver;		/* NULL: none */
+	const char *plan;
+	int64_t confirm_timeout_ms;	/* LAB_UNSET: the plan's own */
+	const char *cuts;
+	int64_t off_time_ms;
+};
+
+struct lab_console_cfg {
+	const char *driver;		/* NULL: none */
+};
+
+struct lab_deploy_cfg {
+	const char *method;		/* image|sftp */
+	const char *dir;
+	bool sudo;
+};
+
+struct lab_grub_cfg {
+	int max_stages;
+	const char *entry_prefix, *root, *serial, *boot_drive, *cmdline;
+	const char *sinit, *grubenv, *editenv, *cfg, *dropin, *entries;
+	const char *chain;
+};
+
+struct lab_lock_cfg {
+	const char *where, *host, *dir;
+	int64_t ttl_ms;
+	const char *endpoints, *cacert, *cert, *key, *user;
+	const char *password_env, *password_file;
+	int64_t etcd_ttl_ms, etcd_timeout_ms;
+	const char *prefix, *priority;
+	int offline_after;
+};
+
+struct lab_watch_cfg {
+	int64_t timeout_ms, stage_timeout_ms, silence_timeout_ms;
+	int cpus;			/* 0: not set */
+	int iter_min;
+	const char *pass, *fail, *rules, *rules_file;
+};
+
+struct lab_build_cfg {
+	int64_t cache_size_mib;
+};
+
 struct lab {
 	char *name;		/* "qemu" for labs/qemu.conf */
 	char *path;		/* as found, e.g. "labs/qemu.conf" */
@@ -74,7 +147,28 @@ struct lab {
 	 * variant; their values' section is "power"). */
 	struct lab_variant *power_devs;
 	int npower_devs;
+	/* Resolved at load (see struct lab_board_cfg). */
+	struct lab_board_cfg board;
+	struct lab_power_cfg power;
+	struct lab_console_cfg console;
+	struct lab_deploy_cfg deploy;
+	struct lab_grub_cfg grub;
+	struct lab_lock_cfg lock;
+	struct lab_watch_cfg watch;
+	struct lab_build_cfg build;
 };
+
+/* Where each resolved key lives in struct lab, and the field's C type:
+ * 'i' int (KEY_INT), 'l' int64_t (KEY_DURATION, KEY_SIZE), 'b' bool
+ * (KEY_BOOL), 's' const char * (the rest).  Terminated by key == NULL. */
+struct lab_cfg_field {
+	const char *section, *key;
+	size_t offset;
+	char ctype;
+};
+/* The C type a schema key resolves to ('i', 'l', 'b' or 's'). */
+char lab_cfg_ctype(enum lab_key_type type);
+extern const struct lab_cfg_field lab_cfg_fields[];
 
 /* The schema, terminated by an entry with key == NULL. */
 extern const struct lab_key_def lab_schema[];

@@ -709,7 +709,7 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 	if (!ops || !ops->is_virtual)
 		return lab_err(LAB_ECONFIG,
 			       "%s runs on QEMU boards: a real board's grub.cfg has no entries for the variants it makes (%s is a %s)",
-			       verb, lab->name, lab_get(lab, "board", "type"));
+			       verb, lab->name, lab->board.type);
 	ret = lab_resolve_chain(lab, &base, 1, &v);
 	if (ret)
 		return ret;
@@ -734,7 +734,7 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 		r->before[i] = xstrdup(before[i]);
 	r->nbefore = nbefore;
 	if (r->jobs <= 0)
-		r->jobs = (int)lab_get_int(lab, "board", "pool");
+		r->jobs = lab->board.pool;
 	if (!r->results_dir)
 		r->results_dir = "results";
 	return 0;

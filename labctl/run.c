@@ -519,20 +519,17 @@ static struct watch *make_watch(const struct lab *lab,
 				const struct lab_variant *const *chain, int n,
 				const struct run_opts *o)
 {
-	const char *fails[2] = { lab_get(lab, "watch", "fail"), NULL };
+	const char *fails[2] = { lab->watch.fail, NULL };
 	struct watch_stage_def *defs;
 	struct lab_rules lr;
 	struct watch_opts wo = {
-		.stage_timeout_ms = lab_get_duration_ms(lab, "watch",
-							"stage_timeout"),
-		.total_timeout_ms = lab_get_duration_ms(lab, "watch", "timeout"),
-		.silence_timeout_ms = lab_get_duration_ms(lab, "watch",
-							  "silence_timeout"),
-		.pass_re = lab_get(lab, "watch", "pass"),
+		.stage_timeout_ms = lab->watch.stage_timeout_ms,
+		.total_timeout_ms = lab->watch.timeout_ms,
+		.silence_timeout_ms = lab->watch.silence_timeout_ms,
+		.pass_re = lab->watch.pass,
 		.fail_res = fails,
 	};
 	struct watch *w;
-	int64_t cpus;
 	int i;
 
 	/* The rule sets: [watch] rules (default standin), each variant's. */
@@ -540,12 +537,10 @@ static struct watch *make_watch(const struct lab *lab,
 		return NULL;
 	wo.rules = lr.run;
 	/* A real board's CPU count is the lab's to say (watch.cpus). */
-	cpus = lab_get_int(lab, "watch", "cpus");
-	if (cpus == LAB_UNSET)
-		cpus = board_is_remote(lab) ? 1 : lab_get_int(lab, "board", "smp");
-	wo.cpus = lr.cpus ? lr.cpus : (int)cpus;
+	wo.cpus = lr.cpus ? lr.cpus : lab->watch.cpus ? lab->watch.cpus :
+		  board_is_remote(lab) ? 1 : lab->board.smp;
 	wo.iter_min = lr.iter_min >= 0 ? lr.iter_min :
-		      (int)lab_get_int(lab, "watch", "iter_min");
+		      lab->watch.iter_min;
 	if (o->timeout_ms > 0)
 		wo.total_timeout_ms = o->timeout_ms;
 	defs = xcalloc((size_t)n + 1, sizeof(*defs));
@@ -936,7 +931,7 @@ static int take_board(struct lab *lab, struct board *b,
 		      const struct lease_take_opts *lo,
 		      const struct board_hooks *hooks)
 {
-	int npool = (int)lab_get_int(lab, "board", "pool");
+	int npool = lab->board.pool;
 	struct lease_take_opts now = *lo;
 	char *base, *qdir = NULL, *ticket = NULL, mine[64];
 	int i, ret = 0, last_pos = -1;
@@ -1017,10 +1012,10 @@ static int chain_prepare(struct run_chain *c, const struct lab *lab,
 		return ret;
 	for (i = 0; i < n; i++)
 		c->entries[i] = lab_variant_entry(lab, c->v[i], &c->titles[i]);
-	if (n > lab_get_int(lab, "grub", "max_stages"))
+	if (n > lab->grub.max_stages)
 		return lab_err(LAB_ECONFIG,
 			       "a chain of %d stages is longer than grub.max_stages = %lld in %s",
-			       n, (long long)lab_get_int(lab, "grub", "max_stages"),
+			       n, (long long)lab->grub.max_stages,
 			       lab->path);
 	/* A typo in a rule file is found now, not after build and deploy. */
 	ret = lab_rules_load(lab, c->v, n, &lr);
@@ -1102,9 +1097,9 @@ static int capture_start(struct run_state *rs, struct reader *reader)
 	/* `labctl console --follow LAB` finds and tails this capture. */
 	if (capture_publish(rs->cap, lab->name) < 0)
 		lab_err_clear();
-	if (lab_get_int(lab, "board", "gdb_port"))
+	if (lab->board.gdb_port)
 		lab_info("gdb stub: attach with  gdb -ex 'target remote 127.0.0.1:%lld'",
-			 (long long)lab_get_int(lab, "board", "gdb_port"));
+			 (long long)lab->board.gdb_port);
 	return 0;
 }
 

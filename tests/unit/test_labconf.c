@@ -1536,7 +1536,7 @@ static void test_call_sites_in_schema(void **state)
 	static const char *const globs[] = {
 		"labctl/*.c", "power/*.c", "serial-capture/*.c", "report/*.c",
 	};
-	int calls = 0;
+	int files = 0;
 	size_t g, i;
 
 	(void)state;
@@ -1552,6 +1552,7 @@ static void test_call_sites_in_schema(void **state)
 			if (strstr(gl.gl_pathv[i], "labconf.c"))
 				continue;
 			assert_int_equal(lab_read_regular_file(&sb, gl.gl_pathv[i], 0) < 0, 0);
+			files++;
 			for (p = strbuf_str(&sb); (p = strstr(p, "lab_get")); ) {
 				char section[64], key[64];
 				const char *q = p + 7;
@@ -1567,7 +1568,6 @@ static void test_call_sites_in_schema(void **state)
 				if (!next_literal(&q, section, sizeof(section)) ||
 				    !next_literal(&q, key, sizeof(key)))
 					continue;
-				calls++;
 				if (!schema_has(section, key))
 					fail_msg("%s: lab_get*(..., \"%s\", \"%s\"): no such key in the schema",
 						 gl.gl_pathv[i], section, key);
@@ -1580,7 +1580,7 @@ static void test_call_sites_in_schema(void **state)
 		globfree(&gl);
 	}
 	/* Run from the top of the tree, where the sources are. */
-	assert_true(calls > 0);
+	assert_true(files > 0);
 }
 
 /*
@@ -1602,6 +1602,91 @@ static void test_default_written_once(void **state)
 			if (!strcmp(d->section, dynamic[i][0]) &&
 			    !strcmp(d->key, dynamic[i][1]))
 				assert_null(d->def);
+}
+
+/*
+ * Every key of [board], [deploy], [grub], [lock], [watch] and [build] is
+ * resolved into its typed field, and each field has the key's C type.
+ */
+static void test_cfg_fields_cover_schema(void **state)
+{
+	static const char *const typed[] = {
+		"board", "deploy", "grub", "lock", "watch", "build",
+	};
+	const struct lab_cfg_field *f, *g;
+	const struct lab_key_def *d;
+	size_t i;
+
+	(void)state;
+	for (f = lab_cfg_fields; f->key; f++) {
+		for (d = lab_schema; d->key; d++)
+			if (!strcmp(d->section, f->section) && !strcmp(d->key, f->key))
+				break;
+		if (!d->key)
+			fail_msg("field for %s.%s: no such key", f->section, f->key);
+		if (f->ctype != lab_cfg_ctype(d->type))
+			fail_msg("field for %s.%s has C type '%c', the key '%c'",
+				 f->section, f->key, f->ctype, lab_cfg_ctype(d->type));
+		for (g = lab_cfg_fields; g != f; g++)
+			if (g->offset == f->offset)
+				fail_msg("%s.%s and %s.%s share a field", g->section,
+					 g->key, f->section, f->key);
+	}
+	for (d = lab_schema; d->key; d++) {
+		for (i = 0; i < sizeof(typed) / sizeof(typed[0]); i++)
+			if (!strcmp(d->section, typed[i]))
+				break;
+		if (i == sizeof(typed) / sizeof(typed[0]))
+			continue;
+		for (f = lab_cfg_fields; f->key; f++)
+			if (!strcmp(d->section, f->section) && !strcmp(d->key, f->key))
+				break;
+		if (!f->key)
+			fail_msg("%s.%s has no field in struct lab", d->section, d->key);
+	}
+}
+
+/* The typed fields hold what lab_get resolves, defaults included. */
+static void test_cfg_fields_resolved(void **state)
+{
+	struct lab *lab;
+
+	(void)state;
+	lab = parse_ok("");
+	assert_string_equal(lab->board.type, "qemu");
+	assert_int_equal(lab->board.smp, 2);
+	assert_int_equal(lab->board.memory_mib, 256);
+	assert_false(lab->board.battery);
+	assert_null(lab->board.host);
+	assert_string_equal(lab->power.driver, "qemu");
+	assert_string_equal(lab->console.driver, "qemu");
+	assert_int_equal(lab->power.off_time_ms, 5000);
+	assert_true(lab->power.confirm_timeout_ms == LAB_UNSET);
+	assert_string_equal(lab->deploy.method, "image");
+	assert_string_equal(lab->grub.root, "(hd0,msdos1)");
+	assert_int_equal(lab->grub.max_stages, 9);
+	assert_int_equal(lab->watch.timeout_ms, 300000);
+	assert_int_equal(lab->watch.cpus, 0);
+	assert_int_equal(lab->watch.iter_min, 20);
+	assert_int_equal(lab->lock.ttl_ms, 30 * 60 * 1000);
+	assert_string_equal(lab->lock.prefix, "/labctl/");
+	assert_int_equal(lab->build.cache_size_mib, 512);
+	lab_free(lab);
+
+	lab = parse_ok(LAPTOP "battery = yes\n" "ssh_port = 2222\n"
+		       "up_timeout = 2m\n"
+		       "[deploy]\nsudo = on\n[watch]\ncpus = 4\n"
+		       "[build]\ncache_size = 2G\n");
+	assert_true(lab->board.battery);
+	assert_int_equal(lab->board.ssh_port, 2222);
+	assert_int_equal(lab->board.up_timeout_ms, 120000);
+	assert_string_equal(lab->deploy.method, "sftp");
+	assert_true(lab->deploy.sudo);
+	assert_null(lab->grub.root);
+	assert_null(lab->console.driver);
+	assert_int_equal(lab->watch.cpus, 4);
+	assert_int_equal(lab->build.cache_size_mib, 2048);
+	lab_free(lab);
 }
 
 static void test_schema(void **state)
@@ -1845,6 +1930,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_key_asserts),
 		cmocka_unit_test(test_call_sites_in_schema),
 		cmocka_unit_test(test_default_written_once),
+		cmocka_unit_test(test_cfg_fields_cover_schema),
+		cmocka_unit_test(test_cfg_fields_resolved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
