@@ -179,24 +179,31 @@ static bool is_xmhf64(const struct lab_variant *v)
 	return !strcmp(lab_variant_get(v, "recipe"), "xmhf64");
 }
 
-/* --src for xmhf64 variants: they build from DIR (the step's lab copy). */
-static void override_src(const struct lab_variant *const *chain, int n,
-			 const char *dir)
+/*
+ * --src for xmhf64 variants: they build from DIR (the step's copy of the
+ * tree).  A lab of the step's own with those variants; lab is not touched.
+ */
+static struct lab *lab_with_src(const struct lab *lab,
+				const struct lab_variant *const *chain, int n,
+				const char *dir)
 {
-	int i, k;
+	struct lab_variant *vs = xcalloc((size_t)n + 1, sizeof(*vs));
+	struct lab *step;
+	int i, k, nv = 0;
 
 	for (i = 0; i < n; i++) {
-		struct lab_variant *v = (struct lab_variant *)chain[i];
-
-		if (!is_xmhf64(v))
+		for (k = 0; k < nv && strcmp(vs[k].name, chain[i]->name); k++)
+			;
+		if (!is_xmhf64(chain[i]) || k < nv)
 			continue;
-		for (k = 0; k < v->nvalues; k++) {
-			if (!strcmp(v->values[k].def->key, "src")) {
-				free(v->values[k].value);
-				v->values[k].value = xstrdup(dir);
-			}
-		}
+		lab_variant_copy(&vs[nv], chain[i]);
+		lab_variant_set(&vs[nv++], "src", dir);
 	}
+	step = lab_with_variants(lab, vs, nv);
+	for (i = 0; i < nv; i++)
+		lab_variant_release(&vs[i]);
+	free(vs);
+	return step;
 }
 
 /*
@@ -328,7 +335,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	struct hv_build_result *built = NULL;
 	struct strbuf line = STRBUF_INIT;
 	json_t *obj;
-	struct lab *lab = NULL;
+	struct lab *lab = NULL, *file_lab = NULL;
 	const char *cwd = getenv(ENV_CWD), *top = getenv(ENV_REPO);
 	const char *result = NULL, *verdict = NULL, *build_log = NULL;
 	char *head = NULL, *reason = NULL, **names = NULL;
@@ -371,8 +378,18 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 		code = STEP_ABORT;
 		goto record;
 	}
-	if (a.src)
-		override_src(chain, n, a.src);
+	if (a.src) {
+		/* names may point into the lab's variants: keep it. */
+		file_lab = lab;
+		lab = lab_with_src(file_lab, chain, n, a.src);
+		ret = lab_resolve_chain(lab, (const char *const *)names, n,
+					chain);
+		if (ret) {
+			reason = xstrdup(lab_errmsg(ret));
+			code = STEP_ABORT;
+			goto record;
+		}
+	}
 
 	/* Build first, so a build failure is told apart from the run's
 	 * infrastructure errors; the run's own build is then a cache hit. */
@@ -462,6 +479,7 @@ record:
 	free(reason);
 	strbuf_release(&line);
 	lab_free(lab);
+	lab_free(file_lab);
 	free(a.names);
 	lab_stop_release(&stop);
 	return code;

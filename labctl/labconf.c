@@ -1214,6 +1214,95 @@ void lab_free(struct lab *lab)
 	free(lab);
 }
 
+static struct lab_value *copy_values(const struct lab_value *values, int n)
+{
+	struct lab_value *c = xcalloc((size_t)n + 1, sizeof(*c));
+	int i;
+
+	for (i = 0; i < n; i++) {
+		c[i] = values[i];
+		c[i].value = xstrdup(values[i].value);
+	}
+	return c;
+}
+
+void lab_variant_copy(struct lab_variant *dst, const struct lab_variant *src)
+{
+	dst->name = xstrdup(src->name);
+	dst->line = src->line;
+	dst->values = copy_values(src->values, src->nvalues);
+	dst->nvalues = src->nvalues;
+}
+
+void lab_variant_set(struct lab_variant *v, const char *key, const char *value)
+{
+	const struct lab_key_def *d = find_def("variant", key);
+	int i;
+
+	assert(d && "lab_variant_set: a key the schema does not know");
+	for (i = 0; i < v->nvalues; i++) {
+		if (v->values[i].def == d) {
+			free(v->values[i].value);
+			v->values[i].value = xstrdup(value);
+			return;
+		}
+	}
+	v->values = xrealloc(v->values, (size_t)(v->nvalues + 1) *
+			     sizeof(*v->values));
+	v->values[v->nvalues++] = (struct lab_value){
+		.section = d->section, .def = d, .value = xstrdup(value),
+	};
+}
+
+void lab_variant_release(struct lab_variant *v)
+{
+	free(v->name);
+	free_values(v->values, v->nvalues);
+	memset(v, 0, sizeof(*v));
+}
+
+struct lab *lab_with_variants(const struct lab *lab,
+			      const struct lab_variant *vs, int n)
+{
+	struct lab *c = xzalloc(sizeof(*c));
+	int i, k;
+
+	c->name = xstrdup(lab->name);
+	c->path = xstrdup(lab->path);
+	c->pool_member = lab->pool_member;
+	c->values = copy_values(lab->values, lab->nvalues);
+	c->nvalues = lab->nvalues;
+	c->power_devs = xcalloc((size_t)lab->npower_devs + 1,
+				sizeof(*c->power_devs));
+	for (i = 0; i < lab->npower_devs; i++)
+		lab_variant_copy(&c->power_devs[i], &lab->power_devs[i]);
+	c->npower_devs = lab->npower_devs;
+	c->variants = xcalloc((size_t)(lab->nvariants + n) + 1,
+			      sizeof(*c->variants));
+	for (i = 0; i < lab->nvariants; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+
+		for (k = 0; k < n && strcmp(vs[k].name, v->name); k++)
+			;
+		lab_variant_copy(&c->variants[c->nvariants++], k < n ? &vs[k] : v);
+	}
+	for (k = 0; k < n; k++)
+		if (!lab_find_variant(lab, vs[k].name))
+			lab_variant_copy(&c->variants[c->nvariants++], &vs[k]);
+	resolve_fields(c);
+	return c;
+}
+
+struct lab *lab_pool_member(const struct lab *lab, int k)
+{
+	struct lab *m = lab_with_variants(lab, NULL, 0);
+
+	free(m->name);
+	m->name = xasprintf("%s-%d", lab->name, k);
+	m->pool_member = k;
+	return m;
+}
+
 /* Defaults that depend on the board type. */
 static const char *dynamic_default(const struct lab *lab, const char *section,
 				   const char *key)

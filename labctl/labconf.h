@@ -237,6 +237,23 @@ int64_t lab_get_duration_ms(const struct lab *lab, const char *section,
 const struct lab_variant *lab_find_variant(const struct lab *lab,
 					   const char *name);
 
+/*
+ * Variants a verb makes for its runs (matrix's cells, bisect's --src) are
+ * its own, never written into the lab: a copy, changed with
+ * lab_variant_set, then run through a lab of their own.
+ */
+void lab_variant_copy(struct lab_variant *dst, const struct lab_variant *src);
+/* Set key (a [variant] key of the schema) to a copy of value. */
+void lab_variant_set(struct lab_variant *v, const char *key, const char *value);
+void lab_variant_release(struct lab_variant *v);
+/* A new lab: lab's copy with vs in place of its variants of the same name
+ * and the others added after them.  Free it with lab_free. */
+struct lab *lab_with_variants(const struct lab *lab,
+			      const struct lab_variant *vs, int n);
+/* Board k of a pool lab, as a lab of its own named "NAME-k" (lab_open
+ * gives the same for the name "NAME-k").  Free it with lab_free. */
+struct lab *lab_pool_member(const struct lab *lab, int k);
+
 /* The GRUB menu entry title of a variant (entry key or prefix + name). */
 const char *lab_variant_entry(const struct lab *lab, const struct lab_variant *v,
 			      struct strbuf *tmp);

@@ -38,7 +38,8 @@
 #define DRAIN_MS 200
 
 struct run_state {
-	struct lab *lab;
+	const struct lab *lab;	/* the board's: a pool's member once taken */
+	struct lab *member;	/* that member, owned */
 	const struct board_ops *board;	/* its type, once taken */
 	const struct run_opts *opts;
 	struct watch *watch;
@@ -924,31 +925,33 @@ static int queue_position(const char *qdir, const char *mine)
 /*
  * The board a run uses.  A pool lab ([board] pool = N) is N virtual boards
  * LAB-1 .. LAB-N, each with its own lease, state and QEMU: take the first
- * free one (lab->name becomes its name).  When all are busy, wait in line
- * (a ticket in the lease directory) and say where in the line we are.
+ * free one (*member, a lab of its own named after the board).  When all are
+ * busy, wait in line (a ticket in the lease directory) and say where in
+ * the line we are.
  */
-static int take_board(struct lab *lab, struct board *b,
-		      const struct lease_take_opts *lo,
+static int take_board(const struct lab *lab, struct lab **member,
+		      struct board *b, const struct lease_take_opts *lo,
 		      const struct board_hooks *hooks)
 {
 	int npool = lab->board.pool;
 	struct lease_take_opts now = *lo;
-	char *base, *qdir = NULL, *ticket = NULL, mine[64];
+	const char *base = lab->name;
+	char *qdir = NULL, *ticket = NULL, mine[64];
 	int i, ret = 0, last_pos = -1;
 
+	*member = NULL;
 	if (npool <= 1)
 		return lab_board_open(b, lab, lo, hooks);
-	base = lab->name;
 	now.wait_ms = 0;
 	for (;;) {
 		for (i = 1; i <= npool; i++) {
-			lab->name = xasprintf("%s-%d", base, i);
-			ret = lab_board_open(b, lab, &now, hooks);
+			*member = lab_pool_member(lab, i);
+			ret = lab_board_open(b, *member, &now, hooks);
 			if (!ret)
 				goto got;
 			lab_board_close(b);
-			free(lab->name);
-			lab->name = base;
+			lab_free(*member);
+			*member = NULL;
 			if (ret != -LAB_EBUSY)
 				goto out;
 			lab_err_clear();
@@ -974,8 +977,7 @@ static int take_board(struct lab *lab, struct board *b,
 		lab_sleep_ms(500);
 	}
 got:
-	lab_info("%s: using board %s of the pool", base, lab->name);
-	free(base);
+	lab_info("%s: using board %s of the pool", base, (*member)->name);
 out:
 	if (ticket)
 		unlink(ticket);
@@ -1043,7 +1045,7 @@ static void chain_release(struct run_chain *c)
 
 /*
  * The board, ready to boot the chain: reserved (a pool lab picks a free
- * board here and renames lab), the chain built and deployed when asked,
+ * board here: rs->lab becomes that board's), the chain built and deployed when asked,
  * and set in the board's GRUB environment.
  */
 static int board_ready(struct run_state *rs, struct board *b,
@@ -1057,7 +1059,9 @@ static int board_ready(struct run_state *rs, struct board *b,
 	struct board_deploy_stats st = { 0 };
 	int i, ret;
 
-	ret = take_board(rs->lab, b, &lo, &hooks);
+	ret = take_board(rs->lab, &rs->member, b, &lo, &hooks);
+	if (rs->member)
+		rs->lab = rs->member;
 	run_record_set_lab(&rs->rec, rs->lab->name);
 	if (ret)
 		return ret;
@@ -1192,7 +1196,7 @@ static void record_result(struct run_state *rs, struct run_result *out)
 	memset(&rs->rec.res, 0, sizeof(rs->rec.res));
 }
 
-int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
+int lab_run_chain(const struct lab *lab, const char *const *chain_names, int n,
 		  const struct run_opts *o, struct run_result *out)
 {
 	struct run_chain c = { 0 };
@@ -1258,6 +1262,7 @@ out_board:
 		lab_err_clear();
 	free(health_why);
 	lab_board_close(&b);
+	lab_free(rs.member);
 	lab_stop_release(&stop);
 	run_record_release(&rs.rec);
 out:

@@ -1689,6 +1689,50 @@ static void test_cfg_fields_resolved(void **state)
 	lab_free(lab);
 }
 
+/* Verbs change variants in copies; the lab they came from stays as loaded. */
+static void test_with_variants(void **state)
+{
+	static const char text[] =
+		"[board]\npool = 3\n[grub]\nmax_stages = 4\n"
+		"[variant a]\nrecipe = xmhf64\nsrc = /old\nargs = amd64\n"
+		"[variant b]\narch = i386\n";
+	struct lab_variant vs[2] = { { 0 } };
+	struct lab *lab, *c, *m;
+
+	(void)state;
+	lab = parse_ok(text);
+	lab_variant_copy(&vs[0], &lab->variants[0]);
+	lab_variant_set(&vs[0], "src", "/new");
+	vs[1].name = xstrdup("b.amd64.0x1");
+	lab_variant_set(&vs[1], "arch", "amd64");
+	lab_variant_set(&vs[1], "arch", "amd64");	/* replaced, not added */
+	assert_int_equal(vs[1].nvalues, 1);
+
+	c = lab_with_variants(lab, vs, 2);
+	lab_variant_release(&vs[0]);
+	lab_variant_release(&vs[1]);
+	assert_int_equal(c->nvariants, 3);
+	assert_string_equal(lab_variant_get(lab_find_variant(c, "a"), "src"), "/new");
+	assert_string_equal(lab_variant_get(lab_find_variant(c, "a"), "args"), "amd64");
+	assert_string_equal(lab_variant_get(lab_find_variant(c, "b.amd64.0x1"),
+					    "arch"), "amd64");
+	assert_int_equal(c->grub.max_stages, 4);
+	assert_int_equal(c->board.pool, 3);
+	/* The lab itself: as loaded. */
+	assert_int_equal(lab->nvariants, 2);
+	assert_string_equal(lab_variant_get(&lab->variants[0], "src"), "/old");
+	assert_null(lab_find_variant(lab, "b.amd64.0x1"));
+
+	m = lab_pool_member(lab, 2);
+	assert_string_equal(m->name, "t-2");
+	assert_int_equal(m->pool_member, 2);
+	assert_int_equal(m->grub.max_stages, 4);
+	assert_string_equal(lab->name, "t");
+	lab_free(m);
+	lab_free(c);
+	lab_free(lab);
+}
+
 static void test_schema(void **state)
 {
 	const struct lab_key_def *d, *e;
@@ -1932,6 +1976,7 @@ int main(void)
 		cmocka_unit_test(test_default_written_once),
 		cmocka_unit_test(test_cfg_fields_cover_schema),
 		cmocka_unit_test(test_cfg_fields_resolved),
+		cmocka_unit_test(test_with_variants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
