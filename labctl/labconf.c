@@ -23,6 +23,8 @@
 #include "labctl/labconf.h"
 #include "labctl/matrix.h"
 #include "labctl/rules.h"
+#include "power/power.h"
+#include "serial-capture/console.h"
 #include "lib/clock.h"
 #include "lib/param.h"
 #include "lib/err.h"
@@ -323,14 +325,78 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-static const struct lab_key_def *find_def(const char *section, const char *key)
+/* The keys a power or console driver declares, or NULL. */
+static const struct lab_key_def *driver_keys(const char *section,
+					     const char *driver)
 {
-	const struct lab_key_def *d;
+	int i;
 
-	for (d = lab_schema; d->key; d++)
+	if (!driver)
+		return NULL;
+	if (!strcmp(section, "power")) {
+		for (i = 0; power_drivers[i]; i++)
+			if (!strcmp(power_drivers[i]->name, driver))
+				return power_drivers[i]->lab_keys;
+	} else if (!strcmp(section, "console")) {
+		for (i = 0; console_drivers[i]; i++)
+			if (!strcmp(console_drivers[i]->name, driver))
+				return console_drivers[i]->lab_keys;
+	}
+	return NULL;
+}
+
+/* The i-th driver of a section's table (its name), or NULL at the end. */
+static const char *nth_driver(const char *section, int i,
+			      const struct lab_key_def **keys)
+{
+	if (!strcmp(section, "power") && power_drivers[i]) {
+		*keys = power_drivers[i]->lab_keys;
+		return power_drivers[i]->name;
+	}
+	if (!strcmp(section, "console") && console_drivers[i]) {
+		*keys = console_drivers[i]->lab_keys;
+		return console_drivers[i]->name;
+	}
+	return NULL;
+}
+
+static const struct lab_key_def *find_in(const struct lab_key_def *d,
+					 const char *section, const char *key)
+{
+	for (; d && d->key; d++)
 		if (!strcmp(d->section, section) && !strcmp(d->key, key))
 			return d;
 	return NULL;
+}
+
+/* The schema's key, else the first driver's of that section that takes it. */
+static const struct lab_key_def *find_def(const char *section, const char *key)
+{
+	const struct lab_key_def *d = find_in(lab_schema, section, key), *keys;
+	int i;
+
+	for (i = 0; !d && nth_driver(section, i, &keys); i++)
+		d = find_in(keys, section, key);
+	return d;
+}
+
+static bool is_driver_key(const struct lab_key_def *d)
+{
+	return !find_in(lab_schema, d->section, d->key);
+}
+
+/* "a|b": the drivers that take a driver key, in their table's order. */
+static char *drivers_taking(const struct lab_key_def *d)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const struct lab_key_def *keys;
+	const char *name;
+	int i;
+
+	for (i = 0; (name = nth_driver(d->section, i, &keys)); i++)
+		if (find_in(keys, d->section, d->key))
+			strbuf_addf(&sb, "%s%s", sb.len ? "|" : "", name);
+	return strbuf_detach(&sb, NULL);
 }
 
 static bool in_choices(const char *choices, const char *value)
@@ -750,20 +816,22 @@ static void check_only_for(struct parse_state *ps, const struct lab_value *vals,
 
 	for (i = 0; i < n && !ps->err; i++) {
 		const struct lab_key_def *d = vals[i].def;
+		char *only = d->only_for ? xstrdup(d->only_for) :
+			     is_driver_key(d) ? drivers_taking(d) : NULL;
 		const char *sel;
 
-		if (!d->only_for)
+		if (!only)
 			continue;
 		sel = selector_of(ps->lab, v, d->section);
 		if (!sel) {
-			char *list = choices_list(d->only_for);
+			char *list = choices_list(only);
 
 			parse_error(ps, vals[i].line,
 				    "[%s] %s: no driver is set; this key is for driver = %s",
 				    d->section, d->key, list);
 			free(list);
-		} else if (!in_choices(d->only_for, sel)) {
-			char *list = choices_list(d->only_for);
+		} else if (!in_choices(only, sel)) {
+			char *list = choices_list(only);
 
 			parse_error(ps, vals[i].line,
 				    "[%s%s%s]: %s '%s' does not take key '%s' (only %s)",
@@ -772,6 +840,7 @@ static void check_only_for(struct parse_state *ps, const struct lab_value *vals,
 				    list);
 			free(list);
 		}
+		free(only);
 	}
 }
 
@@ -1330,7 +1399,16 @@ const char *lab_get(const struct lab *lab, const char *section, const char *key)
 	assert(d && "lab_get: a key the schema does not know");
 	if (v)
 		return v->value;
-	if (d && d->def)
+	/* A driver key's default is the lab's driver's. */
+	if (is_driver_key(d)) {
+		const struct lab_key_def *own =
+			find_in(driver_keys(section, selector_of(lab, NULL, section)),
+				section, key);
+
+		if (own)
+			d = own;
+	}
+	if (d->def)
 		return d->def;
 	if (strcmp(section, "board") || strcmp(key, "type"))
 		return dynamic_default(lab, section, key);
@@ -1563,6 +1641,36 @@ static bool key_applies(const struct lab *lab, const struct lab_variant *v,
 	return sel && in_choices(d->only_for, sel);
 }
 
+/*
+ * The keys `show` lists for a plain section, in order: the schema's that
+ * apply, with the section driver's own keys right after driver = ...
+ * A NULL-terminated malloc'd array.
+ */
+static const struct lab_key_def **section_defs(const struct lab *lab,
+					       const char *section)
+{
+	const struct lab_key_def *d, *k, **defs = NULL;
+	size_t n = 0;
+
+	for (d = lab_schema; d->key; d++) {
+		if (strcmp(d->section, section) || !key_applies(lab, NULL, d))
+			continue;
+		defs = xrealloc(defs, (n + 2) * sizeof(*defs));
+		defs[n++] = d;
+		if (strcmp(d->key, "driver"))
+			continue;
+		for (k = driver_keys(section, selector_of(lab, NULL, section));
+		     k && k->key; k++) {
+			defs = xrealloc(defs, (n + 2) * sizeof(*defs));
+			defs[n++] = k;
+		}
+	}
+	if (!defs)
+		defs = xcalloc(1, sizeof(*defs));
+	defs[n] = NULL;
+	return defs;
+}
+
 /* [power NAME] sections: their keys as the file gives them. */
 static void show_power_devs(const struct lab *lab, struct strbuf *out,
 			    bool json)
@@ -1603,13 +1711,14 @@ void lab_show_text(const struct lab *lab, struct strbuf *out)
 	strbuf_addf(out, "# lab %s (%s)\n", lab->name, lab->path);
 	strbuf_addstr(out, "# '(default)' marks values not set in the file\n");
 	for (s = 0; plain_sections[s]; s++) {
+		const struct lab_key_def **defs = section_defs(lab,
+							       plain_sections[s]);
+		int k;
+
 		strbuf_addf(out, "\n[%s]\n", plain_sections[s]);
-		for (d = lab_schema; d->key; d++) {
+		for (k = 0; (d = defs[k]); k++) {
 			const char *v;
 
-			if (strcmp(d->section, plain_sections[s]) ||
-			    !key_applies(lab, NULL, d))
-				continue;
 			v = lab_get(lab, d->section, d->key);
 			if (!v)
 				continue;
@@ -1620,6 +1729,7 @@ void lab_show_text(const struct lab *lab, struct strbuf *out)
 				strbuf_addstr(out, "  ; (default)");
 			strbuf_addch(out, '\n');
 		}
+		free(defs);
 	}
 	for (i = 0; i < lab->nvariants; i++) {
 		const struct lab_variant *v = &lab->variants[i];
@@ -1667,20 +1777,20 @@ void lab_show_json(const struct lab *lab, struct strbuf *out)
 	strbuf_addstr(out, ",\"path\":");
 	strbuf_add_json_str(out, lab->path);
 	for (s = 0; plain_sections[s]; s++) {
+		const struct lab_key_def **defs = section_defs(lab,
+							       plain_sections[s]);
 		bool first = true;
+		int k;
 
 		strbuf_addf(out, ",\"%s\":{", plain_sections[s]);
-		for (d = lab_schema; d->key; d++) {
-			const char *v;
+		for (k = 0; (d = defs[k]); k++) {
+			const char *v = lab_get(lab, d->section, d->key);
 
-			if (strcmp(d->section, plain_sections[s]) ||
-			    !key_applies(lab, NULL, d))
-				continue;
-			v = lab_get(lab, d->section, d->key);
 			if (v)
 				json_kv(out, d, v, &first);
 		}
 		strbuf_addch(out, '}');
+		free(defs);
 	}
 	strbuf_addstr(out, ",\"power_devices\":[");
 	show_power_devs(lab, out, true);

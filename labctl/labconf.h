@@ -22,32 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/param.h"
 #include "lib/strbuf.h"
-
-enum lab_key_type {
-	KEY_STR,
-	KEY_INT,	/* decimal or 0x hex, range-checked */
-	KEY_BOOL,	/* yes/no, true/false, on/off, 1/0 */
-	KEY_ENUM,	/* one of the '|'-separated choices */
-	KEY_DURATION,	/* 500ms, 30s, 2m ... */
-	KEY_SIZE,	/* 256M, 1G, or MiB as a bare number */
-	KEY_PATH,	/* a file name: no newlines */
-	KEY_SECRET_FILE,/* a file holding a secret: must be mode 0600 when used */
-	KEY_URL,	/* http(s)://...; a password in it is refused */
-};
-
-struct lab_key_def {
-	const char *section;	/* "board", "power", ..., "variant" */
-	const char *key;
-	enum lab_key_type type;
-	const char *def;	/* default as text, or NULL: unset */
-	const char *choices;	/* KEY_ENUM: "a|b|c" */
-	int64_t min, max;	/* KEY_INT range */
-	/* Only valid when the section's selector (board.type, power.driver,
-	 * console.driver, variant.recipe) is one of these ("a|b"), or NULL. */
-	const char *only_for;
-	const char *help;
-};
 
 struct lab_value {
 	const char *section;	/* "variant" for variant sections */

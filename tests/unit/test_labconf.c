@@ -24,6 +24,8 @@
 
 #include "labctl/labconf.h"
 #include "lib/err.h"
+#include "power/power.h"
+#include "serial-capture/console.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 
@@ -1038,7 +1040,7 @@ static void test_driver_keys(void **state)
 	bad(LAPTOP "[power]\nurl = http://pdu/\n", 5,
 	    "[power] url: no driver is set; this key is for driver = http");
 	bad(LAPTOP "[power]\npassword_file = /x\n", 5,
-	    "[power] password_file: no driver is set; this key is for driver = amt, ipmi, http");
+	    "[power] password_file: no driver is set; this key is for driver = ipmi, http, amt");
 	bad(LAPTOP "[console]\ndevice = /dev/ttyS0\n", 5,
 	    "[console] device: no driver is set; this key is for driver = tty");
 	/* On a QEMU board the driver defaults to qemu. */
@@ -1733,6 +1735,101 @@ static void test_with_variants(void **state)
 	lab_free(lab);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* A key two drivers take means one thing: one type, default and range. */
+static void check_driver_key(const char *name, const struct lab_key_def *d,
+			     const struct lab_key_def **seen, int *nseen)
+{
+	const struct lab_key_def *s;
+	int i;
+
+	assert_null(d->only_for);
+	for (s = lab_schema; s->key; s++)
+		if (!strcmp(s->section, d->section) && !strcmp(s->key, d->key))
+			fail_msg("driver %s declares %s.%s, a key of every driver (the schema's)",
+				 name, d->section, d->key);
+	for (i = 0; i < *nseen; i++) {
+		s = seen[i];
+		if (strcmp(s->section, d->section) || strcmp(s->key, d->key))
+			continue;
+		if (s->type != d->type || !same_str(s->def, d->def) ||
+		    !same_str(s->choices, d->choices) || s->min != d->min ||
+		    s->max != d->max)
+			fail_msg("%s.%s: driver %s defines it unlike another driver",
+				 d->section, d->key, name);
+	}
+	seen[(*nseen)++] = d;
+}
+
+/* The drivers declare their own keys; the schema has no second list. */
+static void test_driver_key_tables(void **state)
+{
+	const struct lab_key_def *seen[256], *d;
+	int i, nseen = 0;
+	struct lab *lab;
+
+	(void)state;
+	assert_int_equal(power_drivers_selftest(), 0);
+	assert_int_equal(console_drivers_selftest(), 0);
+	for (d = lab_schema; d->key; d++)
+		if (!strcmp(d->section, "power") || !strcmp(d->section, "console"))
+			assert_null(d->only_for);
+	for (i = 0; power_drivers[i]; i++)
+		for (d = power_drivers[i]->lab_keys; d && d->key; d++) {
+			assert_true(nseen < 256);
+			assert_string_equal(d->section, "power");
+			check_driver_key(power_drivers[i]->name, d, seen, &nseen);
+		}
+	for (i = 0; console_drivers[i]; i++)
+		for (d = console_drivers[i]->lab_keys; d && d->key; d++) {
+			assert_true(nseen < 256);
+			assert_string_equal(d->section, "console");
+			check_driver_key(console_drivers[i]->name, d, seen, &nseen);
+		}
+
+	/* driver = takes exactly the drivers of the tables. */
+	for (d = lab_schema; d->key; d++) {
+		char choices[256];
+		int n = 0;
+
+		if (strcmp(d->key, "driver"))
+			continue;
+		snprintf(choices, sizeof(choices), "|%s|", d->choices);
+		for (i = 0; !strcmp(d->section, "power") && power_drivers[i]; i++, n++)
+			assert_non_null(strstr(choices, power_drivers[i]->name));
+		for (i = 0; !strcmp(d->section, "console") && console_drivers[i]; i++, n++)
+			assert_non_null(strstr(choices, console_drivers[i]->name));
+		for (i = 0; choices[i]; i++)
+			n -= choices[i] == '|';
+		assert_int_equal(n, -1);
+	}
+
+	/* The lab's driver's keys: checked, defaulted and shown. */
+	lab = parse_ok(LAPTOP "[power]\ndriver = http\nurl = http://pdu/x\n"
+		       "[console]\ndriver = tty\ndevice = /dev/ttyS0\n");
+	assert_string_equal(lab_get(lab, "power", "flavor"), "pdudaemon");
+	assert_string_equal(lab_get(lab, "power", "timeout"), "30s");
+	assert_string_equal(lab_get(lab, "console", "baud"), "115200");
+	{
+		struct strbuf sb = STRBUF_INIT;
+
+		lab_show_text(lab, &sb);
+		assert_non_null(strstr(strbuf_str(&sb),
+				       "url = http://pdu/x\n"));
+		assert_non_null(strstr(strbuf_str(&sb),
+				       "flavor = pdudaemon  ; (default)\n"));
+		assert_non_null(strstr(strbuf_str(&sb),
+				       "baud = 115200  ; (default)\n"));
+		assert_null(strstr(strbuf_str(&sb), "state_file"));
+		strbuf_release(&sb);
+	}
+	lab_free(lab);
+}
+
 static void test_schema(void **state)
 {
 	const struct lab_key_def *d, *e;
@@ -1977,6 +2074,7 @@ int main(void)
 		cmocka_unit_test(test_cfg_fields_cover_schema),
 		cmocka_unit_test(test_cfg_fields_resolved),
 		cmocka_unit_test(test_with_variants),
+		cmocka_unit_test(test_driver_key_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
