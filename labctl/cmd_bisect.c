@@ -72,57 +72,49 @@ struct bisect_args {
 };
 
 /*
- * The options as getopt_long reads them (--opt=value, --opt value,
- * options among the names, -- ends them).  argv is not reordered: the
- * step gets the same words.
+ * The options through cmd_getopt (--opt=value, --opt value, options among
+ * the names, -- ends them).  argv is not reordered: the step gets the
+ * same words.
  */
 static int parse(int argc, char **argv, struct bisect_args *a)
 {
+	/* Long options only: "-g" is not "--good". */
+	enum { OPT_GOOD = CMD_OPT_LONG, OPT_BAD, OPT_SRC, OPT_RESULTS };
 	static const struct option longopts[] = {
-		{ "good", required_argument, NULL, 'g' },
-		{ "bad", required_argument, NULL, 'b' },
-		{ "src", required_argument, NULL, 's' },
-		{ "results", required_argument, NULL, 'r' },
+		{ "good", required_argument, NULL, OPT_GOOD },
+		{ "bad", required_argument, NULL, OPT_BAD },
+		{ "src", required_argument, NULL, OPT_SRC },
+		{ "results", required_argument, NULL, OPT_RESULTS },
 		{ NULL, 0, NULL, 0 },
 	};
-	char **scan = xcalloc((size_t)argc + 1, sizeof(*scan));
+	struct cmd_getopt g;
 	int c, ret = 0;
 
 	a->names = xcalloc((size_t)argc + 1, sizeof(*a->names));
 	a->results_dir = "results";
-	memcpy(scan, argv, (size_t)argc * sizeof(*argv));
-	optind = 0;	/* a fresh scan (GNU: reinitialise) */
-	opterr = 0;
-	/* Long options only: "-g" is not "--good". */
-	while (!ret && (c = getopt_long(argc, scan, ":", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "bisect", argc, argv, longopts);
+	while (!ret && (c = cmd_getopt_next(&g)) != -1) {
 		switch (c) {
-		case 'g':
-		case 'b':
-		case 's':
-		case 'r':
-			if (!*optarg) {
-				ret = cmd_usage_error("bisect", "%s needs a value",
-						      scan[optind - 1]);
+		case OPT_GOOD:
+		case OPT_BAD:
+		case OPT_SRC:
+		case OPT_RESULTS:
+			if (!*g.arg) {
+				ret = cmd_usage_error("bisect", "option '--%s' needs a value",
+						      longopts[c - OPT_GOOD].name);
 				break;
 			}
-			*(c == 'g' ? &a->good : c == 'b' ? &a->bad :
-			  c == 's' ? &a->src : &a->results_dir) = optarg;
+			*(c == OPT_GOOD ? &a->good : c == OPT_BAD ? &a->bad :
+			  c == OPT_SRC ? &a->src : &a->results_dir) = g.arg;
 			break;
-		case ':':
-			ret = cmd_usage_error("bisect", "%s needs a value",
-					      scan[optind - 1]);
+		case CMD_OPERAND:
+			a->names[a->nnames++] = g.arg;
 			break;
 		default:
-			ret = optopt > 0 && optopt < 128 && optopt != '?' ?
-			      cmd_usage_error("bisect", "unknown option '-%c'", optopt) :
-			      cmd_usage_error("bisect", "unknown option '%s'",
-					      scan[optind - 1]);
+			ret = LAB_EXIT_USAGE;
 			break;
 		}
 	}
-	while (!ret && optind < argc)
-		a->names[a->nnames++] = scan[optind++];
-	free(scan);
 	if (ret)
 		return ret;
 	if (!a->good || !a->bad)

@@ -85,17 +85,15 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 	struct strbuf out = STRBUF_INIT;
 	json_t *labs = NULL;	/* --json: the listing */
 	struct found *f;
-	int n, i, bad = 0;
+	struct cmd_getopt g;
+	int n, i, bad = 0, c;
 
-	optind = 0;	/* GNU: a fresh scan */
-	opterr = 0;
-	if (getopt_long(argc, argv, "+", opts, NULL) != -1) {
-		if (optopt)
-			return cmd_usage_error("labs", "unknown option '-%c'", optopt);
-		return cmd_usage_error("labs", "unknown option '%s'", argv[optind - 1]);
-	}
-	if (optind < argc)
+	cmd_getopt_init(&g, "labs", argc, argv, opts);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c != CMD_OPERAND)
+			return LAB_EXIT_USAGE;
 		return cmd_usage_error("labs", "takes no arguments");
+	}
 	n = collect(&f);
 	if (ctx->json)
 		labs = json_array();
