@@ -51,14 +51,14 @@ int board_connect(const struct lab *lab, struct lab_ssh **out)
 
 static bool board_user_is_root(const struct lab *lab)
 {
-	const char *user = lab_get(lab, "board", "user");
+	const char *user = lab->board.user;
 
 	return !user || !strcmp(user, "root");
 }
 
 static bool use_sudo(const struct lab *lab)
 {
-	return !board_user_is_root(lab) && lab_get_bool(lab, "deploy", "sudo");
+	return !board_user_is_root(lab) && lab->deploy.sudo;
 }
 
 int board_run(const struct lab *lab, struct lab_ssh *s, bool privileged,
@@ -86,8 +86,8 @@ int board_run(const struct lab *lab, struct lab_ssh *s, bool privileged,
 			ret = lab_err(LAB_EPERM,
 				      "%s: %s: sudo on %s asks for a password; deploy.sudo needs passwordless sudo for %s (a sudoers line like '%s ALL=(root) NOPASSWD: ALL')",
 				      lab->name, what, lab_ssh_where(s),
-				      lab_get(lab, "board", "user"),
-				      lab_get(lab, "board", "user"));
+				      lab->board.user,
+				      lab->board.user);
 		else {
 			char *text = lab_escape_lines(err.buf, err.len);
 
@@ -259,7 +259,7 @@ static int deploy_variant(const struct lab *lab, struct lab_ssh *s,
 			  const char *remote_manifest, bool progress,
 			  struct board_deploy_stats *st)
 {
-	const char *base = lab_get(lab, "deploy", "dir");
+	const char *base = lab->deploy.dir;
 	char *local_dir = xasprintf("%s/%s", images_dir, variant);
 	char *local_manifest = xasprintf("%s/MANIFEST", local_dir);
 	char *dir = xasprintf("%s/%s", base ? base : "/boot/xmhf", variant);
@@ -403,7 +403,7 @@ int board_deploy(const struct lab *lab, struct lab_ssh *s,
 		 const char *images_dir, const char *const *variants, int n,
 		 bool progress, struct board_deploy_stats *st)
 {
-	const char *base = lab_get(lab, "deploy", "dir");
+	const char *base = lab->deploy.dir;
 	const char **argv = xcalloc(n + 5, sizeof(*argv));
 	char **dirs = xcalloc(n, sizeof(*dirs));
 	struct strbuf all = STRBUF_INIT;
@@ -546,8 +546,8 @@ bool board_cfg_has_entry(const char *cfg, const char *entry)
 int board_chain_check(const struct lab *lab, struct lab_ssh *s,
 		      const char *const *entries, int n)
 {
-	const char *grubenv = lab_get(lab, "grub", "grubenv");
-	const char *cfg_path = lab_get(lab, "grub", "cfg");
+	const char *grubenv = lab->grub.grubenv;
+	const char *cfg_path = lab->grub.cfg;
 	char *dir = dirname_of(grubenv);
 	const char *probe[] = {
 		"sh", "-c",
@@ -615,7 +615,7 @@ out:
 static int read_grubenv(const struct lab *lab, struct lab_ssh *s,
 			struct envblk **blk)
 {
-	const char *path = lab_get(lab, "grub", "grubenv");
+	const char *path = lab->grub.grubenv;
 	struct strbuf text = STRBUF_INIT;
 	char *what;
 	int ret;
@@ -649,8 +649,8 @@ int board_chain_read(const struct lab *lab, struct lab_ssh *s,
 static int write_grubenv(const struct lab *lab, struct lab_ssh *s,
 			 const struct envblk *old, const struct envblk *blk)
 {
-	const char *path = lab_get(lab, "grub", "grubenv");
-	const char *tool = lab_get(lab, "grub", "editenv");
+	const char *path = lab->grub.grubenv;
+	const char *tool = lab->grub.editenv;
 	int ret = 0;
 
 	if (!tool || !strcmp(tool, "native")) {
@@ -730,7 +730,7 @@ static int write_grubenv(const struct lab *lab, struct lab_ssh *s,
 int board_chain_write(const struct lab *lab, struct lab_ssh *s,
 		      const char *const *entries, int n)
 {
-	int64_t max = lab_get_int(lab, "grub", "max_stages", 9);
+	int64_t max = lab->grub.max_stages;
 	struct envblk *old = NULL, *blk = NULL;
 	char **back = NULL;
 	size_t nback = 0;
@@ -759,7 +759,7 @@ mismatch:
 	ret = lab_err(LAB_EIO,
 		      "%s: read back %zu chain entries from %s:%s, wrote %d: the board's grubenv did not take the chain",
 		      lab->name, nback, lab_ssh_where(s),
-		      lab_get(lab, "grub", "grubenv"), n);
+		      lab->grub.grubenv, n);
 out:
 	if (back)
 		chain_free(back, nback);
@@ -877,10 +877,10 @@ static const char mkconfig_sh[] =
 int board_grub_install(const struct lab *lab, struct lab_ssh *s,
 		       bool dry_run, struct strbuf *diff, struct strbuf *plan)
 {
-	const char *names[2] = { lab_get(lab, "grub", "dropin"),
-				 lab_get(lab, "grub", "entries") };
+	const char *names[2] = { lab->grub.dropin,
+				 lab->grub.entries };
 	enum lab_grub_part parts[2] = { PART_CHAIN, PART_ENTRIES };
-	const char *cfg_path = lab_get(lab, "grub", "cfg");
+	const char *cfg_path = lab->grub.cfg;
 	struct strbuf want[2] = { STRBUF_INIT, STRBUF_INIT };
 	bool changed[2] = { false, false };
 	int i, ret = 0;
@@ -948,8 +948,8 @@ out:
 int board_wait_up(const struct lab *lab, struct lab_ssh **s, int64_t timeout_ms)
 {
 	int64_t deadline = lab_mono_ms() + timeout_ms;
-	const char *host = lab_get(lab, "board", "host");
-	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
+	const char *host = lab->board.host;
+	int port = lab->board.ssh_port;
 
 	while (lab_mono_ms() < deadline) {
 		if (lab_ssh_port_answers(host, port, 1000)) {
@@ -966,11 +966,11 @@ int board_wait_up(const struct lab *lab, struct lab_ssh **s, int64_t timeout_ms)
 
 int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 {
-	const char *cmd = lab_get(lab, "board", "reboot");
-	const char *host = lab_get(lab, "board", "host");
-	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
-	int64_t down_ms = lab_get_duration_ms(lab, "board", "down_timeout", 60000);
-	int64_t up_ms = lab_get_duration_ms(lab, "board", "up_timeout", 180000);
+	const char *cmd = lab->board.reboot;
+	const char *host = lab->board.host;
+	int port = lab->board.ssh_port;
+	int64_t down_ms = lab->board.down_timeout_ms;
+	int64_t up_ms = lab->board.up_timeout_ms;
 	const char *cmdv[40], *argv[48];
 	char *words = xstrdup(cmd ? cmd : "systemctl reboot"), *w, *save = NULL;
 	int k = 0, ret, st = 0, misses;
@@ -1129,8 +1129,8 @@ static int ssh_open(struct board *b)
 static int ssh_recover(struct board *b, int connect_ret)
 {
 	const struct lab *lab = b->lab;
-	const char *host = lab_get(lab, "board", "host");
-	int port = (int)lab_get_int(lab, "board", "ssh_port", 22);
+	const char *host = lab->board.host;
+	int port = lab->board.ssh_port;
 	int ret;
 
 	/* Something answers: it just came up, or a key or auth problem that
@@ -1145,8 +1145,7 @@ static int ssh_recover(struct board *b, int connect_ret)
 	ret = ssh_power_cycle(b);
 	if (!ret)
 		ret = board_wait_up(lab, &b->bs.ssh,
-				    lab_get_duration_ms(lab, "board", "up_timeout",
-							180000));
+				    lab->board.up_timeout_ms);
 	return ret;
 }
 
@@ -1192,7 +1191,7 @@ static int ssh_console(struct board *b, const struct board_console_opts *co,
 	const struct lab *lab = b->lab;
 	struct lab_param params[MAX_CONSOLE_PARAMS];
 	struct console_config cfg = {
-		.driver = lab_get(lab, "console", "driver"),
+		.driver = lab->console.driver,
 		.params = params,
 		/* A dropped SOL session or ser2net restart is a gap, not the end. */
 		.reconnect = true,
@@ -1220,7 +1219,7 @@ static int ssh_power_cycle(struct board *b)
 	struct power_dev *dev = NULL;
 	int ret;
 
-	if (lab_get(lab, "power", "plan")) {
+	if (lab->power.plan) {
 		struct power_plan_options po = { 0 };
 		struct lab_power_devices devs;
 		struct power_plan *plan = NULL;
@@ -1229,7 +1228,7 @@ static int ssh_power_cycle(struct board *b)
 		po.event = b->hooks.event;
 		po.event_arg = b->hooks.arg;
 		lab_power_devices(lab, NULL, &devs);
-		ret = power_plan_new(&plan, lab_get(lab, "power", "plan"),
+		ret = power_plan_new(&plan, lab->power.plan,
 				     devs.devs, devs.n, &po);
 		lab_power_devices_release(&devs);
 		if (!ret)

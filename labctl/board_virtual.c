@@ -211,7 +211,7 @@ int vboard_deploy(struct vboard *b, const struct lab *lab,
 		int f;
 
 		for (f = 0; f < 2 && !ret; f++) {
-			char *dest = xasprintf("%s/%s/%s", lab_get(lab, "deploy", "dir"),
+			char *dest = xasprintf("%s/%s/%s", lab->deploy.dir,
 					       v[i].name, files[f]);
 			char *local = xasprintf("%s/%s/%s", images_dir, v[i].name,
 						files[f]);
@@ -255,7 +255,7 @@ int vboard_set_chain(struct vboard *b, const struct lab *lab,
 				   &blk);
 	if (!ret)
 		ret = chain_set(blk, entries, (size_t)n,
-				(unsigned)lab_get_int(lab, "grub", "max_stages", 9));
+				(unsigned)lab->grub.max_stages);
 	if (!ret)
 		ret = diskimg_put_data(b->disk, blk->buf, blk->size,
 				       "/boot/grub/grubenv");

@@ -31,9 +31,7 @@ const struct board_ops *board_ops_find(const char *type)
 
 const struct board_ops *board_ops_of(const struct lab *lab)
 {
-	const char *type = lab_get(lab, "board", "type");
-
-	return board_ops_find(type ? type : "qemu");
+	return board_ops_find(lab->board.type);
 }
 
 int board_types_selftest(void)
@@ -71,7 +69,7 @@ static int board_open(struct board *b, const struct lab *lab,
 		b->hooks = *hooks;
 	if (!b->ops)
 		return lab_err(LAB_ECONFIG, "%s: unknown board type '%s'",
-			       lab->path, lab_get(lab, "board", "type"));
+			       lab->path, lab->board.type);
 	b->bs.lab = lab;
 	/* The reservation first: nothing is touched on a board someone holds. */
 	if (lo) {

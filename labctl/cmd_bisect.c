@@ -72,57 +72,49 @@ struct bisect_args {
 };
 
 /*
- * The options as getopt_long reads them (--opt=value, --opt value,
- * options among the names, -- ends them).  argv is not reordered: the
- * step gets the same words.
+ * The options through cmd_getopt (--opt=value, --opt value, options among
+ * the names, -- ends them).  argv is not reordered: the step gets the
+ * same words.
  */
 static int parse(int argc, char **argv, struct bisect_args *a)
 {
+	/* Long options only: "-g" is not "--good". */
+	enum { OPT_GOOD = CMD_OPT_LONG, OPT_BAD, OPT_SRC, OPT_RESULTS };
 	static const struct option longopts[] = {
-		{ "good", required_argument, NULL, 'g' },
-		{ "bad", required_argument, NULL, 'b' },
-		{ "src", required_argument, NULL, 's' },
-		{ "results", required_argument, NULL, 'r' },
+		{ "good", required_argument, NULL, OPT_GOOD },
+		{ "bad", required_argument, NULL, OPT_BAD },
+		{ "src", required_argument, NULL, OPT_SRC },
+		{ "results", required_argument, NULL, OPT_RESULTS },
 		{ NULL, 0, NULL, 0 },
 	};
-	char **scan = xcalloc((size_t)argc + 1, sizeof(*scan));
+	struct cmd_getopt g;
 	int c, ret = 0;
 
 	a->names = xcalloc((size_t)argc + 1, sizeof(*a->names));
 	a->results_dir = "results";
-	memcpy(scan, argv, (size_t)argc * sizeof(*argv));
-	optind = 0;	/* a fresh scan (GNU: reinitialise) */
-	opterr = 0;
-	/* Long options only: "-g" is not "--good". */
-	while (!ret && (c = getopt_long(argc, scan, ":", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "bisect", argc, argv, longopts);
+	while (!ret && (c = cmd_getopt_next(&g)) != -1) {
 		switch (c) {
-		case 'g':
-		case 'b':
-		case 's':
-		case 'r':
-			if (!*optarg) {
-				ret = cmd_usage_error("bisect", "%s needs a value",
-						      scan[optind - 1]);
+		case OPT_GOOD:
+		case OPT_BAD:
+		case OPT_SRC:
+		case OPT_RESULTS:
+			if (!*g.arg) {
+				ret = cmd_usage_error("bisect", "option '--%s' needs a value",
+						      longopts[c - OPT_GOOD].name);
 				break;
 			}
-			*(c == 'g' ? &a->good : c == 'b' ? &a->bad :
-			  c == 's' ? &a->src : &a->results_dir) = optarg;
+			*(c == OPT_GOOD ? &a->good : c == OPT_BAD ? &a->bad :
+			  c == OPT_SRC ? &a->src : &a->results_dir) = g.arg;
 			break;
-		case ':':
-			ret = cmd_usage_error("bisect", "%s needs a value",
-					      scan[optind - 1]);
+		case CMD_OPERAND:
+			a->names[a->nnames++] = g.arg;
 			break;
 		default:
-			ret = optopt > 0 && optopt < 128 && optopt != '?' ?
-			      cmd_usage_error("bisect", "unknown option '-%c'", optopt) :
-			      cmd_usage_error("bisect", "unknown option '%s'",
-					      scan[optind - 1]);
+			ret = LAB_EXIT_USAGE;
 			break;
 		}
 	}
-	while (!ret && optind < argc)
-		a->names[a->nnames++] = scan[optind++];
-	free(scan);
 	if (ret)
 		return ret;
 	if (!a->good || !a->bad)
@@ -179,24 +171,31 @@ static bool is_xmhf64(const struct lab_variant *v)
 	return !strcmp(lab_variant_get(v, "recipe"), "xmhf64");
 }
 
-/* --src for xmhf64 variants: they build from DIR (the step's lab copy). */
-static void override_src(const struct lab_variant *const *chain, int n,
-			 const char *dir)
+/*
+ * --src for xmhf64 variants: they build from DIR (the step's copy of the
+ * tree).  A lab of the step's own with those variants; lab is not touched.
+ */
+static struct lab *lab_with_src(const struct lab *lab,
+				const struct lab_variant *const *chain, int n,
+				const char *dir)
 {
-	int i, k;
+	struct lab_variant *vs = xcalloc((size_t)n + 1, sizeof(*vs));
+	struct lab *step;
+	int i, k, nv = 0;
 
 	for (i = 0; i < n; i++) {
-		struct lab_variant *v = (struct lab_variant *)chain[i];
-
-		if (!is_xmhf64(v))
+		for (k = 0; k < nv && strcmp(vs[k].name, chain[i]->name); k++)
+			;
+		if (!is_xmhf64(chain[i]) || k < nv)
 			continue;
-		for (k = 0; k < v->nvalues; k++) {
-			if (!strcmp(v->values[k].def->key, "src")) {
-				free(v->values[k].value);
-				v->values[k].value = xstrdup(dir);
-			}
-		}
+		lab_variant_copy(&vs[nv], chain[i]);
+		lab_variant_set(&vs[nv++], "src", dir);
 	}
+	step = lab_with_variants(lab, vs, nv);
+	for (i = 0; i < nv; i++)
+		lab_variant_release(&vs[i]);
+	free(vs);
+	return step;
 }
 
 /*
@@ -328,7 +327,7 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 	struct hv_build_result *built = NULL;
 	struct strbuf line = STRBUF_INIT;
 	json_t *obj;
-	struct lab *lab = NULL;
+	struct lab *lab = NULL, *file_lab = NULL;
 	const char *cwd = getenv(ENV_CWD), *top = getenv(ENV_REPO);
 	const char *result = NULL, *verdict = NULL, *build_log = NULL;
 	char *head = NULL, *reason = NULL, **names = NULL;
@@ -371,8 +370,18 @@ static int bisect_step(int argc, char **argv, struct cmd_ctx *ctx,
 		code = STEP_ABORT;
 		goto record;
 	}
-	if (a.src)
-		override_src(chain, n, a.src);
+	if (a.src) {
+		/* names may point into the lab's variants: keep it. */
+		file_lab = lab;
+		lab = lab_with_src(file_lab, chain, n, a.src);
+		ret = lab_resolve_chain(lab, (const char *const *)names, n,
+					chain);
+		if (ret) {
+			reason = xstrdup(lab_errmsg(ret));
+			code = STEP_ABORT;
+			goto record;
+		}
+	}
 
 	/* Build first, so a build failure is told apart from the run's
 	 * infrastructure errors; the run's own build is then a cache hit. */
@@ -462,6 +471,7 @@ record:
 	free(reason);
 	strbuf_release(&line);
 	lab_free(lab);
+	lab_free(file_lab);
 	free(a.names);
 	lab_stop_release(&stop);
 	return code;
@@ -551,7 +561,7 @@ static int check_board_free(const struct lab *lab)
 	struct lease l;
 	int ret = 0;
 
-	if (lab_get_int(lab, "board", "pool", 1) > 1 || lease_init(&l, lab) < 0) {
+	if (lab->board.pool > 1 || lease_init(&l, lab) < 0) {
 		lab_err_clear();
 		return 0;
 	}

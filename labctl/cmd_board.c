@@ -18,7 +18,6 @@
 
 #include "grubenv/chain.h"
 #include "labctl/board.h"
-#include "labctl/cmdopt.h"
 #include "labctl/labconf.h"
 #include "labctl/labctl.h"
 #include "labctl/run.h"
@@ -99,27 +98,31 @@ int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx)
 	const char **entries = NULL;
 	struct lab *lab;
 
+	enum { OPT_DEPLOY = CMD_OPT_LONG };
 	static const struct option set_opts[] = {
-		{ "deploy", no_argument, NULL, 'd' },
+		{ "deploy", no_argument, NULL, OPT_DEPLOY },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const struct option no_opts[] = { { NULL, 0, NULL, 0 } };
+	struct cmd_getopt g;
 	char prefix[16];
 	int c;
 
-	/* The words after WHAT (argv[2]), getopt_long style. */
+	/* The words after WHAT (argv[2]); the variants keep their order. */
 	snprintf(prefix, sizeof(prefix), "%s: ", what);
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc - 2, argv + 2, ":",
-				strcmp(what, "set") ? no_opts : set_opts,
-				NULL)) != -1) {
-		if (c != 'd')
-			return cmd_bad_option("chain", prefix, c, argv + 2);
-		deploy = true;
+	cmd_getopt_init(&g, "chain", argc - 2, argv + 2,
+			strcmp(what, "set") ? no_opts : set_opts);
+	g.what = prefix;
+	/* The operands, gathered in order over words already read. */
+	names = argv + 2;
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c == CMD_OPERAND)
+			names[n++] = g.arg;
+		else if (c == OPT_DEPLOY)
+			deploy = true;
+		else
+			return LAB_EXIT_USAGE;
 	}
-	names = argv + 2 + optind;
-	n = argc - 2 - optind;
 	if (strcmp(what, "set") && n > 0)
 		return cmd_usage_error("chain", "%s: unexpected argument '%s'",
 				       what, names[0]);
@@ -138,10 +141,10 @@ int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx)
 	titles = xcalloc((size_t)n + 1, sizeof(*titles));
 	entries = xcalloc((size_t)n + 1, sizeof(*entries));
 	ret = entries_of(lab, names, n, entries, titles);
-	if (!ret && n > lab_get_int(lab, "grub", "max_stages", 9))
+	if (!ret && n > lab->grub.max_stages)
 		ret = lab_err(LAB_ECONFIG,
 			      "a chain of %d stages is longer than grub.max_stages = %lld in %s",
-			      n, (long long)lab_get_int(lab, "grub", "max_stages", 9),
+			      n, (long long)lab->grub.max_stages,
 			      lab->path);
 	if (ret)
 		goto out;
@@ -206,27 +209,30 @@ int cmd_grub_install(int argc, char **argv, struct cmd_ctx *ctx)
 	struct board_session bs;
 	struct lease_take_opts lo = { 0 };
 	struct lab *lab;
-	int i, rc, ret;
+	int rc, ret;
 
+	enum { OPT_DRY_RUN = CMD_OPT_LONG };
 	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct cmd_getopt g;
 	int c;
 
 	/* The words after "install" (argv[1]). */
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, ":", longopts, NULL)) != -1) {
-		if (c != 'n')
-			return cmd_bad_option("grub", "install: ", c, argv + 1);
-		ctx->dry_run = true;
-	}
-	for (i = optind + 1; i < argc; i++) {
-		if (lab_arg)
+	cmd_getopt_init(&g, "grub", argc - 1, argv + 1, longopts);
+	g.what = "install: ";
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c == OPT_DRY_RUN) {
+			ctx->dry_run = true;
+		} else if (c != CMD_OPERAND) {
+			return LAB_EXIT_USAGE;
+		} else if (lab_arg) {
 			return cmd_usage_error("grub", "install: unexpected argument '%s'",
-					       argv[i]);
-		lab_arg = argv[i];
+					       g.arg);
+		} else {
+			lab_arg = g.arg;
+		}
 	}
 	rc = cmd_open_lab(ctx, lab_arg, &lab);
 	if (rc)
@@ -256,7 +262,7 @@ int cmd_grub_install(int argc, char **argv, struct cmd_ctx *ctx)
 				fputs(strbuf_str(&plan), stdout);
 			} else if (!ret) {
 				printf("%s: GRUB scripts installed, %s regenerated and checked\n",
-				       lab->name, lab_get(lab, "grub", "cfg"));
+				       lab->name, lab->grub.cfg);
 			}
 		}
 	}
@@ -273,26 +279,28 @@ int cmd_reboot(int argc, char **argv, struct cmd_ctx *ctx)
 	struct board_session bs;
 	struct lease_take_opts lo = { 0 };
 	struct lab *lab;
-	int i, rc, ret;
+	int rc, ret;
 
+	enum { OPT_NO_WAIT = CMD_OPT_LONG };
 	static const struct option longopts[] = {
-		{ "no-wait", no_argument, NULL, 'W' },
+		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct cmd_getopt g;
 	int c;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		if (c != 'W')
-			return cmd_bad_option("reboot", "", c, argv);
-		wait_up = false;
-	}
-	for (i = optind; i < argc; i++) {
-		if (lab_arg)
+	cmd_getopt_init(&g, "reboot", argc, argv, longopts);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c == OPT_NO_WAIT) {
+			wait_up = false;
+		} else if (c != CMD_OPERAND) {
+			return LAB_EXIT_USAGE;
+		} else if (lab_arg) {
 			return cmd_usage_error("reboot", "unexpected argument '%s'",
-					       argv[i]);
-		lab_arg = argv[i];
+					       g.arg);
+		} else {
+			lab_arg = g.arg;
+		}
 	}
 	rc = cmd_open_lab(ctx, lab_arg, &lab);
 	if (rc)

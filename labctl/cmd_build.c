@@ -124,14 +124,12 @@ static const struct option options[] = {
 /* The cache's bound: $LABCTL_CACHE_SIZE, else [build] cache_size. */
 static int cache_bound(const struct lab *lab, int64_t *bytes)
 {
-	const char *s = lab_get(lab, "build", "cache_size");
-	int64_t mib;
+	int64_t mib = lab->build.cache_size_mib;
 	int ret = hv_cache_max_env(bytes);
 
 	if (ret)
 		return ret < 0 ? cmd_fail(ret) : 0;
-	/* Checked against the schema when the lab was loaded. */
-	if (s && lab_parse_size_mib(s, &mib) == 0)
+	if (mib != LAB_UNSET)
 		*bytes = mib << 20;
 	return 0;
 }

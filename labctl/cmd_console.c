@@ -41,7 +41,6 @@
 
 #include "labctl/board.h"
 #include "labctl/labconf.h"
-#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "labctl/labpower.h"
 #include "labctl/boardops.h"
@@ -221,7 +220,7 @@ static void on_link(void *arg, bool up, const char *reason)
 
 static void help(const struct session *s)
 {
-	const char *driver = lab_get(s->lab, "power", "driver");
+	const char *driver = s->lab->power.driver;
 
 	fputs("\r\n[labctl: escapes, typed after a newline or at the start:]\r\n", stderr);
 	fputs("  ~.  quit\r\n", stderr);
@@ -484,7 +483,7 @@ static int open_console(struct session *s)
 	struct lease_take_opts lo = { 0 };
 	int ret;
 
-	if (!lab_get(lab, "console", "driver") && (!ops || !ops->console_driver))
+	if (!lab->console.driver && (!ops || !ops->console_driver))
 		return lab_err(LAB_ECONFIG,
 			       "%s: no [console] driver: set driver = tty|tcp|telnet|ipmi-sol|amt-sol|ssh|cmd in its [console] section",
 			       lab->path);
@@ -510,51 +509,52 @@ static int open_console(struct session *s)
 
 int cmd_console(int argc, char **argv, struct cmd_ctx *ctx)
 {
+	enum { OPT_NO_LOG = CMD_OPT_LONG, OPT_RESULTS, OPT_MAP };
 	static const struct option longopts[] = {
 		{ "follow", no_argument, NULL, 'f' },
-		{ "no-log", no_argument, NULL, 'L' },
-		{ "results", required_argument, NULL, 'r' },
-		{ "map", required_argument, NULL, 'm' },
+		{ "no-log", no_argument, NULL, OPT_NO_LOG },
+		{ "results", required_argument, NULL, OPT_RESULTS },
+		{ "map", required_argument, NULL, OPT_MAP },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct cmd_getopt g;
 	const char *results_dir = "results", *lab_name = NULL;
 	struct lab_stop_saved stop;
 	struct session s = { .ctx = ctx, .map_lf_crlf = true };
 	bool follow_mode = false, no_log = false;
 	struct lab *lab = NULL;
-	int c, i, rc, ret = 0;
+	int c, rc, ret = 0;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":f", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "console", argc, argv, longopts);
+	while ((c = cmd_getopt_next(&g)) != -1) {
 		switch (c) {
 		case 'f':
 			follow_mode = true;
 			break;
-		case 'L':
+		case OPT_NO_LOG:
 			no_log = true;
 			break;
-		case 'r':
-			results_dir = optarg;
+		case OPT_RESULTS:
+			results_dir = g.arg;
 			break;
-		case 'm':
-			if (!strcmp(optarg, "lf-crlf"))
+		case OPT_MAP:
+			if (!strcmp(g.arg, "lf-crlf"))
 				s.map_lf_crlf = true;
-			else if (!strcmp(optarg, "none"))
+			else if (!strcmp(g.arg, "none"))
 				s.map_lf_crlf = false;
 			else
 				return cmd_usage_error("console",
 						       "--map: '%s' is not lf-crlf or none",
-						       optarg);
+						       g.arg);
+			break;
+		case CMD_OPERAND:
+			if (lab_name)
+				return cmd_usage_error("console", "too many arguments");
+			lab_name = g.arg;
 			break;
 		default:
-			return cmd_bad_option("console", "", c, argv);
+			return LAB_EXIT_USAGE;
 		}
-	}
-	for (i = optind; i < argc; i++) {
-		if (lab_name)
-			return cmd_usage_error("console", "too many arguments");
-		lab_name = argv[i];
 	}
 	rc = cmd_open_lab(ctx, lab_name, &lab);
 	if (rc)

@@ -96,13 +96,13 @@ int cmd_grub(int argc, char **argv, struct cmd_ctx *ctx)
 
 		if (part != PART_ENTRIES) {
 			lab_grub_render(lab, PART_CHAIN, false, &s);
-			ret = write_script(outdir, lab_get(lab, "grub", "dropin"),
+			ret = write_script(outdir, lab->grub.dropin,
 					   strbuf_str(&s));
 		}
 		if (!ret && part != PART_CHAIN) {
 			strbuf_reset(&s);
 			lab_grub_render(lab, PART_ENTRIES, false, &s);
-			ret = write_script(outdir, lab_get(lab, "grub", "entries"),
+			ret = write_script(outdir, lab->grub.entries,
 					   strbuf_str(&s));
 		}
 		strbuf_release(&s);
@@ -111,10 +111,10 @@ int cmd_grub(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	if (part == PART_ALL) {
 		strbuf_addf(&out, "# ==> /etc/grub.d/%s <==\n",
-			    lab_get(lab, "grub", "dropin"));
+			    lab->grub.dropin);
 		lab_grub_render(lab, PART_CHAIN, raw, &out);
 		strbuf_addf(&out, "\n# ==> /etc/grub.d/%s <==\n",
-			    lab_get(lab, "grub", "entries"));
+			    lab->grub.entries);
 		lab_grub_render(lab, PART_ENTRIES, raw, &out);
 	} else {
 		lab_grub_render(lab, part, raw, &out);

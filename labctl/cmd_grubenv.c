@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "grubenv/envblk.h"
-#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "lib/err.h"
 #include "lib/json.h"
@@ -216,28 +215,12 @@ static bool is_verb(const char *s)
 	       !strcmp(s, "set") || !strcmp(s, "unset");
 }
 
-int cmd_grubenv(int argc, char **argv, struct cmd_ctx *ctx)
+/* The words after the options: FILE COMMAND [ARG...]. */
+static int grubenv_words(int argc, char **argv, const char *size_arg,
+			 struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "size", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *path, *verb, *size_arg = NULL;
-	int c;
+	const char *path, *verb;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			size_arg = optarg;
-			break;
-		default:
-			return cmd_bad_option(VERB, "", c, argv);
-		}
-	}
-	argc -= optind;
-	argv += optind;
 	if (argc < 1)
 		return cmd_usage_error(VERB, "missing FILE and command");
 	path = argv[0];
@@ -268,4 +251,35 @@ int cmd_grubenv(int argc, char **argv, struct cmd_ctx *ctx)
 	return cmd_usage_error(VERB,
 			       "unknown command '%s' (create, list, set or unset)",
 			       verb);
+}
+
+int cmd_grubenv(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	enum { OPT_SIZE = CMD_OPT_LONG };
+	static const struct option longopts[] = {
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *size_arg = NULL;
+	struct cmd_getopt g;
+	char **words = xcalloc((size_t)argc + 1, sizeof(*words));
+	int c, n = 0, ret;
+
+	cmd_getopt_init(&g, VERB, argc, argv, longopts);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		switch (c) {
+		case OPT_SIZE:
+			size_arg = g.arg;
+			break;
+		case CMD_OPERAND:
+			words[n++] = g.arg;
+			break;
+		default:
+			free(words);
+			return LAB_EXIT_USAGE;
+		}
+	}
+	ret = grubenv_words(n, words, size_arg, ctx);
+	free(words);
+	return ret;
 }

@@ -85,17 +85,15 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 	struct strbuf out = STRBUF_INIT;
 	json_t *labs = NULL;	/* --json: the listing */
 	struct found *f;
-	int n, i, bad = 0;
+	struct cmd_getopt g;
+	int n, i, bad = 0, c;
 
-	optind = 0;	/* GNU: a fresh scan */
-	opterr = 0;
-	if (getopt_long(argc, argv, "+", opts, NULL) != -1) {
-		if (optopt)
-			return cmd_usage_error("labs", "unknown option '-%c'", optopt);
-		return cmd_usage_error("labs", "unknown option '%s'", argv[optind - 1]);
-	}
-	if (optind < argc)
+	cmd_getopt_init(&g, "labs", argc, argv, opts);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c != CMD_OPERAND)
+			return LAB_EXIT_USAGE;
 		return cmd_usage_error("labs", "takes no arguments");
+	}
 	n = collect(&f);
 	if (ctx->json)
 		labs = json_array();
@@ -105,7 +103,7 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 	for (i = 0; i < n; i++) {
 		struct lab *lab = NULL;
 		int ret = lab_load(f[i].path, &lab);
-		const char *desc = lab ? lab_get(lab, "board", "description") : NULL;
+		const char *desc = lab ? lab->board.description : NULL;
 
 		if (ret < 0)
 			bad++;
@@ -116,7 +114,7 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 			lab_json_set(o, "path", lab_json_str(f[i].path));
 			if (lab) {
 				lab_json_set(o, "board",
-					     lab_json_str(lab_get(lab, "board", "type")));
+					     lab_json_str(lab->board.type));
 				json_object_set_new(o, "variants",
 						    json_integer(lab->nvariants));
 				lab_json_set(o, "description",
@@ -129,7 +127,7 @@ int cmd_labs(int argc, char **argv, struct cmd_ctx *ctx)
 			json_array_append_new(labs, o);
 		} else if (lab) {
 			strbuf_addf(&out, "%-12s %-7s %-9d %s\n", f[i].name,
-				    lab_get(lab, "board", "type"), lab->nvariants,
+				    lab->board.type, lab->nvariants,
 				    desc ? desc : "");
 		} else {
 			strbuf_addf(&out, "%-12s %-7s %-9s invalid: %s\n", f[i].name,

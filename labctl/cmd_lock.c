@@ -247,8 +247,8 @@ int cmd_locks(int argc, char **argv, struct cmd_ctx *ctx)
 			continue;
 		}
 		/* A pool: each of its boards. */
-		if (lab_get_int(lab, "board", "pool", 1) > 1 && !lab->pool_member) {
-			int k, npool = (int)lab_get_int(lab, "board", "pool", 1);
+		if (lab->board.pool > 1 && !lab->pool_member) {
+			int k, npool = lab->board.pool;
 
 			for (k = 1; k <= npool; k++) {
 				owned = xrealloc(owned, (nowned + 1) * sizeof(*owned));

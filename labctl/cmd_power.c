@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include "labctl/labconf.h"
-#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 #include "labctl/boardops.h"
 #include "labctl/labpower.h"
@@ -151,42 +150,43 @@ static int locate_config_error(const struct lab *lab, const char *driver,
 
 int cmd_power(int argc, char **argv, struct cmd_ctx *ctx)
 {
+	enum { OPT_LONG = CMD_OPT_LONG, OPT_DRY_RUN, OPT_STEAL };
 	static const struct option longopts[] = {
-		{ "long", no_argument, NULL, 'l' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "steal", no_argument, NULL, 's' },
+		{ "long", no_argument, NULL, OPT_LONG },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "steal", no_argument, NULL, OPT_STEAL },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct cmd_getopt g;
 	const char *words[3], *lab_name = NULL, *action;
 	struct lab_power_result r = { .state = POWER_UNKNOWN };
 	struct lease_take_opts lo = { 0 };
 	struct board b = { 0 };
 	bool long_press = false, dry_run = ctx->dry_run;
-	int c, i, nwords = 0, ret, rc;
+	int c, nwords = 0, ret, rc;
 	struct lab *lab = NULL;
 	char *msg = NULL;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "power", argc, argv, longopts);
+	while ((c = cmd_getopt_next(&g)) != -1) {
 		switch (c) {
-		case 'l':
+		case OPT_LONG:
 			long_press = true;
 			break;
-		case 'n':
+		case OPT_DRY_RUN:
 			dry_run = true;
 			break;
-		case 's':
+		case OPT_STEAL:
 			lo.steal = true;
 			break;
+		case CMD_OPERAND:
+			if (nwords == 2)
+				return cmd_usage_error("power", "too many arguments");
+			words[nwords++] = g.arg;
+			break;
 		default:
-			return cmd_bad_option("power", "", c, argv);
+			return LAB_EXIT_USAGE;
 		}
-	}
-	for (i = optind; i < argc; i++) {
-		if (nwords == 2)
-			return cmd_usage_error("power", "too many arguments");
-		words[nwords++] = argv[i];
 	}
 	if (!nwords)
 		return cmd_usage_error("power", "which action? (on, off, cycle, reset, status, press)");

@@ -31,7 +31,6 @@ struct run_args {
 	bool tap;		/* --tap: TAP on stdout instead of the summary */
 	char **names;
 	int nnames;
-	char **scan;		/* argv for getopt to reorder; argv stays as typed */
 };
 
 /* Options of run/boot/deploy; positionals are collected in order. */
@@ -92,18 +91,8 @@ static int parse(const char *verb, int argc, char **argv, struct run_args *a,
 	return 0;
 }
 
-/* The option getopt_long stopped at, as the user wrote it. */
-static const char *bad_option(char **argv, char *buf, size_t size)
-{
-	if (optopt > 0 && optopt < 128 && optopt != '?') {
-		snprintf(buf, size, "-%c", optopt);
-		return buf;
-	}
-	return argv[optind - 1];
-}
-
 /*
- * Options of run and boot, as getopt_long reads them (--opt=value,
+ * Options of run and boot, through cmd_getopt (--opt=value,
  * --opt value, -jN, options among the names, -- ends them); the names
  * are collected in order.
  */
@@ -124,25 +113,25 @@ static int parse_run(const char *verb, int argc, char **argv,
 	};
 	/* boot builds nothing: no -j, no --force. */
 	const struct option *longopts = build ? run_long : run_long + 1;
-	char opt[64];
+	struct cmd_getopt g;
 	int c;
 
 	a->names = xcalloc((size_t)argc + 1, sizeof(*a->names));
 	a->opts.results_dir = "results";
 	a->opts.argc = argc;
 	a->opts.argv = argv;
-	a->scan = xcalloc((size_t)argc + 1, sizeof(*a->scan));
-	memcpy(a->scan, argv, (size_t)argc * sizeof(*argv));
-	argv = a->scan;
-	optind = 0;	/* a fresh scan (GNU: reinitialise) */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, build ? ":j:" : ":", longopts,
-				NULL)) != -1) {
+	cmd_getopt_init(&g, verb, argc, argv, longopts);
+	if (build)
+		cmd_getopt_short(&g, "j:");
+	while ((c = cmd_getopt_next(&g)) != -1) {
 		int64_t n;
 
 		switch (c) {
+		case CMD_OPERAND:
+			a->names[a->nnames++] = g.arg;
+			break;
 		case 'j':
-			if (lab_parse_int(optarg, &n) < 0 || n < 1 || n > 1024)
+			if (lab_parse_int(g.arg, &n) < 0 || n < 1 || n > 1024)
 				return cmd_usage_error(verb, "-j takes a number from 1 to 1024");
 			a->opts.jobs = (int)n;
 			break;
@@ -150,20 +139,20 @@ static int parse_run(const char *verb, int argc, char **argv,
 			a->opts.force_build = true;
 			break;
 		case OPT_TIMEOUT:
-			if (lab_parse_duration_ms(optarg, &a->opts.timeout_ms) < 0 ||
+			if (lab_parse_duration_ms(g.arg, &a->opts.timeout_ms) < 0 ||
 			    a->opts.timeout_ms <= 0)
 				return cmd_usage_error(verb,
 						       "--timeout takes a duration such as 90s or 5m");
 			break;
 		case OPT_RESULTS:
-			if (!*optarg)
+			if (!*g.arg)
 				return cmd_usage_error(verb, "--results needs a directory");
-			a->opts.results_dir = optarg;
+			a->opts.results_dir = g.arg;
 			break;
 		case OPT_JUNIT:
-			if (!*optarg)
+			if (!*g.arg)
 				return cmd_usage_error(verb, "--junit needs a file (- for standard output)");
-			a->junit_path = optarg;
+			a->junit_path = g.arg;
 			break;
 		case OPT_TAP:
 			a->tap = true;
@@ -174,16 +163,10 @@ static int parse_run(const char *verb, int argc, char **argv,
 		case OPT_STEAL:
 			a->opts.steal = true;
 			break;
-		case ':':
-			return cmd_usage_error(verb, "%s needs a value",
-					       bad_option(argv, opt, sizeof(opt)));
 		default:
-			return cmd_usage_error(verb, "unknown option '%s'",
-					       bad_option(argv, opt, sizeof(opt)));
+			return LAB_EXIT_USAGE;
 		}
 	}
-	while (optind < argc)
-		a->names[a->nnames++] = argv[optind++];
 	return 0;
 }
 
@@ -293,7 +276,7 @@ static void print_deploy_json(const struct lab *lab,
 /* No names: the lab's grub.chain, else every variant in file order. */
 static const char **default_chain(const struct lab *lab, int *n, char **keep)
 {
-	const char *chain = lab_get(lab, "grub", "chain");
+	const char *chain = lab->grub.chain;
 	const char **names;
 	int i;
 
@@ -375,7 +358,6 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 out:
 	lab_free(lab);
 	free(a.names);
-	free(a.scan);
 	return rc;
 }
 

@@ -17,19 +17,20 @@ int cmd_show(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 	struct strbuf out = STRBUF_INIT;
+	const char *lab_name = NULL;
+	struct cmd_getopt g;
 	struct lab *lab;
-	int rc;
+	int c, rc;
 
-	optind = 0;	/* GNU: a fresh scan */
-	opterr = 0;
-	if (getopt_long(argc, argv, "+", opts, NULL) != -1) {
-		if (optopt)
-			return cmd_usage_error("show", "unknown option '-%c'", optopt);
-		return cmd_usage_error("show", "unknown option '%s'", argv[optind - 1]);
+	cmd_getopt_init(&g, "show", argc, argv, opts);
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c != CMD_OPERAND)
+			return LAB_EXIT_USAGE;
+		if (lab_name)
+			return cmd_usage_error("show", "too many arguments");
+		lab_name = g.arg;
 	}
-	if (argc - optind > 1)
-		return cmd_usage_error("show", "too many arguments");
-	rc = cmd_open_lab(ctx, optind < argc ? argv[optind] : NULL, &lab);
+	rc = cmd_open_lab(ctx, lab_name, &lab);
 	if (rc)
 		return rc;
 	rc = lab_rules_check(lab);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "labctl/cmdopt.h"
 #include "labctl/labctl.h"
 
 void cmd_getopt_init(struct cmd_getopt *g, const char *verb, int argc,
@@ -18,6 +17,7 @@ void cmd_getopt_init(struct cmd_getopt *g, const char *verb, int argc,
 
 	memset(g, 0, sizeof(*g));
 	g->verb = verb;
+	g->what = "";
 	g->argc = argc;
 	g->argv = argv;
 	g->longopts = longopts;
@@ -45,6 +45,14 @@ void cmd_getopt_init(struct cmd_getopt *g, const char *verb, int argc,
 	g->shortopts[n] = '\0';
 	opterr = 0;
 	optind = 0;	/* glibc: start over, whatever parsed argv before */
+}
+
+void cmd_getopt_short(struct cmd_getopt *g, const char *shortopts)
+{
+	size_t n = strlen(g->shortopts);
+
+	if (n + strlen(shortopts) < sizeof(g->shortopts))
+		memcpy(g->shortopts + n, shortopts, strlen(shortopts) + 1);
 }
 
 /* The long option named by word ("--name" or "--name=value"), or NULL;
@@ -86,22 +94,24 @@ static int refuse(struct cmd_getopt *g, int c)
 	len = is_long ? strcspn(word, "=") : 0;
 	if (c == ':') {
 		if (is_long && o && o->val == optopt)
-			cmd_usage_error(g->verb, "option '--%s' needs a value",
-					o->name);
+			cmd_usage_error(g->verb, "%soption '--%s' needs a value",
+					g->what, o->name);
 		else
-			cmd_usage_error(g->verb, "option '-%c' needs a value",
-					optopt);
+			cmd_usage_error(g->verb, "%soption '-%c' needs a value",
+					g->what, optopt);
 	} else if (is_long && optopt && o && o->val == optopt &&
 		   strchr(word, '=')) {
-		cmd_usage_error(g->verb, "option '--%s' takes no value", o->name);
+		cmd_usage_error(g->verb, "%soption '--%s' takes no value",
+				g->what, o->name);
 	} else if (is_long && !optopt && nmatch > 1) {
-		cmd_usage_error(g->verb, "ambiguous option '%.*s' (more than one option starts so)",
-				(int)len, word);
+		cmd_usage_error(g->verb, "%sambiguous option '%.*s' (more than one option starts so)",
+				g->what, (int)len, word);
 	} else if (!optopt) {
-		cmd_usage_error(g->verb, "unknown option '%.*s'", (int)len,
-				word);
+		cmd_usage_error(g->verb, "%sunknown option '%.*s'", g->what,
+				(int)len, word);
 	} else {
-		cmd_usage_error(g->verb, "unknown option '-%c'", optopt);
+		cmd_usage_error(g->verb, "%sunknown option '-%c'", g->what,
+				optopt);
 	}
 	return CMD_OPT_BAD;
 }
@@ -127,25 +137,4 @@ int cmd_getopt_next(struct cmd_getopt *g)
 		return refuse(g, c);
 	g->arg = optarg;
 	return c;
-}
-
-/* For verbs that call getopt_long themselves (labctl/cmdopt.h). */
-int cmd_bad_option(const char *verb, const char *what, int c, char **argv)
-{
-	const char *word = argv[optind - 1];
-	char opt[3] = { '-', (char)optopt, '\0' };
-	int len = (int)strcspn(word, "=");
-
-	if (strncmp(word, "--", 2)) {
-		/* a short option, maybe inside a bundle like -fx */
-		word = opt;
-		len = 2;
-	} else if (c == '?' && optopt && word[len] == '=') {
-		return cmd_usage_error(verb, "%s%.*s takes no value", what,
-				       len, word);
-	}
-	if (c == ':')
-		return cmd_usage_error(verb, "%s%.*s needs a value", what, len,
-				       word);
-	return cmd_usage_error(verb, "%sunknown option '%.*s'", what, len, word);
 }

@@ -143,9 +143,10 @@ static int run_one(const struct lab *lab, struct lab_ssh **ssh,
 	snprintf(key, sizeof(key), "expect%d", k);
 	expect = lab_get(lab, "test", key);
 	snprintf(key, sizeof(key), "timeout%d", k);
-	timeout_ms = lab_get_duration_ms(lab, "test", key,
-					 lab_get_duration_ms(lab, "test", "timeout",
-							     60000));
+	/* [test] is key/value (runN, expectN, timeoutN): no typed struct. */
+	timeout_ms = lab_get_duration_ms(lab, "test", key);
+	if (timeout_ms == LAB_UNSET)
+		timeout_ms = lab_get_duration_ms(lab, "test", "timeout");
 	/* One stream, as a person at the board's terminal would see it. */
 	strbuf_addstr(&script, "cd ");
 	sh_quote(&script, dir);
@@ -213,7 +214,7 @@ int guesttest_run(const struct lab *lab, struct lab_ssh **ssh,
 		  struct run_record *rec, int64_t t0_ns)
 {
 	const char *dir = lab_get(lab, "test", "dir");
-	int64_t up_ms = lab_get_duration_ms(lab, "board", "up_timeout", 180000);
+	int64_t up_ms = lab->board.up_timeout_ms;
 	int k, ret, worst = 0;
 	char *why;
 

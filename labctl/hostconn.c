@@ -11,23 +11,20 @@ void hostconn_config(const struct lab *lab, const char *host,
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->name = lab->name;
-	cfg->host = host ? host : lab_get(lab, "board", "host");
-	cfg->port = (int)lab_get_int(lab, "board", "ssh_port", 22);
-	cfg->user = lab_get(lab, "board", "user");
-	cfg->jump = lab_get(lab, "board", "jump");
-	cfg->identity = lab_get(lab, "board", "identity");
-	cfg->connect_timeout_ms = lab_get_duration_ms(lab, "board",
-						      "connect_timeout", 10000);
-	cfg->command_timeout_ms = lab_get_duration_ms(lab, "board",
-						      "command_timeout", 60000);
+	cfg->host = host ? host : lab->board.host;
+	cfg->port = lab->board.ssh_port;
+	cfg->user = lab->board.user;
+	cfg->jump = lab->board.jump;
+	cfg->identity = lab->board.identity;
+	cfg->connect_timeout_ms = lab->board.connect_timeout_ms;
+	cfg->command_timeout_ms = lab->board.command_timeout_ms;
 	/* The lab host (lock.host) may sit elsewhere than the board's port
 	 * and user: a board behind a forwarded port, a lab host's own user. */
-	if (host && lab_get(lab, "lock", "host") &&
-	    !strcmp(host, lab_get(lab, "lock", "host"))) {
-		if (lab_get(lab, "lock", "ssh_port"))
-			cfg->port = (int)lab_get_int(lab, "lock", "ssh_port", 22);
-		if (lab_get(lab, "lock", "user"))
-			cfg->user = lab_get(lab, "lock", "user");
+	if (host && lab->lock.host && !strcmp(host, lab->lock.host)) {
+		if (lab->lock.ssh_port)
+			cfg->port = lab->lock.ssh_port;
+		if (lab->lock.user)
+			cfg->user = lab->lock.user;
 	}
 }
 

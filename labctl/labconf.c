@@ -4,6 +4,7 @@
  * line reader so that every message can name file:line, and so that
  * section headers (including empty or repeated ones) are seen directly.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,8 @@
 #include "labctl/labconf.h"
 #include "labctl/matrix.h"
 #include "labctl/rules.h"
+#include "power/power.h"
+#include "serial-capture/console.h"
 #include "lib/clock.h"
 #include "lib/param.h"
 #include "lib/err.h"
@@ -67,6 +70,7 @@ struct parse_state {
 
 static int parse_error(struct parse_state *ps, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+static void resolve_fields(struct lab *lab);
 
 static int parse_error(struct parse_state *ps, int line, const char *fmt, ...)
 {
@@ -321,14 +325,78 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-static const struct lab_key_def *find_def(const char *section, const char *key)
+/* The keys a power or console driver declares, or NULL. */
+static const struct lab_key_def *driver_keys(const char *section,
+					     const char *driver)
 {
-	const struct lab_key_def *d;
+	int i;
 
-	for (d = lab_schema; d->key; d++)
+	if (!driver)
+		return NULL;
+	if (!strcmp(section, "power")) {
+		for (i = 0; power_drivers[i]; i++)
+			if (!strcmp(power_drivers[i]->name, driver))
+				return power_drivers[i]->lab_keys;
+	} else if (!strcmp(section, "console")) {
+		for (i = 0; console_drivers[i]; i++)
+			if (!strcmp(console_drivers[i]->name, driver))
+				return console_drivers[i]->lab_keys;
+	}
+	return NULL;
+}
+
+/* The i-th driver of a section's table (its name), or NULL at the end. */
+static const char *nth_driver(const char *section, int i,
+			      const struct lab_key_def **keys)
+{
+	if (!strcmp(section, "power") && power_drivers[i]) {
+		*keys = power_drivers[i]->lab_keys;
+		return power_drivers[i]->name;
+	}
+	if (!strcmp(section, "console") && console_drivers[i]) {
+		*keys = console_drivers[i]->lab_keys;
+		return console_drivers[i]->name;
+	}
+	return NULL;
+}
+
+static const struct lab_key_def *find_in(const struct lab_key_def *d,
+					 const char *section, const char *key)
+{
+	for (; d && d->key; d++)
 		if (!strcmp(d->section, section) && !strcmp(d->key, key))
 			return d;
 	return NULL;
+}
+
+/* The schema's key, else the first driver's of that section that takes it. */
+static const struct lab_key_def *find_def(const char *section, const char *key)
+{
+	const struct lab_key_def *d = find_in(lab_schema, section, key), *keys;
+	int i;
+
+	for (i = 0; !d && nth_driver(section, i, &keys); i++)
+		d = find_in(keys, section, key);
+	return d;
+}
+
+static bool is_driver_key(const struct lab_key_def *d)
+{
+	return !find_in(lab_schema, d->section, d->key);
+}
+
+/* "a|b": the drivers that take a driver key, in their table's order. */
+static char *drivers_taking(const struct lab_key_def *d)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const struct lab_key_def *keys;
+	const char *name;
+	int i;
+
+	for (i = 0; (name = nth_driver(d->section, i, &keys)); i++)
+		if (find_in(keys, d->section, d->key))
+			strbuf_addf(&sb, "%s%s", sb.len ? "|" : "", name);
+	return strbuf_detach(&sb, NULL);
 }
 
 static bool in_choices(const char *choices, const char *value)
@@ -749,20 +817,22 @@ static void check_only_for(struct parse_state *ps, const struct lab_value *vals,
 
 	for (i = 0; i < n && !ps->err; i++) {
 		const struct lab_key_def *d = vals[i].def;
+		char *only = d->only_for ? xstrdup(d->only_for) :
+			     is_driver_key(d) ? drivers_taking(d) : NULL;
 		const char *sel;
 
-		if (!d->only_for)
+		if (!only)
 			continue;
 		sel = selector_of(ps->lab, v, d->section);
 		if (!sel) {
-			char *list = choices_list(d->only_for);
+			char *list = choices_list(only);
 
 			parse_error(ps, vals[i].line,
 				    "[%s] %s: no driver is set; this key is for driver = %s",
 				    d->section, d->key, list);
 			free(list);
-		} else if (!in_choices(d->only_for, sel)) {
-			char *list = choices_list(d->only_for);
+		} else if (!in_choices(only, sel)) {
+			char *list = choices_list(only);
 
 			parse_error(ps, vals[i].line,
 				    "[%s%s%s]: %s '%s' does not take key '%s' (only %s)",
@@ -771,6 +841,7 @@ static void check_only_for(struct parse_state *ps, const struct lab_value *vals,
 				    list);
 			free(list);
 		}
+		free(only);
 	}
 }
 
@@ -941,8 +1012,12 @@ int lab_parse(const char *path, const char *text, size_t len, struct lab **out)
 			    "syntax error: expected 'key = value', '[section]' or a comment");
 	else if (!ps.err && rc < 0)
 		parse_error(&ps, 0, "cannot parse (out of memory)");
-	if (!ps.err)
+	/* Every value passed its own check: resolve before the cross checks,
+	 * which see the board type through board_ops_of. */
+	if (!ps.err) {
+		resolve_fields(ps.lab);
 		check_lab(&ps);
+	}
 	if (ps.err) {
 		lab_free(ps.lab);
 		return ps.err;
@@ -1144,7 +1219,7 @@ static struct lab *open_pool_member(const char *name)
 	base = xstrndup(name, dash - name);
 	path = lab_find(base);
 	if (path && lab_load(path, &lab) == 0 &&
-	    lab_get_int(lab, "board", "pool", 1) >= k) {
+	    lab_get_int(lab, "board", "pool") >= k) {
 		free(lab->name);
 		lab->name = xstrdup(name);
 		lab->pool_member = (int)k;
@@ -1209,6 +1284,95 @@ void lab_free(struct lab *lab)
 	free(lab);
 }
 
+static struct lab_value *copy_values(const struct lab_value *values, int n)
+{
+	struct lab_value *c = xcalloc((size_t)n + 1, sizeof(*c));
+	int i;
+
+	for (i = 0; i < n; i++) {
+		c[i] = values[i];
+		c[i].value = xstrdup(values[i].value);
+	}
+	return c;
+}
+
+void lab_variant_copy(struct lab_variant *dst, const struct lab_variant *src)
+{
+	dst->name = xstrdup(src->name);
+	dst->line = src->line;
+	dst->values = copy_values(src->values, src->nvalues);
+	dst->nvalues = src->nvalues;
+}
+
+void lab_variant_set(struct lab_variant *v, const char *key, const char *value)
+{
+	const struct lab_key_def *d = find_def("variant", key);
+	int i;
+
+	assert(d && "lab_variant_set: a key the schema does not know");
+	for (i = 0; i < v->nvalues; i++) {
+		if (v->values[i].def == d) {
+			free(v->values[i].value);
+			v->values[i].value = xstrdup(value);
+			return;
+		}
+	}
+	v->values = xrealloc(v->values, (size_t)(v->nvalues + 1) *
+			     sizeof(*v->values));
+	v->values[v->nvalues++] = (struct lab_value){
+		.section = d->section, .def = d, .value = xstrdup(value),
+	};
+}
+
+void lab_variant_release(struct lab_variant *v)
+{
+	free(v->name);
+	free_values(v->values, v->nvalues);
+	memset(v, 0, sizeof(*v));
+}
+
+struct lab *lab_with_variants(const struct lab *lab,
+			      const struct lab_variant *vs, int n)
+{
+	struct lab *c = xzalloc(sizeof(*c));
+	int i, k;
+
+	c->name = xstrdup(lab->name);
+	c->path = xstrdup(lab->path);
+	c->pool_member = lab->pool_member;
+	c->values = copy_values(lab->values, lab->nvalues);
+	c->nvalues = lab->nvalues;
+	c->power_devs = xcalloc((size_t)lab->npower_devs + 1,
+				sizeof(*c->power_devs));
+	for (i = 0; i < lab->npower_devs; i++)
+		lab_variant_copy(&c->power_devs[i], &lab->power_devs[i]);
+	c->npower_devs = lab->npower_devs;
+	c->variants = xcalloc((size_t)(lab->nvariants + n) + 1,
+			      sizeof(*c->variants));
+	for (i = 0; i < lab->nvariants; i++) {
+		const struct lab_variant *v = &lab->variants[i];
+
+		for (k = 0; k < n && strcmp(vs[k].name, v->name); k++)
+			;
+		lab_variant_copy(&c->variants[c->nvariants++], k < n ? &vs[k] : v);
+	}
+	for (k = 0; k < n; k++)
+		if (!lab_find_variant(lab, vs[k].name))
+			lab_variant_copy(&c->variants[c->nvariants++], &vs[k]);
+	resolve_fields(c);
+	return c;
+}
+
+struct lab *lab_pool_member(const struct lab *lab, int k)
+{
+	struct lab *m = lab_with_variants(lab, NULL, 0);
+
+	free(m->name);
+	m->name = xasprintf("%s-%d", lab->name, k);
+	m->pool_member = k;
+	return m;
+}
+
 /* Defaults that depend on the board type. */
 static const char *dynamic_default(const struct lab *lab, const char *section,
 				   const char *key)
@@ -1231,12 +1395,21 @@ const char *lab_get(const struct lab *lab, const char *section, const char *key)
 {
 	const struct lab_value *v = find_value(lab->values, lab->nvalues,
 					       section, key);
-	const struct lab_key_def *d;
+	const struct lab_key_def *d = find_def(section, key);
 
+	assert(d && "lab_get: a key the schema does not know");
 	if (v)
 		return v->value;
-	d = find_def(section, key);
-	if (d && d->def)
+	/* A driver key's default is the lab's driver's. */
+	if (is_driver_key(d)) {
+		const struct lab_key_def *own =
+			find_in(driver_keys(section, selector_of(lab, NULL, section)),
+				section, key);
+
+		if (own)
+			d = own;
+	}
+	if (d->def)
 		return d->def;
 	if (strcmp(section, "board") || strcmp(key, "type"))
 		return dynamic_default(lab, section, key);
@@ -1247,34 +1420,48 @@ const char *lab_variant_get(const struct lab_variant *v, const char *key)
 {
 	const struct lab_value *val = find_value(v->values, v->nvalues,
 						 "variant", key);
-	const struct lab_key_def *d;
+	const struct lab_key_def *d = find_def("variant", key);
 
+	assert(d && "lab_variant_get: a key the schema does not know");
 	if (val)
 		return val->value;
-	d = find_def("variant", key);
 	return d ? d->def : NULL;
 }
 
-int64_t lab_get_int(const struct lab *lab, const char *section, const char *key,
-		    int64_t fallback)
+/* The load checked every value, so a set value always parses. */
+int64_t lab_get_int(const struct lab *lab, const char *section, const char *key)
 {
 	const char *s = lab_get(lab, section, key);
 	int64_t v;
 
+	assert(find_def(section, key)->type == KEY_INT);
 	if (!s || lab_parse_int(s, &v) < 0)
-		return fallback;
+		return LAB_UNSET;
 	return v;
 }
 
 int64_t lab_get_duration_ms(const struct lab *lab, const char *section,
-			    const char *key, int64_t fallback)
+			    const char *key)
 {
 	const char *s = lab_get(lab, section, key);
 	int64_t ms;
 
+	assert(find_def(section, key)->type == KEY_DURATION);
 	if (!s || lab_parse_duration_ms(s, &ms) < 0)
-		return fallback;
+		return LAB_UNSET;
 	return ms;
+}
+
+int64_t lab_get_size_mib(const struct lab *lab, const char *section,
+			 const char *key)
+{
+	const char *s = lab_get(lab, section, key);
+	int64_t mib;
+
+	assert(find_def(section, key)->type == KEY_SIZE);
+	if (!s || lab_parse_size_mib(s, &mib) < 0)
+		return LAB_UNSET;
+	return mib;
 }
 
 bool lab_get_bool(const struct lab *lab, const char *section, const char *key)
@@ -1282,6 +1469,7 @@ bool lab_get_bool(const struct lab *lab, const char *section, const char *key)
 	const char *s = lab_get(lab, section, key);
 	bool b = false;
 
+	assert(find_def(section, key)->type == KEY_BOOL);
 	if (s)
 		lab_parse_bool(s, &b);
 	return b;
@@ -1306,6 +1494,143 @@ const char *lab_variant_entry(const struct lab *lab, const struct lab_variant *v
 	return strbuf_str(tmp);
 }
 
+#define CFG(section, key, field) { section, key, offsetof(struct lab, field), \
+	_Generic(((struct lab *)0)->field, int: 'i', int64_t: 'l', bool: 'b', \
+		 const char *: 's') }
+const struct lab_cfg_field lab_cfg_fields[] = {
+	CFG("board", "type", board.type),
+	CFG("board", "description", board.description),
+	CFG("board", "host", board.host),
+	CFG("board", "user", board.user),
+	CFG("board", "ssh_port", board.ssh_port),
+	CFG("board", "jump", board.jump),
+	CFG("board", "identity", board.identity),
+	CFG("board", "connect_timeout", board.connect_timeout_ms),
+	CFG("board", "command_timeout", board.command_timeout_ms),
+	CFG("board", "reboot", board.reboot),
+	CFG("board", "down_timeout", board.down_timeout_ms),
+	CFG("board", "up_timeout", board.up_timeout_ms),
+	CFG("board", "battery", board.battery),
+	CFG("board", "memory", board.memory_mib),
+	CFG("board", "smp", board.smp),
+	CFG("board", "cpu", board.cpu),
+	CFG("board", "machine", board.machine),
+	CFG("board", "kvm", board.kvm),
+	CFG("board", "gdb_port", board.gdb_port),
+	CFG("board", "drives", board.drives),
+	CFG("board", "tags", board.tags),
+	CFG("board", "pool", board.pool),
+	CFG("board", "ssh_forward", board.ssh_forward),
+	CFG("power", "driver", power.driver),
+	CFG("power", "plan", power.plan),
+	CFG("power", "confirm_timeout", power.confirm_timeout_ms),
+	CFG("power", "cuts", power.cuts),
+	CFG("power", "off_time", power.off_time_ms),
+	CFG("console", "driver", console.driver),
+	CFG("deploy", "method", deploy.method),
+	CFG("deploy", "dir", deploy.dir),
+	CFG("deploy", "sudo", deploy.sudo),
+	CFG("grub", "max_stages", grub.max_stages),
+	CFG("grub", "entry_prefix", grub.entry_prefix),
+	CFG("grub", "root", grub.root),
+	CFG("grub", "serial", grub.serial),
+	CFG("grub", "boot_drive", grub.boot_drive),
+	CFG("grub", "cmdline", grub.cmdline),
+	CFG("grub", "sinit", grub.sinit),
+	CFG("grub", "grubenv", grub.grubenv),
+	CFG("grub", "editenv", grub.editenv),
+	CFG("grub", "cfg", grub.cfg),
+	CFG("grub", "dropin", grub.dropin),
+	CFG("grub", "entries", grub.entries),
+	CFG("grub", "chain", grub.chain),
+	CFG("lock", "where", lock.where),
+	CFG("lock", "host", lock.host),
+	CFG("lock", "ssh_port", lock.ssh_port),
+	CFG("lock", "dir", lock.dir),
+	CFG("lock", "ttl", lock.ttl_ms),
+	CFG("lock", "endpoints", lock.endpoints),
+	CFG("lock", "cacert", lock.cacert),
+	CFG("lock", "cert", lock.cert),
+	CFG("lock", "key", lock.key),
+	CFG("lock", "user", lock.user),
+	CFG("lock", "password_env", lock.password_env),
+	CFG("lock", "password_file", lock.password_file),
+	CFG("lock", "etcd_ttl", lock.etcd_ttl_ms),
+	CFG("lock", "etcd_timeout", lock.etcd_timeout_ms),
+	CFG("lock", "prefix", lock.prefix),
+	CFG("lock", "priority", lock.priority),
+	CFG("lock", "offline_after", lock.offline_after),
+	CFG("watch", "timeout", watch.timeout_ms),
+	CFG("watch", "stage_timeout", watch.stage_timeout_ms),
+	CFG("watch", "silence_timeout", watch.silence_timeout_ms),
+	CFG("watch", "cpus", watch.cpus),
+	CFG("watch", "iter_min", watch.iter_min),
+	CFG("watch", "pass", watch.pass),
+	CFG("watch", "fail", watch.fail),
+	CFG("watch", "rules", watch.rules),
+	CFG("watch", "rules_file", watch.rules_file),
+	CFG("build", "cache_size", build.cache_size_mib),
+	{ NULL, NULL, 0, 0 }
+};
+#undef CFG
+
+char lab_cfg_ctype(enum lab_key_type type)
+{
+	switch (type) {
+	case KEY_INT:
+		return 'i';
+	case KEY_DURATION:
+	case KEY_SIZE:
+		return 'l';
+	case KEY_BOOL:
+		return 'b';
+	default:
+		return 's';
+	}
+}
+
+/* Fill lab->board, lab->grub, ... from the checked values and defaults. */
+static void resolve_fields(struct lab *lab)
+{
+	const struct lab_cfg_field *f;
+
+	for (f = lab_cfg_fields; f->key; f++) {
+		const struct lab_key_def *d = find_def(f->section, f->key);
+		const char *s = lab_get(lab, f->section, f->key);
+		char *at = (char *)lab + f->offset;
+		int64_t n = LAB_UNSET;
+		bool b = false;
+
+		/* test_labconf checks the table against the schema. */
+		assert(d && f->ctype == lab_cfg_ctype(d->type));
+		switch (d->type) {
+		case KEY_INT:
+			if (!s || lab_parse_int(s, &n) < 0)
+				n = 0;
+			*(int *)at = (int)n;
+			break;
+		case KEY_DURATION:
+			if (s && lab_parse_duration_ms(s, &n) < 0)
+				n = LAB_UNSET;
+			*(int64_t *)at = n;
+			break;
+		case KEY_SIZE:
+			if (s && lab_parse_size_mib(s, &n) < 0)
+				n = LAB_UNSET;
+			*(int64_t *)at = n;
+			break;
+		case KEY_BOOL:
+			if (s)
+				lab_parse_bool(s, &b);
+			*(bool *)at = b;
+			break;
+		default:
+			*(const char **)at = s;
+			break;
+		}
+	}
+}
+
 /* Call fn for every key that applies to this lab, in schema order. */
 static bool key_applies(const struct lab *lab, const struct lab_variant *v,
 			const struct lab_key_def *d)
@@ -1316,6 +1641,36 @@ static bool key_applies(const struct lab *lab, const struct lab_variant *v,
 		return true;
 	sel = selector_of(lab, v, d->section);
 	return sel && in_choices(d->only_for, sel);
+}
+
+/*
+ * The keys `show` lists for a plain section, in order: the schema's that
+ * apply, with the section driver's own keys right after driver = ...
+ * A NULL-terminated malloc'd array.
+ */
+static const struct lab_key_def **section_defs(const struct lab *lab,
+					       const char *section)
+{
+	const struct lab_key_def *d, *k, **defs = NULL;
+	size_t n = 0;
+
+	for (d = lab_schema; d->key; d++) {
+		if (strcmp(d->section, section) || !key_applies(lab, NULL, d))
+			continue;
+		defs = xrealloc(defs, (n + 2) * sizeof(*defs));
+		defs[n++] = d;
+		if (strcmp(d->key, "driver"))
+			continue;
+		for (k = driver_keys(section, selector_of(lab, NULL, section));
+		     k && k->key; k++) {
+			defs = xrealloc(defs, (n + 2) * sizeof(*defs));
+			defs[n++] = k;
+		}
+	}
+	if (!defs)
+		defs = xcalloc(1, sizeof(*defs));
+	defs[n] = NULL;
+	return defs;
 }
 
 /* [power NAME] sections: their keys as the file gives them. */
@@ -1358,13 +1713,14 @@ void lab_show_text(const struct lab *lab, struct strbuf *out)
 	strbuf_addf(out, "# lab %s (%s)\n", lab->name, lab->path);
 	strbuf_addstr(out, "# '(default)' marks values not set in the file\n");
 	for (s = 0; plain_sections[s]; s++) {
+		const struct lab_key_def **defs = section_defs(lab,
+							       plain_sections[s]);
+		int k;
+
 		strbuf_addf(out, "\n[%s]\n", plain_sections[s]);
-		for (d = lab_schema; d->key; d++) {
+		for (k = 0; (d = defs[k]); k++) {
 			const char *v;
 
-			if (strcmp(d->section, plain_sections[s]) ||
-			    !key_applies(lab, NULL, d))
-				continue;
 			v = lab_get(lab, d->section, d->key);
 			if (!v)
 				continue;
@@ -1375,6 +1731,7 @@ void lab_show_text(const struct lab *lab, struct strbuf *out)
 				strbuf_addstr(out, "  ; (default)");
 			strbuf_addch(out, '\n');
 		}
+		free(defs);
 	}
 	for (i = 0; i < lab->nvariants; i++) {
 		const struct lab_variant *v = &lab->variants[i];
@@ -1422,20 +1779,20 @@ void lab_show_json(const struct lab *lab, struct strbuf *out)
 	strbuf_addstr(out, ",\"path\":");
 	strbuf_add_json_str(out, lab->path);
 	for (s = 0; plain_sections[s]; s++) {
+		const struct lab_key_def **defs = section_defs(lab,
+							       plain_sections[s]);
 		bool first = true;
+		int k;
 
 		strbuf_addf(out, ",\"%s\":{", plain_sections[s]);
-		for (d = lab_schema; d->key; d++) {
-			const char *v;
+		for (k = 0; (d = defs[k]); k++) {
+			const char *v = lab_get(lab, d->section, d->key);
 
-			if (strcmp(d->section, plain_sections[s]) ||
-			    !key_applies(lab, NULL, d))
-				continue;
-			v = lab_get(lab, d->section, d->key);
 			if (v)
 				json_kv(out, d, v, &first);
 		}
 		strbuf_addch(out, '}');
+		free(defs);
 	}
 	strbuf_addstr(out, ",\"power_devices\":[");
 	show_power_devs(lab, out, true);

@@ -116,6 +116,7 @@ int cmd_open_lab_for_names(const struct cmd_ctx *ctx, int *nargs,
 
 struct cmd_getopt {
 	const char *verb;
+	const char *what;	/* "" or a sub-command's "set: " in messages */
 	int argc;
 	char **argv;
 	const struct option *longopts;	/* ends with an all-zero entry */
@@ -127,6 +128,9 @@ struct cmd_getopt {
 
 void cmd_getopt_init(struct cmd_getopt *g, const char *verb, int argc,
 		     char **argv, const struct option *longopts);
+/* Short options without a long name, in getopt's form ("j:"); call
+ * after cmd_getopt_init. */
+void cmd_getopt_short(struct cmd_getopt *g, const char *shortopts);
 int cmd_getopt_next(struct cmd_getopt *g);
 
 /* --stage N (0: what comes before stage 1); a usage error otherwise. */

@@ -14,14 +14,14 @@ static const char *keep(struct lab_grub *g, char *s)
 
 void lab_grub_init(struct lab_grub *g, const struct lab *lab)
 {
-	const char *dir = lab_get(lab, "deploy", "dir");
-	const char *gsinit = lab_get(lab, "grub", "sinit");
-	const char *gcmd = lab_get(lab, "grub", "cmdline");
+	const char *dir = lab->deploy.dir;
+	const char *gsinit = lab->grub.sinit;
+	const char *gcmd = lab->grub.cmdline;
 	int i;
 
 	memset(g, 0, sizeof(*g));
-	g->opts.max_stages = (int)lab_get_int(lab, "grub", "max_stages", 9);
-	g->opts.root = lab_get(lab, "grub", "root");
+	g->opts.max_stages = lab->grub.max_stages;
+	g->opts.root = lab->grub.root;
 	g->n = lab->nvariants;
 	g->entries = xcalloc((size_t)g->n + 1, sizeof(*g->entries));
 	for (i = 0; i < lab->nvariants; i++) {
@@ -36,8 +36,8 @@ void lab_grub_init(struct lab_grub *g, const struct lab *lab)
 		g->entries[i].module = keep(g, xasprintf("%s/%s/hypervisor.bin.gz",
 							 dir, v->name));
 		g->entries[i].args = keep(g, xasprintf("serial=%s boot_drive=%s%s%s%s%s",
-						       lab_get(lab, "grub", "serial"),
-						       lab_get(lab, "grub", "boot_drive"),
+						       lab->grub.serial,
+						       lab->grub.boot_drive,
 						       gcmd ? " " : "", gcmd ? gcmd : "",
 						       vcmd ? " " : "", vcmd ? vcmd : ""));
 		g->entries[i].sinit = vsinit ? vsinit : gsinit;

@@ -45,7 +45,7 @@ static int ssh_defaults(const struct lab *lab, const char *driver,
 		{ "down_timeout", "board", "down_timeout" },
 		{ "sudo", "deploy", "sudo" },
 	};
-	const char *user = lab_get(lab, "board", "user");
+	const char *user = lab->board.user;
 	int i;
 
 	if (!driver || strcmp(driver, "ssh"))
@@ -78,7 +78,7 @@ int lab_power_params(const struct lab *lab, struct lab_param *p, int max)
 
 const char *lab_power_driver(const struct lab *lab)
 {
-	const char *d = lab_get(lab, "power", "driver");
+	const char *d = lab->power.driver;
 	const struct board_ops *ops = board_ops_of(lab);
 
 	if (d)
@@ -181,15 +181,15 @@ static void add_device(const struct lab *lab, struct lab_power_devices *d,
 		dev->cfg.driver = lab_power_driver(lab);
 	}
 	if (!off)
-		off = lab_get(lab, "power", "off_time");
-	if (off && !lab_parse_duration_ms(off, &off_ms))
+		dev->cfg.off_time_ms = lab->power.off_time_ms;
+	else if (!lab_parse_duration_ms(off, &off_ms))
 		dev->cfg.off_time_ms = off_ms;
 	dev->name = name;
 	dev->cfg.params = p;
 	dev->cfg.nparams = n;
 	dev->cfg.state_dir = state_dir;
 	dev->cuts_ac = cuts_ac(vals ? value_of(vals, nv, "cuts") :
-			       lab_get(lab, "power", "cuts"), dev->cfg.driver,
+			       lab->power.cuts, dev->cfg.driver,
 			       lab_param_get(p, n, "button"));
 }
 
@@ -229,12 +229,9 @@ void lab_power_devices_release(struct lab_power_devices *d)
 
 void lab_power_plan_options(const struct lab *lab, struct power_plan_options *o)
 {
-	const char *t = lab_get(lab, "power", "confirm_timeout");
-	int64_t ms = 0;
-
-	o->battery = lab_get_bool(lab, "board", "battery");
-	if (t && !lab_parse_duration_ms(t, &ms))
-		o->confirm_timeout_ms = ms;
+	o->battery = lab->board.battery;
+	if (lab->power.confirm_timeout_ms != LAB_UNSET)
+		o->confirm_timeout_ms = lab->power.confirm_timeout_ms;
 }
 
 /* ------------------------------------------------------------ actions */
@@ -309,11 +306,9 @@ int lab_power_act(struct board *b, const char *action, bool long_press,
 		  bool dry_run, struct lab_power_result *r)
 {
 	const struct lab *lab = b->lab;
-	const char *spec = lab_get(lab, "power", "plan");
+	const char *spec = lab->power.plan;
 	struct board_power_opts po = { .attach = true };
-	const char *off = lab_get(lab, "power", "off_time");
 	struct power_dev *dev = NULL;
-	int64_t off_ms = 0;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -331,8 +326,7 @@ int lab_power_act(struct board *b, const char *action, bool long_press,
 		r->spec = spec;
 		return run_plan(lab, action, dry_run, r);
 	}
-	if (off && !lab_parse_duration_ms(off, &off_ms))
-		po.off_time_ms = off_ms;
+	po.off_time_ms = lab->power.off_time_ms;
 	ret = lab_board_power(b, &po, &dev);
 	if (!ret && !dev)
 		ret = lab_err(LAB_ECONFIG,

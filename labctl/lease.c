@@ -28,7 +28,6 @@
 #include "ssh/ssh.h"
 
 #define LEASE_REMOTE_DIR "/var/tmp/labctl-leases"
-#define LEASE_DEFAULT_TTL_S (30 * 60)
 
 /*
  * $0 is "labctl-lease"; the arguments:
@@ -226,7 +225,7 @@ static void new_token(char *buf, size_t size)
 const char *lease_local_dir(const struct lab *lab)
 {
 	static char def[PATH_MAX];
-	const char *dir = lab_get(lab, "lock", "dir");
+	const char *dir = lab->lock.dir;
 	const char *env = getenv("LABCTL_LOCK_DIR");
 	const char *state = getenv("LABCTL_STATE_DIR");
 
@@ -245,8 +244,7 @@ const char *lease_local_dir(const struct lab *lab)
 /* Who we are and for how long, wherever the lease lives. */
 static void lease_init_self(struct lease *l)
 {
-	l->ttl_s = lab_get_duration_ms(l->lab, "lock", "ttl",
-				       LEASE_DEFAULT_TTL_S * 1000) / 1000;
+	l->ttl_s = l->lab->lock.ttl_ms / 1000;
 	if (l->ttl_s < 1)
 		l->ttl_s = 1;
 	who_am_i(l->owner, sizeof(l->owner));
@@ -268,9 +266,9 @@ static int lease_init_etcd(struct lease *l)
 
 int lease_init(struct lease *l, const struct lab *lab)
 {
-	const char *where = lab_get(lab, "lock", "where");
+	const char *where = lab->lock.where;
 	const struct board_ops *ops = board_ops_of(lab);
-	const char *dir = lab_get(lab, "lock", "dir");
+	const char *dir = lab->lock.dir;
 	bool local;
 
 	memset(l, 0, sizeof(*l));
@@ -280,12 +278,12 @@ int lease_init(struct lease *l, const struct lab *lab)
 		return lease_init_etcd(l);
 	if (!where)
 		where = ops && ops->is_virtual ? "local" :
-			lab_get(lab, "lock", "host") ? "host" : "board";
+			lab->lock.host ? "host" : "board";
 	local = !strcmp(where, "local");
 	if (!local) {
 		const char *h = !strcmp(where, "host") ?
-				lab_get(lab, "lock", "host") :
-				lab_get(lab, "board", "host");
+				lab->lock.host :
+				lab->board.host;
 
 		if (!h) {
 			lease_release_resources(l);
@@ -336,7 +334,7 @@ static int lease_call(struct lease *l, const char *op, const char *flags,
 		/* A board that is down: say so in a second, not a timeout. */
 		if (!l->ssh && l->on_board &&
 		    !lab_tcp_port_open(l->remote_host,
-				       (int)lab_get_int(l->lab, "board", "ssh_port", 22),
+				       l->lab->board.ssh_port,
 				       1000)) {
 			ret = lab_err(LAB_EINFRA, "%s does not answer on its ssh port",
 				      l->remote_host);

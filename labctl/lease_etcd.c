@@ -47,7 +47,7 @@ struct lease_etcd {
 
 bool lease_etcd_wanted(const struct lab *lab)
 {
-	const char *where = lab_get(lab, "lock", "where");
+	const char *where = lab->lock.where;
 
 	return where && !strcmp(where, "etcd");
 }
@@ -99,8 +99,8 @@ static const char *my_class(void)
 
 static int read_password(const struct lab *lab, struct strbuf *pw)
 {
-	const char *file = lab_get(lab, "lock", "password_file");
-	const char *env = lab_get(lab, "lock", "password_env");
+	const char *file = lab->lock.password_file;
+	const char *env = lab->lock.password_env;
 	const char *v;
 
 	if (file)
@@ -111,7 +111,7 @@ static int read_password(const struct lab *lab, struct strbuf *pw)
 	if (!v || !*v)
 		return lab_err(LAB_ECONFIG,
 			       "%s: [lock] user = %s needs the etcd password: set $%s or [lock] password_file = PATH (mode 0600)",
-			       lab->path, lab_get(lab, "lock", "user"), env);
+			       lab->path, lab->lock.user, env);
 	strbuf_addstr(pw, v);
 	return 0;
 }
@@ -119,8 +119,8 @@ static int read_password(const struct lab *lab, struct strbuf *pw)
 int lease_etcd_init(struct lease *l)
 {
 	const struct lab *lab = l->lab;
-	const char *eps = lab_get(lab, "lock", "endpoints");
-	const char *prefix = lab_get(lab, "lock", "prefix");
+	const char *eps = lab->lock.endpoints;
+	const char *prefix = lab->lock.prefix;
 	struct etcd_config cfg = { 0 };
 	struct strbuf pw = STRBUF_INIT;
 	struct lease_etcd *le;
@@ -134,11 +134,11 @@ int lease_etcd_init(struct lease *l)
 			       lab->path);
 	cfg.endpoints = (const char *const *)words;
 	cfg.nendpoints = n;
-	cfg.cacert = lab_get(lab, "lock", "cacert");
-	cfg.cert = lab_get(lab, "lock", "cert");
-	cfg.key = lab_get(lab, "lock", "key");
-	cfg.user = lab_get(lab, "lock", "user");
-	cfg.timeout_ms = lab_get_duration_ms(lab, "lock", "etcd_timeout", 5000);
+	cfg.cacert = lab->lock.cacert;
+	cfg.cert = lab->lock.cert;
+	cfg.key = lab->lock.key;
+	cfg.user = lab->lock.user;
+	cfg.timeout_ms = lab->lock.etcd_timeout_ms;
 	if ((cfg.cert != NULL) != (cfg.key != NULL)) {
 		lease_etcd_free_list(words, n);
 		return lab_err(LAB_ECONFIG, "%s: lock.cert and lock.key go together",
@@ -168,14 +168,14 @@ int lease_etcd_init(struct lease *l)
 	le->holder_key = xasprintf("%slock/%s/holder", prefix, l->name);
 	le->queue_prefix = xasprintf("%slock/%s/queue/", prefix, l->name);
 	le->health_key = xasprintf("%shealth/%s", prefix, l->name);
-	le->priority = lab_get(lab, "lock", "priority");
+	le->priority = lab->lock.priority;
 	if (!le->priority)
 		le->priority = "fifo";
 	snprintf(le->klass, sizeof(le->klass), "%s", my_class());
-	le->ttl_s = lab_get_duration_ms(lab, "lock", "etcd_ttl", 10000) / 1000;
+	le->ttl_s = lab->lock.etcd_ttl_ms / 1000;
 	if (le->ttl_s < 2)
 		le->ttl_s = 2;
-	le->offline_after = lab_get_int(lab, "lock", "offline_after", 3);
+	le->offline_after = lab->lock.offline_after;
 	l->etcd = le;
 	return 0;
 }
@@ -1071,7 +1071,7 @@ int lease_etcd_report(struct lease *l, int exit_code, const char *reason)
 static bool has_tag(const struct lab *lab, const char *tag)
 {
 	char **words;
-	int n = lease_etcd_split_list(lab_get(lab, "board", "tags"), &words), i;
+	int n = lease_etcd_split_list(lab->board.tags, &words), i;
 	bool found = false;
 
 	for (i = 0; i < n && !found; i++)
@@ -1202,8 +1202,7 @@ int lease_pool_open(const char *tag, struct lab **out)
 			le = pl.etcd;
 			free(le->queue_prefix);
 			le->queue_prefix = xasprintf("%spool/%s/",
-				lab_get(first, "lock", "prefix") ?
-				lab_get(first, "lock", "prefix") : "/labctl/", tag);
+						     first->lock.prefix, tag);
 			ret = etcd_lease_grant(le->e, le->ttl_s, &le->lease_id);
 			if (!ret)
 				ret = keeper_add(&pl, le->lease_id);
@@ -1240,8 +1239,7 @@ int lease_pool_open(const char *tag, struct lab **out)
 			}
 		}
 		{
-			char *locks = xasprintf("%slock/", lab_get(first, "lock", "prefix") ?
-						lab_get(first, "lock", "prefix") : "/labctl/");
+			char *locks = xasprintf("%slock/", first->lock.prefix);
 
 			ret = etcd_watch(le->e, locks, true, false, rev + 1,
 					 WATCH_SLICE_MS, stop_requested, &event);

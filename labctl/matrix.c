@@ -614,27 +614,26 @@ static char *xmhf64_args(const char *args, const char *arch, uint32_t opt)
 	return strbuf_detach(&out, NULL);
 }
 
-static const struct lab_key_def *variant_key(const char *key)
-{
-	const struct lab_key_def *d;
-
-	for (d = lab_schema; d->key; d++)
-		if (!strcmp(d->section, "variant") && !strcmp(d->key, key))
-			return d;
-	return NULL;
-}
-
 static void add_value(struct lab_variant *v, const char *key, char *value)
 {
-	v->values = xrealloc(v->values, (size_t)(v->nvalues + 1) * sizeof(*v->values));
-	v->values[v->nvalues++] = (struct lab_value){
-		.section = "variant", .def = variant_key(key), .value = value,
-	};
+	lab_variant_set(v, key, value);
+	free(value);
 }
 
 const struct lab_variant *mx_runner_base(const struct mx_runner *r)
 {
 	return lab_find_variant(r->lab, r->base);
+}
+
+const struct lab_variant *mx_runner_variant(const struct mx_runner *r,
+					    const char *name)
+{
+	int i;
+
+	for (i = 0; i < r->nvariants; i++)
+		if (!strcmp(r->variants[i].name, name))
+			return &r->variants[i];
+	return lab_find_variant(r->lab, name);
 }
 
 int mx_cell_init(struct mx_runner *r, struct mx_cell *c, const char *arch,
@@ -655,7 +654,7 @@ int mx_cell_init(struct mx_runner *r, struct mx_cell *c, const char *arch,
 		free(name);
 		return ret;
 	}
-	have = lab_find_variant(r->lab, name);
+	have = mx_runner_variant(r, name);
 	if (have && have->line) {
 		int ret = lab_err(LAB_ECONFIG,
 				  "%s already has a [variant %s] (line %d), the name %s gives its synthesized variants: rename it",
@@ -686,18 +685,16 @@ int mx_cell_init(struct mx_runner *r, struct mx_cell *c, const char *arch,
 		add_value(&nv, "arch", xstrdup(arch));
 		add_value(&nv, "options", xasprintf("0x%x", opt));
 	}
-	/* base points into the array: done with it before it moves. */
-	r->lab->variants = xrealloc(r->lab->variants,
-				    (size_t)(r->lab->nvariants + 1) *
-				    sizeof(*r->lab->variants));
-	r->lab->variants[r->lab->nvariants++] = nv;
+	r->variants = xrealloc(r->variants, (size_t)(r->nvariants + 1) *
+			       sizeof(*r->variants));
+	r->variants[r->nvariants++] = nv;
 	return 0;
 }
 
 /* ------------------------------------------------------------ runner */
 
-int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
-		   const char *const *before, int nbefore)
+int mx_runner_init(struct mx_runner *r, const struct lab *lab,
+		   const char *base, const char *const *before, int nbefore)
 {
 	const struct lab_variant *v;
 	const char *tmp = getenv("TMPDIR");
@@ -709,7 +706,7 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 	if (!ops || !ops->is_virtual)
 		return lab_err(LAB_ECONFIG,
 			       "%s runs on QEMU boards: a real board's grub.cfg has no entries for the variants it makes (%s is a %s)",
-			       verb, lab->name, lab_get(lab, "board", "type"));
+			       verb, lab->name, lab->board.type);
 	ret = lab_resolve_chain(lab, &base, 1, &v);
 	if (ret)
 		return ret;
@@ -734,7 +731,7 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 		r->before[i] = xstrdup(before[i]);
 	r->nbefore = nbefore;
 	if (r->jobs <= 0)
-		r->jobs = (int)lab_get_int(lab, "board", "pool", 1);
+		r->jobs = lab->board.pool;
 	if (!r->results_dir)
 		r->results_dir = "results";
 	return 0;
@@ -762,11 +759,16 @@ static void remove_tmpdir(const char *dir)
 
 void mx_runner_release(struct mx_runner *r)
 {
+	int i;
+
 	if (r->tmpdir)
 		remove_tmpdir(r->tmpdir);
 	free(r->tmpdir);
 	mx_list_free(r->before, r->nbefore);
 	free(r->base);
+	for (i = 0; i < r->nvariants; i++)
+		lab_variant_release(&r->variants[i]);
+	free(r->variants);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -812,7 +814,7 @@ static int build_cells(struct mx_runner *r, struct mx_cell **cells, int n)
 			if (!strcmp(hv[k].name, name))
 				break;
 		if (k == nb)
-			lab_variant_to_hv(&hv[nb++], lab_find_variant(r->lab, name));
+			lab_variant_to_hv(&hv[nb++], mx_runner_variant(r, name));
 	}
 	res = xcalloc((size_t)nb + 1, sizeof(*res));
 	ret = nb ? hv_build(hv, nb, &bo, res) : 0;
@@ -884,8 +886,7 @@ run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 	/* The record's command line reruns just this cell. */
 	snprintf(opt, sizeof(opt), "0x%x", c->options);
 	argv[argc++] = (char *)"matrix";
-	/* A pool's take_board() renames (and frees) lab->name. */
-	argv[argc++] = xstrdup(r->lab->name);
+	argv[argc++] = r->lab->name;
 	argv[argc++] = (char *)"--variant";
 	argv[argc++] = r->base;
 	argv[argc++] = (char *)"--opt";
@@ -904,7 +905,10 @@ run_child(struct mx_runner *r, struct mx_cell *c, int slot)
 	argv[argc] = NULL;
 	o.argc = argc;
 	o.argv = argv;
-	ret = lab_run_chain(r->lab, chain, r->nbefore + 1, &o, &rr);
+	/* The cells' variants in a lab of this run's own. */
+	ret = lab_run_chain(lab_with_variants(r->lab, r->variants,
+					      r->nvariants),
+			    chain, r->nbefore + 1, &o, &rr);
 	if (ret) {
 		const char *msg = lab_errmsg(ret);
 

@@ -190,7 +190,11 @@ void mx_cell_release(struct mx_cell *c);
 /* ------------------------------------------------------------ runner */
 
 struct mx_runner {
-	struct lab *lab;	/* not owned; gets the synthesized variants */
+	const struct lab *lab;	/* not owned, not written */
+	/* The cells' synthesized variants, the runner's own: each run sees
+	 * them through a lab of its own (lab_with_variants). */
+	struct lab_variant *variants;
+	int nvariants;
 	char *base;		/* the base variant's name */
 	char **before;		/* variants booted before each cell */
 	int nbefore;
@@ -212,11 +216,14 @@ struct mx_runner {
  * must be a QEMU board (a real board's grub.cfg has no entries for
  * synthesized variants).  -LAB_ECONFIG / -LAB_EINVAL with a message.
  */
-int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
-		   const char *const *before, int nbefore);
+int mx_runner_init(struct mx_runner *r, const struct lab *lab,
+		   const char *base, const char *const *before, int nbefore);
 void mx_runner_release(struct mx_runner *r);
-/* The base variant (re-found: adding variants moves the array). */
+/* The base variant. */
 const struct lab_variant *mx_runner_base(const struct mx_runner *r);
+/* A variant by name: a synthesized one, else the lab's; or NULL. */
+const struct lab_variant *mx_runner_variant(const struct mx_runner *r,
+					    const char *name);
 /* The base variant's arch and options (xmhf64: from its args). */
 const char *mx_base_arch(const struct lab_variant *v);
 uint32_t mx_base_options(const struct lab_variant *v);
@@ -225,9 +232,9 @@ uint32_t mx_base_options(const struct lab_variant *v);
 char *mx_variant_name(const char *base, const char *arch, uint32_t opt);
 
 /*
- * Make cell c for (arch, opt): adds the synthesized variant to the lab
- * unless it has one of that name (a synthesized one, or a variant of
- * the lab file that happens to have that name is refused: -LAB_ECONFIG).
+ * Make cell c for (arch, opt): adds the synthesized variant to the
+ * runner's unless it has one of that name (a variant of the lab file
+ * that happens to have that name is refused: -LAB_ECONFIG).
  */
 int mx_cell_init(struct mx_runner *r, struct mx_cell *c, const char *arch,
 		 uint32_t opt);

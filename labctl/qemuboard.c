@@ -122,38 +122,38 @@ out:
 
 int qemu_board_command(struct vboard *b, const struct lab *lab)
 {
-	const char *kvm = lab_get(lab, "board", "kvm");
-	const char *drives = lab_get(lab, "board", "drives");
-	int64_t mib = 256, gdb = lab_get_int(lab, "board", "gdb_port", 0);
-	int64_t fwd = lab_get_int(lab, "board", "ssh_forward", 0);
+	const char *kvm = lab->board.kvm;
+	const char *drives = lab->board.drives;
+	int64_t mib = lab->board.memory_mib;
+	int64_t gdb = lab->board.gdb_port;
+	int64_t fwd = lab->board.ssh_forward;
 	bool use_kvm = false;
 
 	char why[256] = "";
 
-	lab_parse_size_mib(lab_get(lab, "board", "memory"), &mib);
 	if (!strcmp(kvm, "yes")) {
-		if (!kvm_runs(b, lab_get(lab, "board", "cpu"), why, sizeof(why)))
+		if (!kvm_runs(b, lab->board.cpu, why, sizeof(why)))
 			return lab_err(LAB_EINFRA,
 				       "lab %s asks for KVM (kvm = yes) but KVM does not run guests here: %s; use kvm = auto or no",
 				       lab->name, why);
 		use_kvm = true;
 	} else if (!strcmp(kvm, "auto")) {
-		use_kvm = kvm_runs(b, lab_get(lab, "board", "cpu"), why, sizeof(why));
+		use_kvm = kvm_runs(b, lab->board.cpu, why, sizeof(why));
 		if (!use_kvm)
 			lab_info("KVM not usable (%s): using TCG", why);
 	}
 	vboard_add_arg(b, "qemu-system-x86_64");
 	vboard_add_arg(b, "-machine");
-	vboard_add_arg(b, "%s", lab_get(lab, "board", "machine"));
+	vboard_add_arg(b, "%s", lab->board.machine);
 	vboard_add_arg(b, "-accel");
 	vboard_add_arg(b, "%s", use_kvm ? "kvm" : "tcg");
 	vboard_add_arg(b, "-cpu");
-	vboard_add_arg(b, "%s", use_kvm && !lab_get(lab, "board", "cpu") ? "host" :
-		lab_get(lab, "board", "cpu"));
+	vboard_add_arg(b, "%s", use_kvm && !lab->board.cpu ? "host" :
+		lab->board.cpu);
 	vboard_add_arg(b, "-m");
 	vboard_add_arg(b, "%lldM", (long long)mib);
 	vboard_add_arg(b, "-smp");
-	vboard_add_arg(b, "%lld", (long long)lab_get_int(lab, "board", "smp", 2));
+	vboard_add_arg(b, "%lld", (long long)lab->board.smp);
 	vboard_add_arg(b, "-display");
 	vboard_add_arg(b, "none");
 	vboard_add_arg(b, "-drive");

@@ -28,9 +28,9 @@ void run_record_init(struct run_record *r, const struct lab *lab, int argc,
 	memset(r, 0, sizeof(*r));
 	res->lab = xstrdup(lab->name);
 	res->lab_file = dup_or_null(lab->path);
-	res->board = dup_or_null(lab_get(lab, "board", "type"));
-	if (board_is_remote(lab) && lab_get(lab, "board", "host")) {
-		res->host = xstrdup(lab_get(lab, "board", "host"));
+	res->board = dup_or_null(lab->board.type);
+	if (board_is_remote(lab) && lab->board.host) {
+		res->host = xstrdup(lab->board.host);
 	} else {
 		char name[256] = "localhost";
 

@@ -1124,7 +1124,7 @@ void rules_arrange_stage(struct rule_set *run, struct rule_set *stage,
  * over the built-in options (hypervisor/README.md). */
 static int64_t standin_options(const struct lab *lab, const struct lab_variant *v)
 {
-	const char *lines[2] = { lab_get(lab, "grub", "cmdline"),
+	const char *lines[2] = { lab->grub.cmdline,
 				 lab_variant_get(v, "cmdline") };
 	int64_t opt = 0;
 	int i;
@@ -1156,7 +1156,7 @@ static int check_last_can_iterate(const struct lab *lab,
 	struct strbuf lhv = STRBUF_INIT;
 	int i, ret;
 
-	if (lab_get(lab, "watch", "pass") || (recipe && strcmp(recipe, "standin")) ||
+	if (lab->watch.pass || (recipe && strcmp(recipe, "standin")) ||
 	    (standin_options(lab, last) & STANDIN_OPT_LHV))
 		return 0;
 	for (i = 0; i < judge->n; i++) {
@@ -1194,10 +1194,10 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 	out->run = rules_new();
 	out->stage = xcalloc((size_t)n + 1, sizeof(*out->stage));
 	out->banner = xcalloc((size_t)n + 1, sizeof(*out->banner));
-	s = lab_get(lab, "watch", "rules");
+	s = lab->watch.rules;
 	line = value_line(lab->values, lab->nvalues, "watch", "rules");
 	ret = load_list(out->run, s ? s : "standin", lab->path, line);
-	s = lab_get(lab, "watch", "rules_file");
+	s = lab->watch.rules_file;
 	if (!ret && s)
 		ret = load_lab_file(out->run, lab->path, s,
 				    value_line(lab->values, lab->nvalues, "watch",
@@ -1236,7 +1236,7 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 	}
 	/* A run nothing can pass would only ever time out. */
 	if (!ret && n && !rules_judges(out->stage[n - 1]) &&
-	    !rules_judges(out->run) && !lab_get(lab, "watch", "pass"))
+	    !rules_judges(out->run) && !lab->watch.pass)
 		ret = perr(lab->path, 0,
 			   "nothing can pass the last stage (%s): give the run or that variant a rule set with pass, iter or end rules (e.g. rules = lhv), or set [watch] pass",
 			   chain[n - 1]->name);
@@ -1250,13 +1250,13 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 	}
 	/* The lab file's own keys win over any set's. */
 	if (value_line(lab->values, lab->nvalues, "watch", "cpus"))
-		out->cpus = (int)lab_get_int(lab, "watch", "cpus", 0);
+		out->cpus = lab->watch.cpus;
 	else if (n && out->stage[n - 1]->cpus)
 		out->cpus = out->stage[n - 1]->cpus;
 	else
 		out->cpus = out->run->cpus;
 	if (value_line(lab->values, lab->nvalues, "watch", "iter_min"))
-		out->iter_min = (int)lab_get_int(lab, "watch", "iter_min", 20);
+		out->iter_min = lab->watch.iter_min;
 	else if (n && out->stage[n - 1]->iter_min >= 0)
 		out->iter_min = out->stage[n - 1]->iter_min;
 	else
@@ -1270,10 +1270,10 @@ int lab_rules_check(const struct lab *lab)
 	const char *s;
 	int i, ret;
 
-	s = lab_get(lab, "watch", "rules");
+	s = lab->watch.rules;
 	ret = load_list(set, s ? s : "standin", lab->path,
 			value_line(lab->values, lab->nvalues, "watch", "rules"));
-	s = lab_get(lab, "watch", "rules_file");
+	s = lab->watch.rules_file;
 	if (!ret && s)
 		ret = load_lab_file(set, lab->path, s,
 				    value_line(lab->values, lab->nvalues, "watch",

@@ -36,13 +36,11 @@
 #include "serial-capture/capture.h"
 #include "serial-capture/console.h"
 
-#define DEFAULT_STAGE_TIMEOUT_MS (60 * 1000)
-#define DEFAULT_TOTAL_TIMEOUT_MS (300 * 1000)
-#define DEFAULT_SILENCE_TIMEOUT_MS (30 * 1000)
 #define DRAIN_MS 200
 
 struct run_state {
-	struct lab *lab;
+	const struct lab *lab;	/* the board's: a pool's member once taken */
+	struct lab *member;	/* that member, owned */
 	const struct board_ops *board;	/* its type, once taken */
 	const struct run_opts *opts;
 	struct watch *watch;
@@ -519,31 +517,18 @@ static char *variant_banner(const struct lab_variant *v, const char *tmpl)
 	return strbuf_detach(&re, NULL);
 }
 
-static int64_t lab_duration(const struct lab *lab, const char *key, int64_t def)
-{
-	const char *s = lab_get(lab, "watch", key);
-	int64_t ms;
-
-	if (!s || lab_parse_duration_ms(s, &ms) < 0)
-		return def;
-	return ms;
-}
-
 static struct watch *make_watch(const struct lab *lab,
 				const struct lab_variant *const *chain, int n,
 				const struct run_opts *o)
 {
-	const char *fails[2] = { lab_get(lab, "watch", "fail"), NULL };
+	const char *fails[2] = { lab->watch.fail, NULL };
 	struct watch_stage_def *defs;
 	struct lab_rules lr;
 	struct watch_opts wo = {
-		.stage_timeout_ms = lab_duration(lab, "stage_timeout",
-						 DEFAULT_STAGE_TIMEOUT_MS),
-		.total_timeout_ms = lab_duration(lab, "timeout",
-						 DEFAULT_TOTAL_TIMEOUT_MS),
-		.silence_timeout_ms = lab_duration(lab, "silence_timeout",
-						   DEFAULT_SILENCE_TIMEOUT_MS),
-		.pass_re = lab_get(lab, "watch", "pass"),
+		.stage_timeout_ms = lab->watch.stage_timeout_ms,
+		.total_timeout_ms = lab->watch.timeout_ms,
+		.silence_timeout_ms = lab->watch.silence_timeout_ms,
+		.pass_re = lab->watch.pass,
 		.fail_res = fails,
 	};
 	struct watch *w;
@@ -554,12 +539,10 @@ static struct watch *make_watch(const struct lab *lab,
 		return NULL;
 	wo.rules = lr.run;
 	/* A real board's CPU count is the lab's to say (watch.cpus). */
-	wo.cpus = lr.cpus ? lr.cpus :
-		  (int)lab_get_int(lab, "watch", "cpus",
-				   board_is_remote(lab) ? 1 :
-				   lab_get_int(lab, "board", "smp", 1));
+	wo.cpus = lr.cpus ? lr.cpus : lab->watch.cpus ? lab->watch.cpus :
+		  board_is_remote(lab) ? 1 : lab->board.smp;
 	wo.iter_min = lr.iter_min >= 0 ? lr.iter_min :
-		      (int)lab_get_int(lab, "watch", "iter_min", 20);
+		      lab->watch.iter_min;
 	if (o->timeout_ms > 0)
 		wo.total_timeout_ms = o->timeout_ms;
 	defs = xcalloc((size_t)n + 1, sizeof(*defs));
@@ -943,31 +926,33 @@ static int queue_position(const char *qdir, const char *mine)
 /*
  * The board a run uses.  A pool lab ([board] pool = N) is N virtual boards
  * LAB-1 .. LAB-N, each with its own lease, state and QEMU: take the first
- * free one (lab->name becomes its name).  When all are busy, wait in line
- * (a ticket in the lease directory) and say where in the line we are.
+ * free one (*member, a lab of its own named after the board).  When all are
+ * busy, wait in line (a ticket in the lease directory) and say where in
+ * the line we are.
  */
-static int take_board(struct lab *lab, struct board *b,
-		      const struct lease_take_opts *lo,
+static int take_board(const struct lab *lab, struct lab **member,
+		      struct board *b, const struct lease_take_opts *lo,
 		      const struct board_hooks *hooks)
 {
-	int npool = (int)lab_get_int(lab, "board", "pool", 1);
+	int npool = lab->board.pool;
 	struct lease_take_opts now = *lo;
-	char *base, *qdir = NULL, *ticket = NULL, mine[64];
+	const char *base = lab->name;
+	char *qdir = NULL, *ticket = NULL, mine[64];
 	int i, ret = 0, last_pos = -1;
 
+	*member = NULL;
 	if (npool <= 1)
 		return lab_board_open(b, lab, lo, hooks);
-	base = lab->name;
 	now.wait_ms = 0;
 	for (;;) {
 		for (i = 1; i <= npool; i++) {
-			lab->name = xasprintf("%s-%d", base, i);
-			ret = lab_board_open(b, lab, &now, hooks);
+			*member = lab_pool_member(lab, i);
+			ret = lab_board_open(b, *member, &now, hooks);
 			if (!ret)
 				goto got;
 			lab_board_close(b);
-			free(lab->name);
-			lab->name = base;
+			lab_free(*member);
+			*member = NULL;
 			if (ret != -LAB_EBUSY)
 				goto out;
 			lab_err_clear();
@@ -993,8 +978,7 @@ static int take_board(struct lab *lab, struct board *b,
 		lab_sleep_ms(500);
 	}
 got:
-	lab_info("%s: using board %s of the pool", base, lab->name);
-	free(base);
+	lab_info("%s: using board %s of the pool", base, (*member)->name);
 out:
 	if (ticket)
 		unlink(ticket);
@@ -1031,10 +1015,10 @@ static int chain_prepare(struct run_chain *c, const struct lab *lab,
 		return ret;
 	for (i = 0; i < n; i++)
 		c->entries[i] = lab_variant_entry(lab, c->v[i], &c->titles[i]);
-	if (n > lab_get_int(lab, "grub", "max_stages", 9))
+	if (n > lab->grub.max_stages)
 		return lab_err(LAB_ECONFIG,
 			       "a chain of %d stages is longer than grub.max_stages = %lld in %s",
-			       n, (long long)lab_get_int(lab, "grub", "max_stages", 9),
+			       n, (long long)lab->grub.max_stages,
 			       lab->path);
 	/* A typo in a rule file is found now, not after build and deploy. */
 	ret = lab_rules_load(lab, c->v, n, &lr);
@@ -1062,7 +1046,7 @@ static void chain_release(struct run_chain *c)
 
 /*
  * The board, ready to boot the chain: reserved (a pool lab picks a free
- * board here and renames lab), the chain built and deployed when asked,
+ * board here: rs->lab becomes that board's), the chain built and deployed when asked,
  * and set in the board's GRUB environment.
  */
 static int board_ready(struct run_state *rs, struct board *b,
@@ -1076,7 +1060,9 @@ static int board_ready(struct run_state *rs, struct board *b,
 	struct board_deploy_stats st = { 0 };
 	int i, ret;
 
-	ret = take_board(rs->lab, b, &lo, &hooks);
+	ret = take_board(rs->lab, &rs->member, b, &lo, &hooks);
+	if (rs->member)
+		rs->lab = rs->member;
 	run_record_set_lab(&rs->rec, rs->lab->name);
 	if (ret)
 		return ret;
@@ -1116,9 +1102,9 @@ static int capture_start(struct run_state *rs, struct reader *reader)
 	/* `labctl console --follow LAB` finds and tails this capture. */
 	if (capture_publish(rs->cap, lab->name) < 0)
 		lab_err_clear();
-	if (lab_get_int(lab, "board", "gdb_port", 0))
+	if (lab->board.gdb_port)
 		lab_info("gdb stub: attach with  gdb -ex 'target remote 127.0.0.1:%lld'",
-			 (long long)lab_get_int(lab, "board", "gdb_port", 0));
+			 (long long)lab->board.gdb_port);
 	return 0;
 }
 
@@ -1251,7 +1237,7 @@ static void record_result(struct run_state *rs, struct board *b,
 	memset(&rs->rec.res, 0, sizeof(rs->rec.res));
 }
 
-int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
+int lab_run_chain(const struct lab *lab, const char *const *chain_names, int n,
 		  const struct run_opts *o, struct run_result *out)
 {
 	struct run_chain c = { 0 };
@@ -1317,6 +1303,7 @@ out_board:
 		lab_err_clear();
 	free(health_why);
 	lab_board_close(&b);
+	lab_free(rs.member);
 	lab_stop_release(&stop);
 	run_record_release(&rs.rec);
 out:

@@ -84,7 +84,7 @@ struct run_result {
  * the -LAB_E* that kept it from one (usage, configuration, the lab:
  * the message is recorded).  out is filled in either case; release it.
  */
-int lab_run_chain(struct lab *lab, const char *const *chain, int n,
+int lab_run_chain(const struct lab *lab, const char *const *chain, int n,
 		  const struct run_opts *o, struct run_result *out);
 void run_result_release(struct run_result *r);
 /* The exit code of a run's verdict (0 pass, 1 fail, 3 infra). */

@@ -74,3 +74,23 @@ int lab_params_check(const struct lab_param *p, int n,
 	}
 	return 0;
 }
+
+/* Each lab file key a driver declares is a [section] key it takes. */
+int lab_keys_selftest(const char *kind, const char *name,
+		      const struct lab_key_def *lab_keys,
+		      const char *const *keys)
+{
+	const struct lab_key_def *d;
+	int i;
+
+	for (d = lab_keys; d && d->key; d++) {
+		for (i = 0; keys && keys[i]; i++)
+			if (!strcmp(keys[i], d->key))
+				break;
+		if (strcmp(d->section, kind) || !keys || !keys[i] || !d->help)
+			return lab_err(LAB_EINVAL,
+				       "%s driver %s: lab key %s.%s is not one of its keys, or has no help",
+				       kind, name, d->section, d->key);
+	}
+	return 0;
+}

@@ -305,12 +305,33 @@ fail:
 	return ret;
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def amt_lab_keys[] = {
+	{ "power", "timeout", KEY_DURATION, "30s", NULL, 0, 0, NULL,
+	  "how long one power command (cmd, ipmitool) may run before it is killed; http, amt: one HTTP request, connecting included (default 10s)" },
+	{ "power", "port", KEY_INT, NULL, NULL, 0, 65535, NULL,
+	  "outlet number (http) or TCP port (ipmi, amt, ssh: default board.ssh_port)" },
+	{ "power", "host", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "management controller address (ssh: the board, default board.host)" },
+	{ "power", "user", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "management user name (amt: admin; http: basic auth, none by default)" },
+	{ "power", "password_file", KEY_SECRET_FILE, NULL, NULL, 0, 0, NULL,
+	  "file (mode 0600) holding the password; or the environment" },
+	{ "power", "tls_verify", KEY_BOOL, "yes", NULL, 0, 0, NULL,
+	  "verify TLS certificates" },
+	{ "power", "retries", KEY_INT, "2", NULL, 0, 10, NULL,
+	  "AMT: send a request that got no answer again this often (its network wakes slowly), after 1, 2, 4... s" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_amt = {
 	.name = "amt",
 	.description = "Intel AMT power control over WS-Management (HTTP digest)",
 	.caps = POWER_CAP_ON | POWER_CAP_OFF | POWER_CAP_CYCLE |
 		POWER_CAP_RESET | POWER_CAP_STATUS,
 	.keys = amt_keys,
+	.lab_keys = amt_lab_keys,
 	.open = amt_open,
 	.close = amt_close,
 	.on = amt_on,

@@ -253,12 +253,31 @@ fail:
 	return ret;
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def cmd_lab_keys[] = {
+	{ "power", "on", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "command line (argv, split on spaces, no shell) to power on" },
+	{ "power", "off", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "command line to power off" },
+	{ "power", "cycle", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "command line to power-cycle (default: off, wait, on)" },
+	{ "power", "reset", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "command line to reset" },
+	{ "power", "status", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "command line whose exit code 0 means on" },
+	{ "power", "timeout", KEY_DURATION, "30s", NULL, 0, 0, NULL,
+	  "how long one power command (cmd, ipmitool) may run before it is killed; http, amt: one HTTP request, connecting included (default 10s)" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_cmd = {
 	.name = "cmd",
 	.description = "commands from the lab file, one per action (no shell)",
 	.caps = POWER_CAP_ON | POWER_CAP_OFF | POWER_CAP_CYCLE |
 		POWER_CAP_RESET | POWER_CAP_STATUS,
 	.keys = cmd_keys,
+	.lab_keys = cmd_lab_keys,
 	.open = cmd_open,
 	.close = cmd_close,
 	.on = cmd_on,

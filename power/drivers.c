@@ -71,6 +71,9 @@ int power_drivers_selftest(void)
 				return lab_err(LAB_EINVAL,
 					       "power driver %s is in the table twice",
 					       d->name);
+		ret = lab_keys_selftest("power", d->name, d->lab_keys, d->keys);
+		if (ret)
+			return ret;
 		if ((ret = check_op(d, POWER_CAP_ON, d->on, "on")) ||
 		    (ret = check_op(d, POWER_CAP_OFF, d->off, "off")) ||
 		    (ret = check_op(d, POWER_CAP_CYCLE, d->cycle, "cycle")) ||

@@ -200,11 +200,24 @@ static int dummy_describe(struct power_dev *dev, const char *action,
 	return 0;
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def dummy_lab_keys[] = {
+	{ "power", "state_file", KEY_PATH, NULL, NULL, 0, 0, NULL,
+	  "where the dummy driver keeps its state" },
+	{ "power", "log", KEY_PATH, NULL, NULL, 0, 0, NULL,
+	  "file the dummy driver appends every action to" },
+	{ "power", "fail", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "actions the dummy driver fails, comma-separated (for tests)" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_dummy = {
 	.name = "dummy",
 	.description = "a board that is a state file (tests, dry runs)",
 	.caps = POWER_CAP_ON | POWER_CAP_OFF | POWER_CAP_STATUS,
 	.keys = dummy_keys,
+	.lab_keys = dummy_lab_keys,
 	.open = dummy_open,
 	.close = dummy_close,
 	.on = dummy_on,

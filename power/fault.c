@@ -308,6 +308,18 @@ static void fault_close(struct power_dev *dev)
 	dev->priv = NULL;
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def fault_lab_keys[] = {
+	{ "power", "wraps", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "the driver the fault driver wraps, as name:key=value,..." },
+	{ "power", "seed", KEY_INT, "1", NULL, 0, INT64_MAX, NULL,
+	  "random seed for repeatable failures" },
+	{ "power", "fail_rate", KEY_INT, "50", NULL, 0, 100, NULL,
+	  "percentage of operations that fail" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_fault = {
 	.name = "fault",
 	.description = "another driver with repeatable failures (seed, fail_rate)",
@@ -315,6 +327,7 @@ const struct power_driver power_driver_fault = {
 		POWER_CAP_RESET | POWER_CAP_STATUS | POWER_CAP_PRESS |
 		POWER_CAP_EVENTS,
 	.keys = fault_keys,
+	.lab_keys = fault_lab_keys,
 	.open = fault_open,
 	.close = fault_close,
 	.on = fault_on,

@@ -450,11 +450,34 @@ static void ftdi_close_dev(struct power_dev *dev)
 	dev->priv = NULL;
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def ftdi_relay_lab_keys[] = {
+	{ "power", "serial", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "FTDI board serial number" },
+	{ "power", "usb_path", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "FTDI board USB bus path, e.g. 1-1.4" },
+	{ "power", "preset", KEY_ENUM, "sainsmart-8", "sainsmart-4|sainsmart-8|denkovi-4|denkovi-8", 0, 0, NULL,
+	  "relay board wiring preset" },
+	{ "power", "channel", KEY_INT, "1", NULL, 1, 16, NULL,
+	  "relay channel (1-based)" },
+	{ "power", "active_low", KEY_BOOL, "no", NULL, 0, 0, NULL,
+	  "the relay or line is active low" },
+	{ "power", "button", KEY_BOOL, "no", NULL, 0, 0, NULL,
+	  "the relay or line is wired to the power button (pulses, not levels)" },
+	{ "power", "press_time", KEY_DURATION, "300ms", NULL, 0, 0, NULL,
+	  "how long a short button press (on, press) lasts" },
+	{ "power", "long_press_time", KEY_DURATION, "5s", NULL, 0, 0, NULL,
+	  "how long a long button press (off, press --long) lasts" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_ftdi_relay = {
 	.name = "ftdi-relay",
 	.description = "USB relay board on an FTDI chip in bitbang mode (SainSmart, Denkovi)",
 	.caps = POWER_CAP_ON | POWER_CAP_OFF | POWER_CAP_STATUS | POWER_CAP_PRESS,
 	.keys = ftdi_keys,
+	.lab_keys = ftdi_relay_lab_keys,
 	.open = ftdi_open_dev,
 	.close = ftdi_close_dev,
 	.on = ftdi_on,

@@ -527,11 +527,30 @@ fail:
 	return ret;
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def gpio_lab_keys[] = {
+	{ "power", "active_low", KEY_BOOL, "no", NULL, 0, 0, NULL,
+	  "the relay or line is active low" },
+	{ "power", "chip", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "GPIO chip, e.g. gpiochip0" },
+	{ "power", "line", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "GPIO line number or name" },
+	{ "power", "button", KEY_BOOL, "no", NULL, 0, 0, NULL,
+	  "the relay or line is wired to the power button (pulses, not levels)" },
+	{ "power", "press_time", KEY_DURATION, "300ms", NULL, 0, 0, NULL,
+	  "how long a short button press (on, press) lasts" },
+	{ "power", "long_press_time", KEY_DURATION, "5s", NULL, 0, 0, NULL,
+	  "how long a long button press (off, press --long) lasts" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_gpio = {
 	.name = "gpio",
 	.description = "a GPIO line (libgpiod) on a relay or the power button",
 	.caps = POWER_CAP_ON | POWER_CAP_OFF | POWER_CAP_STATUS | POWER_CAP_PRESS,
 	.keys = gpio_keys,
+	.lab_keys = gpio_lab_keys,
 	.open = gpio_open,
 	.close = gpio_close,
 	.on = gpio_on,

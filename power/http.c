@@ -836,12 +836,53 @@ fail:
 	return ret;
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def http_lab_keys[] = {
+	{ "power", "timeout", KEY_DURATION, "30s", NULL, 0, 0, NULL,
+	  "how long one power command (cmd, ipmitool) may run before it is killed; http, amt: one HTTP request, connecting included (default 10s)" },
+	{ "power", "url", KEY_URL, NULL, NULL, 0, 0, NULL,
+	  "base URL of the power switch" },
+	{ "power", "flavor", KEY_ENUM, "pdudaemon", "pdudaemon|rte|tasmota|shelly|generic", 0, 0, NULL,
+	  "which HTTP API the switch speaks" },
+	{ "power", "pdu", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "pdudaemon: the PDU's hostname" },
+	{ "power", "port", KEY_INT, NULL, NULL, 0, 65535, NULL,
+	  "outlet number (http) or TCP port (ipmi, amt, ssh: default board.ssh_port)" },
+	{ "power", "user", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "management user name (amt: admin; http: basic auth, none by default)" },
+	{ "power", "password_file", KEY_SECRET_FILE, NULL, NULL, 0, 0, NULL,
+	  "file (mode 0600) holding the password; or the environment" },
+	{ "power", "tls_verify", KEY_BOOL, "yes", NULL, 0, 0, NULL,
+	  "verify TLS certificates" },
+	{ "power", "url_on", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "generic flavor: [METHOD ]PATH[ BODY] that powers on (PATH after url)" },
+	{ "power", "url_off", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "generic flavor: [METHOD ]PATH[ BODY] that powers off" },
+	{ "power", "url_cycle", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "generic flavor: [METHOD ]PATH[ BODY] that power-cycles (default: off, wait, on)" },
+	{ "power", "url_reset", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "generic flavor: [METHOD ]PATH[ BODY] that resets (default: cycle)" },
+	{ "power", "url_status", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "generic flavor: [METHOD ]PATH[ BODY] whose answer tells the state" },
+	{ "power", "status_on", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "generic flavor: extended regex; a url_status answer matching it means on" },
+	{ "power", "status_off", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "generic flavor: extended regex; an answer matching it means off (then matching neither is an error)" },
+	{ "power", "channel", KEY_INT, "1", NULL, 1, 16, NULL,
+	  "relay channel (1-based)" },
+	{ "power", "button", KEY_BOOL, "no", NULL, 0, 0, NULL,
+	  "the relay or line is wired to the power button (pulses, not levels)" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_http = {
 	.name = "http",
 	.description = "a power switch with an HTTP API: pdudaemon, 3mdeb RTE, Tasmota, Shelly or one URL per action",
 	.caps = POWER_CAP_ON | POWER_CAP_OFF | POWER_CAP_CYCLE |
 		POWER_CAP_RESET | POWER_CAP_STATUS | POWER_CAP_PRESS,
 	.keys = http_keys,
+	.lab_keys = http_lab_keys,
 	.open = http_open,
 	.close = http_close,
 	.on = http_on,

@@ -218,12 +218,29 @@ out:
 	return ret;
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def ipmi_lab_keys[] = {
+	{ "power", "timeout", KEY_DURATION, "30s", NULL, 0, 0, NULL,
+	  "how long one power command (cmd, ipmitool) may run before it is killed; http, amt: one HTTP request, connecting included (default 10s)" },
+	{ "power", "port", KEY_INT, NULL, NULL, 0, 65535, NULL,
+	  "outlet number (http) or TCP port (ipmi, amt, ssh: default board.ssh_port)" },
+	{ "power", "host", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "management controller address (ssh: the board, default board.host)" },
+	{ "power", "user", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "management user name (amt: admin; http: basic auth, none by default)" },
+	{ "power", "password_file", KEY_SECRET_FILE, NULL, NULL, 0, 0, NULL,
+	  "file (mode 0600) holding the password; or the environment" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_ipmi = {
 	.name = "ipmi",
 	.description = "a BMC's chassis power over IPMI lanplus (ipmitool)",
 	.caps = POWER_CAP_ON | POWER_CAP_OFF | POWER_CAP_CYCLE |
 		POWER_CAP_RESET | POWER_CAP_STATUS | POWER_CAP_PRESS,
 	.keys = ipmi_keys,
+	.lab_keys = ipmi_lab_keys,
 	.open = ipmi_open,
 	.close = ipmi_close,
 	.on = ipmi_on,

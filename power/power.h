@@ -83,6 +83,9 @@ struct power_driver {
 	unsigned caps;
 	/* Lab keys this driver takes, NULL-terminated. */
 	const char *const *keys;
+	/* The keys a lab file's [power] section may set for it: type,
+	 * default, help (ends with key == NULL); each is one of keys. */
+	const struct lab_key_def *lab_keys;
 	int (*open)(struct power_dev *dev, const struct power_config *cfg);
 	void (*close)(struct power_dev *dev);
 	int (*on)(struct power_dev *dev);

@@ -1175,6 +1175,22 @@ static void qemu_close(struct power_dev *dev)
 	qemu_free(q);
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def qemu_lab_keys[] = {
+	{ "power", "attach", KEY_BOOL, "no", NULL, 0, 0, NULL,
+	  "use the board's running QEMU instead of stopping it" },
+	{ "power", "keep", KEY_BOOL, NULL, NULL, 0, 0, NULL,
+	  "leave QEMU running when labctl ends (default: the value of attach)" },
+	{ "power", "console_wait", KEY_DURATION, "1s", NULL, 0, 0, NULL,
+	  "how long power-on waits for the console to be connected" },
+	{ "power", "start_timeout", KEY_DURATION, "10s", NULL, 0, 0, NULL,
+	  "how long QEMU may take to start and answer QMP" },
+	{ "power", "quit_timeout", KEY_DURATION, "2s", NULL, 0, 0, NULL,
+	  "how long QEMU may take to quit before it is killed" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_qemu = {
 	.name = "qemu",
 	.description = "a QEMU process driven over QMP (the virtual board)",
@@ -1182,6 +1198,7 @@ const struct power_driver power_driver_qemu = {
 		POWER_CAP_RESET | POWER_CAP_STATUS | POWER_CAP_PRESS |
 		POWER_CAP_EVENTS,
 	.keys = qemu_keys,
+	.lab_keys = qemu_lab_keys,
 	.open = qemu_open,
 	.close = qemu_close,
 	.on = qemu_on,

@@ -278,12 +278,33 @@ static int ssh_describe(struct power_dev *dev, const char *action,
 	return ret;
 }
 
+/* The keys this driver takes in a lab file's [power] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def ssh_lab_keys[] = {
+	{ "power", "reboot", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "ssh: the command that reboots the OS (default board.reboot, systemctl reboot)" },
+	{ "power", "poweroff", KEY_STR, "systemctl poweroff", NULL, 0, 0, NULL,
+	  "ssh: the command that powers the OS off" },
+	{ "power", "sudo", KEY_BOOL, NULL, NULL, 0, 0, NULL,
+	  "ssh: run the command through sudo -n (default: deploy.sudo for a non-root user)" },
+	{ "power", "down_timeout", KEY_DURATION, NULL, NULL, 0, 0, NULL,
+	  "ssh: how long the board may take to stop answering (default board.down_timeout)" },
+	{ "power", "port", KEY_INT, NULL, NULL, 0, 65535, NULL,
+	  "outlet number (http) or TCP port (ipmi, amt, ssh: default board.ssh_port)" },
+	{ "power", "host", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "management controller address (ssh: the board, default board.host)" },
+	{ "power", "user", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "management user name (amt: admin; http: basic auth, none by default)" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct power_driver power_driver_ssh = {
 	.name = "ssh",
 	.description = "soft reboot or poweroff by the board's own OS over ssh",
 	.caps = POWER_CAP_OFF | POWER_CAP_CYCLE | POWER_CAP_RESET |
 		POWER_CAP_STATUS,
 	.keys = ssh_keys,
+	.lab_keys = ssh_lab_keys,
 	.open = ssh_open,
 	.close = ssh_close,
 	.off = ssh_off,

@@ -156,10 +156,25 @@ static const char *const amtsol_keys[] = {
 	"host", "port", "user", "password_file", NULL
 };
 
+/* The keys this driver takes in a lab file's [console] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def amt_sol_lab_keys[] = {
+	{ "console", "host", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "host to connect to" },
+	{ "console", "port", KEY_INT, NULL, NULL, 1, 65535, NULL,
+	  "TCP port" },
+	{ "console", "user", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "user name" },
+	{ "console", "password_file", KEY_SECRET_FILE, NULL, NULL, 0, 0, NULL,
+	  "file (mode 0600) holding the password; or the environment" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct console_driver console_driver_amt_sol = {
 	.name = "amt-sol",
 	.description = "Intel AMT serial-over-LAN (amtterm)",
 	.keys = amtsol_keys,
+	.lab_keys = amt_sol_lab_keys,
 	.open = amtsol_open,
 	.close = amtsol_close,
 	.read = amtsol_read,

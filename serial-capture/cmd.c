@@ -69,10 +69,19 @@ static int cmd_fd(struct console *con)
 
 static const char *const cmd_keys[] = { "command", NULL };
 
+/* The keys this driver takes in a lab file's [console] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def cmd_lab_keys[] = {
+	{ "console", "command", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "command whose output is the console" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct console_driver console_driver_cmd = {
 	.name = "cmd",
 	.description = "stdout of a local command (argv split on spaces, no shell)",
 	.keys = cmd_keys,
+	.lab_keys = cmd_lab_keys,
 	.open = cmd_open,
 	.close = cmd_close,
 	.read = cmd_read,

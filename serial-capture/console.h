@@ -63,6 +63,9 @@ struct console_driver {
 	const char *name;
 	const char *description;
 	const char *const *keys;
+	/* The keys a lab file's [console] section may set for it: type,
+	 * default, help (ends with key == NULL); each is one of keys. */
+	const struct lab_key_def *lab_keys;
 	int (*open)(struct console *con, const struct console_config *cfg);
 	void (*close)(struct console *con);
 	/* Non-blocking read: >0 bytes, 0 end of stream, -LAB_E* error,

@@ -32,7 +32,7 @@ const struct console_driver *const console_drivers[] = {
 
 int console_drivers_selftest(void)
 {
-	int i, j;
+	int i, j, ret;
 
 	for (i = 0; console_drivers[i]; i++) {
 		const struct console_driver *d = console_drivers[i];
@@ -51,6 +51,9 @@ int console_drivers_selftest(void)
 				return lab_err(LAB_EINVAL,
 					       "console driver %s is in the table twice",
 					       d->name);
+		ret = lab_keys_selftest("console", d->name, d->lab_keys, d->keys);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

@@ -248,10 +248,25 @@ static const char *const ipmisol_keys[] = {
 	"host", "port", "user", "password_file", NULL
 };
 
+/* The keys this driver takes in a lab file's [console] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def ipmi_sol_lab_keys[] = {
+	{ "console", "host", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "host to connect to" },
+	{ "console", "port", KEY_INT, NULL, NULL, 1, 65535, NULL,
+	  "TCP port" },
+	{ "console", "user", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "user name" },
+	{ "console", "password_file", KEY_SECRET_FILE, NULL, NULL, 0, 0, NULL,
+	  "file (mode 0600) holding the password; or the environment" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct console_driver console_driver_ipmi_sol = {
 	.name = "ipmi-sol",
 	.description = "IPMI serial-over-LAN (ipmitool lanplus sol activate)",
 	.keys = ipmisol_keys,
+	.lab_keys = ipmi_sol_lab_keys,
 	.open = ipmisol_open,
 	.close = ipmisol_close,
 	.read = ipmisol_read,

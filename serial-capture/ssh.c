@@ -107,10 +107,25 @@ static int ssh_con_fd(struct console *con)
 static const char *const ssh_con_keys[] = { "host", "port", "user", "command",
 					     NULL };
 
+/* The keys this driver takes in a lab file's [console] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def ssh_lab_keys[] = {
+	{ "console", "host", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "host to connect to" },
+	{ "console", "port", KEY_INT, NULL, NULL, 1, 65535, NULL,
+	  "TCP port" },
+	{ "console", "user", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "user name" },
+	{ "console", "command", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "command whose output is the console" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct console_driver console_driver_ssh = {
 	.name = "ssh",
 	.description = "a command on another machine over ssh (a serial port on a lab host)",
 	.keys = ssh_con_keys,
+	.lab_keys = ssh_lab_keys,
 	.open = ssh_con_open,
 	.close = ssh_con_close,
 	.read = ssh_con_read,

@@ -137,10 +137,21 @@ static ssize_t tcp_write(struct console *con, const void *buf, size_t len)
 
 static const char *const tcp_keys[] = { "host", "port", NULL };
 
+/* The keys this driver takes in a lab file's [console] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def tcp_lab_keys[] = {
+	{ "console", "host", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "host to connect to" },
+	{ "console", "port", KEY_INT, NULL, NULL, 1, 65535, NULL,
+	  "TCP port" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct console_driver console_driver_tcp = {
 	.name = "tcp",
 	.description = "raw TCP byte stream (ser2net tcp, terminal server)",
 	.keys = tcp_keys,
+	.lab_keys = tcp_lab_keys,
 	.open = tcp_open,
 	.close = console_fd_close,
 	.read = tcp_read,

@@ -284,10 +284,21 @@ static int telnet_break(struct console *con)
 
 static const char *const telnet_keys[] = { "host", "port", NULL };
 
+/* The keys this driver takes in a lab file's [console] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def telnet_lab_keys[] = {
+	{ "console", "host", KEY_STR, NULL, NULL, 0, 0, NULL,
+	  "host to connect to" },
+	{ "console", "port", KEY_INT, NULL, NULL, 1, 65535, NULL,
+	  "TCP port" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct console_driver console_driver_telnet = {
 	.name = "telnet",
 	.description = "telnet / RFC 2217 (ser2net telnet), negotiation handled",
 	.keys = telnet_keys,
+	.lab_keys = telnet_lab_keys,
 	.open = telnet_open,
 	.close = telnet_close,
 	.read = telnet_read,

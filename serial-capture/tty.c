@@ -231,10 +231,21 @@ static int tty_break(struct console *con)
 
 static const char *const tty_keys[] = { "device", "baud", NULL };
 
+/* The keys this driver takes in a lab file's [console] section, declared once
+ * here: labctl/labconf.c checks and shows them from this table. */
+static const struct lab_key_def tty_lab_keys[] = {
+	{ "console", "device", KEY_PATH, NULL, NULL, 0, 0, NULL,
+	  "serial device, preferably /dev/serial/by-id/..." },
+	{ "console", "baud", KEY_INT, "115200", NULL, 50, 4000000, NULL,
+	  "baud rate" },
+	{ NULL, NULL, 0, NULL, NULL, 0, 0, NULL, NULL }
+};
+
 const struct console_driver console_driver_tty = {
 	.name = "tty",
 	.description = "local serial port (termios raw, exclusive)",
 	.keys = tty_keys,
+	.lab_keys = tty_lab_keys,
 	.open = tty_open,
 	.close = tty_close,
 	.read = tty_read,

@@ -143,7 +143,7 @@ for size in 17592186044417M 18014398509481985k 99999999999 \
 done
 expect "create --size=" 2 "--size: '' is not a number of bytes" \
 	"$T/big" grubenv "$T/big" create --size=
-expect "create --size without a value" 2 "--size needs a value" \
+expect "create --size without a value" 2 "option '--size' needs a value" \
 	"$T/big" grubenv "$T/big" create --size
 expect "--size for set" 2 "--size is for create only" \
 	"$F" grubenv "$F" set --size 4k a=1

@@ -26,15 +26,15 @@ usage() {	# usage NAME REGEX ARGS...: exit 2, REGEX on stderr
 usage "chain LAB show --bogus" "chain: show: unknown option '--bogus'" chain r show --bogus
 usage "chain LAB clear -x" "chain: clear: unknown option '-x'" chain r clear -x
 usage "chain LAB clear WORD" "clear: unexpected argument 'w'" chain r clear w
-usage "chain LAB set --deploy=yes" "set: --deploy takes no value" chain r set --deploy=yes v
+usage "chain LAB set --deploy=yes" "set: option '--deploy' takes no value" chain r set --deploy=yes v
 usage "chain LAB set (no variant)" "set: name at least one variant" chain r set --deploy
-usage "grub install --dry-run=1" "install: --dry-run takes no value" grub install --dry-run=1 r
+usage "grub install --dry-run=1" "install: option '--dry-run' takes no value" grub install --dry-run=1 r
 usage "grub install two labs" "install: unexpected argument 'x'" grub install r x
 usage "reboot --now" "reboot: unknown option '--now'" reboot r --now
 usage "reboot two labs" "unexpected argument 'x'" reboot r x
 usage "power -Z" "unknown option '-Z'" power r status -Z
-usage "console --map" "--map needs a value" console r --map
-usage "grubenv --size= missing" "--size needs a value" grubenv "$T/g" create --size
+usage "console --map" "option '--map' needs a value" console r --map
+usage "grubenv --size= missing" "option '--size' needs a value" grubenv "$T/g" create --size
 
 # options after the words, --opt=value, and -- before a word starting with -
 "$LABCTL" grubenv "$T/g" create --size=4k

@@ -42,7 +42,7 @@ is "$(results r2)" 1 "--results DIR (two words) works too"
 # bad options: exit 2, named, nothing run
 run_labctl run opt hv lhv --timeout
 is "$rc" 2 "--timeout without a value: exit 2"
-like "$err" '--timeout needs a value' "--timeout without a value: says so"
+like "$err" "option '--timeout' needs a value" "--timeout without a value: says so"
 run_labctl run opt hv lhv --timeout=soon
 is "$rc" 2 "--timeout=soon: exit 2"
 like "$err" '--timeout takes a duration' "--timeout=soon: says what it takes"
@@ -64,7 +64,7 @@ like "$err" "no variant '--results=r3'" "after --: the word is taken as a varian
 is "$(results r3)" 0 "after --: nothing written to r3"
 run_labctl bisect opt hv --good=HEAD --bad
 is "$rc" 2 "bisect --bad without a value: exit 2"
-like "$err" '--bad needs a value' "bisect: --bad without a value is named"
+like "$err" "option '--bad' needs a value" "bisect: --bad without a value is named"
 run_labctl bisect opt --good=nosuchrev --bad=alsonone --src="$T" -- hv
 is "$rc" 2 "bisect --good=REV --bad=REV --src=DIR are read"
 like "$err" "is not in a git checkout" "bisect --src=DIR: the directory was used"

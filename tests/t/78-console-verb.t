@@ -175,7 +175,7 @@ is "$rc" 2 "--map with a bad value: exit 2"
 like "$err" "--map: 'crlf' is not lf-crlf or none" "... says what it takes"
 run_labctl console b --results
 is "$rc" 2 "--results without a value: exit 2"
-like "$err" "--results needs a value" "... says so"
+like "$err" "option '--results' needs a value" "... says so"
 run_labctl console -f --results="$T/nowhere" -- b
 is "$rc" 2 "-f --results=DIR -- LAB: parsed (nothing live there: exit 2)"
 like "$err" "no live $T/nowhere/\.live/b" "... in the --results=DIR given"

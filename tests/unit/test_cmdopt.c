@@ -134,6 +134,73 @@ static void test_getopt_errors(void **state)
 	strbuf_release(&t);
 }
 
+/* Parse argv with extra short options; the first value or "BAD". */
+static const char *parse_short(int argc, char **argv, const char *shortopts,
+			       char *buf, size_t size)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+	struct cmd_getopt g;
+	int c;
+
+	cmd_getopt_init(&g, "run", argc, argv, none);
+	if (shortopts)
+		cmd_getopt_short(&g, shortopts);
+	buf[0] = '\0';
+	while ((c = cmd_getopt_next(&g)) != -1) {
+		if (c == CMD_OPT_BAD)
+			return "BAD";
+		if (c == 'j')
+			snprintf(buf + strlen(buf), size - strlen(buf), "j=%s ",
+				 g.arg);
+	}
+	return buf;
+}
+
+/* A short option without a long name (run's -j): only where asked for. */
+static void test_getopt_short(void **state)
+{
+	char *argv[] = { (char *)"run", (char *)"-j4", (char *)"-j",
+			 (char *)"5", NULL };
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(parse_short(4, argv, "j:", buf, sizeof(buf)),
+			    "j=4 j=5 ");
+	assert_string_equal(parse_short(4, argv, NULL, buf, sizeof(buf)), "BAD");
+}
+
+/* A sub-command's words: its name leads the message. */
+static void test_getopt_what(void **state)
+{
+	static const struct option set_opts[] = {
+		{ "deploy", no_argument, NULL, CMD_OPT_LONG },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *argv[] = { (char *)"set", (char *)"--deploy=yes", NULL };
+	char path[] = "/tmp/test_cmdopt-XXXXXX";
+	struct strbuf text = STRBUF_INIT;
+	struct cmd_getopt g;
+	int fd = mkstemp(path), saved;
+
+	(void)state;
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	cmd_getopt_init(&g, "chain", 2, argv, set_opts);
+	g.what = "set: ";
+	assert_int_equal(cmd_getopt_next(&g), CMD_OPT_BAD);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	assert_int_equal(strbuf_read_file(&text, path, 1 << 16), 0);
+	unlink(path);
+	assert_non_null(strstr(strbuf_str(&text),
+			       "labctl chain: set: option '--deploy' takes no value"));
+	strbuf_release(&text);
+}
+
 static void test_suggest(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -212,6 +279,8 @@ int main(void)
 		cmocka_unit_test(test_getopt_forms),
 		cmocka_unit_test(test_getopt_posixly_correct),
 		cmocka_unit_test(test_getopt_errors),
+		cmocka_unit_test(test_getopt_short),
+		cmocka_unit_test(test_getopt_what),
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_color_modes),
 	};

@@ -11,15 +11,21 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glob.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "labctl/labconf.h"
 #include "lib/err.h"
+#include "power/power.h"
+#include "serial-capture/console.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 
@@ -356,19 +362,19 @@ static void check_full_lab(const struct lab *lab)
 	assert_string_equal(lab_get(lab, "board", "description"), "Full lab");
 	assert_string_equal(lab_get(lab, "board", "host"), "board1");
 	assert_string_equal(lab_get(lab, "board", "jump"), "me@gw:22");
-	assert_int_equal(lab_get_int(lab, "board", "ssh_port", -1), 2222);
+	assert_int_equal(lab_get_int(lab, "board", "ssh_port"), 2222);
 	assert_true(lab_get_bool(lab, "board", "battery"));
 	assert_string_equal(lab_get(lab, "power", "driver"), "http");
 	assert_string_equal(lab_get(lab, "power", "url"),
 			    "http://admin@pdu.example/api");
 	assert_string_equal(lab_get(lab, "power", "plan"), "http, ssh");
 	assert_false(lab_get_bool(lab, "power", "tls_verify"));
-	assert_int_equal(lab_get_int(lab, "power", "channel", -1), 2);
+	assert_int_equal(lab_get_int(lab, "power", "channel"), 2);
 	assert_string_equal(lab_get(lab, "console", "host"), "ser2net.example");
-	assert_int_equal(lab_get_int(lab, "console", "port", -1), 7001);
+	assert_int_equal(lab_get_int(lab, "console", "port"), 7001);
 	assert_string_equal(lab_get(lab, "deploy", "method"), "sftp");
 	assert_true(lab_get_bool(lab, "deploy", "sudo"));
-	assert_int_equal(lab_get_int(lab, "grub", "max_stages", -1), 16);
+	assert_int_equal(lab_get_int(lab, "grub", "max_stages"), 16);
 	assert_string_equal(lab_get(lab, "grub", "cmdline"), "loglevel=3");
 	assert_string_equal(lab_get(lab, "grub", "editenv"), "grub-editenv");
 
@@ -501,12 +507,12 @@ static void test_defaults_qemu(void **state)
 	/* Schema defaults. */
 	assert_string_equal(lab_get(lab, "board", "type"), "qemu");
 	assert_string_equal(lab_get(lab, "board", "memory"), "256M");
-	assert_int_equal(lab_get_int(lab, "board", "smp", -1), 2);
+	assert_int_equal(lab_get_int(lab, "board", "smp"), 2);
 	assert_string_equal(lab_get(lab, "board", "kvm"), "no");
 	assert_false(lab_get_bool(lab, "board", "battery"));
 	assert_string_equal(lab_get(lab, "power", "off_time"), "5s");
 	assert_string_equal(lab_get(lab, "deploy", "dir"), "/boot/xmhf");
-	assert_int_equal(lab_get_int(lab, "grub", "max_stages", -1), 9);
+	assert_int_equal(lab_get_int(lab, "grub", "max_stages"), 9);
 	assert_string_equal(lab_get(lab, "grub", "entry_prefix"), "XMHF-");
 	assert_string_equal(lab_get(lab, "grub", "editenv"), "native");
 	/* Board-type dependent defaults. */
@@ -517,10 +523,12 @@ static void test_defaults_qemu(void **state)
 	/* No default. */
 	assert_null(lab_get(lab, "board", "description"));
 	assert_null(lab_get(lab, "grub", "cmdline"));
-	assert_null(lab_get(lab, "board", "nosuchkey"));
-	assert_null(lab_get(lab, "nosuch", "type"));
-	assert_int_equal(lab_get_int(lab, "grub", "cmdline", 42), 42);
-	assert_false(lab_get_bool(lab, "grub", "cmdline"));
+	/* A number without a default and not set is unset, said so. */
+	assert_true(lab_get_int(lab, "watch", "cpus") == LAB_UNSET);
+	assert_true(lab_get_duration_ms(lab, "power", "confirm_timeout") ==
+		    LAB_UNSET);
+	assert_int_equal(lab_get_duration_ms(lab, "watch", "timeout"), 300000);
+	assert_int_equal(lab_get_size_mib(lab, "build", "cache_size"), 512);
 	lab_free(lab);
 
 	/* A variant with nothing set is the amd64 stand-in. */
@@ -539,7 +547,7 @@ static void test_defaults_laptop(void **state)
 	(void)state;
 	lab = parse_ok(LAPTOP);
 	assert_string_equal(lab_get(lab, "board", "user"), "root");
-	assert_int_equal(lab_get_int(lab, "board", "ssh_port", -1), 22);
+	assert_int_equal(lab_get_int(lab, "board", "ssh_port"), 22);
 	assert_null(lab_get(lab, "power", "driver"));
 	assert_null(lab_get(lab, "console", "driver"));
 	assert_string_equal(lab_get(lab, "deploy", "method"), "sftp");
@@ -866,11 +874,11 @@ static void test_bad_int(void **state)
 	    "[variant v] options: 0x100000000 is out of range (0..4294967295)");
 	/* Decimal (a leading zero is not octal) or hex. */
 	lab = parse_ok("[board]\nsmp = 010\ngdb_port = 0x1F90\n[variant v]\noptions = 0xffffffff\n");
-	assert_int_equal(lab_get_int(lab, "board", "smp", -1), 10);
-	assert_int_equal(lab_get_int(lab, "board", "gdb_port", -1), 8080);
+	assert_int_equal(lab_get_int(lab, "board", "smp"), 10);
+	assert_int_equal(lab_get_int(lab, "board", "gdb_port"), 8080);
 	lab_free(lab);
 	lab = parse_ok("[board]\nsmp = 08\n");
-	assert_int_equal(lab_get_int(lab, "board", "smp", -1), 8);
+	assert_int_equal(lab_get_int(lab, "board", "smp"), 8);
 	lab_free(lab);
 }
 
@@ -1032,7 +1040,7 @@ static void test_driver_keys(void **state)
 	bad(LAPTOP "[power]\nurl = http://pdu/\n", 5,
 	    "[power] url: no driver is set; this key is for driver = http");
 	bad(LAPTOP "[power]\npassword_file = /x\n", 5,
-	    "[power] password_file: no driver is set; this key is for driver = amt, ipmi, http");
+	    "[power] password_file: no driver is set; this key is for driver = ipmi, http, amt");
 	bad(LAPTOP "[console]\ndevice = /dev/ttyS0\n", 5,
 	    "[console] device: no driver is set; this key is for driver = tty");
 	/* On a QEMU board the driver defaults to qemu. */
@@ -1427,6 +1435,401 @@ static void test_show_json_escapes(void **state)
 }
 
 /* Every schema entry is well formed; its default passes its own check. */
+/* Run fn(lab) in a child; true when it died of an assertion (SIGABRT). */
+static bool aborts(void (*fn)(const struct lab *), const struct lab *lab)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0)
+			dup2(null, 2);	/* the assertion's message */
+		fn(lab);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static void get_unknown_key(const struct lab *lab)
+{
+	lab_get(lab, "board", "nosuchkey");
+}
+
+static void get_unknown_section(const struct lab *lab)
+{
+	lab_get(lab, "nosuch", "type");
+}
+
+static void get_unknown_variant_key(const struct lab *lab)
+{
+	lab_variant_get(&lab->variants[0], "nosuchkey");
+}
+
+static void get_int_of_string(const struct lab *lab)
+{
+	lab_get_int(lab, "grub", "cmdline");
+}
+
+static void get_known_keys(const struct lab *lab)
+{
+	lab_get(lab, "board", "description");
+	lab_get_int(lab, "grub", "max_stages");
+	lab_variant_get(&lab->variants[0], "recipe");
+}
+
+/* A key the schema does not know is a programming error, not "unset". */
+static void test_unknown_key_asserts(void **state)
+{
+	struct lab *lab;
+
+	(void)state;
+	lab = parse_ok("[variant v]\n");
+	assert_false(aborts(get_known_keys, lab));
+	assert_true(aborts(get_unknown_key, lab));
+	assert_true(aborts(get_unknown_section, lab));
+	assert_true(aborts(get_unknown_variant_key, lab));
+	assert_true(aborts(get_int_of_string, lab));
+	lab_free(lab);
+}
+
+/* The next "..." string literal at *p, copied to out; false if none. */
+static bool next_literal(const char **p, char *out, size_t size)
+{
+	const char *s = *p, *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	if (*s != '"')
+		return false;
+	e = strchr(s + 1, '"');
+	if (!e || (size_t)(e - s - 1) >= size)
+		return false;
+	memcpy(out, s + 1, (size_t)(e - s - 1));
+	out[e - s - 1] = '\0';
+	*p = e + 1;
+	while (**p == ' ' || **p == '\t' || **p == '\n')
+		(*p)++;
+	if (**p == ',')
+		(*p)++;
+	return true;
+}
+
+static bool schema_has(const char *section, const char *key)
+{
+	const struct lab_key_def *d;
+
+	for (d = lab_schema; d->key; d++)
+		if (!strcmp(d->section, section) && !strcmp(d->key, key))
+			return true;
+	return false;
+}
+
+/*
+ * Every lab_get*() call in the sources that names its key as literals
+ * names a key of the schema (the assertion finds the others at run time),
+ * and no call passes a default of its own.
+ */
+static void test_call_sites_in_schema(void **state)
+{
+	static const char *const globs[] = {
+		"labctl/*.c", "power/*.c", "serial-capture/*.c", "report/*.c",
+	};
+	int files = 0;
+	size_t g, i;
+
+	(void)state;
+	for (g = 0; g < sizeof(globs) / sizeof(globs[0]); g++) {
+		glob_t gl;
+
+		if (glob(globs[g], 0, NULL, &gl))
+			continue;
+		for (i = 0; i < gl.gl_pathc; i++) {
+			struct strbuf sb = STRBUF_INIT;
+			const char *p;
+
+			if (strstr(gl.gl_pathv[i], "labconf.c"))
+				continue;
+			assert_int_equal(lab_read_regular_file(&sb, gl.gl_pathv[i], 0) < 0, 0);
+			files++;
+			for (p = strbuf_str(&sb); (p = strstr(p, "lab_get")); ) {
+				char section[64], key[64];
+				const char *q = p + 7;
+
+				p = q;
+				q += strspn(q, "abcdefghijklmnopqrstuvwxyz_");
+				if (*q != '(')
+					continue;
+				q = strchr(q, ',');	/* past the lab */
+				if (!q)
+					break;
+				q++;
+				if (!next_literal(&q, section, sizeof(section)) ||
+				    !next_literal(&q, key, sizeof(key)))
+					continue;
+				if (!schema_has(section, key))
+					fail_msg("%s: lab_get*(..., \"%s\", \"%s\"): no such key in the schema",
+						 gl.gl_pathv[i], section, key);
+				if (*q != ')')
+					fail_msg("%s: lab_get*(..., \"%s\", \"%s\", ...): defaults live in the schema",
+						 gl.gl_pathv[i], section, key);
+			}
+			strbuf_release(&sb);
+		}
+		globfree(&gl);
+	}
+	/* Run from the top of the tree, where the sources are. */
+	assert_true(files > 0);
+}
+
+/*
+ * A default is written once: a key whose default depends on the board
+ * type has none in the schema.
+ */
+static void test_default_written_once(void **state)
+{
+	static const char *const dynamic[][2] = {
+		{ "power", "driver" }, { "console", "driver" },
+		{ "deploy", "method" }, { "grub", "root" },
+	};
+	const struct lab_key_def *d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(dynamic) / sizeof(dynamic[0]); i++)
+		for (d = lab_schema; d->key; d++)
+			if (!strcmp(d->section, dynamic[i][0]) &&
+			    !strcmp(d->key, dynamic[i][1]))
+				assert_null(d->def);
+}
+
+/*
+ * Every key of [board], [deploy], [grub], [lock], [watch] and [build] is
+ * resolved into its typed field, and each field has the key's C type.
+ */
+static void test_cfg_fields_cover_schema(void **state)
+{
+	static const char *const typed[] = {
+		"board", "deploy", "grub", "lock", "watch", "build",
+	};
+	const struct lab_cfg_field *f, *g;
+	const struct lab_key_def *d;
+	size_t i;
+
+	(void)state;
+	for (f = lab_cfg_fields; f->key; f++) {
+		for (d = lab_schema; d->key; d++)
+			if (!strcmp(d->section, f->section) && !strcmp(d->key, f->key))
+				break;
+		if (!d->key)
+			fail_msg("field for %s.%s: no such key", f->section, f->key);
+		if (f->ctype != lab_cfg_ctype(d->type))
+			fail_msg("field for %s.%s has C type '%c', the key '%c'",
+				 f->section, f->key, f->ctype, lab_cfg_ctype(d->type));
+		for (g = lab_cfg_fields; g != f; g++)
+			if (g->offset == f->offset)
+				fail_msg("%s.%s and %s.%s share a field", g->section,
+					 g->key, f->section, f->key);
+	}
+	for (d = lab_schema; d->key; d++) {
+		for (i = 0; i < sizeof(typed) / sizeof(typed[0]); i++)
+			if (!strcmp(d->section, typed[i]))
+				break;
+		if (i == sizeof(typed) / sizeof(typed[0]))
+			continue;
+		for (f = lab_cfg_fields; f->key; f++)
+			if (!strcmp(d->section, f->section) && !strcmp(d->key, f->key))
+				break;
+		if (!f->key)
+			fail_msg("%s.%s has no field in struct lab", d->section, d->key);
+	}
+}
+
+/* The typed fields hold what lab_get resolves, defaults included. */
+static void test_cfg_fields_resolved(void **state)
+{
+	struct lab *lab;
+
+	(void)state;
+	lab = parse_ok("");
+	assert_string_equal(lab->board.type, "qemu");
+	assert_int_equal(lab->board.smp, 2);
+	assert_int_equal(lab->board.memory_mib, 256);
+	assert_false(lab->board.battery);
+	assert_null(lab->board.host);
+	assert_string_equal(lab->power.driver, "qemu");
+	assert_string_equal(lab->console.driver, "qemu");
+	assert_int_equal(lab->power.off_time_ms, 5000);
+	assert_true(lab->power.confirm_timeout_ms == LAB_UNSET);
+	assert_string_equal(lab->deploy.method, "image");
+	assert_string_equal(lab->grub.root, "(hd0,msdos1)");
+	assert_int_equal(lab->grub.max_stages, 9);
+	assert_int_equal(lab->watch.timeout_ms, 300000);
+	assert_int_equal(lab->watch.cpus, 0);
+	assert_int_equal(lab->watch.iter_min, 20);
+	assert_int_equal(lab->lock.ttl_ms, 30 * 60 * 1000);
+	assert_string_equal(lab->lock.prefix, "/labctl/");
+	assert_int_equal(lab->build.cache_size_mib, 512);
+	lab_free(lab);
+
+	lab = parse_ok(LAPTOP "battery = yes\n" "ssh_port = 2222\n"
+		       "up_timeout = 2m\n"
+		       "[deploy]\nsudo = on\n[watch]\ncpus = 4\n"
+		       "[build]\ncache_size = 2G\n");
+	assert_true(lab->board.battery);
+	assert_int_equal(lab->board.ssh_port, 2222);
+	assert_int_equal(lab->board.up_timeout_ms, 120000);
+	assert_string_equal(lab->deploy.method, "sftp");
+	assert_true(lab->deploy.sudo);
+	assert_null(lab->grub.root);
+	assert_null(lab->console.driver);
+	assert_int_equal(lab->watch.cpus, 4);
+	assert_int_equal(lab->build.cache_size_mib, 2048);
+	lab_free(lab);
+}
+
+/* Verbs change variants in copies; the lab they came from stays as loaded. */
+static void test_with_variants(void **state)
+{
+	static const char text[] =
+		"[board]\npool = 3\n[grub]\nmax_stages = 4\n"
+		"[variant a]\nrecipe = xmhf64\nsrc = /old\nargs = amd64\n"
+		"[variant b]\narch = i386\n";
+	struct lab_variant vs[2] = { { 0 } };
+	struct lab *lab, *c, *m;
+
+	(void)state;
+	lab = parse_ok(text);
+	lab_variant_copy(&vs[0], &lab->variants[0]);
+	lab_variant_set(&vs[0], "src", "/new");
+	vs[1].name = xstrdup("b.amd64.0x1");
+	lab_variant_set(&vs[1], "arch", "amd64");
+	lab_variant_set(&vs[1], "arch", "amd64");	/* replaced, not added */
+	assert_int_equal(vs[1].nvalues, 1);
+
+	c = lab_with_variants(lab, vs, 2);
+	lab_variant_release(&vs[0]);
+	lab_variant_release(&vs[1]);
+	assert_int_equal(c->nvariants, 3);
+	assert_string_equal(lab_variant_get(lab_find_variant(c, "a"), "src"), "/new");
+	assert_string_equal(lab_variant_get(lab_find_variant(c, "a"), "args"), "amd64");
+	assert_string_equal(lab_variant_get(lab_find_variant(c, "b.amd64.0x1"),
+					    "arch"), "amd64");
+	assert_int_equal(c->grub.max_stages, 4);
+	assert_int_equal(c->board.pool, 3);
+	/* The lab itself: as loaded. */
+	assert_int_equal(lab->nvariants, 2);
+	assert_string_equal(lab_variant_get(&lab->variants[0], "src"), "/old");
+	assert_null(lab_find_variant(lab, "b.amd64.0x1"));
+
+	m = lab_pool_member(lab, 2);
+	assert_string_equal(m->name, "t-2");
+	assert_int_equal(m->pool_member, 2);
+	assert_int_equal(m->grub.max_stages, 4);
+	assert_string_equal(lab->name, "t");
+	lab_free(m);
+	lab_free(c);
+	lab_free(lab);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* A key two drivers take means one thing: one type, default and range. */
+static void check_driver_key(const char *name, const struct lab_key_def *d,
+			     const struct lab_key_def **seen, int *nseen)
+{
+	const struct lab_key_def *s;
+	int i;
+
+	assert_null(d->only_for);
+	for (s = lab_schema; s->key; s++)
+		if (!strcmp(s->section, d->section) && !strcmp(s->key, d->key))
+			fail_msg("driver %s declares %s.%s, a key of every driver (the schema's)",
+				 name, d->section, d->key);
+	for (i = 0; i < *nseen; i++) {
+		s = seen[i];
+		if (strcmp(s->section, d->section) || strcmp(s->key, d->key))
+			continue;
+		if (s->type != d->type || !same_str(s->def, d->def) ||
+		    !same_str(s->choices, d->choices) || s->min != d->min ||
+		    s->max != d->max)
+			fail_msg("%s.%s: driver %s defines it unlike another driver",
+				 d->section, d->key, name);
+	}
+	seen[(*nseen)++] = d;
+}
+
+/* The drivers declare their own keys; the schema has no second list. */
+static void test_driver_key_tables(void **state)
+{
+	const struct lab_key_def *seen[256], *d;
+	int i, nseen = 0;
+	struct lab *lab;
+
+	(void)state;
+	assert_int_equal(power_drivers_selftest(), 0);
+	assert_int_equal(console_drivers_selftest(), 0);
+	for (d = lab_schema; d->key; d++)
+		if (!strcmp(d->section, "power") || !strcmp(d->section, "console"))
+			assert_null(d->only_for);
+	for (i = 0; power_drivers[i]; i++)
+		for (d = power_drivers[i]->lab_keys; d && d->key; d++) {
+			assert_true(nseen < 256);
+			assert_string_equal(d->section, "power");
+			check_driver_key(power_drivers[i]->name, d, seen, &nseen);
+		}
+	for (i = 0; console_drivers[i]; i++)
+		for (d = console_drivers[i]->lab_keys; d && d->key; d++) {
+			assert_true(nseen < 256);
+			assert_string_equal(d->section, "console");
+			check_driver_key(console_drivers[i]->name, d, seen, &nseen);
+		}
+
+	/* driver = takes exactly the drivers of the tables. */
+	for (d = lab_schema; d->key; d++) {
+		char choices[256];
+		int n = 0;
+
+		if (strcmp(d->key, "driver"))
+			continue;
+		snprintf(choices, sizeof(choices), "|%s|", d->choices);
+		for (i = 0; !strcmp(d->section, "power") && power_drivers[i]; i++, n++)
+			assert_non_null(strstr(choices, power_drivers[i]->name));
+		for (i = 0; !strcmp(d->section, "console") && console_drivers[i]; i++, n++)
+			assert_non_null(strstr(choices, console_drivers[i]->name));
+		for (i = 0; choices[i]; i++)
+			n -= choices[i] == '|';
+		assert_int_equal(n, -1);
+	}
+
+	/* The lab's driver's keys: checked, defaulted and shown. */
+	lab = parse_ok(LAPTOP "[power]\ndriver = http\nurl = http://pdu/x\n"
+		       "[console]\ndriver = tty\ndevice = /dev/ttyS0\n");
+	assert_string_equal(lab_get(lab, "power", "flavor"), "pdudaemon");
+	assert_string_equal(lab_get(lab, "power", "timeout"), "30s");
+	assert_string_equal(lab_get(lab, "console", "baud"), "115200");
+	{
+		struct strbuf sb = STRBUF_INIT;
+
+		lab_show_text(lab, &sb);
+		assert_non_null(strstr(strbuf_str(&sb),
+				       "url = http://pdu/x\n"));
+		assert_non_null(strstr(strbuf_str(&sb),
+				       "flavor = pdudaemon  ; (default)\n"));
+		assert_non_null(strstr(strbuf_str(&sb),
+				       "baud = 115200  ; (default)\n"));
+		assert_null(strstr(strbuf_str(&sb), "state_file"));
+		strbuf_release(&sb);
+	}
+	lab_free(lab);
+}
+
 static void test_schema(void **state)
 {
 	const struct lab_key_def *d, *e;
@@ -1665,6 +2068,13 @@ int main(void)
 		cmocka_unit_test(test_redaction),
 		cmocka_unit_test(test_show_json_escapes),
 		cmocka_unit_test(test_schema),
+		cmocka_unit_test(test_unknown_key_asserts),
+		cmocka_unit_test(test_call_sites_in_schema),
+		cmocka_unit_test(test_default_written_once),
+		cmocka_unit_test(test_cfg_fields_cover_schema),
+		cmocka_unit_test(test_cfg_fields_resolved),
+		cmocka_unit_test(test_with_variants),
+		cmocka_unit_test(test_driver_key_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
