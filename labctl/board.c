@@ -33,7 +33,7 @@ bool board_is_remote(const struct lab *lab)
 {
 	const char *type = lab_get(lab, "board", "type");
 
-	return type && strcmp(type, "qemu");
+	return type && strcmp(type, "qemu") && strcmp(type, "bochs");	/* bochs board */
 }
 
 int board_connect(const struct lab *lab, struct lab_ssh **out)

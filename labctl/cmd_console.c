@@ -482,7 +482,7 @@ static int open_console(struct session *s, struct console_config *cfg,
 	cfg->reconnect = true;
 	cfg->on_link = on_link;
 	cfg->link_arg = s;
-	if (!strcmp(driver, "qemu")) {
+	if (!strcmp(driver, "qemu") || !strcmp(driver, "bochs")) {
 		/* The running QEMU's chardev; the board lock is not kept, so
 		 * ~p (labctl power) can take it. */
 		ret = qemu_board_open(&board, s->lab);
@@ -492,7 +492,8 @@ static int open_console(struct session *s, struct console_config *cfg,
 				       s->lab->name, s->lab->name);
 		if (ret)
 			return ret;
-		sock = xstrdup(board.console_sock);
+		sock = strcmp(driver, "bochs") ? xstrdup(board.console_sock) :
+		       xasprintf("%s/console.fifo", board.state_dir);	/* bochs board */
 		qemu_board_close(&board);
 		cfg->socket_path = sock;
 		cfg->connect_timeout_ms = 1000;

@@ -28,6 +28,7 @@
 #include "labctl/board.h"
 #include "labctl/labpower.h"
 #include "labctl/qemuboard.h"
+#include "labctl/bochsboard.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/json.h"
@@ -346,15 +347,17 @@ static int power_main(int argc, char **argv, struct cmd_ctx *ctx,
 	if (lab_get(lab, "power", "off_time") &&
 	    !lab_parse_duration_ms(lab_get(lab, "power", "off_time"), &off_ms))
 		cfg.off_time_ms = off_ms;
-	if (!strcmp(driver, "qemu")) {
+	if (!strcmp(driver, "qemu") || !strcmp(driver, "bochs")) {
 		/* Across processes: use the running QEMU, leave it running,
 		 * and nobody is connected to its console. */
 		params[nparams++] = (struct lab_param){ "attach", "yes" };
-		params[nparams++] = (struct lab_param){ "console_wait", "0" };
+		if (strcmp(driver, "bochs"))	/* bochs board: no such key */
+			params[nparams++] = (struct lab_param){ "console_wait", "0" };
 		ret = qemu_board_open(&board, lab);
 		have_board = true;
 		if (!ret)
-			ret = qemu_board_command(&board, lab);
+			ret = bochs_board_is(lab) ? bochs_board_command(&board, lab) :	/* bochs board */
+			      qemu_board_command(&board, lab);
 		if (ret)
 			goto out;
 		cfg.qemu_argv = (const char *const *)board.argv;

@@ -830,7 +830,9 @@ static void check_lab(struct parse_state *ps)
 	}
 	if (!ps->err)
 		check_chain(ps);
-	if (!ps->err && strcmp(type, "qemu") && !lab_get(lab, "board", "host")) {
+	/* bochs board: virtual like qemu, no host (labctl/bochsboard.h). */
+	if (!ps->err && strcmp(type, "qemu") && strcmp(type, "bochs") &&
+	    !lab_get(lab, "board", "host")) {
 		const struct lab_value *t = find_value(lab->values, lab->nvalues,
 						       "board", "type");
 
@@ -851,6 +853,21 @@ static void check_lab(struct parse_state *ps)
 		else if (c && strcmp(c->value, "qemu"))
 			parse_error(ps, c->line,
 				    "[console] driver: a QEMU board's console is the qemu driver, not '%s'",
+				    c->value);
+	} else if (!ps->err && !strcmp(type, "bochs")) {
+		/* bochs board: its own power and console drivers. */
+		const struct lab_value *p = find_value(lab->values, lab->nvalues,
+						       "power", "driver");
+		const struct lab_value *c = find_value(lab->values, lab->nvalues,
+						       "console", "driver");
+
+		if (p && strcmp(p->value, "bochs") && strcmp(p->value, "fault"))
+			parse_error(ps, p->line,
+				    "[power] driver: a Bochs board is powered by the bochs driver, not '%s'",
+				    p->value);
+		else if (c && strcmp(c->value, "bochs"))
+			parse_error(ps, c->line,
+				    "[console] driver: a Bochs board's console is the bochs driver, not '%s'",
 				    c->value);
 	} else if (!ps->err) {
 		const struct lab_value *p = find_value(lab->values, lab->nvalues,
@@ -1197,11 +1214,14 @@ static const char *dynamic_default(const struct lab *lab, const char *section,
 				   const char *key)
 {
 	bool qemu = !strcmp(lab_get(lab, "board", "type"), "qemu");
+	/* bochs board: the QEMU board's disk, its own drivers. */
+	bool bochs = !strcmp(lab_get(lab, "board", "type"), "bochs");
 
 	if (!strcmp(section, "power") && !strcmp(key, "driver"))
-		return qemu ? "qemu" : NULL;
+		return bochs ? "bochs" : qemu ? "qemu" : NULL;
 	if (!strcmp(section, "console") && !strcmp(key, "driver"))
-		return qemu ? "qemu" : NULL;
+		return bochs ? "bochs" : qemu ? "qemu" : NULL;
+	qemu = qemu || bochs;
 	if (!strcmp(section, "deploy") && !strcmp(key, "method"))
 		return qemu ? "image" : "sftp";
 	if (!strcmp(section, "grub") && !strcmp(key, "root"))

@@ -80,6 +80,8 @@ const char *lab_power_driver(const struct lab *lab)
 		return d;
 	if (type && !strcmp(type, "qemu"))
 		return "qemu";
+	if (type && !strcmp(type, "bochs"))	/* bochs board */
+		return "bochs";
 	return NULL;
 }
 

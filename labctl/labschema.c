@@ -7,13 +7,13 @@
 
 #include "labctl/labconf.h"
 
-#define POWER_DRIVERS "qemu|ssh|cmd|http|amt|ipmi|ftdi-relay|gpio|dummy|fault"
-#define CONSOLE_DRIVERS "qemu|tty|tcp|telnet|ipmi-sol|amt-sol|ssh|cmd"
+#define POWER_DRIVERS "qemu|bochs|ssh|cmd|http|amt|ipmi|ftdi-relay|gpio|dummy|fault"
+#define CONSOLE_DRIVERS "qemu|bochs|tty|tcp|telnet|ipmi-sol|amt-sol|ssh|cmd"
 
 const struct lab_key_def lab_schema[] = {
 	/* [board] */
-	{ "board", "type", KEY_ENUM, "qemu", "qemu|pc|laptop", 0, 0, NULL,
-	  "what the machine is: the QEMU virtual board, a desktop, a laptop" },
+	{ "board", "type", KEY_ENUM, "qemu", "qemu|bochs|pc|laptop", 0, 0, NULL,
+	  "what the machine is: the QEMU virtual board, the Bochs virtual board (emulated VMX), a desktop, a laptop" },
 	{ "board", "description", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "free text shown by `labctl labs`" },
 	{ "board", "host", KEY_STR, NULL, NULL, 0, 0, "pc|laptop",
@@ -38,28 +38,30 @@ const struct lab_key_def lab_schema[] = {
 	  "how long the board may take to answer ssh again after a reboot" },
 	{ "board", "battery", KEY_BOOL, "no", NULL, 0, 0, NULL,
 	  "the board has a battery: cutting AC does not power it off" },
-	{ "board", "memory", KEY_SIZE, "256M", NULL, 0, 0, "qemu",
-	  "guest memory (QEMU -m)" },
-	{ "board", "smp", KEY_INT, "2", NULL, 1, 64, "qemu",
-	  "number of CPUs (QEMU -smp)" },
-	{ "board", "cpu", KEY_STR, "qemu64", NULL, 0, 0, "qemu",
-	  "CPU model (QEMU -cpu), e.g. Haswell,vmx=yes" },
+	{ "board", "memory", KEY_SIZE, "256M", NULL, 0, 0, "qemu|bochs",
+	  "guest memory (QEMU -m; Bochs megs, default 1024M there)" },
+	{ "board", "smp", KEY_INT, "2", NULL, 1, 64, "qemu|bochs",
+	  "number of CPUs (QEMU -smp; Bochs cpu count)" },
+	{ "board", "cpu", KEY_STR, "qemu64", NULL, 0, 0, "qemu|bochs",
+	  "CPU model (QEMU -cpu, e.g. Haswell,vmx=yes; Bochs cpu model, default corei7_sandy_bridge_2600k)" },
+	{ "board", "ips", KEY_INT, "200000000", NULL, 1000000, 4000000000LL, "bochs",
+	  "Bochs: emulated instructions per second (cpu ips), the guest's idea of time" },
 	{ "board", "machine", KEY_STR, "pc", NULL, 0, 0, "qemu",
 	  "machine type (QEMU -machine)" },
 	{ "board", "kvm", KEY_ENUM, "no", "no|auto|yes", 0, 0, "qemu",
 	  "use KVM: no (TCG), auto (when KVM really runs a guest here; probed once per host boot), yes (required)" },
 	{ "board", "gdb_port", KEY_INT, "0", NULL, 0, 65535, "qemu",
 	  "QEMU gdb stub port (0: off)" },
-	{ "board", "drives", KEY_STR, NULL, NULL, 0, 0, "qemu",
+	{ "board", "drives", KEY_STR, NULL, NULL, 0, 0, "qemu|bochs",
 	  "extra disk images, comma-separated, attached copy-on-write" },
-	{ "board", "pool", KEY_INT, "1", NULL, 1, 64, "qemu",
+	{ "board", "pool", KEY_INT, "1", NULL, 1, 64, "qemu|bochs",
 	  "a pool of this many virtual boards (LAB-1..LAB-N): a run takes a free one, or waits in line" },
 	{ "board", "ssh_forward", KEY_INT, "0", NULL, 0, 65535, "qemu",
 	  "host port forwarded to the guest's port 22 (0: off)" },
 
 	/* [power] */
 	{ "power", "driver", KEY_ENUM, NULL, POWER_DRIVERS, 0, 0, NULL,
-	  "power driver (default: qemu on a QEMU board)" },
+	  "power driver (default: qemu on a QEMU board, bochs on a Bochs board)" },
 	{ "power", "plan", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "escalation steps for cycle and reset, DEVICE[:ACTION[+ACTION]], e.g. ssh, amt:reset, button:long+press; a DEVICE is a [power NAME] section or this section's driver" },
 	{ "power", "confirm_timeout", KEY_DURATION, NULL, NULL, 0, 0, NULL,
@@ -146,15 +148,15 @@ const struct lab_key_def lab_schema[] = {
 	  "file the dummy driver appends every action to" },
 	{ "power", "fail", KEY_STR, NULL, NULL, 0, 0, "dummy",
 	  "actions the dummy driver fails, comma-separated (for tests)" },
-	{ "power", "attach", KEY_BOOL, "no", NULL, 0, 0, "qemu",
+	{ "power", "attach", KEY_BOOL, "no", NULL, 0, 0, "qemu|bochs",
 	  "use the board's running QEMU instead of stopping it" },
-	{ "power", "keep", KEY_BOOL, NULL, NULL, 0, 0, "qemu",
+	{ "power", "keep", KEY_BOOL, NULL, NULL, 0, 0, "qemu|bochs",
 	  "leave QEMU running when labctl ends (default: the value of attach)" },
 	{ "power", "console_wait", KEY_DURATION, "1s", NULL, 0, 0, "qemu",
 	  "how long power-on waits for the console to be connected" },
 	{ "power", "start_timeout", KEY_DURATION, "10s", NULL, 0, 0, "qemu",
 	  "how long QEMU may take to start and answer QMP" },
-	{ "power", "quit_timeout", KEY_DURATION, "2s", NULL, 0, 0, "qemu",
+	{ "power", "quit_timeout", KEY_DURATION, "2s", NULL, 0, 0, "qemu|bochs",
 	  "how long QEMU may take to quit before it is killed" },
 	{ "power", "wraps", KEY_STR, NULL, NULL, 0, 0, "fault",
 	  "the driver the fault driver wraps, as name:key=value,..." },

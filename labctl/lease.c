@@ -251,7 +251,7 @@ int lease_init(struct lease *l, const struct lab *lab)
 	l->lab = lab;
 	l->name = xstrdup(lab->name);
 	if (!where)
-		where = type && !strcmp(type, "qemu") ? "local" :
+		where = type && (!strcmp(type, "qemu") || !strcmp(type, "bochs")) ? "local" :	/* bochs board */
 			lab_get(lab, "lock", "host") ? "host" : "board";
 	local = !strcmp(where, "local");
 	if (!local) {

@@ -703,7 +703,8 @@ int mx_runner_init(struct mx_runner *r, struct lab *lab, const char *base,
 	char *dir;
 	int i, ret;
 
-	if (strcmp(lab_get(lab, "board", "type"), "qemu"))
+	if (strcmp(lab_get(lab, "board", "type"), "qemu") &&
+	    strcmp(lab_get(lab, "board", "type"), "bochs"))	/* bochs board */
 		return lab_err(LAB_ECONFIG,
 			       "%s runs on QEMU boards: a real board's grub.cfg has no entries for the variants it makes (%s is a %s)",
 			       verb, lab->name, lab_get(lab, "board", "type"));

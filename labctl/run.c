@@ -17,6 +17,7 @@
 #include "labctl/board.h"
 #include "labctl/lease.h"
 #include "labctl/qemuboard.h"
+#include "labctl/bochsboard.h"
 #include "ssh/ssh.h"
 #include "labctl/results.h"
 #include "labctl/rules.h"
@@ -425,15 +426,16 @@ static const char *qemu_lab_exit(const struct run_state *rs, char *buf,
 				 size_t size)
 {
 	const char *d = rs->exit_detail;
+	const char *vm = bochs_board_is(rs->lab) ? "Bochs" : "QEMU";	/* bochs board */
 	int sig;
 
 	if (sscanf(d, "signal %d", &sig) == 1) {
-		snprintf(buf, size, "QEMU was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
-			 lab_stop_name(sig));
+		snprintf(buf, size, "%s was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
+			 vm, lab_stop_name(sig));
 		return buf;
 	}
 	if (!strncmp(d, "status ", 7) && strstr(d, ": ")) {
-		snprintf(buf, size, "QEMU failed on its own (%.400s)", d);
+		snprintf(buf, size, "%s failed on its own (%.400s)", vm, d);
 		return buf;
 	}
 	if (*rs->host_stop) {
@@ -535,12 +537,13 @@ static struct watch *make_watch(const struct lab *lab,
 	struct watch_stage_def *defs;
 	struct lab_rules lr;
 	struct watch_opts wo = {
-		.stage_timeout_ms = lab_duration(lab, "stage_timeout",
-						 DEFAULT_STAGE_TIMEOUT_MS),
-		.total_timeout_ms = lab_duration(lab, "timeout",
-						 DEFAULT_TOTAL_TIMEOUT_MS),
-		.silence_timeout_ms = lab_duration(lab, "silence_timeout",
-						   DEFAULT_SILENCE_TIMEOUT_MS),
+		/* bochs board: bochs_board_timeout() sizes them for minutes. */
+		.stage_timeout_ms = bochs_board_timeout(lab, "stage_timeout",
+			lab_duration(lab, "stage_timeout", DEFAULT_STAGE_TIMEOUT_MS)),
+		.total_timeout_ms = bochs_board_timeout(lab, "timeout",
+			lab_duration(lab, "timeout", DEFAULT_TOTAL_TIMEOUT_MS)),
+		.silence_timeout_ms = bochs_board_timeout(lab, "silence_timeout",
+			lab_duration(lab, "silence_timeout", DEFAULT_SILENCE_TIMEOUT_MS)),
 		.pass_re = lab_get(lab, "watch", "pass"),
 		.fail_res = fails,
 	};
@@ -1320,7 +1323,8 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		ret = qemu_board_set_chain(&board, lab, entries, n);
 		if (ret)
 			goto out_board;
-		ret = qemu_board_command(&board, lab);
+		ret = bochs_board_is(lab) ? bochs_board_command(&board, lab) :	/* bochs board */
+		      qemu_board_command(&board, lab);
 		if (ret)
 			goto out_board;
 	}
@@ -1350,7 +1354,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		if (ret)
 			goto out_watch;
 	} else {
-		pcfg.driver = "qemu";
+		pcfg.driver = bochs_board_is(lab) ? "bochs" : "qemu";	/* bochs board */
 		nparams = lab_power_params(lab, params, MAX_POWER_PARAMS - 1);
 		/* --keep-on: the board outlives labctl, so QEMU must not die with it. */
 		if (o->keep_on)
@@ -1365,7 +1369,7 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 		if (ret)
 			goto out_watch;
 		/* The console is open before power-on, so nothing is lost. */
-		ccfg.driver = "qemu";
+		ccfg.driver = bochs_board_is(lab) ? "bochs" : "qemu";	/* bochs board */
 		ccfg.socket_path = board.console_sock;
 		ret = console_open(&rs.con, &ccfg);
 		if (ret)

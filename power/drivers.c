@@ -10,6 +10,7 @@
 #include "power.h"
 
 extern const struct power_driver power_driver_qemu;
+extern const struct power_driver power_driver_bochs;
 extern const struct power_driver power_driver_dummy;
 extern const struct power_driver power_driver_cmd;
 extern const struct power_driver power_driver_fault;
@@ -22,6 +23,7 @@ extern const struct power_driver power_driver_gpio;
 
 const struct power_driver *const power_drivers[] = {
 	&power_driver_qemu,
+	&power_driver_bochs,
 	&power_driver_dummy,
 	&power_driver_cmd,
 	&power_driver_fault,

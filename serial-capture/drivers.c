@@ -10,6 +10,7 @@
 #include "lib/err.h"
 
 extern const struct console_driver console_driver_qemu;
+extern const struct console_driver console_driver_bochs;
 extern const struct console_driver console_driver_tcp;
 extern const struct console_driver console_driver_telnet;
 extern const struct console_driver console_driver_tty;
@@ -20,6 +21,7 @@ extern const struct console_driver console_driver_ssh;
 
 const struct console_driver *const console_drivers[] = {
 	&console_driver_qemu,
+	&console_driver_bochs,
 	&console_driver_tty,
 	&console_driver_tcp,
 	&console_driver_telnet,
