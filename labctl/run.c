@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grubenv/script.h"
 #include "hvimage/build.h"
 #include "labctl/labpower.h"
 #include "labctl/board.h"
@@ -529,10 +530,22 @@ static int64_t lab_duration(const struct lab *lab, const char *key, int64_t def)
 	return ms;
 }
 
+/*
+ * A virtual board's chain ends in GRUB_STOP_ENTRY (labctl writes its
+ * grub.cfg), when a slot is left: after the last stage GRUB stops the
+ * machine instead of booting entry 0.  A real board's chain ends in its
+ * default entry, its OS, which a run needs back.
+ */
+static bool chain_stops(const struct lab *lab, int n)
+{
+	return !board_is_remote(lab) && n < lab_get_int(lab, "grub", "max_stages", 9);
+}
+
 static struct watch *make_watch(const struct lab *lab,
 				const struct lab_variant *const *chain, int n,
 				const struct run_opts *o)
 {
+	struct strbuf *titles = xcalloc((size_t)n + 1, sizeof(*titles));
 	const char *fails[2] = { lab_get(lab, "watch", "fail"), NULL };
 	struct watch_stage_def *defs;
 	struct lab_rules lr;
@@ -546,13 +559,16 @@ static struct watch *make_watch(const struct lab *lab,
 			lab_duration(lab, "silence_timeout", DEFAULT_SILENCE_TIMEOUT_MS)),
 		.pass_re = lab_get(lab, "watch", "pass"),
 		.fail_res = fails,
+		.stop_entry = chain_stops(lab, n) ? GRUB_STOP_ENTRY : NULL,
 	};
 	struct watch *w;
 	int i;
 
 	/* The rule sets: [watch] rules (default standin), each variant's. */
-	if (lab_rules_load(lab, chain, n, &lr) < 0)
+	if (lab_rules_load(lab, chain, n, &lr) < 0) {
+		free(titles);
 		return NULL;
+	}
 	wo.rules = lr.run;
 	/* A real board's CPU count is the lab's to say (watch.cpus). */
 	wo.cpus = lr.cpus ? lr.cpus :
@@ -568,10 +584,15 @@ static struct watch *make_watch(const struct lab *lab,
 		defs[i].name = chain[i]->name;
 		defs[i].banner = variant_banner(chain[i], lr.banner[i]);
 		defs[i].rules = lr.stage[i];
+		/* GRUB's "Booting `ENTRY'" begins the stage. */
+		defs[i].entry = lab_variant_entry(lab, chain[i], &titles[i]);
 	}
 	w = watch_new(defs, n, &wo);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free((char *)defs[i].banner);
+		strbuf_release(&titles[i]);
+	}
+	free(titles);
 	free(defs);
 	lab_rules_release(&lr);
 	return w;
@@ -1320,7 +1341,11 @@ int lab_run_chain(struct lab *lab, const char *const *chain_names, int n,
 			for (i = 0; i < nbuild; i++)
 				run_record_add_variant(&rs.rec, &hv[i], &built[i]);
 		}
-		ret = qemu_board_set_chain(&board, lab, entries, n);
+		/* The chain's end stops the machine (chain_stops()). */
+		entries[n] = chain_stops(lab, n) ? GRUB_STOP_ENTRY : NULL;
+		ret = qemu_board_set_chain(&board, lab, entries,
+					   entries[n] ? n + 1 : n);
+		entries[n] = NULL;
 		if (ret)
 			goto out_board;
 		ret = bochs_board_is(lab) ? bochs_board_command(&board, lab) :	/* bochs board */
