@@ -430,13 +430,15 @@ static const char *qemu_lab_exit(const struct run_state *rs, char *buf,
 	const char *vm = bochs_board_is(rs->lab) ? "Bochs" : "QEMU";	/* bochs board */
 	int sig;
 
+	/* "status|signal N: why": the emulator's own failure (bochs board) */
+	if ((!strncmp(d, "status ", 7) || !strncmp(d, "signal ", 7)) &&
+	    strstr(d, ": ")) {
+		snprintf(buf, size, "%s failed on its own (%.400s)", vm, d);
+		return buf;
+	}
 	if (sscanf(d, "signal %d", &sig) == 1) {
 		snprintf(buf, size, "%s was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
 			 vm, lab_stop_name(sig));
-		return buf;
-	}
-	if (!strncmp(d, "status ", 7) && strstr(d, ": ")) {
-		snprintf(buf, size, "%s failed on its own (%.400s)", vm, d);
 		return buf;
 	}
 	if (*rs->host_stop) {

@@ -22,11 +22,12 @@
  *   status  the process runs: on; else off
  *
  * Every end of the process is reported as ("EXIT", detail): "status 0"
- * (the guest powered the machine off), "signal N", or for any other exit
- * status "status N: Bochs panicked: <the >>PANIC<< line of bochs.log>"
- * (bochsrc: panic: action=fatal makes a panic exit 1) or "status N:
- * <the last line of bochs.out>": Bochs' own failure, never the guest's
- * (run.c turns "status N: ..." into a lab error).
+ * (the guest powered the machine off), "signal N" (killed), or Bochs' own
+ * failure, never the guest's, as "status N: " or "signal N: " and why:
+ * "Bochs panicked: <the >>PANIC<< line of bochs.log>" (bochsrc: panic:
+ * action=fatal makes a panic exit 1, or crash), "Bochs crashed (...)", or
+ * "Bochs failed: <the last line of bochs.out>" (run.c turns a detail
+ * with ": " into a lab error).
  *
  * Keys: attach (use a Bochs already running in STATE; default no),
  * keep (close leaves it running, and it does not die with labctl;
@@ -173,13 +174,27 @@ static void report_exit(struct bochs *b, int status)
 {
 	char detail[600], why[400];
 
+	/* Bochs truncates its log at start: a panic there is this run's. */
+	last_line(b->log_path, ">>PANIC<<", why, sizeof(why));
 	if (status == -1) {
 		snprintf(detail, sizeof(detail), "status unknown");
 	} else if (WIFSIGNALED(status)) {
-		snprintf(detail, sizeof(detail), "signal %d", WTERMSIG(status));
+		int sig = WTERMSIG(status);
+
+		/* Measured: a panic at start-up can end in SIGSEGV (exit 139). */
+		if (*why)
+			snprintf(detail, sizeof(detail),
+				 "signal %d: Bochs panicked: %s (see %s)", sig, why,
+				 b->log_path);
+		else if (sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT ||
+			 sig == SIGILL || sig == SIGFPE)
+			snprintf(detail, sizeof(detail),
+				 "signal %d: Bochs crashed (%s; see %s)", sig,
+				 strsignal(sig), b->log_path);
+		else
+			snprintf(detail, sizeof(detail), "signal %d", sig);
 	} else if (WIFEXITED(status) && WEXITSTATUS(status)) {
 		/* The guest cannot make Bochs exit non-zero: this is Bochs. */
-		last_line(b->log_path, ">>PANIC<<", why, sizeof(why));
 		if (*why) {
 			snprintf(detail, sizeof(detail),
 				 "status %d: Bochs panicked: %s (see %s)",
