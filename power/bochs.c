@@ -246,7 +246,7 @@ static bool wait_gone(struct bochs *b, pid_t pid, int64_t ms, int *status)
 	}
 }
 
-/* TERM, then KILL, the process group Bochs leads (the drainer is in it). */
+/* KILL the process group Bochs leads (its drainer too), wait for the end. */
 static int kill_bochs(struct bochs *b, pid_t pid, bool report)
 {
 	int status;
