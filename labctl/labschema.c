@@ -7,8 +7,8 @@
 
 #include "labctl/labconf.h"
 
-#define POWER_DRIVERS "qemu|bochs|ssh|cmd|http|amt|ipmi|ftdi-relay|gpio|dummy|fault"
-#define CONSOLE_DRIVERS "qemu|bochs|tty|tcp|telnet|ipmi-sol|amt-sol|ssh|cmd"
+#define POWER_DRIVERS "qemu|ssh|cmd|http|amt|ipmi|ftdi-relay|gpio|dummy|fault|bochs"
+#define CONSOLE_DRIVERS "qemu|tty|tcp|telnet|ipmi-sol|amt-sol|ssh|cmd|bochs"
 
 const struct lab_key_def lab_schema[] = {
 	/* [board] */

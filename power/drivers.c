@@ -23,7 +23,6 @@ extern const struct power_driver power_driver_gpio;
 
 const struct power_driver *const power_drivers[] = {
 	&power_driver_qemu,
-	&power_driver_bochs,
 	&power_driver_dummy,
 	&power_driver_cmd,
 	&power_driver_fault,
@@ -33,6 +32,7 @@ const struct power_driver *const power_drivers[] = {
 	&power_driver_amt,
 	&power_driver_ftdi_relay,
 	&power_driver_gpio,
+	&power_driver_bochs,
 	NULL,
 };
 

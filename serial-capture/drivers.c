@@ -21,7 +21,6 @@ extern const struct console_driver console_driver_ssh;
 
 const struct console_driver *const console_drivers[] = {
 	&console_driver_qemu,
-	&console_driver_bochs,
 	&console_driver_tty,
 	&console_driver_tcp,
 	&console_driver_telnet,
@@ -29,6 +28,7 @@ const struct console_driver *const console_drivers[] = {
 	&console_driver_ipmi_sol,
 	&console_driver_amt_sol,
 	&console_driver_ssh,
+	&console_driver_bochs,
 	NULL,
 };
 
