@@ -721,7 +721,7 @@ static void test_comments(void **state)
 	bad("[board]\ndescription = ;x\n", 2,
 	    "[board] description: empty value (remove the line to use the default)");
 	bad("[board]\ntype = qemu # not a comment\n", 2,
-	    "[board] type: 'qemu # not a comment' is not one of: qemu, pc, laptop");
+	    "[board] type: 'qemu # not a comment' is not one of: qemu, bochs, pc, laptop");
 }
 
 static void test_bom(void **state)
@@ -936,10 +936,10 @@ static void test_bad_enum(void **state)
 {
 	(void)state;
 	bad("[board]\ntype = server\n", 2,
-	    "[board] type: 'server' is not one of: qemu, pc, laptop");
+	    "[board] type: 'server' is not one of: qemu, bochs, pc, laptop");
 	bad("[board]\nkvm =\n", 2, "[board] kvm: '' is not one of: no, auto, yes");
 	bad("[power]\ndriver = QEMU\n", 2,
-	    "[power] driver: 'QEMU' is not one of: qemu, ssh, cmd, http, amt, ipmi, ftdi-relay, gpio, dummy, fault");
+	    "[power] driver: 'QEMU' is not one of: qemu, ssh, cmd, http, amt, ipmi, ftdi-relay, gpio, dummy, fault, bochs");
 	bad_has("[variant v]\nrecipe = xmhf\n", 2,
 		"[variant v] recipe: 'xmhf' is not one of: standin, xmhf64");
 	/* A prefix of a choice is not a choice. */
@@ -1054,9 +1054,9 @@ static void test_board_type_keys(void **state)
 	bad("[board]\nhost = x\n", 2,
 	    "[board]: board type 'qemu' does not take key 'host' (only pc, laptop)");
 	bad(LAPTOP "memory = 1G\n", 4,
-	    "[board]: board type 'laptop' does not take key 'memory' (only qemu)");
+	    "[board]: board type 'laptop' does not take key 'memory' (only qemu, bochs)");
 	bad("[board]\nsmp = 4\ntype = pc\nhost = x\n", 2,
-	    "[board]: board type 'pc' does not take key 'smp' (only qemu)");
+	    "[board]: board type 'pc' does not take key 'smp' (only qemu, bochs)");
 	bad("[variant b]\nsrc = /x\n", 2,
 	    "[variant b]: recipe 'standin' does not take key 'src' (only xmhf64)");
 	bad("[variant b]\nrecipe = xmhf64\nsrc = /x\narch = i386\n", 4,
@@ -1859,7 +1859,8 @@ static void test_schema(void **state)
 		} else if (!strcmp(d->section, "board")) {
 			strbuf_addstr(&sb, "[board]\n");
 			if (d->only_for && !strstr(d->only_for, "qemu"))
-				strbuf_addstr(&sb, "type = pc\nhost = h\n");
+				strbuf_addstr(&sb, strstr(d->only_for, "bochs") ?
+					      "type = bochs\n" : "type = pc\nhost = h\n");
 			strbuf_addf(&sb, "%s = %s\n", d->key, d->def);
 		} else {
 			const char *drv = NULL;
