@@ -1691,6 +1691,47 @@ static void test_cfg_fields_resolved(void **state)
 	lab_free(lab);
 }
 
+/*
+ * A board type's own defaults (board_ops.defaults) win over the schema's
+ * and lose to the lab file: the Bochs board's memory, CPU model and
+ * minute-scale watch timeouts; the QEMU board keeps the schema's.
+ */
+static void test_board_type_defaults(void **state)
+{
+	struct lab *lab;
+
+	(void)state;
+	lab = parse_ok("[board]\ntype = bochs\n");
+	assert_int_equal(lab->board.memory_mib, 1024);
+	assert_string_equal(lab->board.cpu, "corei7_sandy_bridge_2600k");
+	assert_int_equal(lab->board.ips, 200000000);
+	assert_int_equal(lab->board.smp, 2);
+	assert_int_equal(lab->watch.stage_timeout_ms, 15 * 60 * 1000);
+	assert_int_equal(lab->watch.timeout_ms, 30 * 60 * 1000);
+	assert_int_equal(lab->watch.silence_timeout_ms, 5 * 60 * 1000);
+	assert_string_equal(lab->power.driver, "bochs");
+	assert_string_equal(lab->console.driver, "bochs");
+	assert_string_equal(lab->deploy.method, "image");
+	assert_string_equal(lab_get(lab, "board", "memory"), "1024M");
+	lab_free(lab);
+
+	lab = parse_ok("[board]\ntype = bochs\nmemory = 512M\ncpu = core2_penryn_t9600\n"
+		       "[watch]\ntimeout = 40m\nsilence_timeout = 90s\n");
+	assert_int_equal(lab->board.memory_mib, 512);
+	assert_string_equal(lab->board.cpu, "core2_penryn_t9600");
+	assert_int_equal(lab->watch.timeout_ms, 40 * 60 * 1000);
+	assert_int_equal(lab->watch.silence_timeout_ms, 90 * 1000);
+	assert_int_equal(lab->watch.stage_timeout_ms, 15 * 60 * 1000);
+	lab_free(lab);
+
+	lab = parse_ok("[board]\ntype = qemu\n");
+	assert_int_equal(lab->board.memory_mib, 256);
+	assert_string_equal(lab->board.cpu, "qemu64");
+	assert_int_equal(lab->watch.stage_timeout_ms, 60 * 1000);
+	assert_int_equal(lab->watch.silence_timeout_ms, 30 * 1000);
+	lab_free(lab);
+}
+
 /* Verbs change variants in copies; the lab they came from stays as loaded. */
 static void test_with_variants(void **state)
 {
@@ -2074,6 +2115,7 @@ int main(void)
 		cmocka_unit_test(test_default_written_once),
 		cmocka_unit_test(test_cfg_fields_cover_schema),
 		cmocka_unit_test(test_cfg_fields_resolved),
+		cmocka_unit_test(test_board_type_defaults),
 		cmocka_unit_test(test_with_variants),
 		cmocka_unit_test(test_driver_key_tables),
 	};
