@@ -132,10 +132,18 @@ endif
 check-unit: $(UNIT_BINS)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove --exec '' $(UNIT_BINS)
 
+# The slow tests start first, in jobs of their own, so they run beside the
+# rest of the suite instead of after it, longest first: the real XMHF64
+# and LHV on the Bochs board (about 6 and 4 minutes on 2 busy cores) and
+# the Debian twin (97-twin*.t, 5-7 minutes each).  -j6: the 4 slow ones +
+# the 2 slots the rest always had.
+SLOW_T := tests/t/99-bochs-nested.t tests/t/97-twin.t \
+	tests/t/97-twin-faults.t tests/t/98-bochs-lhv.t
 check-t: $(LABCTL) $(CORE_LIB)
 	LABCTL=$(abspath $(LABCTL)) LABCTL_TOP=$(abspath .) \
 		LABCTL_LIBCORE=$(abspath $(CORE_LIB)) LABCTL_LIBS='$(LIBS)' \
-		prove -j2 $(PROVE_FLAGS) $(or $(T),tests/t/*.t)
+		prove -j$(if $(T),2,6) $(PROVE_FLAGS) \
+		$(or $(T),$(SLOW_T) $(filter-out $(SLOW_T),$(sort $(wildcard tests/t/*.t))))
 
 # ---------------------------------------------------------------- fuzz
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

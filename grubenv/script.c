@@ -177,4 +177,10 @@ void grub_cfg_standalone(struct strbuf *out, const struct grub_entry *e, int n,
 	grub_script_chain_shift(out, o->max_stages);
 	strbuf_addstr(out, "echo \"labctl-grub: default=${default}\"\n");
 	grub_script_entries(out, e, n, o);
+	/* What labctl's chains end in: the machine stops (GRUB's halt
+	 * powers it off through ACPI/APM), nothing else boots. */
+	strbuf_addstr(out, "menuentry " GRUB_STOP_ENTRY " {\n"
+		      "  echo 'labctl: the chain is over: halting'\n"
+		      "  halt\n"
+		      "}\n");
 }

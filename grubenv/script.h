@@ -47,9 +47,15 @@ void grub_dropin_wrap(struct strbuf *out, const char *what,
 		      const char *grub_text);
 
 /*
+ * The entry a virtual board's chain ends in: GRUB halts the machine
+ * (power off), so nothing unrequested boots after the last stage.
+ */
+#define GRUB_STOP_ENTRY "labctl-halt"
+
+/*
  * A complete grub.cfg for a virtual board: serial terminal, load_env,
- * next_entry consumed and shifted exactly as on a real board, the entries,
- * no menu delay.  serial_unit/speed for GRUB's own output.
+ * next_entry consumed and shifted exactly as on a real board, the entries
+ * and GRUB_STOP_ENTRY, no menu delay.  serial_unit/speed for GRUB's own output.
  */
 void grub_cfg_standalone(struct strbuf *out, const struct grub_entry *e, int n,
 			 const struct grub_script_opts *o, int serial_speed);

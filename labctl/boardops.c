@@ -9,6 +9,7 @@
 /* The board types, chosen by board.type in board_ops_of() only. */
 const struct board_ops *const board_types[] = {
 	&qemu_board_ops,
+	&bochs_board_ops,
 	&pc_board_ops,
 	&laptop_board_ops,
 	NULL,

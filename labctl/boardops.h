@@ -8,6 +8,7 @@
  *                    a lab's entry by board.type, the only place the type
  *                    is compared as a string
  *   qemu_board_ops   a virtual board run by QEMU (labctl/qemuboard.c)
+ *   bochs_board_ops  a virtual board run by Bochs (labctl/bochsboard.c)
  *   pc_board_ops, laptop_board_ops
  *                    a real board reached over ssh (labctl/board.c)
  *
@@ -64,6 +65,11 @@ struct board_console_opts {
 	bool attach;		/* labctl console: the board another verb runs */
 };
 
+/* A board type's default for a lab key, over the schema's. */
+struct board_default {
+	const char *section, *key, *value;
+};
+
 struct board_ops {
 	const char *type;	/* board.type */
 	const char *title;	/* for messages: "QEMU", "real" */
@@ -71,6 +77,9 @@ struct board_ops {
 	/* The power and console drivers the type brings; NULL: the lab's. */
 	const char *power_driver;
 	const char *console_driver;
+	/* Its own defaults (lab_get, `labctl show`), key == NULL ends; NULL:
+	 * the schema's. */
+	const struct board_default *defaults;
 	/* After the lease: a virtual board's state (locked), a real
 	 * board's ssh session (not for lab_board_attach). */
 	int (*open)(struct board *b);
@@ -115,6 +124,7 @@ struct board {
 };
 
 extern const struct board_ops qemu_board_ops;
+extern const struct board_ops bochs_board_ops;
 extern const struct board_ops pc_board_ops, laptop_board_ops;
 
 /* The table, NULL-terminated. */

@@ -1391,6 +1391,26 @@ static const char *dynamic_default(const struct lab *lab, const char *section,
 	return NULL;
 }
 
+/*
+ * The lab's board type's own default for a key (board_ops.defaults: the
+ * Bochs board's memory, CPU model and minute-scale watch timeouts), over
+ * the schema's; NULL when the type has none.
+ */
+static const char *board_type_default(const struct lab *lab,
+				      const char *section, const char *key)
+{
+	const struct lab_value *t = find_value(lab->values, lab->nvalues,
+					       "board", "type");
+	const struct board_ops *ops =
+		board_ops_find(t ? t->value : find_def("board", "type")->def);
+	const struct board_default *bd;
+
+	for (bd = ops ? ops->defaults : NULL; bd && bd->key; bd++)
+		if (!strcmp(bd->section, section) && !strcmp(bd->key, key))
+			return bd->value;
+	return NULL;
+}
+
 const char *lab_get(const struct lab *lab, const char *section, const char *key)
 {
 	const struct lab_value *v = find_value(lab->values, lab->nvalues,
@@ -1400,6 +1420,12 @@ const char *lab_get(const struct lab *lab, const char *section, const char *key)
 	assert(d && "lab_get: a key the schema does not know");
 	if (v)
 		return v->value;
+	if (strcmp(section, "board") || strcmp(key, "type")) {
+		const char *td = board_type_default(lab, section, key);
+
+		if (td)
+			return td;
+	}
 	/* A driver key's default is the lab's driver's. */
 	if (is_driver_key(d)) {
 		const struct lab_key_def *own =
@@ -1516,6 +1542,7 @@ const struct lab_cfg_field lab_cfg_fields[] = {
 	CFG("board", "cpu", board.cpu),
 	CFG("board", "machine", board.machine),
 	CFG("board", "kvm", board.kvm),
+	CFG("board", "ips", board.ips),
 	CFG("board", "gdb_port", board.gdb_port),
 	CFG("board", "drives", board.drives),
 	CFG("board", "tags", board.tags),

@@ -49,7 +49,7 @@ struct lab_variant {
  * params (lab_section_params); only the keys every driver has are here.
  */
 struct lab_board_cfg {
-	const char *type;		/* qemu|pc|laptop */
+	const char *type;		/* qemu|bochs|pc|laptop */
 	const char *description;
 	const char *host, *user, *jump, *identity;
 	int ssh_port;
@@ -60,6 +60,7 @@ struct lab_board_cfg {
 	int64_t memory_mib;
 	int smp;
 	const char *cpu, *machine, *kvm;
+	int ips;			/* bochs: emulated instructions per second */
 	int gdb_port;
 	const char *drives, *tags;
 	int pool, ssh_forward;

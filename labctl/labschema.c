@@ -10,13 +10,13 @@
 
 #include "labctl/labconf.h"
 
-#define POWER_DRIVERS "qemu|ssh|cmd|http|amt|ipmi|ftdi-relay|gpio|dummy|fault"
-#define CONSOLE_DRIVERS "qemu|tty|tcp|telnet|ipmi-sol|amt-sol|ssh|cmd"
+#define POWER_DRIVERS "qemu|ssh|cmd|http|amt|ipmi|ftdi-relay|gpio|dummy|fault|bochs"
+#define CONSOLE_DRIVERS "qemu|tty|tcp|telnet|ipmi-sol|amt-sol|ssh|cmd|bochs"
 
 const struct lab_key_def lab_schema[] = {
 	/* [board] */
-	{ "board", "type", KEY_ENUM, "qemu", "qemu|pc|laptop", 0, 0, NULL,
-	  "what the machine is: the QEMU virtual board, a desktop, a laptop" },
+	{ "board", "type", KEY_ENUM, "qemu", "qemu|bochs|pc|laptop", 0, 0, NULL,
+	  "what the machine is: the QEMU virtual board, the Bochs virtual board (emulated VMX), a desktop, a laptop" },
 	{ "board", "description", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "free text shown by `labctl labs`" },
 	{ "board", "host", KEY_STR, NULL, NULL, 0, 0, "pc|laptop",
@@ -41,30 +41,32 @@ const struct lab_key_def lab_schema[] = {
 	  "how long the board may take to answer ssh again after a reboot" },
 	{ "board", "battery", KEY_BOOL, "no", NULL, 0, 0, NULL,
 	  "the board has a battery: cutting AC does not power it off" },
-	{ "board", "memory", KEY_SIZE, "256M", NULL, 0, 0, "qemu",
-	  "guest memory (QEMU -m)" },
-	{ "board", "smp", KEY_INT, "2", NULL, 1, 64, "qemu",
-	  "number of CPUs (QEMU -smp)" },
-	{ "board", "cpu", KEY_STR, "qemu64", NULL, 0, 0, "qemu",
-	  "CPU model (QEMU -cpu), e.g. Haswell,vmx=yes" },
+	{ "board", "memory", KEY_SIZE, "256M", NULL, 0, 0, "qemu|bochs",
+	  "guest memory (QEMU -m; Bochs megs, default 1024M there)" },
+	{ "board", "smp", KEY_INT, "2", NULL, 1, 64, "qemu|bochs",
+	  "number of CPUs (QEMU -smp; Bochs cpu count)" },
+	{ "board", "cpu", KEY_STR, "qemu64", NULL, 0, 0, "qemu|bochs",
+	  "CPU model (QEMU -cpu, e.g. Haswell,vmx=yes; Bochs cpu model, default corei7_sandy_bridge_2600k there)" },
+	{ "board", "ips", KEY_INT, "200000000", NULL, 1000000, 2000000000, "bochs",
+	  "Bochs: emulated instructions per second (cpu ips), the guest's idea of time" },
 	{ "board", "machine", KEY_STR, "pc", NULL, 0, 0, "qemu",
 	  "machine type (QEMU -machine)" },
 	{ "board", "kvm", KEY_ENUM, "no", "no|auto|yes", 0, 0, "qemu",
 	  "use KVM: no (TCG), auto (when KVM really runs a guest here; probed once per host boot), yes (required)" },
 	{ "board", "gdb_port", KEY_INT, "0", NULL, 0, 65535, "qemu",
 	  "QEMU gdb stub port (0: off)" },
-	{ "board", "drives", KEY_STR, NULL, NULL, 0, 0, "qemu",
+	{ "board", "drives", KEY_STR, NULL, NULL, 0, 0, "qemu|bochs",
 	  "extra disk images, comma-separated, attached copy-on-write" },
 	{ "board", "tags", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "words (comma-separated) naming what the board is; `labctl run pool:TAG` takes a free board with the tag (lock.where = etcd)" },
-	{ "board", "pool", KEY_INT, "1", NULL, 1, 64, "qemu",
+	{ "board", "pool", KEY_INT, "1", NULL, 1, 64, "qemu|bochs",
 	  "a pool of this many virtual boards (LAB-1..LAB-N): a run takes a free one, or waits in line" },
 	{ "board", "ssh_forward", KEY_INT, "0", NULL, 0, 65535, "qemu",
 	  "host port forwarded to the guest's port 22 (0: off)" },
 
 	/* [power] */
 	{ "power", "driver", KEY_ENUM, NULL, POWER_DRIVERS, 0, 0, NULL,
-	  "power driver (default: qemu on a QEMU board)" },
+	  "power driver (default: qemu on a QEMU board, bochs on a Bochs board)" },
 	{ "power", "plan", KEY_STR, NULL, NULL, 0, 0, NULL,
 	  "escalation steps for cycle and reset, DEVICE[:ACTION[+ACTION]], e.g. ssh, amt:reset, button:long+press; a DEVICE is a [power NAME] section or this section's driver" },
 	{ "power", "confirm_timeout", KEY_DURATION, NULL, NULL, 0, 0, NULL,
@@ -76,7 +78,7 @@ const struct lab_key_def lab_schema[] = {
 
 	/* [console] */
 	{ "console", "driver", KEY_ENUM, NULL, CONSOLE_DRIVERS, 0, 0, NULL,
-	  "console transport (default: qemu on a QEMU board)" },
+	  "console transport (default: qemu on a QEMU board, bochs on a Bochs board)" },
 	{ "console", "reconnect", KEY_BOOL, NULL, NULL, 0, 0, NULL,
 	  "reopen the console when it drops, with a gap record in the sidecar (default: yes; no for qemu and cmd)" },
 	{ "console", "backoff_min", KEY_DURATION, "100ms", NULL, 0, 0, NULL,
@@ -159,11 +161,11 @@ const struct lab_key_def lab_schema[] = {
 
 	/* [watch] */
 	{ "watch", "timeout", KEY_DURATION, "300s", NULL, 0, 0, NULL,
-	  "the whole run, power-on to verdict" },
+	  "the whole run, power-on to verdict (Bochs board: 30m)" },
 	{ "watch", "stage_timeout", KEY_DURATION, "60s", NULL, 0, 0, NULL,
-	  "one stage, from its banner (or power-on) to the next" },
+	  "one stage, from its banner (or power-on) to the next (Bochs board: 15m)" },
 	{ "watch", "silence_timeout", KEY_DURATION, "30s", NULL, 0, 0, NULL,
-	  "no console output for this long fails the run (a hang)" },
+	  "no console output for this long fails the run (a hang; Bochs board: 5m)" },
 	{ "watch", "cpus", KEY_INT, NULL, NULL, 1, 255, NULL,
 	  "CPUs that must each pass the iteration count (default: board.smp, else 1)" },
 	{ "watch", "iter_min", KEY_INT, "20", NULL, 0, 1000000, NULL,

@@ -81,6 +81,17 @@ static void add_size(struct strbuf *sb, uint64_t bytes)
 		strbuf_addf(sb, "%.1f MiB", bytes / 1048576.0);
 }
 
+/* Seconds up to a minute, then minutes: a Bochs run takes several. */
+static void add_duration(struct strbuf *sb, int64_t ns)
+{
+	double s = ns / 1e9;
+
+	if (s < 60)
+		strbuf_addf(sb, "%.1f s", s);
+	else
+		strbuf_addf(sb, "%dm%02ds", (int)(s / 60), (int)s % 60);
+}
+
 static void on_status(void *arg, const struct run_status *st)
 {
 	struct progress *p = arg;
@@ -96,10 +107,12 @@ static void on_status(void *arg, const struct run_status *st)
 	else
 		strbuf_addf(&sb, "[0/%d waiting for %s]", st->nstages,
 			    "the first banner");
-	strbuf_addf(&sb, " %.1f s, %llu lines, ", st->elapsed_ns / 1e9,
-		    (unsigned long long)st->lines);
+	strbuf_addch(&sb, ' ');
+	add_duration(&sb, st->elapsed_ns);
+	strbuf_addf(&sb, ", %llu lines, ", (unsigned long long)st->lines);
 	add_size(&sb, st->bytes);
-	strbuf_addf(&sb, ", quiet %.1f s", st->silence_ns / 1e9);
+	strbuf_addstr(&sb, ", quiet ");
+	add_duration(&sb, st->silence_ns);
 	if (*p->last)
 		strbuf_addf(&sb, " | %s", p->last);
 	if (sb.len > (size_t)w)

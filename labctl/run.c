@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grubenv/script.h"
 #include "hvimage/build.h"
 #include "labctl/labpower.h"
 #include "labctl/board.h"
@@ -427,13 +428,16 @@ static const char *emulator_lab_exit(const struct run_state *rs, char *buf,
 	const char *vm = rs->board ? rs->board->title : "the board";
 	int sig;
 
+	/* "status|signal N: why": the emulator's own failure (a Bochs
+	 * panic that ends in a crash is still Bochs' panic, power/bochs.c). */
+	if ((!strncmp(d, "status ", 7) || !strncmp(d, "signal ", 7)) &&
+	    strstr(d, ": ")) {
+		snprintf(buf, size, "%s failed on its own (%.400s)", vm, d);
+		return buf;
+	}
 	if (sscanf(d, "signal %d", &sig) == 1) {
 		snprintf(buf, size, "%s was killed by %s (from outside the run: kill, or the kernel's OOM killer)",
 			 vm, lab_stop_name(sig));
-		return buf;
-	}
-	if (!strncmp(d, "status ", 7) && strstr(d, ": ")) {
-		snprintf(buf, size, "%s failed on its own (%.400s)", vm, d);
 		return buf;
 	}
 	if (*rs->host_stop) {
@@ -517,10 +521,24 @@ static char *variant_banner(const struct lab_variant *v, const char *tmpl)
 	return strbuf_detach(&re, NULL);
 }
 
+/*
+ * A virtual board's chain ends in GRUB_STOP_ENTRY (labctl writes its
+ * grub.cfg), when a slot is left: after the last stage GRUB stops the
+ * machine instead of booting entry 0.  A real board's chain ends in its
+ * default entry, its OS, which a run needs back.
+ */
+static bool chain_stops(const struct lab *lab, int n)
+{
+	const struct board_ops *ops = board_ops_of(lab);
+
+	return ops && ops->is_virtual && n < lab->grub.max_stages;
+}
+
 static struct watch *make_watch(const struct lab *lab,
 				const struct lab_variant *const *chain, int n,
 				const struct run_opts *o)
 {
+	struct strbuf *titles = xcalloc((size_t)n + 1, sizeof(*titles));
 	const char *fails[2] = { lab->watch.fail, NULL };
 	struct watch_stage_def *defs;
 	struct lab_rules lr;
@@ -530,13 +548,16 @@ static struct watch *make_watch(const struct lab *lab,
 		.silence_timeout_ms = lab->watch.silence_timeout_ms,
 		.pass_re = lab->watch.pass,
 		.fail_res = fails,
+		.stop_entry = chain_stops(lab, n) ? GRUB_STOP_ENTRY : NULL,
 	};
 	struct watch *w;
 	int i;
 
 	/* The rule sets: [watch] rules (default standin), each variant's. */
-	if (lab_rules_load(lab, chain, n, &lr) < 0)
+	if (lab_rules_load(lab, chain, n, &lr) < 0) {
+		free(titles);
 		return NULL;
+	}
 	wo.rules = lr.run;
 	/* A real board's CPU count is the lab's to say (watch.cpus). */
 	wo.cpus = lr.cpus ? lr.cpus : lab->watch.cpus ? lab->watch.cpus :
@@ -550,10 +571,15 @@ static struct watch *make_watch(const struct lab *lab,
 		defs[i].name = chain[i]->name;
 		defs[i].banner = variant_banner(chain[i], lr.banner[i]);
 		defs[i].rules = lr.stage[i];
+		/* GRUB's "Booting `ENTRY'" begins the stage. */
+		defs[i].entry = lab_variant_entry(lab, chain[i], &titles[i]);
 	}
 	w = watch_new(defs, n, &wo);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free((char *)defs[i].banner);
+		strbuf_release(&titles[i]);
+	}
+	free(titles);
 	free(defs);
 	lab_rules_release(&lr);
 	return w;
@@ -1078,7 +1104,12 @@ static int board_ready(struct run_state *rs, struct board *b,
 		for (i = 0; i < c->nbuild; i++)
 			run_record_add_variant(&rs->rec, &c->hv[i], &c->built[i]);
 	}
-	return lab_board_set_chain(b, c->entries, c->n);
+	/* The chain's end stops the machine (chain_stops()). */
+	c->entries[c->n] = chain_stops(rs->lab, c->n) ? GRUB_STOP_ENTRY : NULL;
+	ret = lab_board_set_chain(b, c->entries,
+				  c->entries[c->n] ? c->n + 1 : c->n);
+	c->entries[c->n] = NULL;
+	return ret;
 }
 
 /* The console's reader thread and the capture into results/<ts>. */

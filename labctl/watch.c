@@ -37,6 +37,10 @@ struct watch {
 	int nstages;
 	char **names;
 	struct pattern *banners;
+	char **entries;			/* GRUB titles, NULL: not checked */
+	bool *grub_started;		/* the stage began at its Booting line */
+	bool *banner_seen;		/* ... and its own banner came since */
+	char *stop_entry;
 	struct watch_stage_result *res;
 	struct cset always;		/* the explicit watch_opts fields */
 	struct cset run;		/* opts.rules */
@@ -156,9 +160,14 @@ struct watch *watch_new(const struct watch_stage_def *stages, int n,
 	w->banners = xcalloc((size_t)n + 1, sizeof(*w->banners));
 	w->res = xcalloc((size_t)n + 1, sizeof(*w->res));
 	w->stage = xcalloc((size_t)n + 1, sizeof(*w->stage));
+	w->entries = xcalloc((size_t)n + 1, sizeof(*w->entries));
+	w->grub_started = xcalloc((size_t)n + 1, sizeof(*w->grub_started));
+	w->banner_seen = xcalloc((size_t)n + 1, sizeof(*w->banner_seen));
+	w->stop_entry = o->stop_entry ? xstrdup(o->stop_entry) : NULL;
 	w->cur = -1;
 	for (i = 0; i < n; i++) {
 		w->names[i] = xstrdup(stages[i].name);
+		w->entries[i] = stages[i].entry ? xstrdup(stages[i].entry) : NULL;
 		w->res[i].start_ns = -1;
 		w->res[i].end_ns = -1;
 		if (compile(&w->banners[i], "banner", stages[i].banner, 0) < 0)
@@ -183,6 +192,7 @@ struct watch *watch_new(const struct watch_stage_def *stages, int n,
 	w->opts.iter_re = w->opts.pass_re = NULL;
 	w->opts.fail_res = NULL;
 	w->opts.rules = NULL;
+	w->opts.stop_entry = NULL;
 	return w;
 fail:
 	watch_free(w);
@@ -197,12 +207,18 @@ void watch_free(struct watch *w)
 		return;
 	for (i = 0; i < w->nstages; i++) {
 		free(w->names[i]);
+		if (w->entries)
+			free(w->entries[i]);
 		release(&w->banners[i]);
 		cset_release(&w->stage[i]);
 	}
 	cset_release(&w->always);
 	cset_release(&w->run);
 	free(w->stage);
+	free(w->entries);
+	free(w->grub_started);
+	free(w->banner_seen);
+	free(w->stop_entry);
 	free(w->names);
 	free(w->banners);
 	free(w->res);
@@ -387,21 +403,122 @@ static bool ignored(const struct watch *w, const char *line)
 	return find(sets, 3, RULE_IGNORE, line, NULL, 0) != NULL;
 }
 
-/* Patterns see the line without '\r' and NULs, cut at 4 KiB. */
+/*
+ * Patterns see the line without '\r', NULs and terminal control
+ * sequences (ESC [ ... final byte, ESC and one byte), cut at 4 KiB:
+ * GRUB writes "\r\e[H\e[J\e[1;1H  Booting `X'", which /^ *Booting/ must
+ * match.
+ */
 static size_t clean_line(char *buf, size_t size, const char *in, size_t len)
 {
-	size_t i;
+	size_t i, o = 0;
 
 	if (len >= size)
 		len = size - 1;
-	memcpy(buf, in, len);
-	buf[len] = '\0';
-	while (len && (buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	for (i = 0; i < len; i++)
-		if (!buf[i])
-			buf[i] = ' ';
-	return len;
+	for (i = 0; i < len; i++) {
+		char c = in[i];
+
+		if (c == '\033' && i + 1 < len && in[i + 1] == '[') {
+			for (i += 2; i < len && !((unsigned char)in[i] >= 0x40 &&
+						 (unsigned char)in[i] <= 0x7e); i++)
+				;
+			continue;
+		}
+		if (c == '\033') {
+			i++;
+			continue;
+		}
+		if (c == '\r')
+			continue;
+		buf[o++] = c ? c : ' ';
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+/*
+ * GRUB's "Booting `TITLE'" (GRUB 2; "Booting 'TITLE'" in some builds):
+ * the title into out, true.  The title is what is between the quote
+ * after "Booting " and the line's last "'".
+ */
+static bool grub_booting(const char *line, char *out, size_t size)
+{
+	const char *p = strstr(line, "Booting ");
+	const char *end;
+	size_t len;
+
+	if (!p)
+		return false;
+	p += strlen("Booting ");
+	if (*p != '`' && *p != '\'')
+		return false;
+	p++;
+	end = strrchr(p, '\'');
+	if (!end)
+		return false;
+	len = (size_t)(end - p);
+	if (len >= size)
+		len = size - 1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return true;
+}
+
+static void start_stage(struct watch *w, int next, int64_t t_ns,
+			uint64_t byte_offset)
+{
+	if (w->cur >= 0)
+		w->res[w->cur].end_ns = t_ns;
+	w->cur = next;
+	w->res[next].start_ns = t_ns;
+	w->res[next].start_byte = byte_offset;
+	w->res[next].line_no = w->lines;
+}
+
+/*
+ * A GRUB Booting line: the scheduled entry starts its stage (true: the
+ * line is used up); another entry is a lab error.  After the last stage
+ * only the stop entry may boot; its line goes on to the last stage's
+ * rules (XMHF passes when its guest's GRUB boots).
+ */
+static bool grub_line(struct watch *w, const char *line, size_t len,
+		      int64_t t_ns, uint64_t byte_offset)
+{
+	char title[256];
+	int next = w->cur + 1;
+
+	if (!grub_booting(line, title, sizeof(title)))
+		return false;
+	if (next < w->nstages && w->entries[next]) {
+		if (!strcmp(title, w->entries[next])) {
+			if (w->cur >= 0 && w->grub_started[w->cur] &&
+			    !w->banner_seen[w->cur]) {
+				keep_line(w, line, len);
+				decide(w, VERDICT_FAIL, t_ns,
+				       "stage %d (%s): its banner never came before GRUB booted %s (stage %d, %s)",
+				       w->cur + 1, w->names[w->cur], title, next + 1,
+				       w->names[next]);
+				return true;
+			}
+			start_stage(w, next, t_ns, byte_offset);
+			w->grub_started[next] = true;
+			return true;
+		}
+		keep_line(w, line, len);
+		decide(w, VERDICT_INFRA, t_ns,
+		       "GRUB booted %s, the chain expected %s (stage %d, %s): the board's next_entry chain is not the one labctl wrote",
+		       title, w->entries[next], next + 1, w->names[next]);
+		return true;
+	}
+	if (next >= w->nstages && w->nstages && w->stop_entry &&
+	    strcmp(title, w->stop_entry)) {
+		keep_line(w, line, len);
+		decide(w, VERDICT_INFRA, t_ns,
+		       "GRUB booted %s after the chain's last stage (%s), the chain ends in %s: nothing unrequested may boot",
+		       title, w->names[w->nstages - 1], w->stop_entry);
+		return true;
+	}
+	return false;
 }
 
 void watch_line(struct watch *w, const char *line_in, size_t len, int64_t t_ns,
@@ -435,16 +552,18 @@ void watch_line(struct watch *w, const char *line_in, size_t len, int64_t t_ns,
 			       where, r->p.text);
 		return;
 	}
+	if (grub_line(w, line, len, t_ns, byte_offset))
+		return;
+	/* A stage GRUB began: its own banner is its, not the next one's
+	 * (XMHF on XMHF: both print the same banner). */
+	if (w->cur >= 0 && w->grub_started[w->cur] && !w->banner_seen[w->cur] &&
+	    match(&w->banners[w->cur], line, NULL, 0)) {
+		w->banner_seen[w->cur] = true;
+		return;
+	}
 	/* The next stage's banner starts it; a later stage's is out of order. */
 	if (w->cur + 1 < w->nstages && match(&w->banners[w->cur + 1], line, NULL, 0)) {
-		int next = w->cur + 1;
-
-		if (w->cur >= 0)
-			w->res[w->cur].end_ns = t_ns;
-		w->cur = next;
-		w->res[next].start_ns = t_ns;
-		w->res[next].start_byte = byte_offset;
-		w->res[next].line_no = w->lines;
+		start_stage(w, w->cur + 1, t_ns, byte_offset);
 		return;
 	}
 	for (i = w->cur + 2; i < w->nstages; i++) {

@@ -13,6 +13,12 @@
  * instead of the run's).  The explicit fields of watch_opts (the lab's
  * [watch] keys) always act.
  *
+ * Stages are attributed by GRUB's own words when the board's GRUB writes
+ * to the console: a stage begins at GRUB's "Booting `ENTRY'" line (see
+ * watch_stage_def.entry); banners start stages where GRUB is not seen.
+ * Lines are matched without terminal control sequences (GRUB clears the
+ * screen before "Booting").
+ *
  * Event driven: feed it lines, events and clock ticks; it never sleeps.
  * All times are ns since power-on.
  */
@@ -37,6 +43,15 @@ struct watch_stage_def {
 	const char *banner;	/* POSIX ERE that marks the stage's start */
 	const struct rule_set *rules;	/* the stage's own rules, or NULL;
 					 * their banner lines are not used */
+	/*
+	 * The GRUB entry title the chain schedules for this stage, or NULL.
+	 * GRUB's own "Booting `TITLE'" line then begins the stage (before
+	 * its banner, which it no longer needs); a Booting line naming
+	 * another entry is a lab error: "GRUB booted A, the chain expected
+	 * B" (the chain in the grubenv was not what labctl wrote), never
+	 * the variant's failure.
+	 */
+	const char *entry;
 };
 
 struct watch_opts {
@@ -49,6 +64,13 @@ struct watch_opts {
 	const char *pass_re;	/* ERE: a line that passes the last stage, or NULL */
 	const char *const *fail_res;	/* EREs that fail the run, NULL-ended */
 	const struct rule_set *rules;	/* the run's rules, or NULL */
+	/*
+	 * The entry the chain ends in, that stops the machine (labctl-halt
+	 * on a virtual board), or NULL (the chain ends in the board's OS:
+	 * GRUB may boot anything after the last stage).  GRUB booting any
+	 * other entry after the last stage is a lab error.
+	 */
+	const char *stop_entry;
 };
 
 struct watch_stage_result {

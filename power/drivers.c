@@ -10,6 +10,7 @@
 #include "power.h"
 
 extern const struct power_driver power_driver_qemu;
+extern const struct power_driver power_driver_bochs;
 extern const struct power_driver power_driver_dummy;
 extern const struct power_driver power_driver_cmd;
 extern const struct power_driver power_driver_fault;
@@ -31,6 +32,7 @@ const struct power_driver *const power_drivers[] = {
 	&power_driver_amt,
 	&power_driver_ftdi_relay,
 	&power_driver_gpio,
+	&power_driver_bochs,
 	NULL,
 };
 

@@ -53,6 +53,8 @@ struct power_config {
 	 * new one and resumes it at once: to capture that one from its first
 	 * byte, power_close + power_open, console_open, then power_on.
 	 * See power/qemu.c for its keys and the QMP events QEMU sends.
+	 * bochs: the board's Bochs command line (labctl/bochsboard.c), run
+	 * as is under a pseudo-terminal (power/bochs.c).
 	 */
 	const char *const *emulator_argv;
 	/* Private directory for sockets and pid files (exists, mode 0700):

@@ -10,6 +10,7 @@
 #include "lib/err.h"
 
 extern const struct console_driver console_driver_qemu;
+extern const struct console_driver console_driver_bochs;
 extern const struct console_driver console_driver_tcp;
 extern const struct console_driver console_driver_telnet;
 extern const struct console_driver console_driver_tty;
@@ -27,6 +28,7 @@ const struct console_driver *const console_drivers[] = {
 	&console_driver_ipmi_sol,
 	&console_driver_amt_sol,
 	&console_driver_ssh,
+	&console_driver_bochs,
 	NULL,
 };
 

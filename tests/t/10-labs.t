@@ -240,7 +240,7 @@ bad_lab 3 "\[board\]: duplicate key 'type' \(first set on line 2\)" "duplicate k
 bad_lab 2 "\[board\] smp: 'two' is not a number" "bad int" '[board]\nsmp = two\n'
 bad_lab 2 "\[board\] smp: 65 is out of range \(1\.\.64\)" "out of range" '[board]\nsmp = 65\n'
 bad_lab 2 "\[board\] battery: 'maybe' is not a boolean \(use yes/no, true/false, on/off or 1/0\)" "bad bool" '[board]\nbattery = maybe\n'
-bad_lab 2 "\[board\] type: 'server' is not one of: qemu, pc, laptop" "bad enum" '[board]\ntype = server\n'
+bad_lab 2 "\[board\] type: 'server' is not one of: qemu, bochs, pc, laptop" "bad enum" '[board]\ntype = server\n'
 bad_lab 2 "\[power\] off_time: '5 parsecs' is not a duration \(e\.g\. 500ms, 30s, 2m\)" "bad duration" '[power]\noff_time = 5 parsecs\n'
 bad_lab 2 "\[board\] memory: '1T' is not a size \(e\.g\. 256M, 1G\)" "bad size" '[board]\nmemory = 1T\n'
 bad_lab 6 "\[power\] url: 'ftp://pdu/' is not an http:// or https:// URL" "bad URL" "$LAPTOP"'[power]\ndriver = http\nurl = ftp://pdu/\n'

@@ -110,8 +110,8 @@ rules = i386only
 EOF
 run_labctl run named hv64only lhv
 is "$rc" 1 "a banner that never comes: exit 1" || diag "$out" "$err"
-like "$out" 'FAIL: stage 2 \(lhv\) started before stage 1 \(hv64only\): chain out of order' \
-	"a banner that never comes: the next stage's comes first"
+like "$out" 'FAIL: stage 1 \(hv64only\): its banner never came before GRUB booted XMHF-lhv \(stage 2, lhv\)' \
+	"a banner that never comes: GRUB booting the next stage says so"
 
 # --- the xmhf set on a real halt (the stand-in prints XMHF's Fatal line)
 lab xmhfhalt 'rules = xmhf, standin'

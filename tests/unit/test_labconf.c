@@ -721,7 +721,7 @@ static void test_comments(void **state)
 	bad("[board]\ndescription = ;x\n", 2,
 	    "[board] description: empty value (remove the line to use the default)");
 	bad("[board]\ntype = qemu # not a comment\n", 2,
-	    "[board] type: 'qemu # not a comment' is not one of: qemu, pc, laptop");
+	    "[board] type: 'qemu # not a comment' is not one of: qemu, bochs, pc, laptop");
 }
 
 static void test_bom(void **state)
@@ -936,10 +936,10 @@ static void test_bad_enum(void **state)
 {
 	(void)state;
 	bad("[board]\ntype = server\n", 2,
-	    "[board] type: 'server' is not one of: qemu, pc, laptop");
+	    "[board] type: 'server' is not one of: qemu, bochs, pc, laptop");
 	bad("[board]\nkvm =\n", 2, "[board] kvm: '' is not one of: no, auto, yes");
 	bad("[power]\ndriver = QEMU\n", 2,
-	    "[power] driver: 'QEMU' is not one of: qemu, ssh, cmd, http, amt, ipmi, ftdi-relay, gpio, dummy, fault");
+	    "[power] driver: 'QEMU' is not one of: qemu, ssh, cmd, http, amt, ipmi, ftdi-relay, gpio, dummy, fault, bochs");
 	bad_has("[variant v]\nrecipe = xmhf\n", 2,
 		"[variant v] recipe: 'xmhf' is not one of: standin, xmhf64");
 	/* A prefix of a choice is not a choice. */
@@ -1054,9 +1054,9 @@ static void test_board_type_keys(void **state)
 	bad("[board]\nhost = x\n", 2,
 	    "[board]: board type 'qemu' does not take key 'host' (only pc, laptop)");
 	bad(LAPTOP "memory = 1G\n", 4,
-	    "[board]: board type 'laptop' does not take key 'memory' (only qemu)");
+	    "[board]: board type 'laptop' does not take key 'memory' (only qemu, bochs)");
 	bad("[board]\nsmp = 4\ntype = pc\nhost = x\n", 2,
-	    "[board]: board type 'pc' does not take key 'smp' (only qemu)");
+	    "[board]: board type 'pc' does not take key 'smp' (only qemu, bochs)");
 	bad("[variant b]\nsrc = /x\n", 2,
 	    "[variant b]: recipe 'standin' does not take key 'src' (only xmhf64)");
 	bad("[variant b]\nrecipe = xmhf64\nsrc = /x\narch = i386\n", 4,
@@ -1691,6 +1691,47 @@ static void test_cfg_fields_resolved(void **state)
 	lab_free(lab);
 }
 
+/*
+ * A board type's own defaults (board_ops.defaults) win over the schema's
+ * and lose to the lab file: the Bochs board's memory, CPU model and
+ * minute-scale watch timeouts; the QEMU board keeps the schema's.
+ */
+static void test_board_type_defaults(void **state)
+{
+	struct lab *lab;
+
+	(void)state;
+	lab = parse_ok("[board]\ntype = bochs\n");
+	assert_int_equal(lab->board.memory_mib, 1024);
+	assert_string_equal(lab->board.cpu, "corei7_sandy_bridge_2600k");
+	assert_int_equal(lab->board.ips, 200000000);
+	assert_int_equal(lab->board.smp, 2);
+	assert_int_equal(lab->watch.stage_timeout_ms, 15 * 60 * 1000);
+	assert_int_equal(lab->watch.timeout_ms, 30 * 60 * 1000);
+	assert_int_equal(lab->watch.silence_timeout_ms, 5 * 60 * 1000);
+	assert_string_equal(lab->power.driver, "bochs");
+	assert_string_equal(lab->console.driver, "bochs");
+	assert_string_equal(lab->deploy.method, "image");
+	assert_string_equal(lab_get(lab, "board", "memory"), "1024M");
+	lab_free(lab);
+
+	lab = parse_ok("[board]\ntype = bochs\nmemory = 512M\ncpu = core2_penryn_t9600\n"
+		       "[watch]\ntimeout = 40m\nsilence_timeout = 90s\n");
+	assert_int_equal(lab->board.memory_mib, 512);
+	assert_string_equal(lab->board.cpu, "core2_penryn_t9600");
+	assert_int_equal(lab->watch.timeout_ms, 40 * 60 * 1000);
+	assert_int_equal(lab->watch.silence_timeout_ms, 90 * 1000);
+	assert_int_equal(lab->watch.stage_timeout_ms, 15 * 60 * 1000);
+	lab_free(lab);
+
+	lab = parse_ok("[board]\ntype = qemu\n");
+	assert_int_equal(lab->board.memory_mib, 256);
+	assert_string_equal(lab->board.cpu, "qemu64");
+	assert_int_equal(lab->watch.stage_timeout_ms, 60 * 1000);
+	assert_int_equal(lab->watch.silence_timeout_ms, 30 * 1000);
+	lab_free(lab);
+}
+
 /* Verbs change variants in copies; the lab they came from stays as loaded. */
 static void test_with_variants(void **state)
 {
@@ -1859,7 +1900,8 @@ static void test_schema(void **state)
 		} else if (!strcmp(d->section, "board")) {
 			strbuf_addstr(&sb, "[board]\n");
 			if (d->only_for && !strstr(d->only_for, "qemu"))
-				strbuf_addstr(&sb, "type = pc\nhost = h\n");
+				strbuf_addstr(&sb, strstr(d->only_for, "bochs") ?
+					      "type = bochs\n" : "type = pc\nhost = h\n");
 			strbuf_addf(&sb, "%s = %s\n", d->key, d->def);
 		} else {
 			const char *drv = NULL;
@@ -2073,6 +2115,7 @@ int main(void)
 		cmocka_unit_test(test_default_written_once),
 		cmocka_unit_test(test_cfg_fields_cover_schema),
 		cmocka_unit_test(test_cfg_fields_resolved),
+		cmocka_unit_test(test_board_type_defaults),
 		cmocka_unit_test(test_with_variants),
 		cmocka_unit_test(test_driver_key_tables),
 	};

@@ -271,7 +271,7 @@ static void test_sound_patterns_never_give_up(void **state)
 static void test_watch_goes_on(void **state)
 {
 	static const struct watch_stage_def stages[] = {
-		{ "build32lhv", "variant=build32lhv( |$)", NULL },
+		{ "build32lhv", "variant=build32lhv( |$)", NULL, NULL },
 	};
 	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
 	struct rule_set *set = rules_new();

@@ -23,9 +23,9 @@
 #define MS (1000000LL)
 
 static const struct watch_stage_def three[] = {
-	{ "build64", "variant=build64( |$)", NULL },
-	{ "build32", "variant=build32( |$)", NULL },
-	{ "build32lhv", "variant=build32lhv( |$)", NULL },
+	{ "build64", "variant=build64( |$)", NULL, NULL },
+	{ "build32", "variant=build32( |$)", NULL, NULL },
+	{ "build32lhv", "variant=build32lhv( |$)", NULL, NULL },
 };
 
 static const char *const fails[] = { "Fatal: Halting!", NULL };
@@ -201,7 +201,7 @@ static void test_timeouts(void **state)
 
 static void test_bad_pattern(void **state)
 {
-	struct watch_stage_def bad = { "x", "(unclosed", NULL };
+	struct watch_stage_def bad = { "x", "(unclosed", NULL, NULL };
 	struct watch_opts o = { 0 };
 
 	(void)state;
@@ -211,7 +211,7 @@ static void test_bad_pattern(void **state)
 
 static void test_pass_pattern(void **state)
 {
-	const struct watch_stage_def one = { "lhv", "LHV banner", NULL };
+	const struct watch_stage_def one = { "lhv", "LHV banner", NULL, NULL };
 	struct watch_opts o = { .pass_re = "^all passed$" };
 	struct watch *w = watch_new(&one, 1, &o);
 
@@ -275,7 +275,7 @@ static void rig_start_as(struct rig *r, const char *run,
 			rules_arrange_stage(r->run, r->stage[i], i == n - 1);
 		defs[i] = (struct watch_stage_def){ stages[i],
 						    rules_banner(r->stage[i]),
-						    r->stage[i] };
+						    r->stage[i], NULL };
 	}
 	r->w = watch_new(defs, n, &o);
 	assert_non_null(r->w);
@@ -525,7 +525,7 @@ static void test_end_before_iterations(void **state)
 	}
 	watch_free(r.w);
 	{
-		struct watch_stage_def def = { "lhv", rules_banner(extra), extra };
+		struct watch_stage_def def = { "lhv", rules_banner(extra), extra, NULL };
 		struct watch_opts o = { .cpus = 2, .iter_min = 20, .rules = r.run };
 
 		r.w = watch_new(&def, 1, &o);
@@ -547,7 +547,7 @@ static void test_rule_scopes(void **state)
 	static const char s1_text[] = "fail /^s1-fail$/\n";
 	static const char s2_text[] = "ignore /^quiet/\niter /^i ([0-9])$/\ncpus 2\n";
 	const char *const fails[] = { "^lab-fail$", NULL };
-	struct watch_stage_def defs[2] = { { "a", "^A$", s1 }, { "b", "^B$", s2 } };
+	struct watch_stage_def defs[2] = { { "a", "^A$", s1, NULL }, { "b", "^B$", s2, NULL } };
 	struct watch_opts o = { .cpus = 1, .iter_min = 0, .rules = run,
 				.pass_re = "^lab-pass$", .fail_res = fails };
 	struct watch *w;
@@ -657,10 +657,137 @@ static void test_bad_rule_in_set(void **state)
 	rules_free(set);
 }
 
+/* --- stages attributed by GRUB's own "Booting `ENTRY'" lines (issue 15) */
+
+static const struct watch_stage_def grub_two[] = {
+	{ "x64", "eXtensible Modular Hypervisor Framework", NULL, "XMHF-x64" },
+	{ "lhv", "Lightweight Hypervisor \\(LHV\\)", NULL, "XMHF-lhv64" },
+};
+
+static struct watch *grub_watch(const char *stop)
+{
+	struct watch_opts o = {
+		.cpus = 1,
+		.iter_min = 1,
+		.iter_re = "^CPU\\(0x([0-9a-fA-F]+)\\): .*test iter [0-9]+",
+		.stop_entry = stop,
+	};
+	struct watch *w = watch_new(grub_two, 2, &o);
+
+	assert_non_null(w);
+	return w;
+}
+
+static void test_grub_booting_begins_the_stage(void **state)
+{
+	struct watch *w = grub_watch("labctl-halt");
+
+	(void)state;
+	feed(w, "labctl-grub: default=XMHF-x64", 1 * MS);
+	assert_int_equal(watch_current_stage(w), -1);
+	/* As GRUB writes it: the screen cleared first. */
+	feed(w, "\r\033[H\033[J\033[1;1H  Booting `XMHF-x64'\r", 2 * MS);
+	assert_int_equal(watch_current_stage(w), 0);
+	assert_int_equal(watch_stage(w, 0)->start_ns, 2 * MS);
+	assert_int_equal(watch_stage(w, 0)->line_no, 2);
+	feed(w, "eXtensible Modular Hypervisor Framework (XMHF)", 3 * MS);
+	assert_int_equal(watch_current_stage(w), 0);
+	feed(w, "  Booting `XMHF-lhv64'", 4 * MS);
+	assert_int_equal(watch_current_stage(w), 1);
+	assert_int_equal(watch_stage(w, 0)->end_ns, 4 * MS);
+	feed(w, "Lightweight Hypervisor (LHV) ", 5 * MS);
+	assert_int_equal(watch_current_stage(w), 1);
+	feed(w, "CPU(0x00): LHV in XMHF test iter 1", 6 * MS);
+	feed(w, "CPU(0x00): LHV in XMHF test iter 2", 7 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_PASS);
+	watch_free(w);
+}
+
+static void test_grub_booted_the_wrong_entry(void **state)
+{
+	struct watch *w = grub_watch("labctl-halt");
+
+	(void)state;
+	feed(w, "  Booting `XMHF-x64'", 1 * MS);
+	feed(w, "eXtensible Modular Hypervisor Framework (XMHF)", 2 * MS);
+	feed(w, "  Booting 'XMHF-x64'", 3 * MS);
+	/* A lab error (the chain on the disk), never the variant's failure. */
+	assert_int_equal(watch_verdict(w), VERDICT_INFRA);
+	assert_non_null(strstr(watch_reason(w),
+			       "GRUB booted XMHF-x64, the chain expected XMHF-lhv64"));
+	assert_string_equal(watch_line_text(w), "  Booting 'XMHF-x64'");
+	watch_free(w);
+}
+
+static void test_grub_first_entry_wrong(void **state)
+{
+	struct watch *w = grub_watch(NULL);
+
+	(void)state;
+	feed(w, "  Booting `XMHF-lhv64'", 1 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_INFRA);
+	assert_non_null(strstr(watch_reason(w),
+			       "GRUB booted XMHF-lhv64, the chain expected XMHF-x64 (stage 1, x64)"));
+	watch_free(w);
+}
+
+static void test_grub_after_the_last_stage(void **state)
+{
+	struct watch *w = grub_watch("labctl-halt");
+
+	(void)state;
+	feed(w, "  Booting `XMHF-x64'", 1 * MS);
+	feed(w, "eXtensible Modular Hypervisor Framework (XMHF)", 2 * MS);
+	feed(w, "  Booting `XMHF-lhv64'", 3 * MS);
+	feed(w, "Lightweight Hypervisor (LHV) ", 4 * MS);
+	/* The stop entry is what the chain ends in: no verdict from it. */
+	feed(w, "  Booting `labctl-halt'", 5 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_PENDING);
+	/* Anything else after the last stage was not requested. */
+	feed(w, "  Booting `XMHF-x64'", 6 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_INFRA);
+	assert_non_null(strstr(watch_reason(w),
+			       "GRUB booted XMHF-x64 after the chain's last stage (lhv), the chain ends in labctl-halt"));
+	watch_free(w);
+}
+
+static void test_grub_chain_ends_in_default(void **state)
+{
+	struct watch *w = grub_watch(NULL);
+
+	(void)state;
+	feed(w, "  Booting `XMHF-x64'", 1 * MS);
+	feed(w, "eXtensible Modular Hypervisor Framework (XMHF)", 2 * MS);
+	feed(w, "  Booting `XMHF-lhv64'", 3 * MS);
+	/* No stop entry: the board's OS may boot after the chain. */
+	feed(w, "  Booting `Debian GNU/Linux'", 4 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_PENDING);
+	watch_free(w);
+}
+
+static void test_grub_stage_without_its_banner(void **state)
+{
+	struct watch *w = grub_watch(NULL);
+
+	(void)state;
+	feed(w, "  Booting `XMHF-x64'", 1 * MS);
+	feed(w, "  Booting `XMHF-lhv64'", 2 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_FAIL);
+	assert_non_null(strstr(watch_reason(w),
+			       "stage 1 (x64): its banner never came before GRUB booted XMHF-lhv64"));
+	watch_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pass_all_cpus),
+		cmocka_unit_test(test_grub_booting_begins_the_stage),
+		cmocka_unit_test(test_grub_booted_the_wrong_entry),
+		cmocka_unit_test(test_grub_first_entry_wrong),
+		cmocka_unit_test(test_grub_after_the_last_stage),
+		cmocka_unit_test(test_grub_chain_ends_in_default),
+		cmocka_unit_test(test_grub_stage_without_its_banner),
 		cmocka_unit_test(test_iter_before_last_stage_does_not_count),
 		cmocka_unit_test(test_fail_pattern),
 		cmocka_unit_test(test_out_of_order),
