@@ -70,15 +70,15 @@ static int setup(struct judge *j, const struct lab *lab, char *names,
 	ret = lab_rules_load(lab, chain, j->n, lr);
 	if (ret)
 		return ret;
-	j->fails[0] = lab_get(lab, "watch", "fail");
+	/* As the run engine's make_watch, from the typed lab. */
+	j->fails[0] = lab->watch.fail;
 	j->wo.fail_res = j->fails;
-	j->wo.pass_re = lab_get(lab, "watch", "pass");
+	j->wo.pass_re = lab->watch.pass;
 	j->wo.rules = lr->run;
 	j->wo.cpus = lr->cpus ? lr->cpus :
-		     (int)lab_get_int(lab, "watch", "cpus",
-				      lab_get_int(lab, "board", "smp", 1));
+		     lab->watch.cpus ? lab->watch.cpus : lab->board.smp;
 	j->wo.iter_min = lr->iter_min >= 0 ? lr->iter_min :
-			 (int)lab_get_int(lab, "watch", "iter_min", 20);
+			 lab->watch.iter_min;
 	for (i = 0; i < j->n; i++) {
 		const char *b = lab_variant_get(chain[i], "banner");
 
