@@ -288,8 +288,23 @@ static void check_lab(const struct lab *lab)
 		v = lab_get(lab, d->section, d->key);
 		if (v && (d->type == KEY_INT || d->type == KEY_BOOL))
 			check_value(d, v);
-		(void)lab_get_int(lab, d->section, d->key, 0);
-		(void)lab_get_bool(lab, d->section, d->key);
+		/* Each key through the getter of its type (the others assert). */
+		switch (d->type) {
+		case KEY_INT:
+			(void)lab_get_int(lab, d->section, d->key);
+			break;
+		case KEY_BOOL:
+			(void)lab_get_bool(lab, d->section, d->key);
+			break;
+		case KEY_DURATION:
+			(void)lab_get_duration_ms(lab, d->section, d->key);
+			break;
+		case KEY_SIZE:
+			(void)lab_get_size_mib(lab, d->section, d->key);
+			break;
+		default:
+			break;
+		}
 	}
 	check_meaning(lab);
 	for (i = 0; i < lab->nvariants; i++) {
