@@ -16,6 +16,8 @@
 #include "hvimage/diskimg.h"
 #include "hvimage/sha256.h"
 #include "labctl/labgrub.h"
+#include "labctl/labpower.h"
+#include "labctl/boardops.h"
 #include "labctl/board_virtual.h"
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -344,4 +346,42 @@ void vboard_stop_op(struct board *b)
 {
 	if (b->power)
 		power_off(b->power);
+}
+
+int vboard_power(struct board *b, const struct board_power_opts *po,
+		 int (*command)(struct vboard *vb, const struct lab *lab),
+		 const struct lab_param *on_attach, int n,
+		 struct power_dev **out)
+{
+	const struct lab *lab = b->lab;
+	const char *driver = po->attach ? lab_power_driver(lab) :
+			     b->ops->power_driver;
+	struct vboard *vb = vboard_of(b);
+	struct lab_param params[LAB_MAX_POWER_PARAMS];
+	struct power_config cfg = {
+		.driver = driver, .params = params,
+		.off_time_ms = po->off_time_ms,
+		.event = b->hooks.event, .event_arg = b->hooks.arg,
+	};
+	int i, ret;
+
+	if (strcmp(driver, b->ops->power_driver))
+		return lab_power_open_lab_device(lab, po, b->hooks.event,
+						 b->hooks.arg, out);
+	cfg.nparams = lab_power_params(lab, params,
+				       LAB_MAX_POWER_PARAMS - (n > 1 ? n : 1));
+	if (po->attach) {
+		for (i = 0; i < n; i++)
+			params[cfg.nparams++] = on_attach[i];
+	} else if (b->keep_on) {
+		params[cfg.nparams++] = (struct lab_param){ "keep", "yes" };
+	}
+	if (!vb->argv) {
+		ret = command(vb, lab);
+		if (ret)
+			return ret;
+	}
+	cfg.emulator_argv = (const char *const *)vb->argv;
+	cfg.state_dir = vb->state_dir;
+	return power_open(out, &cfg);
 }

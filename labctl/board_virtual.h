@@ -64,6 +64,22 @@ void vboard_add_arg(struct vboard *vb, const char *fmt, ...)
 /* The virtual board of an open board (its priv). */
 struct vboard *vboard_of(struct board *b);
 
+/*
+ * The emulator's power device for a type's power op: the type's own
+ * driver with command(vb, lab) as its command line (made once), or the
+ * lab's other driver (fault) when it wraps one.  A verb of its own
+ * (po->attach) uses the running emulator and leaves it running, with the
+ * type's on_attach params (n of them, "attach=yes" among them); a run
+ * with --keep-on leaves it running after labctl.
+ */
+struct lab_param;
+struct board_power_opts;
+struct power_dev;
+int vboard_power(struct board *b, const struct board_power_opts *po,
+		 int (*command)(struct vboard *vb, const struct lab *lab),
+		 const struct lab_param *on_attach, int n,
+		 struct power_dev **out);
+
 /* The shared ops of every virtual board type. */
 int vboard_open_op(struct board *b);
 int vboard_deploy_op(struct board *b, const struct hv_variant *hv,

@@ -184,36 +184,9 @@ int bochs_board_command(struct vboard *vb, const struct lab *lab)
 static int bochs_power(struct board *b, const struct board_power_opts *po,
 		       struct power_dev **out)
 {
-	const struct lab *lab = b->lab;
-	const char *driver = po->attach ? lab_power_driver(lab) :
-			     b->ops->power_driver;
-	struct vboard *vb = vboard_of(b);
-	struct lab_param params[LAB_MAX_POWER_PARAMS];
-	struct power_config cfg = {
-		.driver = driver, .params = params,
-		.off_time_ms = po->off_time_ms,
-		.event = b->hooks.event, .event_arg = b->hooks.arg,
-	};
-	int ret;
+	static const struct lab_param on_attach[] = { { "attach", "yes" } };
 
-	if (strcmp(driver, b->ops->power_driver))
-		return lab_power_open_lab_device(lab, po, b->hooks.event,
-						 b->hooks.arg, out);
-	cfg.nparams = lab_power_params(lab, params, LAB_MAX_POWER_PARAMS - 1);
-	if (po->attach)
-		/* Across processes: use the running Bochs, leave it running. */
-		params[cfg.nparams++] = (struct lab_param){ "attach", "yes" };
-	else if (b->keep_on)
-		/* --keep-on: the board outlives labctl, so Bochs must not die with it. */
-		params[cfg.nparams++] = (struct lab_param){ "keep", "yes" };
-	if (!vb->argv) {
-		ret = bochs_board_command(vb, lab);
-		if (ret)
-			return ret;
-	}
-	cfg.emulator_argv = (const char *const *)vb->argv;
-	cfg.state_dir = vb->state_dir;
-	return power_open(out, &cfg);
+	return vboard_power(b, po, bochs_board_command, on_attach, 1, out);
 }
 
 /* The power device before the console: Bochs starts at power-on, and

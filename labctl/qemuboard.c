@@ -199,39 +199,12 @@ int qemu_board_command(struct vboard *b, const struct lab *lab)
 static int qemu_power(struct board *b, const struct board_power_opts *po,
 		      struct power_dev **out)
 {
-	const struct lab *lab = b->lab;
-	const char *driver = po->attach ? lab_power_driver(lab) :
-			     b->ops->power_driver;
-	struct vboard *vb = vboard_of(b);
-	struct lab_param params[LAB_MAX_POWER_PARAMS];
-	struct power_config cfg = {
-		.driver = driver, .params = params,
-		.off_time_ms = po->off_time_ms,
-		.event = b->hooks.event, .event_arg = b->hooks.arg,
+	/* Attached: nobody is connected to the running QEMU's console. */
+	static const struct lab_param on_attach[] = {
+		{ "attach", "yes" }, { "console_wait", "0" },
 	};
-	int ret;
 
-	if (strcmp(driver, b->ops->power_driver))
-		return lab_power_open_lab_device(lab, po, b->hooks.event,
-						 b->hooks.arg, out);
-	cfg.nparams = lab_power_params(lab, params, LAB_MAX_POWER_PARAMS - 2);
-	if (po->attach) {
-		/* Across processes: use the running QEMU, leave it running,
-		 * and nobody is connected to its console. */
-		params[cfg.nparams++] = (struct lab_param){ "attach", "yes" };
-		params[cfg.nparams++] = (struct lab_param){ "console_wait", "0" };
-	} else if (b->keep_on) {
-		/* --keep-on: the board outlives labctl, so QEMU must not die with it. */
-		params[cfg.nparams++] = (struct lab_param){ "keep", "yes" };
-	}
-	if (!vb->argv) {
-		ret = qemu_board_command(vb, lab);
-		if (ret)
-			return ret;
-	}
-	cfg.emulator_argv = (const char *const *)vb->argv;
-	cfg.state_dir = vb->state_dir;
-	return power_open(out, &cfg);
+	return vboard_power(b, po, qemu_board_command, on_attach, 2, out);
 }
 
 /* QEMU starts paused: the console connects before its first byte. */

@@ -57,6 +57,7 @@
 #include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "plan.h"
 #include "power.h"
 
 #define REAP_TIMEOUT_MS 3000
@@ -537,23 +538,6 @@ static int bochs_describe(struct power_dev *dev, const char *action,
 	return lab_err(LAB_EINVAL, "power driver bochs cannot %s", action);
 }
 
-static int bool_key(struct power_dev *dev, const char *key, bool *out)
-{
-	const char *v = power_param(dev, key);
-
-	*out = false;
-	if (!v)
-		return 0;
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") ||
-	    !strcmp(v, "on"))
-		*out = true;
-	else if (strcmp(v, "no") && strcmp(v, "false") && strcmp(v, "0") &&
-		 strcmp(v, "off"))
-		return lab_err(LAB_ECONFIG,
-			       "power driver bochs: %s=%s: want yes or no", key, v);
-	return 0;
-}
-
 static void bochs_free(struct bochs *b)
 {
 	if (b->pidfd >= 0)
@@ -608,8 +592,8 @@ static int bochs_open(struct power_dev *dev, const struct power_config *cfg)
 			      qt);
 		goto fail;
 	}
-	if ((ret = bool_key(dev, "attach", &b->attach)) ||
-	    (ret = bool_key(dev, "keep", &b->keep)))
+	if ((ret = power_param_bool(dev, "attach", false, &b->attach)) ||
+	    (ret = power_param_bool(dev, "keep", false, &b->keep)))
 		goto fail;
 	if (!power_param(dev, "keep"))
 		b->keep = b->attach;

@@ -89,6 +89,7 @@
 #include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
+#include "plan.h"
 #include "power.h"
 #include "qmp.h"
 
@@ -1049,23 +1050,6 @@ static int duration_key(struct power_dev *dev, const char *key, int64_t def,
 	return 0;
 }
 
-static int bool_key(struct power_dev *dev, const char *key, bool *out)
-{
-	const char *v = power_param(dev, key);
-
-	*out = false;
-	if (!v)
-		return 0;
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") ||
-	    !strcmp(v, "on"))
-		*out = true;
-	else if (strcmp(v, "no") && strcmp(v, "false") && strcmp(v, "0") &&
-		 strcmp(v, "off"))
-		return lab_err(LAB_ECONFIG,
-			       "power driver qemu: %s=%s: want yes or no", key, v);
-	return 0;
-}
-
 static void qemu_free(struct qemu *q)
 {
 	qmp_disconnect(q);
@@ -1114,8 +1098,8 @@ static int qemu_open(struct power_dev *dev, const struct power_config *cfg)
 			      dir, sizeof(sa.sun_path) - 10);
 		goto fail;
 	}
-	if ((ret = bool_key(dev, "attach", &q->attach)) ||
-	    (ret = bool_key(dev, "keep", &q->keep)) ||
+	if ((ret = power_param_bool(dev, "attach", false, &q->attach)) ||
+	    (ret = power_param_bool(dev, "keep", false, &q->keep)) ||
 	    (ret = duration_key(dev, "console_wait", 1000, &q->console_wait_ms)) ||
 	    (ret = duration_key(dev, "start_timeout", 10000, &q->start_timeout_ms)) ||
 	    (ret = duration_key(dev, "quit_timeout", 2000, &q->quit_timeout_ms)))
