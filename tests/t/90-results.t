@@ -296,9 +296,9 @@ run_labctl diff "$pass1" "$pass1"
 is "$rc" 0 "diff A A: exit 0"
 is "$out" "--- $pass1	(res: hv64 -> lhv, pass)
 +++ $pass1	(res: hv64 -> lhv, pass)
-=== stage 0 (before stage 1: firmware, GRUB): same, $(($(grep -a -n 'Hypervisor (labctl) variant=hv64 ' "results/$pass1" | cut -d: -f1) - 1)) lines
-=== stage 1: hv64 | hv64: same, $(($(grep -a -n 'Hypervisor (labctl) variant=lhv ' "results/$pass1" | cut -d: -f1) - $(grep -a -n 'Hypervisor (labctl) variant=hv64 ' "results/$pass1" | cut -d: -f1))) lines
-=== stage 2: lhv | lhv: same, $(($(grep -a -c '' "results/$pass1") - $(grep -a -n 'Hypervisor (labctl) variant=lhv ' "results/$pass1" | cut -d: -f1) + 1)) lines" \
+=== stage 0 (before stage 1: firmware, GRUB): same, $(($(grep -a -n "Booting .XMHF-hv64'" "results/$pass1" | cut -d: -f1) - 1)) line
+=== stage 1: hv64 | hv64: same, $(($(grep -a -n "Booting .XMHF-lhv'" "results/$pass1" | cut -d: -f1) - $(grep -a -n "Booting .XMHF-hv64'" "results/$pass1" | cut -d: -f1))) lines
+=== stage 2: lhv | lhv: same, $(($(grep -a -c '' "results/$pass1") - $(grep -a -n "Booting .XMHF-lhv'" "results/$pass1" | cut -d: -f1) + 1)) lines" \
 	"diff A A: one 'same' header per stage, with line counts"
 run_labctl diff "$pass1" "$pass2" --filter 'mmap: '
 is "$rc" 0 "two passing runs, their memory maps: the same (exit 0)" || diag "$out"
@@ -324,7 +324,7 @@ is "$rc" 1 "--json: exit 1"
 is "$(printf '%s' "$out" | json '$j->{same} ? "same" : "differ"')" differ "--json: same false"
 is "$(printf '%s' "$out" | json 'join " ", map { "$_->{stage}:$_->{a}:$_->{b}" } @{$j->{stages}}')" "2:lhv:fatal" "--json: the stage and its variants"
 is "$(printf '%s' "$out" | json 'my $h = $j->{stages}[0]{hunks}[0]; "$h->{lines}[0]{op} $h->{lines}[0]{a_line}"')" \
-	"- $(grep -a -n 'Hypervisor (labctl) variant=lhv ' "results/$pass1" | head -1 | cut -d: -f1)" "--json: hunks with raw line numbers"
+	"- $(grep -a -n "Booting .XMHF-lhv'" "results/$pass1" | head -1 | cut -d: -f1)" "--json: hunks with raw line numbers"
 # the notes' diff <(grep -F ...) <(grep -F ...), one command
 run_labctl diff 20220208171146 20220208171500 --filter 'CPU(0x00): vcpu->vmcs.'
 is "$rc" 1 "notes-style results differ: exit 1"
