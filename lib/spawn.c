@@ -620,3 +620,24 @@ bool lab_have_program(const char *prog)
 	free(copy);
 	return found;
 }
+
+bool lab_proc_gone(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* after "pid (comm)" */
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}

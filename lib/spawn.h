@@ -80,5 +80,7 @@ void lab_kill_group(pid_t pgid, int64_t grace_ms);
 
 /* True if an executable named prog is on PATH. */
 bool lab_have_program(const char *prog);
+/* pid is gone or a zombie: either way it runs no more (/proc/PID/stat). */
+bool lab_proc_gone(pid_t pid);
 
 #endif

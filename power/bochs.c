@@ -54,6 +54,7 @@
 #include "lib/err.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
+#include "lib/spawn.h"
 #include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -79,26 +80,6 @@ struct bochs {
 
 static const char *const bochs_keys[] = { "attach", "keep", "quit_timeout", NULL };
 
-static bool proc_gone(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return true;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-}
 
 /* Does /proc/PID/cmdline hold "-f RC_PATH" (this board's Bochs)? */
 static bool cmdline_is_ours(pid_t pid, const char *rc_path)
@@ -134,7 +115,7 @@ static pid_t find_running(struct bochs *b)
 		v = strtol(strbuf_str(&sb), NULL, 10);
 	lab_err_clear();
 	strbuf_release(&sb);
-	if (v > 1 && v < INT_MAX && !proc_gone((pid_t)v) &&
+	if (v > 1 && v < INT_MAX && !lab_proc_gone((pid_t)v) &&
 	    cmdline_is_ours((pid_t)v, b->rc_path))
 		return (pid_t)v;
 	return 0;
@@ -238,7 +219,7 @@ static bool wait_gone(struct bochs *b, pid_t pid, int64_t ms, int *status)
 
 			if (w == pid || (w < 0 && errno == ECHILD))
 				return true;
-		} else if (proc_gone(pid)) {
+		} else if (lab_proc_gone(pid)) {
 			return true;
 		}
 		if (lab_mono_ms() >= deadline)
@@ -450,7 +431,7 @@ static int bochs_on(struct power_dev *dev)
 {
 	struct bochs *b = dev->priv;
 
-	if (b->pid && !proc_gone(b->pid))
+	if (b->pid && !lab_proc_gone(b->pid))
 		return 0;
 	if (b->pid) {
 		int status;
@@ -486,7 +467,7 @@ static int bochs_status(struct power_dev *dev, enum power_state *state)
 {
 	struct bochs *b = dev->priv;
 
-	*state = b->pid && !proc_gone(b->pid) ? POWER_ON : POWER_OFF;
+	*state = b->pid && !lab_proc_gone(b->pid) ? POWER_ON : POWER_OFF;
 	return 0;
 }
 
@@ -622,7 +603,7 @@ static void bochs_close(struct power_dev *dev)
 
 	if (!b)
 		return;
-	if (b->keep && b->pid && !proc_gone(b->pid))
+	if (b->keep && b->pid && !lab_proc_gone(b->pid))
 		lab_debug("bochs: leaving pid %d running in %s", (int)b->pid, b->dir);
 	else if (b->pid)
 		bochs_off(dev);

@@ -86,6 +86,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/shquote.h"
+#include "lib/spawn.h"
 #include "lib/stopsig.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -123,27 +124,6 @@ static const char *const qemu_keys[] = {
 
 /* ------------------------------------------------------------ processes */
 
-/* Gone or a zombie: either way it runs no more. */
-static bool proc_gone(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return true;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* after "pid (comm)" */
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-}
 
 /* Does /proc/PID/cmdline hold "-pidfile PID_PATH"? */
 static bool cmdline_is_ours(pid_t pid, const char *pid_path)
@@ -194,7 +174,7 @@ static pid_t find_running(struct qemu *q)
 {
 	pid_t pid = read_pidfile(q->pid_path);
 
-	if (pid > 0 && !proc_gone(pid) && cmdline_is_ours(pid, q->pid_path))
+	if (pid > 0 && !lab_proc_gone(pid) && cmdline_is_ours(pid, q->pid_path))
 		return pid;
 	return 0;
 }
@@ -216,7 +196,7 @@ static bool wait_gone(struct qemu *q, pid_t pid, int64_t ms, int *status)
 				*status = -1;
 				return true;
 			}
-		} else if (proc_gone(pid)) {
+		} else if (lab_proc_gone(pid)) {
 			return true;
 		}
 		if (lab_mono_ms() >= deadline)
