@@ -332,8 +332,10 @@ static int run_or_boot(const char *verb, int argc, char **argv,
 	 * `labctl chain LAB set ... default`: GRUB boots it once the chain
 	 * is used up, so it is no stage of its own (XMHF-XMHF-Debian). */
 	if (n > 1 && (!strcmp(chain[n - 1], "default") || !strcmp(chain[n - 1], "0")) &&
-	    !lab_find_variant(lab, chain[n - 1]))
+	    !lab_find_variant(lab, chain[n - 1])) {
 		n--;
+		a.opts.ends_in_os = true;
+	}
 	if (n == 0) {
 		rc = cmd_fail(lab_err(LAB_ECONFIG, "lab %s has no variants to run (%s)",
 				      lab->name, lab->path));

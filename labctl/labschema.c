@@ -165,7 +165,7 @@ const struct lab_key_def lab_schema[] = {
 	{ "watch", "stage_timeout", KEY_DURATION, "60s", NULL, 0, 0, NULL,
 	  "one stage, from its banner (or power-on) to the next (Bochs board: 15m)" },
 	{ "watch", "silence_timeout", KEY_DURATION, "30s", NULL, 0, 0, NULL,
-	  "no console output for this long fails the run (a hang; Bochs board: 5m)" },
+	  "no console output for this long, once a stage has begun, fails the run (a hang; before stage 1, stage_timeout bounds the firmware's silence; Bochs board: 5m)" },
 	{ "watch", "cpus", KEY_INT, NULL, NULL, 1, 255, NULL,
 	  "CPUs that must each pass the iteration count (default: board.smp, else 1)" },
 	{ "watch", "iter_min", KEY_INT, "20", NULL, 0, 1000000, NULL,

@@ -1182,8 +1182,19 @@ static int check_last_can_iterate(const struct lab *lab,
 	return ret;
 }
 
+/* An end or pass rule: the set can say a guest OS is up. */
+static bool says_os_up(const struct rule_set *set)
+{
+	int i;
+
+	for (i = 0; set && i < set->n; i++)
+		if (set->rules[i].kind == RULE_END || set->rules[i].kind == RULE_PASS)
+			return true;
+	return false;
+}
+
 int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain,
-		   int n, struct lab_rules *out)
+		   int n, bool ends_in_os, struct lab_rules *out)
 {
 	const char *s;
 	int i, ret, line;
@@ -1234,16 +1245,24 @@ int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain
 			rules_free(d);
 		}
 	}
-	/* A run nothing can pass would only ever time out. */
-	if (!ret && n && !rules_judges(out->stage[n - 1]) &&
-	    !rules_judges(out->run) && !lab->watch.pass)
+	if (!ret && ends_in_os) {
+		/* The OS after the chain is judged by the run's sets (watch.h). */
+		if (!says_os_up(out->run) && !(n && says_os_up(out->stage[n - 1])) &&
+		    !lab->watch.pass)
+			ret = perr(lab->path, value_line(lab->values, lab->nvalues,
+							 "watch", "rules"),
+				   "the chain ends in the board's OS (default), but no rule set says when it is up: add linux to [watch] rules (labctl-rules(5))");
+	} else if (!ret && n && !rules_judges(out->stage[n - 1]) &&
+		   !rules_judges(out->run) && !lab->watch.pass) {
+		/* A run nothing can pass would only ever time out. */
 		ret = perr(lab->path, 0,
 			   "nothing can pass the last stage (%s): give the run or that variant a rule set with pass, iter or end rules (e.g. rules = lhv), or set [watch] pass",
 			   chain[n - 1]->name);
-	if (!ret && n)
+	} else if (!ret && n) {
 		ret = check_last_can_iterate(lab, chain[n - 1],
 					     rules_judges(out->stage[n - 1]) ?
 					     out->stage[n - 1] : out->run);
+	}
 	if (ret) {
 		lab_rules_release(out);
 		return ret;

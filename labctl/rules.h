@@ -130,8 +130,9 @@ void rules_arrange_run(struct rule_set *run);
 void rules_arrange_stage(struct rule_set *run, struct rule_set *stage,
 			 bool last);
 
+/* ends_in_os: the chain ends in the board's OS (`run ... default`). */
 int lab_rules_load(const struct lab *lab, const struct lab_variant *const *chain,
-		   int n, struct lab_rules *out);
+		   int n, bool ends_in_os, struct lab_rules *out);
 /* Every rule key of the lab reads: [watch] and each variant's (show). */
 int lab_rules_check(const struct lab *lab);
 void lab_rules_release(struct lab_rules *lr);

@@ -549,12 +549,13 @@ static struct watch *make_watch(const struct lab *lab,
 		.pass_re = lab->watch.pass,
 		.fail_res = fails,
 		.stop_entry = chain_stops(lab, n) ? GRUB_STOP_ENTRY : NULL,
+		.ends_in_os = o->ends_in_os,
 	};
 	struct watch *w;
 	int i;
 
 	/* The rule sets: [watch] rules (default standin), each variant's. */
-	if (lab_rules_load(lab, chain, n, &lr) < 0) {
+	if (lab_rules_load(lab, chain, n, o->ends_in_os, &lr) < 0) {
 		free(titles);
 		return NULL;
 	}
@@ -1025,7 +1026,7 @@ struct run_chain {
 
 /* The chain, checked before anything is touched (names, length, rules). */
 static int chain_prepare(struct run_chain *c, const struct lab *lab,
-			 const char *const *names, int n)
+			 const char *const *names, int n, bool ends_in_os)
 {
 	struct lab_rules lr;
 	int i, ret;
@@ -1047,7 +1048,7 @@ static int chain_prepare(struct run_chain *c, const struct lab *lab,
 			       n, (long long)lab->grub.max_stages,
 			       lab->path);
 	/* A typo in a rule file is found now, not after build and deploy. */
-	ret = lab_rules_load(lab, c->v, n, &lr);
+	ret = lab_rules_load(lab, c->v, n, ends_in_os, &lr);
 	if (ret)
 		return ret;
 	lab_rules_release(&lr);
@@ -1282,7 +1283,7 @@ int lab_run_chain(const struct lab *lab, const char *const *chain_names, int n,
 	int i, ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = chain_prepare(&c, lab, chain_names, n);
+	ret = chain_prepare(&c, lab, chain_names, n, o->ends_in_os);
 	if (!ret)
 		ret = lab_stop_catch(&stop);
 	if (ret)
@@ -1291,14 +1292,15 @@ int lab_run_chain(const struct lab *lab, const char *const *chain_names, int n,
 	run_record_init(&rs.rec, lab, o->argc, o->argv);
 	for (i = 0; i < n; i++)
 		run_record_add_stage(&rs.rec, c.v[i]->name, c.entries[i]);
-	ret = board_ready(&rs, &b, &c);
-	if (ret)
-		goto out_board;
+	/* The rules first: a lab they do not fit touches no board. */
 	rs.watch = make_watch(lab, c.v, n, o);
 	if (!rs.watch) {
 		ret = -LAB_ECONFIG;
 		goto out_board;
 	}
+	ret = board_ready(&rs, &b, &c);
+	if (ret)
+		goto out_board;
 	/* The console is open before power-on, so nothing is lost. */
 	ret = lab_board_prepare(&b);
 	if (!ret)
@@ -1324,7 +1326,6 @@ out_watch:
 	keep_error(ret, &err_saved, &err_kept);
 	lab_board_stop(&b);
 	health_why = xstrdup(watch_reason(rs.watch) ? watch_reason(rs.watch) : "");
-	watch_free(rs.watch);
 out_board:
 	keep_error(ret, &err_saved, &err_kept);
 	/* Board health: lab errors in a row take a shared board offline. */
@@ -1333,6 +1334,7 @@ out_board:
 			 ret ? lab_errmsg(ret) : health_why) < 0)
 		lab_err_clear();
 	free(health_why);
+	watch_free(rs.watch);
 	lab_board_close(&b);
 	lab_free(rs.member);
 	lab_stop_release(&stop);

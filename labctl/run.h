@@ -56,6 +56,7 @@ struct run_opts {
 	bool quiet;		/* no build or deploy progress on the terminal */
 	const char *results_dir;	/* "results" */
 	int64_t timeout_ms;	/* overrides watch.timeout when > 0 */
+	bool ends_in_os;	/* the chain was given a trailing `default` */
 	const struct run_view *view;	/* a live view, or NULL */
 	int argc;		/* the command line, for the record */
 	char **argv;

@@ -185,9 +185,25 @@ struct watch *watch_new(const struct watch_stage_def *stages, int n,
 	if (o->iter_re && o->cpus > 0 &&
 	    cset_add(&w->always, RULE_ITER, o->iter_re, false, NULL) < 0)
 		goto fail;
-	w->judge = n && w->stage[n - 1].judges ? &w->stage[n - 1] : &w->run;
-	w->iter_on = o->cpus > 0 && (cset_has(w->judge, RULE_ITER) ||
-				     cset_has(&w->always, RULE_ITER));
+	if (o->ends_in_os) {
+		/* The OS after the last stage: who says it is up? */
+		if (cset_has(&w->run, RULE_END) || cset_has(&w->run, RULE_PASS))
+			w->judge = &w->run;
+		else if (n && (cset_has(&w->stage[n - 1], RULE_END) ||
+			       cset_has(&w->stage[n - 1], RULE_PASS)))
+			w->judge = &w->stage[n - 1];
+		else if (!cset_has(&w->always, RULE_PASS)) {
+			lab_err(LAB_ECONFIG,
+				"the chain ends in the board's OS (default), but no rule set says when it is up: add linux to [watch] rules");
+			goto fail;
+		} else
+			w->judge = &w->run;
+		w->iter_on = false;
+	} else {
+		w->judge = n && w->stage[n - 1].judges ? &w->stage[n - 1] : &w->run;
+		w->iter_on = o->cpus > 0 && (cset_has(w->judge, RULE_ITER) ||
+					     cset_has(&w->always, RULE_ITER));
+	}
 	/* The stored options must not point into the caller's memory. */
 	w->opts.iter_re = w->opts.pass_re = NULL;
 	w->opts.fail_res = NULL;
@@ -641,7 +657,12 @@ void watch_tick(struct watch *w, int64_t now_ns)
 	if (w->verdict != VERDICT_PENDING)
 		return;
 	stage_label(w, w->cur, where, sizeof(where));
-	if (o->silence_timeout_ms &&
+	/*
+	 * Silence is a hang only once a stage has begun: before that the
+	 * board is in its firmware, which often prints nothing on the serial
+	 * line (SeaBIOS, a laptop's POST), and stage_timeout bounds it.
+	 */
+	if (o->silence_timeout_ms && w->cur >= 0 &&
 	    now_ns - w->last_output_ns >= o->silence_timeout_ms * 1000000) {
 		decide(w, VERDICT_FAIL, now_ns,
 		       "%s: no console output for %.1f s (hang?)", where,
@@ -653,12 +674,14 @@ void watch_tick(struct watch *w, int64_t now_ns)
 	} else if (o->stage_timeout_ms && w->cur < 0 &&
 		   now_ns >= o->stage_timeout_ms * 1000000) {
 		decide(w, VERDICT_FAIL, now_ns,
-		       "stage 1 (%s) did not start within %.1f s",
+		       "stage 1 (%s) did not start within %.1f s%s",
 		       w->nstages ? w->names[0] : "?",
-		       o->stage_timeout_ms / 1000.0);
+		       o->stage_timeout_ms / 1000.0,
+		       w->lines ? "" : ": no console output at all (is the console the board's serial port, and did the board power on?)");
 	} else if (o->total_timeout_ms && now_ns >= o->total_timeout_ms * 1000000) {
-		decide(w, VERDICT_FAIL, now_ns, "%s: run timed out after %.1f s",
-		       where, o->total_timeout_ms / 1000.0);
+		decide(w, VERDICT_FAIL, now_ns, "%s: run timed out after %.1f s%s",
+		       where, o->total_timeout_ms / 1000.0,
+		       w->lines ? "" : ": no console output at all");
 	}
 	add_shortfall(w);
 }
@@ -671,7 +694,7 @@ int64_t watch_deadline(const struct watch *w)
 #define EARLIER(t) do { int64_t t_ = (t); if (d < 0 || t_ < d) d = t_; } while (0)
 	if (w->verdict != VERDICT_PENDING)
 		return -1;
-	if (o->silence_timeout_ms)
+	if (o->silence_timeout_ms && w->cur >= 0)
 		EARLIER(w->last_output_ns + o->silence_timeout_ms * 1000000);
 	if (o->stage_timeout_ms)
 		EARLIER((w->cur >= 0 ? w->res[w->cur].start_ns : 0) +

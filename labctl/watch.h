@@ -71,6 +71,13 @@ struct watch_opts {
 	 * other entry after the last stage is a lab error.
 	 */
 	const char *stop_entry;
+	/*
+	 * The chain was asked to end in the board's OS (`... default`):
+	 * Linux, not the last hypervisor stage, is what the run waits for.
+	 * The run's sets judge it (their end and pass rules, linux's login
+	 * prompt); no CPU needs iteration lines.
+	 */
+	bool ends_in_os;
 };
 
 struct watch_stage_result {

@@ -133,6 +133,16 @@ write_lab
 run_labctl grub install b1
 is "$rc" 0 "grub install on the board"
 
+# A chain that ends in the board's OS needs a rule set that says when it
+# is up (linux): without one the run is refused before anything is touched.
+env0=$(grub-editenv "$BOARD_ROOT/boot/grub/grubenv" list)
+run_labctl run b1 v64 default
+is "$rc" 2 "ends in the OS, no rule set for it: exit 2"
+like "$err" "b1.conf: the chain ends in the board's OS \\(default\\), but no rule set says when it is up: add linux to \\[watch\\] rules" \
+	"... and it says what to add"
+is "$(grub-editenv "$BOARD_ROOT/boot/grub/grubenv" list)" "$env0" "... the board's grubenv is untouched"
+ok "... nothing was deployed" test ! -e "$BOARD_ROOT/boot/xmhf/v64"
+
 # ---------------------------------------------------------------- a pass
 boots0=$(cat "$STATE/boots")
 run_labctl run b1 v64 v32 v32lhv

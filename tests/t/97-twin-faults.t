@@ -27,8 +27,7 @@ sed -i -e 's/^silence_timeout = .*/silence_timeout = 60s/' \
 twin_lab_append "[variant vhang]
 recipe = standin
 arch = amd64
-options = 0x1
-rules = linux"
+options = 0x1"
 
 run_labctl grub install twin
 is "$rc" 0 "grub install" || diag "$err"

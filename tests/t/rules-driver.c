@@ -67,7 +67,7 @@ static int setup(struct judge *j, const struct lab *lab, char *names,
 			return lab_err(LAB_ECONFIG, "no variant '%s'", tok);
 		j->n++;
 	}
-	ret = lab_rules_load(lab, chain, j->n, lr);
+	ret = lab_rules_load(lab, chain, j->n, false, lr);
 	if (ret)
 		return ret;
 	/* As the run engine's make_watch, from the typed lab. */

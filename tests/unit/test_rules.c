@@ -473,7 +473,7 @@ static int load_chain(const struct lab *lab, struct lab_rules *lr)
 
 	for (i = 0; i < lab->nvariants; i++)
 		chain[i] = &lab->variants[i];
-	return lab_rules_load(lab, chain, lab->nvariants, lr);
+	return lab_rules_load(lab, chain, lab->nvariants, false, lr);
 }
 
 static bool has_rule(const struct rule_set *s, enum rule_kind kind, const char *re)
@@ -791,7 +791,7 @@ static void test_lab_cannot_pass(void **state)
 		const struct lab_variant *chain[2] = { &lab->variants[0],
 						       &lab->variants[1] };
 
-		ret = lab_rules_load(lab, chain, 2, &lr);
+		ret = lab_rules_load(lab, chain, 2, false, &lr);
 	}
 	assert_int_equal(ret, -LAB_ECONFIG);
 	assert_int_equal(lab_exit_code(ret), 2);
@@ -818,6 +818,51 @@ static void test_lab_cannot_pass(void **state)
 	cannot_pass("p12.conf", "[variant a]\nrecipe = xmhf64\nsrc = /x\nargs = amd64\n", false);
 }
 
+/* `run LAB v1 v2 default`: the OS is what the run waits for. */
+static void test_lab_ends_in_os(void **state)
+{
+	struct lab *lab;
+	struct lab_rules lr;
+	const struct lab_variant *chain[2];
+	char *want;
+	int ret;
+
+	(void)state;
+	/* Stand-ins without the LHV option, then Debian: the linux set says. */
+	lab = lab_from("os1.conf", "[watch]\nrules = standin, linux\n"
+		       "[variant build64]\narch = amd64\n"
+		       "[variant build32]\narch = i386\n");
+	chain[0] = &lab->variants[0];
+	chain[1] = &lab->variants[1];
+	assert_int_equal(lab_rules_load(lab, chain, 2, true, &lr), 0);
+	lab_rules_release(&lr);
+	lab_free(lab);
+
+	/* Nothing says when the OS is up: refused, naming the key. */
+	lab = lab_from("os2.conf", "[watch]\nrules = standin\n"
+		       "[variant build64]\narch = amd64\n");
+	chain[0] = &lab->variants[0];
+	ret = lab_rules_load(lab, chain, 1, true, &lr);
+	assert_int_equal(ret, -LAB_ECONFIG);
+	want = xasprintf("%s/os2.conf:2: the chain ends in the board's OS (default), but no rule set says when it is up: add linux to [watch] rules (labctl-rules(5))",
+			 tmpdir);
+	assert_string_equal(lab_errmsg(ret), want);
+	free(want);
+	lab_free(lab);
+
+	/* A last variant's own end rule, or [watch] pass, will do. */
+	lab = lab_from("os3.conf", "[variant build64]\narch = amd64\nrules = linux\n");
+	chain[0] = &lab->variants[0];
+	assert_int_equal(lab_rules_load(lab, chain, 1, true, &lr), 0);
+	lab_rules_release(&lr);
+	lab_free(lab);
+	lab = lab_from("os4.conf", "[watch]\npass = ^up$\n[variant build64]\narch = amd64\n");
+	chain[0] = &lab->variants[0];
+	assert_int_equal(lab_rules_load(lab, chain, 1, true, &lr), 0);
+	lab_rules_release(&lr);
+	lab_free(lab);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -831,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_lab_keys),
 		cmocka_unit_test(test_lab_kind_from_build),
 		cmocka_unit_test(test_lab_cannot_pass),
+		cmocka_unit_test(test_lab_ends_in_os),
 	};
 
 	return cmocka_run_group_tests_name("rules", tests, setup, teardown);

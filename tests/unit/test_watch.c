@@ -197,6 +197,33 @@ static void test_timeouts(void **state)
 	assert_int_equal(watch_verdict(w), VERDICT_FAIL);
 	assert_non_null(strstr(watch_reason(w), "stage 1 (build64) did not start"));
 	watch_free(w);
+
+	/*
+	 * A silent firmware before stage 1 is not a hang: silence counts
+	 * from a stage's start, the stage timeout bounds what comes before.
+	 */
+	w = new_watch(2);
+	assert_int_equal(watch_deadline(w), 1000 * MS);
+	watch_tick(w, 900 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_PENDING);
+	feed(w, "GRUB loading.", 950 * MS);
+	watch_tick(w, 999 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_PENDING);
+	feed(w, "Stand-in Hypervisor variant=build64", 999 * MS);
+	assert_int_equal(watch_deadline(w), 1499 * MS);
+	watch_tick(w, 1499 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_FAIL);
+	assert_string_equal(watch_reason(w),
+			    "stage 1 (build64): no console output for 0.5 s (hang?)");
+	watch_free(w);
+
+	/* Nothing at all: the reason says so. */
+	w = new_watch(2);
+	watch_tick(w, 1000 * MS);
+	assert_int_equal(watch_verdict(w), VERDICT_FAIL);
+	assert_non_null(strstr(watch_reason(w),
+			       "stage 1 (build64) did not start within 1.0 s: no console output at all"));
+	watch_free(w);
 }
 
 static void test_bad_pattern(void **state)
@@ -285,6 +312,78 @@ static void rig_start(struct rig *r, const char *run, const char *const *stages,
 		      int n)
 {
 	rig_start_as(r, run, stages, n, false);
+}
+
+/*
+ * XMHF-XMHF-Debian: stand-ins that print no iteration line, then Linux.
+ * Ending in the OS, the run's sets judge it and no CPU must iterate; the
+ * same chain ending in its last stage fails at the prompt.
+ */
+static void test_ends_in_os(void **state)
+{
+	static const char *const stages[2] = { "standin", "standin" };
+	static const char *const boot[] = {
+		"Stand-in Hypervisor (labctl) variant=standin arch=amd64",
+		"smp: 2 CPUs online",
+		"Debian GNU/Linux 12 twin ttyS0",
+	};
+	struct watch_stage_def defs[2];
+	struct rule_set *run, *stage[2];
+	struct watch_opts o = {
+		.stage_timeout_ms = 10000, .silence_timeout_ms = 1000,
+		.cpus = 2, .iter_min = 20,
+	};
+	struct watch *w;
+	int pass, i, k;
+
+	(void)state;
+	for (pass = 0; pass < 2; pass++) {
+		run = set_of("standin, linux");
+		rules_arrange_run(run);
+		o.rules = run;
+		o.ends_in_os = pass == 0;
+		for (i = 0; i < 2; i++) {
+			stage[i] = set_of(stages[i]);
+			rules_arrange_stage(run, stage[i], i == 1);
+			/* run.c puts the variant's name in for ${variant} */
+			defs[i] = (struct watch_stage_def){ stages[i],
+							    "^Stand-in Hypervisor \\(labctl\\) variant=standin( |$)",
+							    stage[i], NULL };
+		}
+		w = watch_new(defs, 2, &o);
+		if (!w)
+			fail_msg("%s", lab_errmsg(LAB_ECONFIG));
+		for (i = 0; i < 2; i++)
+			for (k = 0; k < 2; k++)
+				watch_line(w, boot[k], strlen(boot[k]),
+					   (i * 10 + k + 1) * MS, 0);
+		watch_line(w, boot[2], strlen(boot[2]), 30 * MS, 0);
+		if (o.ends_in_os) {
+			assert_int_equal(watch_verdict(w), VERDICT_PASS);
+			assert_string_equal(watch_reason(w),
+					    "stage 2 (standin): Linux reached its login prompt (end pattern /Debian GNU/Linux [^ ]+ [^ ]+ ttyS[0-9]+/)");
+		} else {
+			assert_int_equal(watch_verdict(w), VERDICT_FAIL);
+			assert_non_null(strstr(watch_reason(w), "before every CPU passed"));
+		}
+		watch_free(w);
+		rules_free(run);
+		for (i = 0; i < 2; i++)
+			rules_free(stage[i]);
+	}
+
+	/* No set that says when the OS is up: no watch, and why. */
+	run = set_of("standin");
+	o.rules = run;
+	o.ends_in_os = true;
+	stage[0] = set_of("standin");
+	rules_arrange_stage(run, stage[0], true);
+	defs[0] = (struct watch_stage_def){ "standin", "^Stand-in Hypervisor",
+					    stage[0], NULL };
+	assert_null(watch_new(defs, 1, &o));
+	assert_non_null(strstr(lab_errmsg(LAB_ECONFIG), "no rule set says when it is up"));
+	rules_free(run);
+	rules_free(stage[0]);
 }
 
 static void rig_feed(struct rig *r, const char *line)
@@ -801,6 +900,7 @@ int main(void)
 		cmocka_unit_test(test_lhv_two_cpus),
 		cmocka_unit_test(test_linux),
 		cmocka_unit_test(test_end_before_iterations),
+		cmocka_unit_test(test_ends_in_os),
 		cmocka_unit_test(test_rule_scopes),
 		cmocka_unit_test(test_standin_set_is_the_old_watch),
 		cmocka_unit_test(test_bad_rule_in_set),
