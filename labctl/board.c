@@ -61,8 +61,11 @@ static bool use_sudo(const struct lab *lab)
 	return !board_user_is_root(lab) && lab->deploy.sudo;
 }
 
-int board_run(const struct lab *lab, struct lab_ssh *s, bool privileged,
-	      const char *what, const char *const *argv, struct strbuf *out)
+/* board_run, feeding in[0..inlen) to the command's stdin. */
+static int board_run_in(const struct lab *lab, struct lab_ssh *s,
+			bool privileged, const char *what,
+			const char *const *argv, const void *in, size_t inlen,
+			struct strbuf *out)
 {
 	const char *full[64];
 	struct strbuf err = STRBUF_INIT;
@@ -76,7 +79,7 @@ int board_run(const struct lab *lab, struct lab_ssh *s, bool privileged,
 	for (j = 0; argv[j] && i < 63; j++)
 		full[i++] = argv[j];
 	full[i] = NULL;
-	ret = lab_ssh_run(s, full, NULL, 0, out, &err, &st, 0);
+	ret = lab_ssh_run(s, full, in, inlen, out, &err, &st, 0);
 	if (ret)
 		goto out;
 	if (st != 0) {
@@ -100,6 +103,12 @@ int board_run(const struct lab *lab, struct lab_ssh *s, bool privileged,
 out:
 	strbuf_release(&err);
 	return ret;
+}
+
+int board_run(const struct lab *lab, struct lab_ssh *s, bool privileged,
+	      const char *what, const char *const *argv, struct strbuf *out)
+{
+	return board_run_in(lab, s, privileged, what, argv, NULL, 0, out);
 }
 
 /*
@@ -184,13 +193,6 @@ static const char read_manifests_sh[] =
 	"printf '==%s\\n' \"$d\"; cat \"$d/MANIFEST\" 2>/dev/null; done; exit 0";
 
 /*
- * Move uploaded files from a private temp dir into place as root:
- *   $1 temp dir, $2 destination dir, then the file names.
- * Each file is installed under a temporary name beside its target and
- * renamed over it, so the target is never half-written; then its sha256
- * is printed for the caller to verify.
- */
-/*
  * sha256sum's output for the files named, computed by openssl when the
  * board has it (it uses the CPU's SHA extensions: a 64 MiB image in a
  * fraction of sha256sum's time), else by sha256sum.
@@ -200,12 +202,29 @@ static const char read_manifests_sh[] =
 	"openssl dgst -sha256 -r \"$@\" | sed 's/ \\*/  /'; " \
 	"else sha256sum -- \"$@\"; fi; }\n"
 
-static const char sudo_move_sh[] =
+/*
+ * Install the variants sent, in one exec (as root with deploy.sudo):
+ *   $1 the private temp dir they were sent to ($1/VARIANT/FILE), then
+ *   per variant DIR VARIANT COUNT and COUNT pairs FILE SHA256.
+ * Each file is installed under a temporary name beside its target and
+ * renamed over it, so a target is never half-written; "==DIR" and the
+ * sums follow for the caller to verify.  A variant's MANIFEST goes in
+ * last, and only when every sum is the one sent: it claims what is there
+ * only once it is.
+ */
+static const char install_sh[] =
 	SUMS_SH
-	"set -e; t=$1; d=$2; shift 2; mkdir -p \"$d\"\n"
-	"for f; do install -m 0644 \"$t/$f\" \"$d/.$f.labctl-new\"; "
-	"mv -f \"$d/.$f.labctl-new\" \"$d/$f\"; done\n"
-	"cd \"$d\"; sums \"$@\"; rm -rf \"$t\"";
+	"set -e; t=$1; shift\n"
+	"while [ $# -gt 0 ]; do d=$1; v=$2; c=$3; shift 3; ok=1\n"
+	"mkdir -p \"$d\"; echo \"==$d\"\n"
+	"while [ \"$c\" -gt 0 ]; do f=$1; want=$2; shift 2; c=$((c - 1))\n"
+	"install -m 0644 \"$t/$v/$f\" \"$d/.$f.labctl-new\"\n"
+	"mv -f \"$d/.$f.labctl-new\" \"$d/$f\"\n"
+	"have=$(cd \"$d\" && sums \"$f\"); echo \"$have\"\n"
+	"[ \"${have%% *}\" = \"$want\" ] || ok=0; done\n"
+	"if [ $ok = 1 ]; then install -m 0644 \"$t/$v/MANIFEST\" \"$d/.MANIFEST.labctl-new\"\n"
+	"mv -f \"$d/.MANIFEST.labctl-new\" \"$d/MANIFEST\"; fi; done\n"
+	"rm -rf \"$t\"";
 
 static const char *remote_manifest_sha(const char *text, const char *file,
 				       char *buf, size_t size)
@@ -254,162 +273,113 @@ static int verify_sums(const struct lab *lab, const char *dir,
 	return 0;
 }
 
-static int deploy_variant(const struct lab *lab, struct lab_ssh *s,
-			  const char *images_dir, const char *variant,
-			  const char *remote_manifest, bool progress,
-			  struct board_deploy_stats *st)
+/* One variant of a deploy: its files, and which the board lacks. */
+struct deploy_plan {
+	const char *variant;
+	char *local_dir;
+	char *dir;		/* on the board */
+	struct deploy_file f[MAX_FILES];
+	bool sent[MAX_FILES];
+	int n, nsend;
+};
+
+static int plan_variant(const struct lab *lab, const char *images_dir,
+			const char *variant, const char *remote_manifest,
+			struct deploy_plan *p, struct board_deploy_stats *st)
 {
 	const char *base = lab->deploy.dir;
-	char *local_dir = xasprintf("%s/%s", images_dir, variant);
-	char *local_manifest = xasprintf("%s/MANIFEST", local_dir);
-	char *dir = xasprintf("%s/%s", base ? base : "/boot/xmhf", variant);
+	char *local_manifest;
 	struct hv_manifest m = HV_MANIFEST_INIT;
-	struct deploy_file f[MAX_FILES];
-	bool sent[MAX_FILES] = { false };
-	struct progress_state ps = { progress, variant, 0 };
-	struct strbuf mtext = STRBUF_INIT, sums = STRBUF_INIT;
-	bool sudo = use_sudo(lab);
-	char *tmpdir = NULL;
-	int i, n, nsend = 0, ret;
+	int i, ret;
 
+	p->variant = variant;
+	p->local_dir = xasprintf("%s/%s", images_dir, variant);
+	p->dir = xasprintf("%s/%s", base ? base : "/boot/xmhf", variant);
+	local_manifest = xasprintf("%s/MANIFEST", p->local_dir);
 	ret = hv_manifest_load(&m, local_manifest);
+	free(local_manifest);
 	if (ret) {
 		if (ret == -LAB_ENOENT)
 			ret = lab_err(LAB_ENOENT,
 				      "%s: no image for variant %s in %s (run labctl build first)",
-				      lab->name, variant, local_dir);
-		goto out;
+				      lab->name, variant, p->local_dir);
+		hv_manifest_release(&m);
+		return ret;
 	}
-	n = manifest_files(&m, f, MAX_FILES);
-	for (i = 0; i < n; i++) {
+	p->n = manifest_files(&m, p->f, MAX_FILES);
+	hv_manifest_release(&m);
+	for (i = 0; i < p->n; i++) {
 		char have[80];
 
 		if (remote_manifest &&
-		    remote_manifest_sha(remote_manifest, f[i].name, have,
+		    remote_manifest_sha(remote_manifest, p->f[i].name, have,
 					sizeof(have)) &&
-		    !strcmp(have, f[i].sha)) {
+		    !strcmp(have, p->f[i].sha)) {
 			st->files_skipped++;
 			continue;
 		}
-		sent[i] = true;
-		nsend++;
+		p->sent[i] = true;
+		p->nsend++;
 	}
-	if (!nsend)
-		goto out;
+	return 0;
+}
 
-	if (sudo) {
-		const char *mk[] = { "mktemp", "-d", "/tmp/labctl-deploy.XXXXXXXX", NULL };
-		struct strbuf t = STRBUF_INIT;
+/* The files the board lacks, and each variant's MANIFEST, into tmpdir. */
+static int send_variant(struct lab_ssh *s, const char *tmpdir,
+			const struct deploy_plan *p, bool progress,
+			struct board_deploy_stats *st)
+{
+	struct progress_state ps = { progress, p->variant, 0 };
+	char *rdir = xasprintf("%s/%s", tmpdir, p->variant);
+	char *lp, *rp;
+	int i, ret;
 
-		ret = board_run(lab, s, false, "mktemp", mk, &t);
-		strbuf_rtrim(&t);
-		tmpdir = strbuf_detach(&t, NULL);
-		if (ret)
-			goto out;
-	} else {
-		ret = lab_ssh_mkdir_p(s, dir, 0755);
-		if (ret)
-			goto out;
-	}
-	for (i = 0; i < n; i++) {
-		char *lp, *rp;
-
-		if (!sent[i])
+	ret = lab_ssh_mkdir_p(s, rdir, 0700);
+	for (i = 0; !ret && i < p->n; i++) {
+		if (!p->sent[i])
 			continue;
-		lp = xasprintf("%s/%s", local_dir, f[i].name);
-		rp = xasprintf("%s/%s", sudo ? tmpdir : dir, f[i].name);
+		lp = xasprintf("%s/%s", p->local_dir, p->f[i].name);
+		rp = xasprintf("%s/%s", rdir, p->f[i].name);
 		ret = lab_ssh_put_file(s, lp, rp, 0644,
-				       progress && f[i].size > (1u << 20) ?
+				       progress && p->f[i].size > (1u << 20) ?
 				       print_progress : NULL, &ps);
 		free(lp);
 		free(rp);
-		if (ret)
-			goto out;
-		st->files_sent++;
-		st->bytes_sent += f[i].size;
-	}
-	/* Verify (and, with sudo, move into place) in one command. */
-	{
-		const char *argv[MAX_FILES + 8];
-		int k = 0;
-
-		if (sudo) {
-			argv[k++] = "sh";
-			argv[k++] = "-c";
-			argv[k++] = sudo_move_sh;
-			argv[k++] = "labctl-deploy";
-			argv[k++] = tmpdir;
-			argv[k++] = dir;
-		} else {
-			argv[k++] = "sh";
-			argv[k++] = "-c";
-			argv[k++] = SUMS_SH "cd \"$1\" && shift && sums \"$@\"";
-			argv[k++] = "labctl-verify";
-			argv[k++] = dir;
+		if (!ret) {
+			st->files_sent++;
+			st->bytes_sent += p->f[i].size;
 		}
-		for (i = 0; i < n; i++)
-			if (sent[i])
-				argv[k++] = f[i].name;
-		argv[k] = NULL;
-		ret = board_run(lab, s, sudo, sudo ? "installing the images" :
-				"verifying the images", argv, &sums);
-		if (ret)
-			goto out;
-		ret = verify_sums(lab, dir, strbuf_str(&sums), f, sent, n);
-		if (ret)
-			goto out;
 	}
-	/* MANIFEST last: it claims what is there only once it is. */
-	ret = strbuf_read_file(&mtext, local_manifest, MANIFEST_MAX);
-	if (ret)
-		goto out;
-	if (sudo) {
-		char *rp = xasprintf("%s/MANIFEST", tmpdir);
-		const char *mv[] = { "sh", "-c", sudo_move_sh, "labctl-deploy",
-				     tmpdir, dir, "MANIFEST", NULL };
-		const char *mk[] = { "mkdir", "-p", tmpdir, NULL };
-
-		ret = board_run(lab, s, false, "mkdir", mk, NULL);
-		if (!ret)
-			ret = lab_ssh_write_file(s, rp, mtext.buf, mtext.len, 0644);
-		free(rp);
-		if (!ret)
-			ret = board_run(lab, s, true, "installing MANIFEST", mv, NULL);
-	} else {
-		char *rp = xasprintf("%s/MANIFEST", dir);
-
-		ret = lab_ssh_write_file(s, rp, mtext.buf, mtext.len, 0644);
+	if (!ret) {
+		lp = xasprintf("%s/MANIFEST", p->local_dir);
+		rp = xasprintf("%s/MANIFEST", rdir);
+		ret = lab_ssh_put_file(s, lp, rp, 0644, NULL, NULL);
+		free(lp);
 		free(rp);
 	}
-out:
-	if (ret && tmpdir) {
-		const char *rm[] = { "rm", "-rf", tmpdir, NULL };
-		int keep = ret;
-
-		board_run(lab, s, false, "cleanup", rm, NULL);
-		ret = keep;
-	}
-	free(tmpdir);
-	strbuf_release(&mtext);
-	strbuf_release(&sums);
-	hv_manifest_release(&m);
-	free(local_dir);
-	free(local_manifest);
-	free(dir);
+	free(rdir);
 	return ret;
 }
 
+/*
+ * Round trips, whatever the number of variants: one exec reads the
+ * board's MANIFESTs; when anything changed, one makes a private temp dir,
+ * SFTP sends the files there, and one installs and checks them all.
+ */
 int board_deploy(const struct lab *lab, struct lab_ssh *s,
 		 const char *images_dir, const char *const *variants, int n,
 		 bool progress, struct board_deploy_stats *st)
 {
 	const char *base = lab->deploy.dir;
 	const char **argv = xcalloc(n + 5, sizeof(*argv));
-	char **dirs = xcalloc(n, sizeof(*dirs));
-	struct strbuf all = STRBUF_INIT;
+	const char **inst = NULL;
+	struct deploy_plan *plan = xcalloc(n, sizeof(*plan));
+	struct strbuf all = STRBUF_INIT, sums = STRBUF_INIT;
+	char *tmpdir = NULL;
+	char **counts = xcalloc(n, sizeof(*counts));
 	uint64_t rt0 = lab_ssh_round_trips(s);
 	int64_t t0 = lab_mono_ms();
-	int i, k = 0, ret;
+	int i, k = 0, nsend = 0, ret;
 
 	memset(st, 0, sizeof(*st));
 	st->variants = n;
@@ -418,15 +388,15 @@ int board_deploy(const struct lab *lab, struct lab_ssh *s,
 	argv[k++] = read_manifests_sh;
 	argv[k++] = "labctl-manifests";
 	for (i = 0; i < n; i++) {
-		dirs[i] = xasprintf("%s/%s", base ? base : "/boot/xmhf",
-				    variants[i]);
-		argv[k++] = dirs[i];
+		plan[i].dir = xasprintf("%s/%s", base ? base : "/boot/xmhf",
+					variants[i]);
+		argv[k++] = plan[i].dir;
 	}
 	argv[k] = NULL;
 	ret = board_run(lab, s, false, "reading the board's MANIFESTs", argv,
 			&all);
 	for (i = 0; !ret && i < n; i++) {
-		char *mark = xasprintf("==%s\n", dirs[i]);
+		char *mark = xasprintf("==%s\n", plan[i].dir);
 		const char *p = strstr(strbuf_str(&all), mark);
 		char *text = NULL;
 
@@ -436,17 +406,99 @@ int board_deploy(const struct lab *lab, struct lab_ssh *s,
 			text = e ? xstrndup(q, e - q + 1) : xstrdup(q);
 		}
 		free(mark);
-		ret = deploy_variant(lab, s, images_dir, variants[i],
-				     text && *text ? text : NULL, progress, st);
+		free(plan[i].dir);
+		plan[i].dir = NULL;
+		ret = plan_variant(lab, images_dir, variants[i],
+				   text && *text ? text : NULL, &plan[i], st);
+		nsend += plan[i].nsend;
 		free(text);
+	}
+	if (ret || !nsend)
+		goto out;
+
+	{
+		const char *mk[] = { "mktemp", "-d", "/tmp/labctl-deploy.XXXXXXXX", NULL };
+		struct strbuf t = STRBUF_INIT;
+
+		ret = board_run(lab, s, false, "mktemp", mk, &t);
+		strbuf_rtrim(&t);
+		tmpdir = strbuf_detach(&t, NULL);
+	}
+	for (i = 0; !ret && i < n; i++)
+		if (plan[i].nsend)
+			ret = send_variant(s, tmpdir, &plan[i], progress, st);
+	if (ret)
+		goto out;
+	inst = xcalloc(5 + (size_t)n * (3 + 2 * MAX_FILES) + 1, sizeof(*inst));
+	k = 0;
+	inst[k++] = "sh";
+	inst[k++] = "-c";
+	inst[k++] = install_sh;
+	inst[k++] = "labctl-deploy";
+	inst[k++] = tmpdir;
+	for (i = 0; i < n; i++) {
+		int j;
+
+		if (!plan[i].nsend)
+			continue;
+		counts[i] = xasprintf("%d", plan[i].nsend);
+		inst[k++] = plan[i].dir;
+		inst[k++] = plan[i].variant;
+		inst[k++] = counts[i];
+		for (j = 0; j < plan[i].n; j++) {
+			if (!plan[i].sent[j])
+				continue;
+			inst[k++] = plan[i].f[j].name;
+			inst[k++] = plan[i].f[j].sha;
+		}
+	}
+	inst[k] = NULL;
+	ret = board_run(lab, s, true, use_sudo(lab) ? "installing the images" :
+			"verifying the images", inst, &sums);
+	for (i = 0; !ret && i < n; i++) {
+		char *mark = xasprintf("==%s\n", plan[i].dir);
+		const char *p = strstr(strbuf_str(&sums), mark);
+		char *text;
+
+		if (!plan[i].nsend) {
+			free(mark);
+			continue;
+		}
+		if (p) {
+			const char *q = p + strlen(mark), *e = strstr(q, "\n==");
+
+			text = e ? xstrndup(q, e - q + 1) : xstrdup(q);
+		} else {
+			text = xstrdup("");
+		}
+		free(mark);
+		ret = verify_sums(lab, plan[i].dir, text, plan[i].f,
+				  plan[i].sent, plan[i].n);
+		free(text);
+	}
+out:
+	if (ret && tmpdir) {
+		const char *rm[] = { "rm", "-rf", tmpdir, NULL };
+		struct lab_err_saved keep;
+
+		lab_err_save(&keep);
+		board_run(lab, s, false, "cleanup", rm, NULL);
+		lab_err_restore(&keep);
 	}
 	st->round_trips = lab_ssh_round_trips(s) - rt0;
 	st->elapsed_ms = lab_mono_ms() - t0;
-	for (i = 0; i < n; i++)
-		free(dirs[i]);
-	free(dirs);
+	for (i = 0; i < n; i++) {
+		free(plan[i].local_dir);
+		free(plan[i].dir);
+		free(counts[i]);
+	}
+	free(counts);
+	free(plan);
+	free(inst);
+	free(tmpdir);
 	free(argv);
 	strbuf_release(&all);
+	strbuf_release(&sums);
 	return ret;
 }
 
@@ -543,48 +595,178 @@ bool board_cfg_has_entry(const char *cfg, const char *entry)
 	return false;
 }
 
-int board_chain_check(const struct lab *lab, struct lab_ssh *s,
-		      const char *const *entries, int n)
+/*
+ * What a chain change needs from the board, in one exec (as root with
+ * deploy.sudo: grub-probe opens the disk, grub.cfg may be root-only).
+ * $1: the directory to grub-probe ("": no probe); $2: the fingerprint of
+ * its filesystem when grub-probe last passed it (the filesystem type,
+ * id and device: "" none).  The same filesystem is not probed again
+ * ("probe=known"; grub-probe takes a second or more on a slow board);
+ * else "fs=...\nabstraction=...\nprobe=FINGERPRINT\n".  Then each file
+ * named, framed as "==SIZE\n" and its bytes, "==-\n" when it does not
+ * exist, "==!\n" when unreadable.
+ */
+static const char chain_fetch_sh[] =
+	"if [ \"$1\" ]; then "
+	"fp=$(stat -f -c %t:%i \"$1\" 2>/dev/null):$(stat -c %d \"$1\" 2>/dev/null); "
+	"case $fp in :*|*:|*::*) fp= ;; esac; "
+	"if [ \"$fp\" ] && [ \"$fp\" = \"$2\" ]; then echo probe=known; else "
+	"p=$(command -v grub-probe || command -v grub2-probe) || "
+	"{ echo 'no grub-probe or grub2-probe on the board' >&2; exit 127; }; "
+	"fs=$(\"$p\" --target=fs \"$1\") && "
+	"abs=$(\"$p\" --target=abstraction \"$1\") || exit; "
+	"printf 'fs=%s\\nabstraction=%s\\nprobe=%s\\n' \"$fs\" \"$abs\" \"$fp\"; "
+	"fi; fi; shift 2; "
+	"for f; do if [ ! -e \"$f\" ]; then echo '==-'; "
+	"elif [ ! -r \"$f\" ]; then echo '==!'; "
+	"else printf '==%s\\n' \"$(wc -c <\"$f\")\" && cat -- \"$f\" || exit; fi; done";
+
+/*
+ * Where this machine keeps the fingerprint of the board's grubenv
+ * filesystem that grub-probe passed (chain_fetch_sh): the state
+ * directory, one file per lab, board and path.
+ */
+static char *probe_cache_path(const struct lab *lab)
+{
+	const char *base = getenv("LABCTL_STATE_DIR");
+	char *key = xasprintf("%s:%lld:%s", lab->board.host ? lab->board.host : "",
+			      (long long)lab->board.ssh_port, lab->grub.grubenv);
+	unsigned long h = 5381;
+	const char *c;
+	char *path;
+
+	for (c = key; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	if (base && *base)
+		path = xasprintf("%s/grub-probe/%s-%08lx", base, lab->name, h & 0xffffffffUL);
+	else
+		path = xasprintf("/tmp/labctl-%u/grub-probe/%s-%08lx", (unsigned)getuid(),
+				 lab->name, h & 0xffffffffUL);
+	free(key);
+	return path;
+}
+
+static char *probe_cache_read(const struct lab *lab)
+{
+	char *path = probe_cache_path(lab);
+	struct strbuf sb = STRBUF_INIT;
+
+	if (strbuf_read_file(&sb, path, 256) < 0) {
+		lab_err_clear();
+		strbuf_reset(&sb);
+	}
+	free(path);
+	strbuf_rtrim(&sb);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* A cache that cannot be written only costs the next probe. */
+static void probe_cache_write(const struct lab *lab, const char *fp)
+{
+	char *path = probe_cache_path(lab);
+	char *dir = dirname_of(path);
+
+	if (lab_mkdir_p(dir, 0700) < 0 ||
+	    lab_write_file_atomic(path, fp, strlen(fp), 0600) < 0)
+		lab_err_clear();
+	free(dir);
+	free(path);
+}
+
+/*
+ * Replace grubenv with stdin and print what is then on the disk, in one
+ * exec: $1 its directory, $2 its name.  The block is written beside it,
+ * synced and renamed over it, so GRUB never finds half a block, and a
+ * power cut right after the chain is set does not lose it; what a killed
+ * write left is removed first.
+ */
+static const char grubenv_store_sh[] =
+	"set -e; d=$1; b=$2; rm -f \"$d/.$b.labctl-\"*; "
+	"t=$(mktemp \"$d/.$b.labctl-XXXXXX\"); cat >\"$t\"; chmod 0644 \"$t\"; "
+	"sync \"$t\" 2>/dev/null || sync; mv -f \"$t\" \"$d/$b\"; "
+	"sync \"$d\" 2>/dev/null || sync; cat -- \"$d/$b\"";
+
+/* One frame of chain_fetch_sh's output at *p; 1 missing, 0 read, <0 error. */
+static int fetch_frame(const struct lab *lab, const char *path,
+		       const char **p, const char *end, struct strbuf *into,
+		       size_t max)
+{
+	const char *nl = memchr(*p, '\n', end - *p);
+	unsigned long long size;
+	char *e;
+
+	if (end - *p < 3 || strncmp(*p, "==", 2) || !nl)
+		return lab_err(LAB_EFORMAT, "%s: reading %s on the board: unexpected output",
+			       lab->name, path);
+	if ((*p)[2] == '-' && nl == *p + 3) {
+		*p = nl + 1;
+		return 1;
+	}
+	if ((*p)[2] == '!' && nl == *p + 3)
+		return lab_err(LAB_EPERM,
+			       "%s: %s on the board is not readable by %s: set deploy.sudo = yes (passwordless sudo)",
+			       lab->name, path, lab->board.user ? lab->board.user : "the board user");
+	size = strtoull(*p + 2, &e, 10);
+	if (e != nl || (size_t)(end - (nl + 1)) < size)
+		return lab_err(LAB_EFORMAT, "%s: reading %s on the board: the file changed while it was read",
+			       lab->name, path);
+	if (size > max)
+		return lab_err(LAB_EFORMAT, "%s: %s on the board is larger than %zu bytes",
+			       lab->name, path, max);
+	strbuf_add(into, nl + 1, size);
+	*p = nl + 1 + size;
+	return 0;
+}
+
+/*
+ * One exec: with probe, grub-probe's verdict on grubenv's filesystem and
+ * grub.cfg (cfg); always grubenv (env; *env_missing when it is not there).
+ */
+static int chain_fetch(const struct lab *lab, struct lab_ssh *s, bool probe,
+		       struct strbuf *cfg, struct strbuf *env, bool *env_missing)
 {
 	const char *grubenv = lab->grub.grubenv;
-	const char *cfg_path = lab->grub.cfg;
 	char *dir = dirname_of(grubenv);
-	const char *probe[] = {
-		"sh", "-c",
-		"p=$(command -v grub-probe || command -v grub2-probe) || "
-		"{ echo 'no grub-probe or grub2-probe on the board' >&2; exit 127; }; "
-		"fs=$(\"$p\" --target=fs \"$1\") && abs=$(\"$p\" --target=abstraction \"$1\") && "
-		"printf 'fs=%s\\nabstraction=%s\\n' \"$fs\" \"$abs\"",
-		"labctl-probe", dir, NULL
-	};
-	struct strbuf out = STRBUF_INIT, cfg = STRBUF_INIT;
-	const char *fs, *abs;
-	int i, ret;
+	char *known = probe ? probe_cache_read(lab) : xstrdup("");
+	const char *argv[] = { "sh", "-c", chain_fetch_sh, "labctl-chain",
+			       probe ? dir : "", known, grubenv,
+			       probe ? lab->grub.cfg : NULL, NULL };
+	struct strbuf out = STRBUF_INIT;
+	const char *p, *end;
+	int ret;
 
-	ret = board_run(lab, s, true, "grub-probe", probe, &out);
+	ret = board_run(lab, s, true, probe ? "grub-probe" : "reading grubenv",
+			argv, &out);
 	if (ret)
 		goto out;
-	fs = strstr(strbuf_str(&out), "fs=");
-	abs = strstr(strbuf_str(&out), "abstraction=");
-	if (fs) {
-		char name[32] = "";
+	p = strbuf_str(&out);
+	end = p + out.len;
+	if (probe && !strncmp(p, "probe=known\n", 12)) {
+		p += 12;
+	} else if (probe) {
+		char fs[32] = "", abs[64] = "", fp[128] = "";
+		const char *l2 = memchr(p, '\n', end - p);
+		const char *l3 = l2 ? memchr(l2 + 1, '\n', end - (l2 + 1)) : NULL;
 
-		sscanf(fs + 3, "%31[^\n]", name);
-		if (!strcmp(name, "btrfs") || !strcmp(name, "zfs")) {
-			ret = lab_err(LAB_ECONFIG,
-				      "%s: %s is on %s, where GRUB's save_env cannot write: the chain would never advance; keep grubenv on a plain filesystem (e.g. an ext4 /boot) or set grub.grubenv",
-				      lab->name, grubenv, name);
+		if (strncmp(p, "fs=", 3) || !l2 || strncmp(l2 + 1, "abstraction=", 12) ||
+		    !l3 || strncmp(l3 + 1, "probe=", 6)) {
+			ret = lab_err(LAB_EFORMAT, "%s: grub-probe printed no verdict on %s",
+				      lab->name, dir);
 			goto out;
 		}
-	}
-	if (abs) {
-		char name[64] = "";
-
-		sscanf(abs + 12, "%63[^\n]", name);
-		if (strstr(name, "lvm") || strstr(name, "raid") ||
-		    strstr(name, "diskfilter") || strstr(name, "crypt") ||
-		    strstr(name, "luks")) {
-			char *said = lab_escape_str(name);	/* grub-probe's words */
+		sscanf(p + 3, "%31[^\n]", fs);
+		sscanf(l2 + 13, "%63[^\n]", abs);
+		sscanf(l3 + 7, "%127[^\n]", fp);
+		if (!strcmp(fs, "btrfs") || !strcmp(fs, "zfs")) {
+			ret = lab_err(LAB_ECONFIG,
+				      "%s: %s is on %s, where GRUB's save_env cannot write: the chain would never advance; keep grubenv on a plain filesystem (e.g. an ext4 /boot) or set grub.grubenv",
+				      lab->name, grubenv, fs);
+			goto out;
+		}
+		if (strstr(abs, "lvm") || strstr(abs, "raid") ||
+		    strstr(abs, "diskfilter") || strstr(abs, "crypt") ||
+		    strstr(abs, "luks")) {
+			char *said = lab_escape_str(abs);	/* grub-probe's words */
 
 			ret = lab_err(LAB_ECONFIG,
 				      "%s: %s is on %s, where GRUB's save_env cannot write: the chain would never advance; keep grubenv on a plain partition",
@@ -592,41 +774,58 @@ int board_chain_check(const struct lab *lab, struct lab_ssh *s,
 			free(said);
 			goto out;
 		}
+		/* Passed: the same filesystem need not be probed again. */
+		if (*fp)
+			probe_cache_write(lab, fp);
+		p = memchr(l3 + 1, '\n', end - (l3 + 1));
+		p = p ? p + 1 : end;
 	}
-	ret = board_read_file(lab, s, cfg_path, &cfg, GRUBCFG_MAX);
-	if (ret)
+	ret = fetch_frame(lab, grubenv, &p, end, env, GRUBENV_MAX);
+	if (ret < 0)
 		goto out;
-	for (i = 0; i < n; i++) {
-		if (!strcmp(entries[i], "default") || !strcmp(entries[i], "0") ||
-		    board_cfg_has_entry(strbuf_str(&cfg), entries[i]))
-			continue;
-		ret = lab_err(LAB_ECONFIG,
-			      "%s: GRUB entry '%s' is not in the board's %s; install the entries with: labctl grub install %s",
-			      lab->name, entries[i], cfg_path, lab->name);
-		goto out;
+	*env_missing = ret == 1;
+	ret = 0;
+	if (probe) {
+		ret = fetch_frame(lab, lab->grub.cfg, &p, end, cfg, GRUBCFG_MAX);
+		if (ret == 1)
+			ret = lab_err(LAB_ENOENT,
+				      "%s: the board has no %s; install GRUB's entries with: labctl grub install %s",
+				      lab->name, lab->grub.cfg, lab->name);
 	}
 out:
 	free(dir);
+	free(known);
 	strbuf_release(&out);
-	strbuf_release(&cfg);
+	return ret;
+}
+
+static int parse_grubenv(const struct lab *lab, struct lab_ssh *s,
+			 const struct strbuf *text, bool missing,
+			 struct envblk **blk)
+{
+	char *what;
+	int ret;
+
+	if (missing)
+		return envblk_new(1024, blk);
+	what = xasprintf("%s:%s", lab_ssh_where(s), lab->grub.grubenv);
+	ret = envblk_parse(text->buf, text->len, what, blk);
+	free(what);
 	return ret;
 }
 
 static int read_grubenv(const struct lab *lab, struct lab_ssh *s,
 			struct envblk **blk)
 {
-	const char *path = lab->grub.grubenv;
 	struct strbuf text = STRBUF_INIT;
-	char *what;
 	int ret;
 
-	ret = board_read_file(lab, s, path, &text, GRUBENV_MAX);
-	if (ret == -LAB_ENOENT)
-		ret = envblk_new(1024, blk);
-	else if (!ret) {
-		what = xasprintf("%s:%s", lab_ssh_where(s), path);
-		ret = envblk_parse(text.buf, text.len, what, blk);
-		free(what);
+	ret = board_read_file(lab, s, lab->grub.grubenv, &text, GRUBENV_MAX);
+	if (ret == -LAB_ENOENT) {
+		lab_err_clear();
+		ret = parse_grubenv(lab, s, &text, true, blk);
+	} else if (!ret) {
+		ret = parse_grubenv(lab, s, &text, false, blk);
 	}
 	strbuf_release(&text);
 	return ret;
@@ -645,45 +844,33 @@ int board_chain_read(const struct lab *lab, struct lab_ssh *s,
 	return ret;
 }
 
-/* Write blk over the board's grubenv: natively, or with its grub-editenv. */
-static int write_grubenv(const struct lab *lab, struct lab_ssh *s,
-			 const struct envblk *old, const struct envblk *blk)
+/*
+ * Write blk over the board's grubenv, natively or with the board's
+ * grub-editenv, and what is then on the board into *back.
+ */
+static int store_grubenv(const struct lab *lab, struct lab_ssh *s,
+			 const struct envblk *old, const struct envblk *blk,
+			 struct envblk **back)
 {
 	const char *path = lab->grub.grubenv;
 	const char *tool = lab->grub.editenv;
+	struct strbuf text = STRBUF_INIT;
+	bool missing = false;
 	int ret = 0;
 
 	if (!tool || !strcmp(tool, "native")) {
-		if (!use_sudo(lab))
-			return lab_ssh_write_file(s, path, blk->buf, blk->size,
-						  0644);
-		{
-			const char *mk[] = { "mktemp", "-d",
-					     "/tmp/labctl-grubenv.XXXXXXXX", NULL };
-			struct strbuf t = STRBUF_INIT;
-			char *dir = dirname_of(path), *base, *tmp;
+		char *dir = dirname_of(path);
+		char *base = xstrdup(strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+		const char *argv[] = { "sh", "-c", grubenv_store_sh,
+				       "labctl-grubenv", dir, base, NULL };
 
-			ret = board_run(lab, s, false, "mktemp", mk, &t);
-			strbuf_rtrim(&t);
-			base = xstrdup(strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
-			tmp = xasprintf("%s/%s", strbuf_str(&t), base);
-			if (!ret)
-				ret = lab_ssh_write_file(s, tmp, blk->buf,
-							 blk->size, 0644);
-			if (!ret) {
-				const char *mv[] = { "sh", "-c", sudo_move_sh,
-						     "labctl-grubenv",
-						     strbuf_str(&t), dir, base,
-						     NULL };
-
-				ret = board_run(lab, s, true,
-						"writing grubenv", mv, NULL);
-			}
-			free(tmp);
-			free(base);
-			free(dir);
-			strbuf_release(&t);
-		}
+		ret = board_run_in(lab, s, true, "writing grubenv", argv,
+				   blk->buf, blk->size, &text);
+		free(dir);
+		free(base);
+		if (!ret)
+			ret = parse_grubenv(lab, s, &text, false, back);
+		strbuf_release(&text);
 		return ret;
 	}
 	/* The board's own tool: unset what went away, then set the rest. */
@@ -724,28 +911,49 @@ static int write_grubenv(const struct lab *lab, struct lab_ssh *s,
 		while (o > 0)
 			free(owned[--o]);
 	}
+	if (!ret)
+		ret = chain_fetch(lab, s, false, NULL, &text, &missing);
+	if (!ret)
+		ret = parse_grubenv(lab, s, &text, missing, back);
+	strbuf_release(&text);
 	return ret;
 }
 
-int board_chain_write(const struct lab *lab, struct lab_ssh *s,
-		      const char *const *entries, int n)
+int board_chain_set(const struct lab *lab, struct lab_ssh *s,
+		    const char *const *entries, int n)
 {
 	int64_t max = lab->grub.max_stages;
-	struct envblk *old = NULL, *blk = NULL;
+	struct envblk *old = NULL, *blk = NULL, *after = NULL;
+	struct strbuf cfg = STRBUF_INIT, env = STRBUF_INIT;
 	char **back = NULL;
 	size_t nback = 0;
+	bool missing = false;
 	int i, ret;
 
-	ret = read_grubenv(lab, s, &old);
-	if (!ret)
-		ret = read_grubenv(lab, s, &blk);
+	/* The checks and the current grubenv in one round trip. */
+	ret = chain_fetch(lab, s, n > 0, &cfg, &env, &missing);
 	if (ret)
 		goto out;
-	ret = n ? chain_set(blk, entries, n, (unsigned)max) : chain_clear(blk);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(entries[i], "default") || !strcmp(entries[i], "0") ||
+		    board_cfg_has_entry(strbuf_str(&cfg), entries[i]))
+			continue;
+		ret = lab_err(LAB_ECONFIG,
+			      "%s: GRUB entry '%s' is not in the board's %s; install the entries with: labctl grub install %s",
+			      lab->name, entries[i], lab->grub.cfg, lab->name);
+		goto out;
+	}
+	ret = parse_grubenv(lab, s, &env, missing, &old);
 	if (!ret)
-		ret = write_grubenv(lab, s, old, blk);
+		ret = parse_grubenv(lab, s, &env, missing, &blk);
 	if (!ret)
-		ret = board_chain_read(lab, s, &back, &nback);
+		ret = n ? chain_set(blk, entries, n, (unsigned)max) :
+			  chain_clear(blk);
+	/* The write and its read-back in another. */
+	if (!ret)
+		ret = store_grubenv(lab, s, old, blk, &after);
+	if (!ret)
+		ret = chain_get(after, &back, &nback);
 	if (ret)
 		goto out;
 	if ((int)nback != n)
@@ -765,6 +973,9 @@ out:
 		chain_free(back, nback);
 	envblk_free(old);
 	envblk_free(blk);
+	envblk_free(after);
+	strbuf_release(&cfg);
+	strbuf_release(&env);
 	return ret;
 }
 
@@ -971,7 +1182,7 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 	int port = lab->board.ssh_port;
 	int64_t down_ms = lab->board.down_timeout_ms;
 	int64_t up_ms = lab->board.up_timeout_ms;
-	const char *cmdv[40], *argv[48];
+	const char *cmdv[40], *argv[52];
 	char *words = xstrdup(cmd ? cmd : "systemctl reboot"), *w, *save = NULL;
 	int k = 0, ret, st = 0, misses;
 	int64_t deadline;
@@ -986,38 +1197,50 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 	     w = strtok_r(NULL, " \t", &save))
 		cmdv[k++] = w;
 	cmdv[k] = NULL;
-	/* Detached: the session ends cleanly before the reboot begins. */
-	lab_detached_argv(argv, 48, cmdv);
+	/*
+	 * Detached: the session ends cleanly before the reboot begins, so
+	 * the reboot's sudo runs where its errors cannot be seen.  In the
+	 * same round trip, before detaching, sudo -n must not want a
+	 * password.  (sudo around the detached part would keep the session
+	 * until the reboot, its pty held by the detached shell.)
+	 */
+	k = 0;
 	if (use_sudo(lab)) {
-		/* sudo -n must not want a password: find out before detaching. */
-		const char *check[] = { "sudo", "-n", "true", NULL };
-
-		ret = board_run(lab, *s, false, "sudo -n true", check, NULL);
-		if (ret) {
-			ret = lab_err(LAB_EPERM,
-				      "%s: rebooting needs passwordless sudo on %s: %s",
-				      lab->name, lab_ssh_where(*s), lab_errmsg(ret));
-			goto out;
-		}
+		argv[k++] = "sh";
+		argv[k++] = "-c";
+		argv[k++] = "sudo -n true || exit; exec \"$@\"";
+		argv[k++] = "labctl-reboot";
 	}
+	lab_detached_argv(argv + k, 52 - k, cmdv);
 	ret = lab_ssh_run(*s, argv, NULL, 0, NULL, &err, &st, 0);
 	if (!ret && st) {
 		char *text;
 
 		strbuf_rtrim(&err);
 		text = lab_escape_lines(err.buf, err.len);
-		ret = lab_err(LAB_EPROGRAM, "%s: reboot command failed on %s (exit %d): %s",
-			      lab->name, lab_ssh_where(*s), st, text);
+		if (use_sudo(lab) && strstr(strbuf_str(&err), "password is required"))
+			ret = lab_err(LAB_EPERM,
+				      "%s: rebooting needs passwordless sudo on %s: %s",
+				      lab->name, lab_ssh_where(*s), text);
+		else
+			ret = lab_err(LAB_EPROGRAM,
+				      "%s: reboot command failed on %s (exit %d): %s",
+				      lab->name, lab_ssh_where(*s), st, text);
 		free(text);
 	}
-	lab_ssh_close(*s);
-	*s = NULL;
 	if (ret)
 		goto out;
 	deadline = lab_mono_ms() + down_ms;
-	/* Down is two probes in a row without sshd's greeting: a busy
-	 * board's one late greeting is no reboot. */
+	/*
+	 * Down is the session the command went over closed by the board (its
+	 * sshd stopped), or two probes in a row without sshd's greeting (a
+	 * machine that resets closes nothing; a busy board's one late
+	 * greeting is no reboot).  A board down for less than two probes is
+	 * still seen going down by its session.
+	 */
 	for (misses = 0; misses < 2;) {
+		if (lab_ssh_peer_closed(*s))
+			break;
 		if (!lab_ssh_port_answers(host, port, 2000)) {
 			misses++;
 			continue;
@@ -1031,9 +1254,17 @@ int board_reboot(const struct lab *lab, struct lab_ssh **s, bool wait_up)
 		}
 		lab_sleep_ms(200);
 	}
-	if (wait_up)
-		ret = board_wait_up(lab, s, up_ms);
 out:
+	{
+		struct lab_err_saved keep;
+
+		lab_err_save(&keep);
+		lab_ssh_close(*s);
+		lab_err_restore(&keep);
+	}
+	*s = NULL;
+	if (!ret && wait_up)
+		ret = board_wait_up(lab, s, up_ms);
 	strbuf_release(&err);
 	free(words);
 	return ret;
@@ -1094,21 +1325,22 @@ int board_session_open(struct board_session *bs, const struct lab *lab,
 
 void board_session_close(struct board_session *bs)
 {
+	struct lab_err_saved keep;
+
+	/* The caller's error, if any, is what the user must see. */
+	lab_err_save(&keep);
 	if (bs->ssh)
 		lab_ssh_close(bs->ssh);
 	bs->ssh = NULL;
 	if (bs->leased) {
-		struct lab_err_saved keep;
-
 		lease_keeper_stop(&bs->lease);
-		lab_err_save(&keep);
 		/* An adopted `labctl lock` lease stays its owner's. */
 		if (!bs->lease.adopted)
 			lease_drop(&bs->lease, false);
-		lab_err_restore(&keep);
 		lease_release_resources(&bs->lease);
 		bs->leased = false;
 	}
+	lab_err_restore(&keep);
 }
 
 /* ------------------------------------------------------------ ops */
@@ -1173,9 +1405,7 @@ static int ssh_deploy(struct board *b, const struct hv_variant *hv,
 /* Check that GRUB can save its environment and has the entries, then write. */
 static int ssh_set_chain(struct board *b, const char *const *entries, int n)
 {
-	int ret = board_chain_check(b->lab, b->bs.ssh, entries, n);
-
-	return ret ? ret : board_chain_write(b->lab, b->bs.ssh, entries, n);
+	return board_chain_set(b->lab, b->bs.ssh, entries, n);
 }
 
 static int ssh_power(struct board *b, const struct board_power_opts *po,

@@ -54,18 +54,17 @@ int board_deploy(const struct lab *lab, struct lab_ssh *s,
 		 bool progress, struct board_deploy_stats *st);
 
 /*
- * Before a chain is set: grub-probe says GRUB's save_env can write the
- * filesystem holding grubenv (not LVM, RAID, btrfs or zfs), and every
- * entry is a menu entry of the board's grub.cfg.
+ * Set the chain (n == 0 clears it) in two round trips.  First grub-probe
+ * says GRUB's save_env can write the filesystem holding grubenv (not LVM,
+ * RAID, btrfs or zfs), every entry is a menu entry of the board's
+ * grub.cfg, and the current grubenv comes back; then the new block is
+ * written (grub.editenv: native, synced and renamed into place; or the
+ * board's tool), read back and compared.
  */
-int board_chain_check(const struct lab *lab, struct lab_ssh *s,
-		      const char *const *entries, int n);
+int board_chain_set(const struct lab *lab, struct lab_ssh *s,
+		    const char *const *entries, int n);
 /* True if a grub.cfg text has a menuentry with this title or --id. */
 bool board_cfg_has_entry(const char *cfg, const char *entry);
-/* Write the chain (grub.editenv: native atomic SFTP, or the board's tool),
- * then read it back and compare.  n == 0 clears it. */
-int board_chain_write(const struct lab *lab, struct lab_ssh *s,
-		      const char *const *entries, int n);
 /* Read the chain; *entries owned by the caller (chain_free). */
 int board_chain_read(const struct lab *lab, struct lab_ssh *s,
 		     char ***entries, size_t *n);

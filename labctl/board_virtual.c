@@ -38,28 +38,6 @@ static unsigned long hash_str(const char *s)
 	return h & 0xffffffffUL;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char *copy = xstrdup(path), *p;
-	int ret = 0;
-
-	for (p = copy + 1; ; p++) {
-		if (*p == '/' || !*p) {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(copy, mode) < 0 && errno != EEXIST) {
-				ret = lab_err_errno(errno, "cannot create %s", copy);
-				break;
-			}
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	free(copy);
-	return ret;
-}
 
 int vboard_open(struct vboard *b, const struct lab *lab)
 {
@@ -76,7 +54,7 @@ int vboard_open(struct vboard *b, const struct lab *lab)
 	else
 		b->state_dir = xasprintf("/tmp/labctl-%u/%s-%08lx",
 					 (unsigned)getuid(), lab->name, hash_str(abs));
-	ret = mkdir_p(b->state_dir, 0700);
+	ret = lab_mkdir_p(b->state_dir, 0700);
 	if (ret)
 		return ret;
 	b->disk = xasprintf("%s/disk.img", b->state_dir);

@@ -169,13 +169,11 @@ int cmd_chain_lab(int argc, char **argv, struct cmd_ctx *ctx)
 	if (!strcmp(what, "show")) {
 		ret = chain_lab_show(&bs, ctx);
 	} else if (!strcmp(what, "clear")) {
-		ret = board_chain_write(lab, bs.ssh, NULL, 0);
+		ret = board_chain_set(lab, bs.ssh, NULL, 0);
 		if (!ret && !ctx->json)
 			printf("%s: chain cleared\n", lab->name);
 	} else {
-		ret = board_chain_check(lab, bs.ssh, entries, n);
-		if (!ret)
-			ret = board_chain_write(lab, bs.ssh, entries, n);
+		ret = board_chain_set(lab, bs.ssh, entries, n);
 		if (!ret && !ctx->json) {
 			printf("%s: next boot:", lab->name);
 			for (i = 0; i < n; i++)

@@ -75,3 +75,26 @@ out:
 	free(dir_copy);
 	return ret;
 }
+
+int lab_mkdir_p(const char *path, mode_t mode)
+{
+	char *copy = xstrdup(path), *p;
+	int ret = 0;
+
+	for (p = copy + 1; ; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+				ret = lab_err_errno(errno, "cannot create %s", copy);
+				break;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	free(copy);
+	return ret;
+}

@@ -14,5 +14,7 @@
  */
 int lab_write_file_atomic(const char *path, const void *data, size_t len,
 			  mode_t mode);
+/* mkdir -p: every missing directory of path, with mode. */
+int lab_mkdir_p(const char *path, mode_t mode);
 
 #endif

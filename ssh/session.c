@@ -750,6 +750,20 @@ void lab_ssh_close(struct lab_ssh *s)
 	free(s);
 }
 
+bool lab_ssh_peer_closed(struct lab_ssh *s)
+{
+	struct pollfd pfd = { .events = POLLIN | POLLRDHUP };
+	int fd = s && s->ssh ? ssh_get_fd(s->ssh) : -1;
+
+	if (fd < 0)
+		return true;
+	pfd.fd = fd;
+	if (poll(&pfd, 1, 0) < 0)
+		return false;
+	/* RDHUP: the server closed its side, even with bytes still unread. */
+	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 /* ------------------------------------------------------------ trust */
 
 /* Remove host's lines from known_hosts (hashed ones too): ssh-keygen -R. */

@@ -57,6 +57,12 @@ struct lab_ssh;
  */
 int lab_ssh_connect(struct lab_ssh **out, const struct lab_ssh_config *cfg);
 void lab_ssh_close(struct lab_ssh *s);
+/*
+ * Whether the server closed the session's connection (after a reboot
+ * command: the board's sshd is gone, it is going down).  Neither blocks
+ * nor reads; a machine that resets without closing is not seen here.
+ */
+bool lab_ssh_peer_closed(struct lab_ssh *s);
 /* "user@host:port" of the session, for messages. */
 const char *lab_ssh_where(const struct lab_ssh *s);
 /*

@@ -14,6 +14,7 @@ board_start b1 --untrusted
 B1_IP=$BOARD_IP B1_ROOT=$BOARD_ROOT
 export HOME=$BOARD_HOME
 export LABCTL_LABS=$T/labs LABCTL_IMAGES=$T/images LABCTL_LOCK_DIR=$T/locks
+export LABCTL_STATE_DIR=$T/state
 mkdir -p "$T/labs"
 
 # write_lab NAME HOST [EXTRA-LINES-FOR-[board]] [EXTRA-SECTIONS]
@@ -110,10 +111,25 @@ run_labctl chain b1 show
 is "$out" "XMHF-v64
 XMHF-v32
 XMHF-v32lhv" "chain show reads it back"
+# grub-probe passed /boot/grub: its filesystem's fingerprint is kept, and
+# the same filesystem is not probed again (a second or more on a slow
+# board); a fingerprint that does not match is probed afresh.
+probe_cache=$(ls "$T"/state/grub-probe/b1-* 2>/dev/null)
+like "$(cat "$probe_cache" 2>/dev/null)" '^[0-9a-f]+:[0-9a-f]+:[0-9]+$' \
+	"the probed filesystem's fingerprint is kept (type:id:device)"
+echo "0:0:0" >"$probe_cache"
+run_labctl chain b1 set v64 v32 v32lhv
+is "$rc" 0 "a fingerprint that does not match: probed again, exit 0" || diag "$err"
+like "$(cat "$probe_cache")" '^[0-9a-f]+:[0-9a-f]+:[0-9]+$' "... and the real one is kept again"
 is "$(stat -c %s "$B1_ROOT/boot/grub/grubenv")" 1024 "grubenv stays 1024 bytes"
 
+# A write killed half-way left its temporary beside grubenv: the next
+# chain set removes it.
+touch "$B1_ROOT/boot/grub/.grubenv.labctl-abc123"
 run_labctl chain b1 set v32 v32
 is "$rc" 0 "a shorter chain: exit 0"
+ok "a killed write's temporary is gone" test ! -e "$B1_ROOT/boot/grub/.grubenv.labctl-abc123"
+is "$(stat -c '%U %a' "$B1_ROOT/boot/grub/grubenv")" "root 644" "grubenv stays root's, 0644"
 is "$(env_list)" "next_entry=XMHF-v32
 next_entry_2=XMHF-v32" "a shorter chain drops the old third stage"
 
@@ -223,6 +239,9 @@ run_labctl chain b3 set v64 v32
 is "$rc" 2 "grubenv on btrfs: exit 2"
 like "$err" "is on btrfs, where GRUB's save_env cannot write" "grubenv on btrfs: says why"
 is "$(board_root_exec b3 grub-editenv /boot/grub/grubenv list)" "" "grubenv on btrfs: nothing written"
+ok "a refused filesystem's fingerprint is not kept" test -z "$(ls "$T"/state/grub-probe/b3-* 2>/dev/null)"
+run_labctl chain b3 set v64 v32
+is "$rc" 2 "grubenv on btrfs, again: refused again"
 board_stop b3
 
 # ---------------------------------------------------------------- changed key
@@ -250,7 +269,7 @@ ok "unreachable board: gives up within the 3 s connect timeout (+2 s) (took $too
 # ---------------------------------------------------------------- reboot
 boots0=$(cat "$B1_ROOT/var/lib/labctl-test/boots" 2>/dev/null || echo 0)
 run_labctl reboot b1
-is "$rc" 0 "reboot: exit 0"
+is "$rc" 0 "reboot: exit 0" || diag "$err"
 like "$out" "answering ssh again" "reboot: waits until the board is back"
 is "$(cat "$B1_ROOT/var/lib/labctl-test/boots")" $((boots0 + 1)) "reboot: the board booted once more"
 
