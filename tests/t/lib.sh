@@ -57,7 +57,8 @@ _result() {
 	fi
 }
 pass() { _result 0 "$1"; }
-fail() { _result 1 "$1"; [ $# -gt 1 ] && diag "${@:2}"; return 0; }
+# Returns 1, so `is ... || diag "$err"` shows the diagnostics of a failure.
+fail() { _result 1 "$1"; [ $# -gt 1 ] && diag "${@:2}"; return 1; }
 skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $*"; }
 
 # ok NAME CMD...: CMD must succeed.
