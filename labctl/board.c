@@ -273,6 +273,22 @@ static int verify_sums(const struct lab *lab, const char *dir,
 	return 0;
 }
 
+/* The lines after "==DIR" up to the next "==" line (NULL: no such mark). */
+static char *section_of(const char *text, const char *dir)
+{
+	char *mark = xasprintf("==%s\n", dir);
+	const char *p = strstr(text, mark), *q, *e;
+	char *sec = NULL;
+
+	if (p) {
+		q = p + strlen(mark);
+		e = strstr(q, "\n==");
+		sec = e ? xstrndup(q, e - q + 1) : xstrdup(q);
+	}
+	free(mark);
+	return sec;
+}
+
 /* One variant of a deploy: its files, and which the board lacks. */
 struct deploy_plan {
 	const char *variant;
@@ -396,16 +412,8 @@ int board_deploy(const struct lab *lab, struct lab_ssh *s,
 	ret = board_run(lab, s, false, "reading the board's MANIFESTs", argv,
 			&all);
 	for (i = 0; !ret && i < n; i++) {
-		char *mark = xasprintf("==%s\n", plan[i].dir);
-		const char *p = strstr(strbuf_str(&all), mark);
-		char *text = NULL;
+		char *text = section_of(strbuf_str(&all), plan[i].dir);
 
-		if (p) {
-			const char *q = p + strlen(mark), *e = strstr(q, "\n==");
-
-			text = e ? xstrndup(q, e - q + 1) : xstrdup(q);
-		}
-		free(mark);
 		free(plan[i].dir);
 		plan[i].dir = NULL;
 		ret = plan_variant(lab, images_dir, variants[i],
@@ -456,23 +464,12 @@ int board_deploy(const struct lab *lab, struct lab_ssh *s,
 	ret = board_run(lab, s, true, use_sudo(lab) ? "installing the images" :
 			"verifying the images", inst, &sums);
 	for (i = 0; !ret && i < n; i++) {
-		char *mark = xasprintf("==%s\n", plan[i].dir);
-		const char *p = strstr(strbuf_str(&sums), mark);
 		char *text;
 
-		if (!plan[i].nsend) {
-			free(mark);
+		if (!plan[i].nsend)
 			continue;
-		}
-		if (p) {
-			const char *q = p + strlen(mark), *e = strstr(q, "\n==");
-
-			text = e ? xstrndup(q, e - q + 1) : xstrdup(q);
-		} else {
-			text = xstrdup("");
-		}
-		free(mark);
-		ret = verify_sums(lab, plan[i].dir, text, plan[i].f,
+		text = section_of(strbuf_str(&sums), plan[i].dir);
+		ret = verify_sums(lab, plan[i].dir, text ? text : "", plan[i].f,
 				  plan[i].sent, plan[i].n);
 		free(text);
 	}
