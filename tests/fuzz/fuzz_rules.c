@@ -144,6 +144,9 @@ static void run_watch(const struct rule_set *set, const uint8_t *data,
 	struct watch_opts o = { .cpus = set->cpus ? set->cpus : 2,
 				.iter_min = set->iter_min >= 0 ? set->iter_min : 1,
 				.silence_timeout_ms = 10,
+				/* silence counts once a stage began: this ends
+				 * a watch whose banner never came */
+				.stage_timeout_ms = 15,
 				.rules = as_run ? set : NULL };
 	struct watch *w = watch_new(&def, 1, &o);
 	const uint8_t *p = data, *end = data + size, *nl;
