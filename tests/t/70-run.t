@@ -99,7 +99,7 @@ cat >"$T/labs/faults.conf" <<'CONF'
 [board]
 type = qemu
 [watch]
-silence_timeout = 3s
+silence_timeout = 10s
 stage_timeout = 20s
 timeout = 40s
 [variant hv]
@@ -134,7 +134,7 @@ check_fault() {	# check_fault NAME EXIT REASON-REGEX CHAIN...
 	is "$rc" "$want" "$name: exit $want" || diag "$out" "$err"
 	like "$out" "$re" "$name: $re"
 }
-check_fault "hang" 1 'FAIL: stage 2 \(hang\): no console output for 3.0 s' hv hang
+check_fault "hang" 1 'FAIL: stage 2 \(hang\): no console output for 10.0 s' hv hang
 check_fault "fatal in LHV" 1 "FAIL: stage 2 \\(fatal\\): fail pattern /Fatal: Halting!/" hv fatal
 like "$out" "line [0-9]+: Fatal: Halting! Condition" "fatal: the summary quotes the line"
 check_fault "fatal in the first hypervisor" 1 "FAIL: stage 1 \\(hvfatal\\): fail pattern" hvfatal lhv

@@ -25,7 +25,7 @@ lab() {
 type = qemu
 smp = 2
 [watch]
-silence_timeout = 3s
+silence_timeout = 10s
 stage_timeout = 20s
 timeout = 40s
 ${2:-}
@@ -125,7 +125,7 @@ printf 'ignore /^Fatal: Halting!/\n' >"$T/labs/ignore.rules"
 lab ignorehalt 'rules_file = ignore.rules'
 run_labctl run ignorehalt hv fatal
 is "$rc" 1 "ignored halt: exit 1 all the same" || diag "$out" "$err"
-like "$out" 'FAIL: stage 2 \(fatal\): no console output for 3.0 s \(hang\?\); no CPU printed an iteration line \(more than 20 needed on each of 2 CPUs\)' \
+like "$out" 'FAIL: stage 2 \(fatal\): no console output for 10.0 s \(hang\?\); no CPU printed an iteration line \(more than 20 needed on each of 2 CPUs\)' \
 	"ignored halt: the silence and the missing iterations"
 
 # --- the lhv set wants LHV's own lines: the stand-in's are not
