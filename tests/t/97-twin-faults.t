@@ -5,7 +5,7 @@
 #   board back to Debian, all in that run's result; labctl killed in the
 #   middle of a run: the next run is clean (the lease on the lab host freed
 #   by its expiry or the dead holder, the board found and brought back).
-# Slow: about 4 minutes on 2 cores (the image, once per machine: ~95 s more).
+# Slow: about 4 minutes quiet, up to 8 loaded (the image, once per machine: ~95 s more).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/twin.sh"
 why=$(twin_check) || skip_all "$why"

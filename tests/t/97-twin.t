@@ -8,7 +8,7 @@
 #   judged by the standin and linux sets; [test] commands inside Debian
 #   afterwards, one passing and one failing, as sub-tests in JSON, JUnit
 #   and HTML; `chain set` + `reboot` does the same chain by hand.
-# Slow: about 4 minutes on 2 cores (the image, once per machine: ~95 s more).
+# Slow: about 2 minutes quiet, up to 8 loaded (the image, once per machine: ~95 s more).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/twin.sh"
 why=$(twin_check) || skip_all "$why"
