@@ -27,7 +27,8 @@ _run_cleanups() {
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
-	rm -rf "$T"
+	# LABCTL_T_KEEP=1 keeps the scratch dir (results, logs) to look at.
+	if [ -n "${LABCTL_T_KEEP:-}" ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
 }
 trap '_run_cleanups' EXIT
 trap 'exit 130' INT TERM
