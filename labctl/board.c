@@ -20,6 +20,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/netcheck.h"
+#include "lib/paths.h"
 #include "lib/shquote.h"
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
@@ -625,20 +626,11 @@ static const char chain_fetch_sh[] =
  */
 static char *probe_cache_path(const struct lab *lab)
 {
-	const char *base = getenv("LABCTL_STATE_DIR");
 	char *key = xasprintf("%s:%lld:%s", lab->board.host ? lab->board.host : "",
 			      (long long)lab->board.ssh_port, lab->grub.grubenv);
-	unsigned long h = 5381;
-	const char *c;
-	char *path;
+	char *path = lab_state_path("grub-probe/%s-%08lx", lab->name,
+				    lab_str_hash32(key));
 
-	for (c = key; *c; c++)
-		h = h * 33 + (unsigned char)*c;
-	if (base && *base)
-		path = xasprintf("%s/grub-probe/%s-%08lx", base, lab->name, h & 0xffffffffUL);
-	else
-		path = xasprintf("/tmp/labctl-%u/grub-probe/%s-%08lx", (unsigned)getuid(),
-				 lab->name, h & 0xffffffffUL);
 	free(key);
 	return path;
 }

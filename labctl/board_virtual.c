@@ -23,25 +23,15 @@
 #include "lib/err.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
+#include "lib/paths.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
 #include "power/power.h"
 
 #define DISK_MIB 32
 
-static unsigned long hash_str(const char *s)
-{
-	unsigned long h = 5381;
-
-	while (*s)
-		h = h * 33 + (unsigned char)*s++;
-	return h & 0xffffffffUL;
-}
-
-
 int vboard_open(struct vboard *b, const struct lab *lab)
 {
-	const char *base = getenv("LABCTL_STATE_DIR");
 	char abs[PATH_MAX], pidbuf[32], *lock;
 	int ret;
 
@@ -49,11 +39,7 @@ int vboard_open(struct vboard *b, const struct lab *lab)
 	b->lock_fd = -1;
 	if (!realpath(lab->path, abs))
 		snprintf(abs, sizeof(abs), "%s", lab->path);
-	if (base && *base)
-		b->state_dir = xasprintf("%s/%s-%08lx", base, lab->name, hash_str(abs));
-	else
-		b->state_dir = xasprintf("/tmp/labctl-%u/%s-%08lx",
-					 (unsigned)getuid(), lab->name, hash_str(abs));
+	b->state_dir = lab_state_path("%s-%08lx", lab->name, lab_str_hash32(abs));
 	ret = lab_mkdir_p(b->state_dir, 0700);
 	if (ret)
 		return ret;

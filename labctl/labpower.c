@@ -10,6 +10,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/paths.h"
 #include "lib/xmalloc.h"
 
 /* Keys of a power section that are labctl's, not the driver's. */
@@ -88,12 +89,7 @@ const char *lab_power_driver(const struct lab *lab)
 
 char *lab_power_state_dir(const struct lab *lab)
 {
-	const char *base = getenv("LABCTL_STATE_DIR");
-
-	if (base && *base)
-		return xasprintf("%s/%s-power", base, lab->name);
-	return xasprintf("/tmp/labctl-%u/%s-power", (unsigned)getuid(),
-			 lab->name);
+	return lab_state_path("%s-power", lab->name);
 }
 
 int lab_power_open_lab_device(const struct lab *lab,

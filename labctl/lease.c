@@ -22,6 +22,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/netcheck.h"
+#include "lib/paths.h"
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
 #include "lib/xmalloc.h"
@@ -227,17 +228,15 @@ const char *lease_local_dir(const struct lab *lab)
 	static char def[PATH_MAX];
 	const char *dir = lab->lock.dir;
 	const char *env = getenv("LABCTL_LOCK_DIR");
-	const char *state = getenv("LABCTL_STATE_DIR");
+	char *state;
 
 	if (dir)
 		return dir;
 	if (env && *env)
 		return env;
-	if (state && *state)
-		snprintf(def, sizeof(def), "%s/leases", state);
-	else
-		snprintf(def, sizeof(def), "/tmp/labctl-%u/leases",
-			 (unsigned)getuid());
+	state = lab_state_path("leases");
+	snprintf(def, sizeof(def), "%s", state);
+	free(state);
 	return def;
 }
 

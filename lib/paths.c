@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "paths.h"
+#include "strbuf.h"
 
 #ifndef LABCTL_DATADIR
 #define LABCTL_DATADIR "/usr/local/share/labctl"
@@ -55,4 +57,30 @@ const char *lab_data_dir(void)
 		snprintf(dir, sizeof(dir), "%s", LABCTL_DATADIR);
 	}
 	return dir;
+}
+
+char *lab_state_path(const char *fmt, ...)
+{
+	const char *base = getenv("LABCTL_STATE_DIR");
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	if (base && *base)
+		strbuf_addstr(&sb, base);
+	else
+		strbuf_addf(&sb, "/tmp/labctl-%u", (unsigned)getuid());
+	strbuf_addch(&sb, '/');
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	return strbuf_detach(&sb, NULL);
+}
+
+unsigned long lab_str_hash32(const char *s)
+{
+	unsigned long h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h & 0xffffffffUL;
 }

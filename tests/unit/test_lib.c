@@ -43,6 +43,7 @@
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
 #include "lib/param.h"
+#include "lib/paths.h"
 #include "lib/secret.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
@@ -2602,6 +2603,36 @@ static void test_escape(void **state)
 	assert_null(strchr(lab_errmsg(ret), '\033'));
 }
 
+/* The state directory: $LABCTL_STATE_DIR, else /tmp/labctl-<uid>. */
+static void test_state_path(void **state)
+{
+	char *old = getenv("LABCTL_STATE_DIR") ? strdup(getenv("LABCTL_STATE_DIR")) : NULL;
+	char want[64], *p;
+
+	(void)state;
+	setenv("LABCTL_STATE_DIR", "/srv/st", 1);
+	p = lab_state_path("grub-probe/%s-%08lx", "hp2540p", lab_str_hash32("a"));
+	assert_string_equal(p, "/srv/st/grub-probe/hp2540p-0002b606");
+	free(p);
+	setenv("LABCTL_STATE_DIR", "", 1);	/* empty counts as unset */
+	p = lab_state_path("leases");
+	snprintf(want, sizeof(want), "/tmp/labctl-%u/leases", (unsigned)getuid());
+	assert_string_equal(p, want);
+	free(p);
+	unsetenv("LABCTL_STATE_DIR");
+	p = lab_state_path("%s-power", "q");
+	snprintf(want, sizeof(want), "/tmp/labctl-%u/q-power", (unsigned)getuid());
+	assert_string_equal(p, want);
+	free(p);
+	/* djb2: names made by earlier versions stay the same. */
+	assert_int_equal(lab_str_hash32(""), 5381);
+	assert_int_equal(lab_str_hash32("a"), 5381 * 33 + 'a');
+	assert_true(lab_str_hash32("a long key that wraps around many times over") <= 0xffffffffUL);
+	if (old)
+		setenv("LABCTL_STATE_DIR", old, 1);
+	free(old);
+}
+
 static void test_utf8(void **state)
 {
 	static const struct {
@@ -2636,6 +2667,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_escape),
 		T(test_utf8),
+		T(test_state_path),
 		T(test_secret_file),
 		T(test_params),
 		T(test_ipmitool_argv),
