@@ -692,7 +692,8 @@ static int fetch_frame(const struct lab *lab, const char *path,
 		return 1;
 	}
 	if ((*p)[2] == '!' && nl == *p + 3)
-		return lab_err(LAB_EPERM,
+		/* The lab's setting fixes it: a usage error, as for a missing entry. */
+		return lab_err(LAB_ECONFIG,
 			       "%s: %s on the board is not readable by %s: set deploy.sudo = yes (passwordless sudo)",
 			       lab->name, path, lab->board.user ? lab->board.user : "the board user");
 	size = strtoull(*p + 2, &e, 10);

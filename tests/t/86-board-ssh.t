@@ -153,6 +153,32 @@ like "$err" "labctl grub install b1" "entry missing: says how to fix it"
 is "$(env_list)" "next_entry=XMHF-v32
 next_entry_2=XMHF-v32" "entry missing: the chain is unchanged"
 
+# A grubenv the board user cannot read, without deploy.sudo: nothing is
+# written, and the lab setting that fixes it is named.
+write_lab b1 "$B1_IP"
+sed -i 's/^sudo = yes$/sudo = no/' "$T/labs/b1.conf"
+chmod 0600 "$B1_ROOT/boot/grub/grubenv"
+run_labctl chain b1 set v64
+is "$rc" 2 "grubenv unreadable without deploy.sudo: exit 2" || diag "$err"
+like "$err" "/boot/grub/grubenv on the board is not readable by $BOARD_USER: set deploy.sudo = yes" \
+	"grubenv unreadable: says why and which setting fixes it"
+chmod 0644 "$B1_ROOT/boot/grub/grubenv"
+is "$(env_list)" "next_entry=XMHF-v32
+next_entry_2=XMHF-v32" "grubenv unreadable: the chain is unchanged"
+write_lab b1 "$B1_IP"
+
+# A board without grub.cfg (GRUB's entries never installed): nothing is
+# written, and `grub install` is named.
+mv "$B1_ROOT/boot/grub/grub.cfg" "$B1_ROOT/boot/grub/grub.cfg.away"
+run_labctl chain b1 set v64
+is "$rc" 2 "no grub.cfg on the board: exit 2" || diag "$err"
+like "$err" "the board has no /boot/grub/grub.cfg; install GRUB's entries with: labctl grub install b1" \
+	"no grub.cfg: says so and names the command"
+mv "$B1_ROOT/boot/grub/grub.cfg.away" "$B1_ROOT/boot/grub/grub.cfg"
+is "$(env_list)" "next_entry=XMHF-v32
+next_entry_2=XMHF-v32" "no grub.cfg: the chain is unchanged"
+is "$(ls -A "$B1_ROOT/boot/grub" | grep -c labctl-)" 0 "... and no temporary file is left in /boot/grub"
+
 # The board's own grub-editenv instead of the native writer.
 write_lab b1 "$B1_IP" "" "
 [grub]
