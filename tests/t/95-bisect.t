@@ -25,13 +25,14 @@ json_get() {	# json_get FILE PERL-EXPR
 	perl -MJSON::PP -e 'local $/; open my $f, "<", $ARGV[0] or die; my $j = decode_json(<$f>); print eval $ARGV[1]' "$1" "$2"
 }
 
-# The lab: a two-stage chain, a short silence timeout so a hang is quick.
+# The lab: a two-stage chain, a short silence timeout so a hang is quick
+# (8 s: GRUB reading the images under load can be quiet for 3 s and more).
 cat >"$T/labs/bq.conf" <<'EOF'
 [board]
 type = qemu
 [watch]
-silence_timeout = 3s
-timeout = 10s
+silence_timeout = 8s
+timeout = 40s
 [variant hv]
 arch = amd64
 [variant lhv]
@@ -113,7 +114,7 @@ printf '%s' "$out" >"$T/bisect.json"
 is "$(json_get "$T/bisect.json" '$j->{first_bad}{commit}')" "$c6" "the first bad commit is the one that hangs"
 is "$(json_get "$T/bisect.json" '$j->{first_bad}{subject}')" "main: hang after the banner" "with its subject"
 is "$(json_get "$T/bisect.json" '$j->{first_bad}{verdict}')" fail "its result's verdict is fail"
-like "$(json_get "$T/bisect.json" '$j->{first_bad}{reason}')" 'no console output for 3\.0 s' "its reason is the hang"
+like "$(json_get "$T/bisect.json" '$j->{first_bad}{reason}')" 'no console output for 8\.0 s' "its reason is the hang"
 first_result=$(json_get "$T/bisect.json" '$j->{first_bad}{result}')
 ok "its result exists" test -s "$first_result" -a -s "$first_result.json"
 like "$(cat "$first_result")" 'variant=hv ' "the result is that run's console log"
@@ -169,8 +170,8 @@ cat >"$T/labs/bx.conf" <<EOF
 [board]
 type = qemu
 [watch]
-silence_timeout = 3s
-timeout = 10s
+silence_timeout = 8s
+timeout = 40s
 [variant xlhv]
 recipe = xmhf64
 src = $repo
