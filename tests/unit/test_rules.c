@@ -466,6 +466,23 @@ static struct lab *lab_from(const char *name, const char *text)
 	return lab;
 }
 
+/*
+ * A lab file refused: ret is a configuration error whose message is the
+ * file in the scratch dir, then rest (all of it, or within it when
+ * !whole).
+ */
+static void assert_lab_refused(int ret, const char *rest, bool whole)
+{
+	char *want = xasprintf("%s/%s", tmpdir, rest);
+
+	assert_int_equal(ret, -LAB_ECONFIG);
+	if (whole)
+		assert_string_equal(lab_errmsg(ret), want);
+	else
+		assert_contains(lab_errmsg(ret), want);
+	free(want);
+}
+
 static int load_chain(const struct lab *lab, struct lab_rules *lr)
 {
 	const struct lab_variant *chain[8];
@@ -696,10 +713,7 @@ static void test_lab_keys(void **state)
 	/* Errors name the lab file and the key's line. */
 	lab = lab_from("e1.conf", "[board]\ntype = qemu\n[watch]\nrules = xmhf, nosuch\n[variant a]\n");
 	ret = load_chain(lab, &lr);
-	assert_int_equal(ret, -LAB_ECONFIG);
-	want = xasprintf("%s/e1.conf:4: no rule set 'nosuch'", tmpdir);
-	assert_contains(lab_errmsg(ret), want);
-	free(want);
+	assert_lab_refused(ret, "e1.conf:4: no rule set 'nosuch'", false);
 	lab_free(lab);
 	lab = lab_from("e2.conf", "[variant a]\n\nrules_file = missing.rules\n");
 	ret = load_chain(lab, &lr);
@@ -712,10 +726,7 @@ static void test_lab_keys(void **state)
 	write_file("broken.rules", "fail /ok/\nfial /typo/\n");
 	lab = lab_from("e3.conf", "[watch]\nrules_file = broken.rules\n[variant a]\n");
 	ret = load_chain(lab, &lr);
-	assert_int_equal(ret, -LAB_ECONFIG);
-	want = xasprintf("%s/broken.rules:2: unknown directive 'fial'", tmpdir);
-	assert_contains(lab_errmsg(ret), want);
-	free(want);
+	assert_lab_refused(ret, "broken.rules:2: unknown directive 'fial'", false);
 	lab_free(lab);
 	/* XMHF as the last stage of an xmhf run: its own set passes it when
 	 * its guest's GRUB comes up; the run's set does not carry that rule. */
@@ -732,11 +743,7 @@ static void test_lab_keys(void **state)
 	lab = lab_from("e5b.conf", "[watch]\nrules = xmhf\n[variant a]\nrules = failonly\n");
 	ret = load_chain(lab, &lr);
 	unsetenv("LABCTL_RULES");
-	assert_int_equal(ret, -LAB_ECONFIG);
-	want = xasprintf("%s/e5b.conf: nothing can pass the last stage (a): give the run or that variant a rule set with pass, iter or end rules (e.g. rules = lhv), or set [watch] pass",
-			 tmpdir);
-	assert_string_equal(lab_errmsg(ret), want);
-	free(want);
+	assert_lab_refused(ret, "e5b.conf: nothing can pass the last stage (a): give the run or that variant a rule set with pass, iter or end rules (e.g. rules = lhv), or set [watch] pass", true);
 	lab_free(lab);
 	lab = lab_from("e6.conf", "[watch]\nrules = xmhf\npass = ^ok$\n[variant a]\nrecipe = xmhf64\nsrc = /x\n");
 	assert_int_equal(load_chain(lab, &lr), 0);
@@ -744,10 +751,7 @@ static void test_lab_keys(void **state)
 	lab_free(lab);
 	lab = lab_from("e4.conf", "[variant a]\nrules = standin, ../x\n");
 	ret = load_chain(lab, &lr);
-	assert_int_equal(ret, -LAB_ECONFIG);
-	want = xasprintf("%s/e4.conf:2: '../x' is not a rule set name", tmpdir);
-	assert_contains(lab_errmsg(ret), want);
-	free(want);
+	assert_lab_refused(ret, "e4.conf:2: '../x' is not a rule set name", false);
 	lab_free(lab);
 }
 
@@ -824,7 +828,6 @@ static void test_lab_ends_in_os(void **state)
 	struct lab *lab;
 	struct lab_rules lr;
 	const struct lab_variant *chain[2];
-	char *want;
 	int ret;
 
 	(void)state;
@@ -843,11 +846,7 @@ static void test_lab_ends_in_os(void **state)
 		       "[variant build64]\narch = amd64\n");
 	chain[0] = &lab->variants[0];
 	ret = lab_rules_load(lab, chain, 1, true, &lr);
-	assert_int_equal(ret, -LAB_ECONFIG);
-	want = xasprintf("%s/os2.conf:2: the chain ends in the board's OS (default), but no rule set says when it is up: add linux to [watch] rules (labctl-rules(5))",
-			 tmpdir);
-	assert_string_equal(lab_errmsg(ret), want);
-	free(want);
+	assert_lab_refused(ret, "os2.conf:2: the chain ends in the board's OS (default), but no rule set says when it is up: add linux to [watch] rules (labctl-rules(5))", true);
 	lab_free(lab);
 
 	/* A last variant's own end rule, or [watch] pass, will do. */
