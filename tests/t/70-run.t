@@ -3,20 +3,12 @@
 # image, real QEMU (TCG), the stand-in hypervisor chaining through the boot
 # sector.  Every verdict path, chain lengths, signals, parallel boards.
 . "$(dirname "$0")/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
-[ -d /usr/lib/grub/i386-pc ] || skip_all "grub-pc-bin missing"
-
-export LABCTL_STATE_DIR=$T/state LABCTL_IMAGES=$T/images
-export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor LABCTL_LABS=$T/labs
-mkdir -p "$T/labs" "$T/state"
+qemu_board_scratch
 cp "$TOP/labs/qemu.conf" "$T/labs/qemu.conf"
-cd "$T" || exit 1
-LABCTL_TIMEOUT=120
 
 # QEMUs of our boards, found by the state dir in their argv ("[q]" keeps
 # pgrep from matching a shell whose command line holds this pattern).
 qemus() { pgrep -f -- "[q]emu-system-x86_64 .*$T/state/$1" | wc -l; }
-at_exit "pkill -KILL -f -- '[q]emu-system-x86_64 .*$T/state' || true"
 
 json_get() {	# json_get FILE PERL-EXPR
 	perl -MJSON::PP -e 'local $/; open my $f, "<", $ARGV[0] or die; my $j = decode_json(<$f>); print eval $ARGV[1]' "$1" "$2"

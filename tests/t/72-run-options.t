@@ -3,15 +3,7 @@
 # --opt=value and --opt value, -jN, options among the names, -- ending
 # them; bad ones are exit 2 with the option named and nothing started.
 . "$(dirname "$0")/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
-[ -d /usr/lib/grub/i386-pc ] || skip_all "grub-pc-bin missing"
-
-export LABCTL_STATE_DIR=$T/state LABCTL_IMAGES=$T/images
-export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor LABCTL_LABS=$T/labs
-mkdir -p "$T/labs" "$T/state"
-cd "$T" || exit 1
-LABCTL_TIMEOUT=120
-at_exit "pkill -KILL -f -- '[q]emu-system-x86_64 .*$T/state' || true"
+qemu_board_scratch
 cat >"$T/labs/opt.conf" <<'CONF'
 [board]
 type = qemu

@@ -3,16 +3,9 @@
 # without one, a slow verdict engine that must not cost console bytes,
 # and logs that end at the same point after the verdict.
 . "$(dirname "$0")/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
-[ -d /usr/lib/grub/i386-pc ] || skip_all "grub-pc-bin missing"
 command -v script >/dev/null || skip_all "script(1) missing"
 
-export LABCTL_STATE_DIR=$T/state LABCTL_IMAGES=$T/images
-export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor LABCTL_LABS=$T/labs
-mkdir -p "$T/labs" "$T/state"
-cd "$T" || exit 1
-LABCTL_TIMEOUT=120
-at_exit "pkill -KILL -f -- '[q]emu-system-x86_64 .*$T/state' || true"
+qemu_board_scratch
 cat >"$T/labs/live.conf" <<'CONF'
 [board]
 type = qemu

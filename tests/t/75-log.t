@@ -4,15 +4,7 @@
 # from the .lines sidecar, without ANSI escapes (GRUB's ESC[H ESC[J), one
 # stage at a time, as JSON; and the errors for what is missing.
 . "$(dirname "$0")/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
-[ -d /usr/lib/grub/i386-pc ] || skip_all "grub-pc-bin missing"
-
-export LABCTL_STATE_DIR=$T/state LABCTL_IMAGES=$T/images
-export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor LABCTL_LABS=$T/labs
-mkdir -p "$T/labs" "$T/state"
-cd "$T" || exit 1
-LABCTL_TIMEOUT=120
-at_exit "pkill -KILL -f -- '[q]emu-system-x86_64 .*$T/state' || true"
+qemu_board_scratch
 
 cat >"$T/labs/logs.conf" <<'CONF'
 [board]

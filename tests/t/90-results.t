@@ -6,15 +6,7 @@
 # capture, 20 processes at once while results appear), grep with stages
 # and grep -n's line numbers, stage-aligned diffs with --filter.
 . "$(dirname "$0")/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
-[ -d /usr/lib/grub/i386-pc ] || skip_all "grub-pc-bin missing"
-
-export LABCTL_STATE_DIR=$T/state LABCTL_IMAGES=$T/images
-export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor LABCTL_LABS=$T/labs
-mkdir -p "$T/labs" "$T/state"
-cd "$T" || exit 1
-LABCTL_TIMEOUT=120
-at_exit "pkill -KILL -f -- '[q]emu-system-x86_64 .*$T/state' || true"
+qemu_board_scratch
 
 json() {	# json PERL-EXPR < JSON
 	perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); print eval $ARGV[0]; die $@ if $@' "$1"

@@ -4,16 +4,9 @@
 # files, named sets in $LABCTL_RULES and per-variant sets; and bad rule
 # files refused with FILE:LINE and exit 2 before anything is captured.
 . "$(dirname "$0")/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
-[ -d /usr/lib/grub/i386-pc ] || skip_all "grub-pc-bin missing"
-
-export LABCTL_STATE_DIR=$T/state LABCTL_IMAGES=$T/images
-export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor LABCTL_LABS=$T/labs
+qemu_board_scratch
 export LABCTL_RULES=$T/sets
-mkdir -p "$T/labs" "$T/state" "$T/sets"
-cd "$T" || exit 1
-LABCTL_TIMEOUT=120
-at_exit "pkill -KILL -f -- '[q]emu-system-x86_64 .*$T/state' || true"
+mkdir -p "$T/sets"
 
 results() { ls -1 results/ 2>/dev/null | grep -c -E '^[0-9]{14}(-[0-9]+)?$'; }
 last_result() { ls -1 results/ 2>/dev/null | grep -E '^[0-9]{14}(-[0-9]+)?$' | sort | tail -1; }

@@ -5,17 +5,10 @@
 # headless Chromium (timeline SVG and highlighted failure in the DOM, a
 # screenshot that is not blank), bad input, and a 100k-line log.
 . "$(dirname "$0")/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
-[ -d /usr/lib/grub/i386-pc ] || skip_all "grub-pc-bin missing"
 command -v xmllint >/dev/null || skip_all "xmllint (libxml2-utils) missing"
 command -v chromium >/dev/null || skip_all "chromium missing"
 
-export LABCTL_STATE_DIR=$T/state LABCTL_IMAGES=$T/images
-export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor LABCTL_LABS=$T/labs
-mkdir -p "$T/labs" "$T/state"
-cd "$T" || exit 1
-LABCTL_TIMEOUT=120
-at_exit "pkill -KILL -f -- '[q]emu-system-x86_64 .*$T/state' || true"
+qemu_board_scratch
 
 json_get() {	# json_get FILE PERL-EXPR
 	perl -MJSON::PP -e 'local $/; open my $f, "<", $ARGV[0] or die; my $j = decode_json(<$f>); print eval $ARGV[1]' "$1" "$2"

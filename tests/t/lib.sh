@@ -95,6 +95,21 @@ run_labctl() {
 	rm -f "$o" "$e"
 }
 
+# qemu_board_scratch: a test of labctl's QEMU board (skipped without QEMU
+# or GRUB's i386-pc files): labctl's state, images and labs in $T, the
+# in-tree stand-in, cwd $T, run_labctl's bound 120 s, and every QEMU of
+# $T/state killed at exit.
+qemu_board_scratch() {
+	command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
+	[ -d /usr/lib/grub/i386-pc ] || skip_all "grub-pc-bin missing"
+	export LABCTL_STATE_DIR=$T/state LABCTL_IMAGES=$T/images
+	export LABCTL_HYPERVISOR_DIR=$TOP/hypervisor LABCTL_LABS=$T/labs
+	mkdir -p "$T/labs" "$T/state"
+	cd "$T" || exit 1
+	LABCTL_TIMEOUT=120
+	at_exit "pkill -KILL -f -- '[q]emu-system-x86_64 .*$T/state' || true"
+}
+
 done_testing() {
 	[ -n "$_tap_planned" ] || echo "1..$_tap_n"
 	[ "$_tap_failed" = 0 ]
