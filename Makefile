@@ -149,7 +149,7 @@ check-unit: $(UNIT_BINS)
 # at once failed it); one per lane plus the rest's two keeps them inside
 # their timeouts.  Each lane's TAP is kept in $(CHECK_DIR)/prove-LANE.log
 # and printed when it ends.
-SLOW_TWIN_T := tests/t/97-twin.t tests/t/97-twin-faults.t
+SLOW_TWIN_T := tests/t/97-twin.t tests/t/97-twin-faults.t tests/t/97-twin-osdisk.t
 SLOW_BOCHS_T := tests/t/99-bochs-nested.t tests/t/98-bochs-lhv.t
 PROVE_ENV = LABCTL=$(abspath $(LABCTL)) LABCTL_TOP=$(abspath .) \
 	LABCTL_LIBCORE=$(abspath $(CORE_LIB)) LABCTL_LIBS='$(LIBS)'

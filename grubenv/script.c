@@ -136,7 +136,7 @@ void grub_script_entries(struct strbuf *out, const struct grub_entry *e,
 		grub_quote(out, e[i].module);
 		/* XMHF's guest is whatever the disk's boot sector boots. */
 		strbuf_addstr(out, "\n  module --nounzip ");
-		grub_quote(out, boot_sector);
+		grub_quote(out, e[i].boot_sector ? e[i].boot_sector : boot_sector);
 		strbuf_addch(out, '\n');
 		if (e[i].sinit && *e[i].sinit) {
 			strbuf_addstr(out, "  module ");
@@ -176,6 +176,14 @@ void grub_cfg_standalone(struct strbuf *out, const struct grub_entry *e, int n,
 	grub_script_next_entry(out);
 	grub_script_chain_shift(out, o->max_stages);
 	strbuf_addstr(out, "echo \"labctl-grub: default=${default}\"\n");
+	/* Entry 0, what GRUB boots with no chain left (power on, or a chain
+	 * of grub.max_stages): the OS disk's boot sector, its own GRUB. */
+	if (o->os_disk)
+		strbuf_addstr(out, "menuentry " GRUB_OS_ENTRY " {\n"
+			      "  echo 'labctl: the chain is over: booting the OS disk'\n"
+			      "  set root=(hd1)\n"
+			      "  chainloader +1\n"
+			      "}\n");
 	grub_script_entries(out, e, n, o);
 	/* What labctl's chains end in: the machine stops (GRUB's halt
 	 * powers it off through ACPI/APM), nothing else boots. */

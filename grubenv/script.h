@@ -18,12 +18,14 @@ struct grub_entry {
 	const char *module;	/* path of hypervisor.bin.gz */
 	const char *args;	/* multiboot arguments, space separated words */
 	const char *sinit;	/* optional SINIT module path, or NULL */
+	const char *boot_sector;/* the guest's boot sector; NULL: the opts' */
 };
 
 struct grub_script_opts {
 	int max_stages;		/* N: next_entry .. next_entry_N */
 	const char *root;	/* "(hd0,msdos5)", or NULL: search by file */
 	const char *boot_sector;/* guest boot sector, default "(hd0)+1" */
+	bool os_disk;		/* a virtual board's second disk boots its OS */
 };
 
 /* Append word quoted for GRUB's script syntax (single quotes as needed). */
@@ -53,9 +55,27 @@ void grub_dropin_wrap(struct strbuf *out, const char *what,
 #define GRUB_STOP_ENTRY "labctl-halt"
 
 /*
+ * A virtual board with an OS disk ([board] os_disk): entry 0, the board's
+ * default as on a laptop, chainloads the second disk's boot sector, so a
+ * chain ending in `default` boots that OS (XMHF-XMHF-Debian on QEMU/Bochs).
+ */
+#define GRUB_OS_ENTRY "labctl-os"
+
+/*
+ * With an OS disk, each variant also has an entry "<its title>+os" whose
+ * guest is the OS disk's boot sector (GRUB_OS_BOOT_SECTOR, BIOS drive
+ * GRUB_OS_BOOT_DRIVE): the last stage of a chain ending in `default`
+ * boots the OS itself, as XMHF boots a laptop's disk, with no GRUB
+ * chainloader in between.
+ */
+#define GRUB_OS_STAGE_SUFFIX "+os"
+#define GRUB_OS_BOOT_SECTOR "(hd1)+1"
+#define GRUB_OS_BOOT_DRIVE "0x81"
+
+/*
  * A complete grub.cfg for a virtual board: serial terminal, load_env,
  * next_entry consumed and shifted exactly as on a real board, the entries
- * and GRUB_STOP_ENTRY, no menu delay.  serial_unit/speed for GRUB's own output.
+ * and GRUB_STOP_ENTRY (GRUB_OS_ENTRY first with o->os_disk), no menu delay.  serial_unit/speed for GRUB's own output.
  */
 void grub_cfg_standalone(struct strbuf *out, const struct grub_entry *e, int n,
 			 const struct grub_script_opts *o, int serial_speed);

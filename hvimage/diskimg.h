@@ -48,7 +48,7 @@
 #define DISKIMG_GRUB_PREFIX "(hd0,msdos1)/boot/grub"
 #define DISKIMG_GRUB_MODULES \
 	"biosdisk part_msdos fat normal multiboot serial terminal loadenv " \
-	"echo test configfile search search_fs_file gzio halt"
+	"echo test configfile search search_fs_file gzio halt chain"
 #define DISKIMG_GRUB_PC_DIR "/usr/lib/grub/i386-pc"
 #define DISKIMG_VOLUME_LABEL "LABCTL"
 

@@ -13,6 +13,7 @@
 #include "grubenv/chain.h"
 #include "grubenv/envblk.h"
 #include "grubenv/script.h"
+#include "hvimage/build.h"
 #include "hvimage/diskimg.h"
 #include "hvimage/sha256.h"
 #include "labctl/labgrub.h"
@@ -29,6 +30,54 @@
 #include "power/power.h"
 
 #define DISK_MIB 32
+/* The deployed list's record of the GRUB modules in the disk's core.img. */
+#define MODULES_KEY "/labctl/grub-modules"
+
+int vboard_os_disk(const struct lab *lab, char **path, bool *qcow2)
+{
+	const char *key = lab->board.os_disk;
+	unsigned char sector[512];
+	char *p, *abs;
+	ssize_t n;
+	int fd, err;
+
+	*path = NULL;
+	*qcow2 = false;
+	if (!key)
+		return 0;
+	p = hv_expand_home(key);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		free(p);
+		return lab_err(LAB_ECONFIG, "lab %s: [board] os_disk = %s: %s",
+			       lab->name, key, strerror(err));
+	}
+	n = pread(fd, sector, sizeof(sector), 0);
+	close(fd);
+	*qcow2 = n >= 4 && !memcmp(sector, "QFI\xfb", 4);
+	if (!*qcow2 && (n < (ssize_t)sizeof(sector) || sector[510] != 0x55 ||
+			sector[511] != 0xaa)) {
+		free(p);
+		return lab_err(LAB_ECONFIG,
+			       "lab %s: [board] os_disk = %s has no boot sector (no 55 aa at byte 510): it must be a whole disk with a boot loader, such as the twin's image",
+			       lab->name, key);
+	}
+	abs = realpath(p, NULL);
+	if (abs) {
+		free(p);
+		p = abs;
+	}
+	if (*qcow2 && board_ops_of(lab) && board_ops_of(lab)->raw_disks) {
+		err = lab_err(LAB_ECONFIG,
+			      "lab %s: [board] os_disk = %s is a qcow2 image; %s reads raw disks: qemu-img convert -O raw %s DISK.raw, and name DISK.raw",
+			      lab->name, key, board_ops_of(lab)->title, p);
+		free(p);
+		return err;
+	}
+	*path = p;
+	return 0;
+}
 
 int vboard_open(struct vboard *b, const struct lab *lab)
 {
@@ -142,22 +191,28 @@ int vboard_deploy(struct vboard *b, const struct lab *lab,
 {
 	struct strbuf list = STRBUF_INIT, cfg = STRBUF_INIT;
 	char *list_path = deployed_path(b);
-	char cfg_sha[65];
+	char cfg_sha[65], modules_sha[65];
 	struct lab_grub g;
 	struct stat st;
 	int i, ret = 0;
 
 	*copied = 0;
-	if (stat(b->disk, &st) < 0) {
-		lab_info("creating the virtual board's disk %s", b->disk);
-		unlink(list_path);
-		ret = diskimg_create(b->disk, DISK_MIB);
-		if (ret)
-			goto out;
-	} else if (stat(list_path, &st) == 0) {
+	lab_sha256_hex(DISKIMG_GRUB_MODULES, strlen(DISKIMG_GRUB_MODULES), modules_sha);
+	if (stat(b->disk, &st) == 0 && stat(list_path, &st) == 0) {
 		ret = strbuf_read_file(&list, list_path, 1 << 20);
 		if (ret)
 			goto out;
+	}
+	/* A disk whose GRUB lacks a module labctl now uses (chain, for the
+	 * OS disk) is made again; it only holds what deploy copies. */
+	if (!deployed_has(&list, MODULES_KEY, modules_sha)) {
+		lab_info("creating the virtual board's disk %s", b->disk);
+		unlink(list_path);
+		strbuf_reset(&list);
+		ret = diskimg_create(b->disk, DISK_MIB);
+		if (ret)
+			goto out;
+		deployed_set(&list, MODULES_KEY, modules_sha);
 	}
 
 	lab_grub_init(&g, lab);

@@ -57,6 +57,14 @@ int vboard_deploy(struct vboard *vb, const struct lab *lab,
 int vboard_set_chain(struct vboard *vb, const struct lab *lab,
 		     const char *const *entries, int n);
 
+/*
+ * [board] os_disk: its absolute path in *path (NULL without one; "~/" is
+ * $HOME), *qcow2 from its magic.  A missing file, a raw image with no
+ * boot sector, or qcow2 for a raw-only type (Bochs) is a lab error naming
+ * the key.
+ */
+int vboard_os_disk(const struct lab *lab, char **path, bool *qcow2);
+
 /* Append one argument (printf style) to vb->argv. */
 void vboard_add_arg(struct vboard *vb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

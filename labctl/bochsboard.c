@@ -86,14 +86,19 @@ int bochs_board_rc(const struct vboard *vb, const struct lab *lab,
 		   struct strbuf *out)
 {
 	const char *drives = lab->board.drives;
-	char *fifo = console_fifo(vb);
+	char *fifo, *os_disk;
+	bool qcow2;
+	int ret;
 
-	if (drives && strchr(drives, ',')) {
-		free(fifo);
+	if (drives && strchr(drives, ','))
 		return lab_err(LAB_ECONFIG,
-			       "[board] drives: the Bochs board takes one extra disk (ata0-slave), not '%s'",
-			       drives);
-	}
+			       "[board] drives: the Bochs board takes one extra disk (%s), not '%s'",
+			       lab->board.os_disk ? "ata1-master" : "ata0-slave", drives);
+	/* Raw only (bochs_board_ops.raw_disks): vboard_os_disk refuses qcow2. */
+	ret = vboard_os_disk(lab, &os_disk, &qcow2);
+	if (ret)
+		return ret;
+	fifo = console_fifo(vb);
 	strbuf_addstr(out, "# Written by labctl for the Bochs board; edit the lab file, not this.\n");
 	strbuf_addf(out, "megs: %lld\n", (long long)lab->board.memory_mib);
 	strbuf_addf(out, "cpu: model=%s, count=%d, ips=%d\n", lab->board.cpu,
@@ -103,9 +108,16 @@ int bochs_board_rc(const struct vboard *vb, const struct lab *lab,
 	strbuf_addf(out, "ata0-master: type=disk, path=%s, mode=flat\n", vb->disk);
 	/* One extra disk, its writes kept in a temporary redo log (as QEMU's
 	 * snapshot=on): the image stays as it is. */
-	if (drives)
+	if (os_disk)
 		strbuf_addf(out, "ata0-slave: type=disk, path=%s, mode=volatile\n",
+			    os_disk);
+	if (drives && os_disk)
+		strbuf_addstr(out, "ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15\n");
+	if (drives)
+		strbuf_addf(out, "ata%d-%s: type=disk, path=%s, mode=volatile\n",
+			    os_disk ? 1 : 0, os_disk ? "master" : "slave",
 			    drives + strspn(drives, " "));
+	free(os_disk);
 	strbuf_addstr(out, "boot: disk\n");
 	strbuf_addf(out, "com1: enabled=1, mode=file, dev=%s\n", fifo);
 	/* Debian's build has no nogui: term, on a pty the power driver owns. */
@@ -243,6 +255,7 @@ const struct board_ops bochs_board_ops = {
 	.type = "bochs",
 	.title = "Bochs",
 	.is_virtual = true,
+	.raw_disks = true,
 	.power_driver = "bochs",
 	.console_driver = "bochs",
 	.defaults = bochs_defaults,

@@ -1544,6 +1544,7 @@ const struct lab_cfg_field lab_cfg_fields[] = {
 	CFG("board", "kvm", board.kvm),
 	CFG("board", "ips", board.ips),
 	CFG("board", "gdb_port", board.gdb_port),
+	CFG("board", "os_disk", board.os_disk),
 	CFG("board", "drives", board.drives),
 	CFG("board", "tags", board.tags),
 	CFG("board", "pool", board.pool),

@@ -62,6 +62,7 @@ struct lab_board_cfg {
 	const char *cpu, *machine, *kvm;
 	int ips;			/* bochs: emulated instructions per second */
 	int gdb_port;
+	const char *os_disk;		/* qemu/bochs: the OS `default` boots */
 	const char *drives, *tags;
 	int pool, ssh_forward;
 };

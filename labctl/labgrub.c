@@ -12,36 +12,60 @@ static const char *keep(struct lab_grub *g, char *s)
 	return s;
 }
 
-void lab_grub_init(struct lab_grub *g, const struct lab *lab)
+/* One variant's entry; os: its guest is the OS disk, not the board's. */
+static void add_entry(struct lab_grub *g, const struct lab *lab,
+		      const struct lab_variant *v, bool os)
 {
 	const char *dir = lab->deploy.dir;
-	const char *gsinit = lab->grub.sinit;
 	const char *gcmd = lab->grub.cmdline;
+	const char *vcmd = lab_variant_get(v, "cmdline");
+	const char *vsinit = lab_variant_get(v, "sinit");
+	struct grub_entry *e = &g->entries[g->n++];
+	struct strbuf tmp = STRBUF_INIT;
+
+	e->title = keep(g, xstrdup(os ? lab_variant_os_entry(lab, v, &tmp) :
+				   lab_variant_entry(lab, v, &tmp)));
+	strbuf_release(&tmp);
+	e->kernel = keep(g, xasprintf("%s/%s/init.bin", dir, v->name));
+	e->module = keep(g, xasprintf("%s/%s/hypervisor.bin.gz", dir, v->name));
+	e->args = keep(g, xasprintf("serial=%s boot_drive=%s%s%s%s%s",
+				    lab->grub.serial,
+				    os ? GRUB_OS_BOOT_DRIVE : lab->grub.boot_drive,
+				    gcmd ? " " : "", gcmd ? gcmd : "",
+				    vcmd ? " " : "", vcmd ? vcmd : ""));
+	e->sinit = vsinit ? vsinit : lab->grub.sinit;
+	e->boot_sector = os ? GRUB_OS_BOOT_SECTOR : NULL;
+}
+
+void lab_grub_init(struct lab_grub *g, const struct lab *lab)
+{
+	bool os_disk = lab->board.os_disk != NULL;
 	int i;
 
 	memset(g, 0, sizeof(*g));
 	g->opts.max_stages = lab->grub.max_stages;
 	g->opts.root = lab->grub.root;
-	g->n = lab->nvariants;
-	g->entries = xcalloc((size_t)g->n + 1, sizeof(*g->entries));
+	g->opts.os_disk = os_disk;
+	g->entries = xcalloc((size_t)lab->nvariants * 2 + 1, sizeof(*g->entries));
 	for (i = 0; i < lab->nvariants; i++) {
-		const struct lab_variant *v = &lab->variants[i];
-		const char *vcmd = lab_variant_get(v, "cmdline");
-		const char *vsinit = lab_variant_get(v, "sinit");
-		struct strbuf tmp = STRBUF_INIT;
-
-		g->entries[i].title = keep(g, xstrdup(lab_variant_entry(lab, v, &tmp)));
-		strbuf_release(&tmp);
-		g->entries[i].kernel = keep(g, xasprintf("%s/%s/init.bin", dir, v->name));
-		g->entries[i].module = keep(g, xasprintf("%s/%s/hypervisor.bin.gz",
-							 dir, v->name));
-		g->entries[i].args = keep(g, xasprintf("serial=%s boot_drive=%s%s%s%s%s",
-						       lab->grub.serial,
-						       lab->grub.boot_drive,
-						       gcmd ? " " : "", gcmd ? gcmd : "",
-						       vcmd ? " " : "", vcmd ? vcmd : ""));
-		g->entries[i].sinit = vsinit ? vsinit : gsinit;
+		add_entry(g, lab, &lab->variants[i], false);
+		if (os_disk)
+			add_entry(g, lab, &lab->variants[i], true);
 	}
+}
+
+const char *lab_variant_os_entry(const struct lab *lab,
+				 const struct lab_variant *v,
+				 struct strbuf *tmp)
+{
+	struct strbuf name = STRBUF_INIT;
+	/* In name, or the variant's own entry key. */
+	const char *entry = lab_variant_entry(lab, v, &name);
+
+	strbuf_reset(tmp);
+	strbuf_addf(tmp, "%s" GRUB_OS_STAGE_SUFFIX, entry);
+	strbuf_release(&name);
+	return strbuf_str(tmp);
 }
 
 void lab_grub_release(struct lab_grub *g)

@@ -9,16 +9,25 @@
 #include "labctl/labconf.h"
 
 struct lab_grub {
-	struct grub_entry *entries;	/* one per variant, in file order */
+	struct grub_entry *entries;	/* per variant, in file order */
 	int n;
 	struct grub_script_opts opts;
 	char **strings;			/* owned: what entries point to */
 	int nstrings;
 };
 
-/* Fill g from the lab; release with lab_grub_release(). */
+/*
+ * Fill g from the lab; release with lab_grub_release().  With an OS disk
+ * ([board] os_disk) each variant's entry is followed by its "+os" entry
+ * (lab_variant_os_entry).
+ */
 void lab_grub_init(struct lab_grub *g, const struct lab *lab);
 void lab_grub_release(struct lab_grub *g);
+
+/* The variant's entry whose guest is the OS disk: "<its entry>+os". */
+const char *lab_variant_os_entry(const struct lab *lab,
+				 const struct lab_variant *v,
+				 struct strbuf *tmp);
 
 enum lab_grub_part { PART_ALL, PART_CHAIN, PART_ENTRIES, PART_CFG };
 /*

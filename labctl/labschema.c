@@ -55,6 +55,8 @@ const struct lab_key_def lab_schema[] = {
 	  "use KVM: no (TCG), auto (when KVM really runs a guest here; probed once per host boot), yes (required)" },
 	{ "board", "gdb_port", KEY_INT, "0", NULL, 0, 65535, "qemu",
 	  "QEMU gdb stub port (0: off)" },
+	{ "board", "os_disk", KEY_PATH, NULL, NULL, 0, 0, "qemu|bochs",
+	  "a disk image whose boot sector boots an OS (qemu: raw or qcow2, on virtio; bochs: raw, on IDE), attached copy-on-write as the second BIOS disk: a chain ending in `default` boots it, as a laptop's GRUB boots its Debian" },
 	{ "board", "drives", KEY_STR, NULL, NULL, 0, 0, "qemu|bochs",
 	  "extra disk images, comma-separated, attached copy-on-write" },
 	{ "board", "tags", KEY_STR, NULL, NULL, 0, 0, NULL,

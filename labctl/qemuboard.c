@@ -127,15 +127,21 @@ int qemu_board_command(struct vboard *b, const struct lab *lab)
 	int64_t mib = lab->board.memory_mib;
 	int64_t gdb = lab->board.gdb_port;
 	int64_t fwd = lab->board.ssh_forward;
-	bool use_kvm = false;
+	bool use_kvm = false, os_qcow2;
+	char why[256] = "", *os_disk;
+	int ret;
 
-	char why[256] = "";
+	ret = vboard_os_disk(lab, &os_disk, &os_qcow2);
+	if (ret)
+		return ret;
 
 	if (!strcmp(kvm, "yes")) {
-		if (!kvm_runs(b, lab->board.cpu, why, sizeof(why)))
+		if (!kvm_runs(b, lab->board.cpu, why, sizeof(why))) {
+			free(os_disk);
 			return lab_err(LAB_EINFRA,
 				       "lab %s asks for KVM (kvm = yes) but KVM does not run guests here: %s; use kvm = auto or no",
 				       lab->name, why);
+		}
 		use_kvm = true;
 	} else if (!strcmp(kvm, "auto")) {
 		use_kvm = kvm_runs(b, lab->board.cpu, why, sizeof(why));
@@ -175,16 +181,31 @@ int qemu_board_command(struct vboard *b, const struct lab *lab)
 		vboard_add_arg(b, "-device");
 		vboard_add_arg(b, "e1000,netdev=n0");
 	}
+	if (os_disk) {
+		/* virtio, as a VM image expects (the twin's initramfs has only
+		 * virtio_blk); SeaBIOS numbers it after the IDE disk, so it is
+		 * (hd1) in the board's grub.cfg. */
+		vboard_add_arg(b, "-drive");
+		vboard_add_arg(b, "file=%s,format=%s,if=virtio,snapshot=on",
+			       os_disk, os_qcow2 ? "qcow2" : "raw");
+		free(os_disk);
+	}
 	if (drives) {
 		char *copy = xstrdup(drives), *d, *save = NULL;
 		int index = 1;
 
-		/* snapshot=on: writes go to a temporary overlay, the image stays. */
+		/* snapshot=on: writes go to a temporary overlay, the image stays.
+		 * Beside an OS disk they are virtio after it: as IDE disks
+		 * SeaBIOS would number them before it. */
 		for (d = strtok_r(copy, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
 			while (*d == ' ')
 				d++;
 			vboard_add_arg(b, "-drive");
-			vboard_add_arg(b, "file=%s,index=%d,media=disk,snapshot=on", d, index++);
+			if (lab->board.os_disk)
+				vboard_add_arg(b, "file=%s,if=virtio,snapshot=on", d);
+			else
+				vboard_add_arg(b, "file=%s,index=%d,media=disk,snapshot=on",
+					       d, index++);
 		}
 		free(copy);
 	}

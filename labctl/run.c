@@ -17,6 +17,7 @@
 #include "labctl/labpower.h"
 #include "labctl/board.h"
 #include "labctl/boardops.h"
+#include "labctl/labgrub.h"
 #include "labctl/lease.h"
 #include "ssh/ssh.h"
 #include "labctl/results.h"
@@ -525,13 +526,28 @@ static char *variant_banner(const struct lab_variant *v, const char *tmpl)
  * A virtual board's chain ends in GRUB_STOP_ENTRY (labctl writes its
  * grub.cfg), when a slot is left: after the last stage GRUB stops the
  * machine instead of booting entry 0.  A real board's chain ends in its
- * default entry, its OS, which a run needs back.
+ * default entry, its OS, which a run needs back; on a virtual board a
+ * chain ending in `default` ends in its OS disk (stage_entry()).
  */
-static bool chain_stops(const struct lab *lab, int n)
+static bool chain_stops(const struct lab *lab, int n, bool ends_in_os)
 {
 	const struct board_ops *ops = board_ops_of(lab);
 
-	return ops && ops->is_virtual && n < lab->grub.max_stages;
+	return ops && ops->is_virtual && !ends_in_os && n < lab->grub.max_stages;
+}
+
+/*
+ * Stage i's GRUB entry: its variant's; the last stage of a chain ending
+ * in a virtual board's OS (os_disk, board_check_os()) boots that disk's
+ * boot sector as its guest, as XMHF boots a laptop's disk.
+ */
+static const char *stage_entry(const struct lab *lab,
+			       const struct lab_variant *const *chain, int i,
+			       int n, bool ends_in_os, struct strbuf *tmp)
+{
+	if (ends_in_os && i == n - 1 && lab->board.os_disk)
+		return lab_variant_os_entry(lab, chain[i], tmp);
+	return lab_variant_entry(lab, chain[i], tmp);
 }
 
 static struct watch *make_watch(const struct lab *lab,
@@ -548,7 +564,7 @@ static struct watch *make_watch(const struct lab *lab,
 		.silence_timeout_ms = lab->watch.silence_timeout_ms,
 		.pass_re = lab->watch.pass,
 		.fail_res = fails,
-		.stop_entry = chain_stops(lab, n) ? GRUB_STOP_ENTRY : NULL,
+		.stop_entry = chain_stops(lab, n, o->ends_in_os) ? GRUB_STOP_ENTRY : NULL,
 		.ends_in_os = o->ends_in_os,
 	};
 	struct watch *w;
@@ -573,7 +589,8 @@ static struct watch *make_watch(const struct lab *lab,
 		defs[i].banner = variant_banner(chain[i], lr.banner[i]);
 		defs[i].rules = lr.stage[i];
 		/* GRUB's "Booting `ENTRY'" begins the stage. */
-		defs[i].entry = lab_variant_entry(lab, chain[i], &titles[i]);
+		defs[i].entry = stage_entry(lab, chain, i, n, o->ends_in_os,
+					    &titles[i]);
 	}
 	w = watch_new(defs, n, &wo);
 	for (i = 0; i < n; i++) {
@@ -1040,8 +1057,12 @@ static int chain_prepare(struct run_chain *c, const struct lab *lab,
 	ret = lab_resolve_chain(lab, names, n, c->v);
 	if (ret)
 		return ret;
+	ret = board_check_os(lab, ends_in_os);
+	if (ret)
+		return ret;
 	for (i = 0; i < n; i++)
-		c->entries[i] = lab_variant_entry(lab, c->v[i], &c->titles[i]);
+		c->entries[i] = stage_entry(lab, c->v, i, n, ends_in_os,
+					    &c->titles[i]);
 	if (n > lab->grub.max_stages)
 		return lab_err(LAB_ECONFIG,
 			       "a chain of %d stages is longer than grub.max_stages = %lld in %s",
@@ -1106,7 +1127,8 @@ static int board_ready(struct run_state *rs, struct board *b,
 			run_record_add_variant(&rs->rec, &c->hv[i], &c->built[i]);
 	}
 	/* The chain's end stops the machine (chain_stops()). */
-	c->entries[c->n] = chain_stops(rs->lab, c->n) ? GRUB_STOP_ENTRY : NULL;
+	c->entries[c->n] = chain_stops(rs->lab, c->n, o->ends_in_os) ?
+		GRUB_STOP_ENTRY : NULL;
 	ret = lab_board_set_chain(b, c->entries,
 				  c->entries[c->n] ? c->n + 1 : c->n);
 	c->entries[c->n] = NULL;

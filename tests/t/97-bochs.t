@@ -84,6 +84,48 @@ unlike "$out" '^FAIL' "Bochs panic: not the variant's failure"
 ok "Bochs panic: decided at once, not by a timeout" test $(( $(date +%s) - t0 )) -lt 60
 ok "Bochs panic: no Bochs left running" sh -c "! pgrep -f -- '[b]ochs-bin .*$T/state' >/dev/null"
 
+# --- an OS disk ([board] os_disk, ata0-slave): the stand-in's guest is the
+# second disk's boot sector (the stand-in's test boot sector; 74-os-disk.t
+# does it on QEMU, 97-twin-osdisk.t with Debian)
+ok "make test-bootsector" sh -c "make -s -C '$TOP/hypervisor' test-bootsector OUT='$T' >/dev/null"
+cp "$T/bootsector.bin" "$T/os.img" && truncate -s 1M "$T/os.img"
+dd if=/dev/zero of="$T/data.img" bs=1M count=1 status=none
+cat >"$T/labs/bsos.conf" <<CONF
+[board]
+type = bochs
+memory = 256M
+os_disk = $T/os.img
+drives = $T/data.img
+[grub]
+serial = 115200,8n1,0x3f8
+[watch]
+pass = BOOTSECTOR OK dl=81
+timeout = 240s
+[variant b32]
+recipe = standin
+arch = i386
+CONF
+run_labctl run bsos b32 default
+is "$rc" 0 "Bochs: stand-in then the OS disk: exit 0" || diag "$out" "$err"
+like "$out" 'PASS: stage 1 \(b32\): pass pattern matched' "passed on the OS disk's line"
+rc_file=$(ls "$T"/state/bsos-*/bochsrc)
+like "$(cat "$rc_file")" "ata0-slave: type=disk, path=$T/os.img, mode=volatile" \
+	"the OS disk is ata0-slave, copy-on-write (BIOS disk 0x81)"
+like "$(cat "$rc_file")" "ata1-master: type=disk, path=$T/data.img, mode=volatile" \
+	"beside it the extra drive moves to ata1-master"
+r=$(results | tail -1)
+like "$(tr -d '\r' <"results/$r" | grep -a Booting | tail -1)" "Booting \`XMHF-b32\+os'" \
+	"the stage is the variant's +os entry"
+qemu-img convert -O qcow2 "$T/os.img" "$T/os.qcow2" 2>/dev/null ||
+	printf 'QFI\373' >"$T/os.qcow2"
+sed "s|^os_disk = .*|os_disk = $T/os.qcow2|" "$T/labs/bsos.conf" >"$T/labs/bsq.conf"
+n=$(results | wc -l)
+run_labctl run bsq b32 default
+is "$rc" 2 "Bochs with a qcow2 OS disk: exit 2" || diag "$out" "$err"
+like "$err" "\\[board\\] os_disk = $T/os.qcow2 is a qcow2 image; Bochs reads raw disks: qemu-img convert -O raw" \
+	"qcow2 OS disk: says how to convert it"
+is "$(results | wc -l)" "$n" "qcow2 OS disk: refused before the run (no record)"
+
 # --- power by process control
 run_labctl power bs status
 is "$rc" 0 "power status: exit 0" || diag "$out" "$err"

@@ -777,6 +777,15 @@ static struct watch *grub_watch(const char *stop)
 	return w;
 }
 
+/* GRUB boots grub_two's stages in turn, each printing its banner (1-4 ms). */
+static void boot_both_stages(struct watch *w)
+{
+	feed(w, "  Booting `XMHF-x64'", 1 * MS);
+	feed(w, "eXtensible Modular Hypervisor Framework (XMHF)", 2 * MS);
+	feed(w, "  Booting `XMHF-lhv64'", 3 * MS);
+	feed(w, "Lightweight Hypervisor (LHV) ", 4 * MS);
+}
+
 static void test_grub_booting_begins_the_stage(void **state)
 {
 	struct watch *w = grub_watch("labctl-halt");
@@ -835,10 +844,7 @@ static void test_grub_after_the_last_stage(void **state)
 	struct watch *w = grub_watch("labctl-halt");
 
 	(void)state;
-	feed(w, "  Booting `XMHF-x64'", 1 * MS);
-	feed(w, "eXtensible Modular Hypervisor Framework (XMHF)", 2 * MS);
-	feed(w, "  Booting `XMHF-lhv64'", 3 * MS);
-	feed(w, "Lightweight Hypervisor (LHV) ", 4 * MS);
+	boot_both_stages(w);
 	/* The stop entry is what the chain ends in: no verdict from it. */
 	feed(w, "  Booting `labctl-halt'", 5 * MS);
 	assert_int_equal(watch_verdict(w), VERDICT_PENDING);
