@@ -79,6 +79,27 @@ int vboard_os_disk(const struct lab *lab, char **path, bool *qcow2)
 	return 0;
 }
 
+int vboard_check_os(const struct lab *lab, bool ends_in_os)
+{
+	const struct board_ops *o = board_ops_of(lab);
+	bool qcow2;
+	char *path;
+	int ret;
+
+	if (!o || !o->is_virtual)
+		return 0;
+	if (lab->board.os_disk) {
+		ret = vboard_os_disk(lab, &path, &qcow2);
+		free(path);
+		return ret;
+	}
+	if (!ends_in_os)
+		return 0;
+	return lab_err(LAB_ECONFIG,
+		       "the chain ends in default, the board's OS, but the %s board of lab %s has none: set [board] os_disk to a disk image that boots one (the twin's, as the README shows), or end the chain in a variant",
+		       o->type, lab->name);
+}
+
 int vboard_open(struct vboard *b, const struct lab *lab)
 {
 	char abs[PATH_MAX], pidbuf[32], *lock;

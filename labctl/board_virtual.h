@@ -65,6 +65,13 @@ int vboard_set_chain(struct vboard *vb, const struct lab *lab,
  */
 int vboard_os_disk(const struct lab *lab, char **path, bool *qcow2);
 
+/*
+ * Before a run builds anything: a virtual board's [board] os_disk must be
+ * a disk with a boot sector, and a chain ending in the board's OS
+ * (ends_in_os, `... default`) needs one there; a real board boots its own.
+ */
+int vboard_check_os(const struct lab *lab, bool ends_in_os);
+
 /* Append one argument (printf style) to vb->argv. */
 void vboard_add_arg(struct vboard *vb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

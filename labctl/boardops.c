@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include <stdlib.h>
 #include <string.h>
 
 #include "labctl/boardops.h"
-#include "labctl/board_virtual.h"
 #include "lib/err.h"
 #include "power/power.h"
 #include "serial-capture/console.h"
@@ -35,27 +33,6 @@ const struct board_ops *board_ops_find(const char *type)
 const struct board_ops *board_ops_of(const struct lab *lab)
 {
 	return board_ops_find(lab->board.type);
-}
-
-int board_check_os(const struct lab *lab, bool ends_in_os)
-{
-	const struct board_ops *o = board_ops_of(lab);
-	bool qcow2;
-	char *path;
-	int ret;
-
-	if (!o || !o->is_virtual)
-		return 0;
-	if (lab->board.os_disk) {
-		ret = vboard_os_disk(lab, &path, &qcow2);
-		free(path);
-		return ret;
-	}
-	if (!ends_in_os)
-		return 0;
-	return lab_err(LAB_ECONFIG,
-		       "the chain ends in default, the board's OS, but the %s board of lab %s has none: set [board] os_disk to a disk image that boots one (the twin's, as the README shows), or end the chain in a variant",
-		       o->type, lab->name);
 }
 
 int board_types_selftest(void)

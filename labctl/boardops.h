@@ -134,12 +134,6 @@ extern const struct board_ops *const board_types[];
 const struct board_ops *board_ops_find(const char *type);
 /* The lab's board type (board.type, default qemu); NULL when unknown. */
 const struct board_ops *board_ops_of(const struct lab *lab);
-/*
- * Before a run builds anything: a virtual board's [board] os_disk must be
- * a disk with a boot sector, and a chain ending in the board's OS
- * (ends_in_os, `... default`) needs one there; a real board boots its own.
- */
-int board_check_os(const struct lab *lab, bool ends_in_os);
 /* Every entry has a unique type, a title and the ops every board needs
  * (open, deploy, set_chain, power, open_console, boot, close).  0 or
  * -LAB_EINVAL naming what is missing. */

@@ -17,6 +17,7 @@
 #include "labctl/labpower.h"
 #include "labctl/board.h"
 #include "labctl/boardops.h"
+#include "labctl/board_virtual.h"
 #include "labctl/labgrub.h"
 #include "labctl/lease.h"
 #include "ssh/ssh.h"
@@ -538,7 +539,7 @@ static bool chain_stops(const struct lab *lab, int n, bool ends_in_os)
 
 /*
  * Stage i's GRUB entry: its variant's; the last stage of a chain ending
- * in a virtual board's OS (os_disk, board_check_os()) boots that disk's
+ * in a virtual board's OS (os_disk, vboard_check_os()) boots that disk's
  * boot sector as its guest, as XMHF boots a laptop's disk.
  */
 static const char *stage_entry(const struct lab *lab,
@@ -1057,7 +1058,7 @@ static int chain_prepare(struct run_chain *c, const struct lab *lab,
 	ret = lab_resolve_chain(lab, names, n, c->v);
 	if (ret)
 		return ret;
-	ret = board_check_os(lab, ends_in_os);
+	ret = vboard_check_os(lab, ends_in_os);
 	if (ret)
 		return ret;
 	for (i = 0; i < n; i++)

@@ -278,7 +278,7 @@ pid=$!
 for _ in $(seq 1 200); do [ "$(qemus volume)" = 1 ] && break; sleep 0.05; done
 run_labctl boot volume hv lhv
 is "$rc" 3 "board in use: exit 3"
-like "$err" "volume is reserved by [^ ]+@[^ ]+ since [0-9:]+ \\(expires [0-9:]+\\); labctl pid $pid" "board in use: names the holder"
+like "$err" "volume is reserved by [^ ]+@[^ ]+ since ([0-9]{4}-[0-9]{2}-[0-9]{2} )?[0-9:]+ \\(expires ([0-9]{4}-[0-9]{2}-[0-9]{2} )?[0-9:]+\\); labctl pid $pid" "board in use: names the holder"
 wait "$pid"
 is "$?" 0 "board in use: the holder's run is not disturbed" || diag "$(cat "$T/busy.out")"
 

@@ -24,7 +24,8 @@ arch = amd64
 options = 0x401
 EOF
 host=$(hostname)
-hm='[0-9]{2}:[0-9]{2}'
+# HH:MM, with the date in front once it is another day (a lease that ends past midnight)
+hm='([0-9]{4}-[0-9]{2}-[0-9]{2} )?[0-9]{2}:[0-9]{2}'
 
 # ---------------------------------------------------------------- local
 USER=alice run_labctl lock vq --ttl 30m
