@@ -181,7 +181,7 @@ void grub_cfg_standalone(struct strbuf *out, const struct grub_entry *e, int n,
 	if (o->os_disk)
 		strbuf_addstr(out, "menuentry " GRUB_OS_ENTRY " {\n"
 			      "  echo 'labctl: the chain is over: booting the OS disk'\n"
-			      "  set root=(hd1)\n"
+			      "  set root=" GRUB_OS_DISK "\n"
 			      "  chainloader +1\n"
 			      "}\n");
 	grub_script_entries(out, e, n, o);

@@ -55,10 +55,11 @@ void grub_dropin_wrap(struct strbuf *out, const char *what,
 #define GRUB_STOP_ENTRY "labctl-halt"
 
 /*
- * A virtual board with an OS disk ([board] os_disk): entry 0, the board's
- * default as on a laptop, chainloads the second disk's boot sector, so a
- * chain ending in `default` boots that OS (XMHF-XMHF-Debian on QEMU/Bochs).
+ * A virtual board with an OS disk ([board] os_disk, BIOS disk GRUB_OS_DISK):
+ * entry 0, the board's default as on a laptop, chainloads that disk's boot
+ * sector when no chain is left (power on, or a chain of max_stages).
  */
+#define GRUB_OS_DISK "(hd1)"
 #define GRUB_OS_ENTRY "labctl-os"
 
 /*
@@ -69,13 +70,14 @@ void grub_dropin_wrap(struct strbuf *out, const char *what,
  * chainloader in between.
  */
 #define GRUB_OS_STAGE_SUFFIX "+os"
-#define GRUB_OS_BOOT_SECTOR "(hd1)+1"
+#define GRUB_OS_BOOT_SECTOR GRUB_OS_DISK "+1"
 #define GRUB_OS_BOOT_DRIVE "0x81"
 
 /*
  * A complete grub.cfg for a virtual board: serial terminal, load_env,
  * next_entry consumed and shifted exactly as on a real board, the entries
- * and GRUB_STOP_ENTRY (GRUB_OS_ENTRY first with o->os_disk), no menu delay.  serial_unit/speed for GRUB's own output.
+ * (GRUB_OS_ENTRY first with o->os_disk) and GRUB_STOP_ENTRY, no menu delay;
+ * serial_speed for GRUB's own output.
  */
 void grub_cfg_standalone(struct strbuf *out, const struct grub_entry *e, int n,
 			 const struct grub_script_opts *o, int serial_speed);

@@ -36,6 +36,7 @@
 int vboard_os_disk(const struct lab *lab, char **path, bool *qcow2)
 {
 	const char *key = lab->board.os_disk;
+	const struct board_ops *ops = board_ops_of(lab);
 	unsigned char sector[512];
 	char *p, *abs;
 	ssize_t n;
@@ -68,10 +69,10 @@ int vboard_os_disk(const struct lab *lab, char **path, bool *qcow2)
 		free(p);
 		p = abs;
 	}
-	if (*qcow2 && board_ops_of(lab) && board_ops_of(lab)->raw_disks) {
+	if (*qcow2 && ops && ops->raw_disks) {
 		err = lab_err(LAB_ECONFIG,
 			      "lab %s: [board] os_disk = %s is a qcow2 image; %s reads raw disks: qemu-img convert -O raw %s DISK.raw, and name DISK.raw",
-			      lab->name, key, board_ops_of(lab)->title, p);
+			      lab->name, key, ops->title, p);
 		free(p);
 		return err;
 	}
